@@ -1,0 +1,149 @@
+// Finding and describing WebGPU adapters through Dawn (npm `webgpu`).
+import { create, globals } from "webgpu";
+import { AdapterNotFoundError, NoAdapterError } from "./errors.js";
+
+// WebGPU's classes (GPUBufferUsage, ...) as globals, once.
+Object.assign(globalThis, globals);
+
+/**
+ * Dawn toggles halfwatt always passes:
+ * - vulkan_enable_f16_on_nvidia: without it Dawn hides `shader-f16` on every NVIDIA GPU under Vulkan;
+ * - allow_unsafe_apis: needed for `chromium-experimental-subgroup-matrix` (tensor cores).
+ */
+export const DAWN_TOGGLES = ["vulkan_enable_f16_on_nvidia", "allow_unsafe_apis"] as const;
+
+export const SUBGROUP_MATRIX_FEATURE = "chromium-experimental-subgroup-matrix";
+
+function createGpu(extra: string[] = []): GPU {
+  return create([`enable-dawn-features=${DAWN_TOGGLES.join(",")}`, ...extra]) as unknown as GPU;
+}
+
+/**
+ * Names of every adapter Dawn can see. dawn.node has no enumeration API; asking for an
+ * adapter that cannot exist makes it list the available ones in its error, which we parse.
+ */
+export async function listAdapterNames(): Promise<{ backend: string; name: string }[]> {
+  try {
+    const gpu = createGpu(["adapter=__halfwatt_enumerate__"]);
+    await gpu.requestAdapter();
+  } catch (e) {
+    const text = String((e as Error).message ?? e);
+    const out: { backend: string; name: string }[] = [];
+    for (const m of text.matchAll(/backend: '([^']*)', name: '([^']*)'/g)) out.push({ backend: m[1], name: m[2] });
+    return out;
+  }
+  return [];
+}
+
+export interface OpenedAdapter {
+  gpu: GPU;
+  adapter: GPUAdapter;
+  name: string;
+}
+
+/**
+ * Opens the adapter named (case-insensitive substring) by `wanted`, else HALFWATT_ADAPTER,
+ * else the default high-performance one.
+ */
+export async function openAdapter(wanted = process.env.HALFWATT_ADAPTER): Promise<OpenedAdapter> {
+  let gpu: GPU;
+  if (wanted) {
+    const names = await listAdapterNames();
+    const match = names.find((a) => a.name.toLowerCase().includes(wanted.toLowerCase()));
+    if (!match)
+      throw names.length
+        ? new AdapterNotFoundError(
+            wanted,
+            names.map((n) => n.name),
+          )
+        : new NoAdapterError("Dawn lists no adapters");
+    gpu = createGpu([`adapter=${match.name}`]);
+  } else {
+    gpu = createGpu();
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  } catch (e) {
+    throw new NoAdapterError(String((e as Error).message ?? e).split("\n")[0]);
+  }
+  if (!adapter) throw new NoAdapterError("requestAdapter returned null");
+  return { gpu, adapter, name: adapterLabel(adapter) };
+}
+
+/** A short human name for an adapter: its description, else vendor + device. */
+export function adapterLabel(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  return info.description || [info.vendor, info.device].filter(Boolean).join(" ") || "unknown adapter";
+}
+
+export interface SubgroupMatrixConfig {
+  M: number;
+  N: number;
+  K: number;
+  componentType: string;
+  resultComponentType: string;
+}
+
+/** Subgroup-matrix configs of an adapter. Their fields are not enumerable, so read each by name. */
+export function subgroupMatrixConfigs(adapter: GPUAdapter): SubgroupMatrixConfig[] {
+  const raw = (adapter.info as unknown as { subgroupMatrixConfigs?: unknown[] }).subgroupMatrixConfigs ?? [];
+  return raw.map((c) => {
+    const r = c as Record<string, unknown>;
+    return {
+      M: Number(r.M),
+      N: Number(r.N),
+      K: Number(r.K),
+      componentType: String(r.componentType),
+      resultComponentType: String(r.resultComponentType),
+    };
+  });
+}
+
+export const KEY_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBuffersPerShaderStage",
+] as const;
+
+export interface AdapterDescription {
+  name: string;
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+  subgroupMinSize: number | null;
+  subgroupMaxSize: number | null;
+  subgroupMatrixConfigs: SubgroupMatrixConfig[];
+}
+
+export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+    isFallbackAdapter?: boolean;
+  };
+  const limits: Record<string, number> = {};
+  for (const k of KEY_LIMITS) limits[k] = Number((adapter.limits as unknown as Record<string, number>)[k]);
+  return {
+    name: adapterLabel(adapter),
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isFallbackAdapter: Boolean(info.isFallbackAdapter),
+    features: [...adapter.features].map(String).sort(),
+    limits,
+    subgroupMinSize: info.subgroupMinSize ?? null,
+    subgroupMaxSize: info.subgroupMaxSize ?? null,
+    subgroupMatrixConfigs: subgroupMatrixConfigs(adapter),
+  };
+}

@@ -1,0 +1,148 @@
+// GPU tensors: a storage buffer with a dtype and a shape. Byte sizes round up to 4 (WebGPU's
+// binding granularity), so an f16 tensor of odd length carries 2 bytes of padding.
+import { withErrorScopes, type GpuContext } from "../gpu/device.js";
+import { KernelInputError } from "../gpu/errors.js";
+import { f32ToF16Bits, fromF16Array, toF16Array } from "./f16.js";
+
+export type Dtype = "f32" | "f16" | "u32" | "i32" | "u8";
+
+export const BYTES: Record<Dtype, number> = { f32: 4, f16: 2, u32: 4, i32: 4, u8: 1 };
+
+export interface Tensor {
+  buffer: GPUBuffer;
+  dtype: Dtype;
+  shape: readonly number[];
+  /** Number of elements. */
+  size: number;
+  label: string;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function byteSize(dtype: Dtype, n: number): number {
+  return Math.max(4, Math.ceil((n * BYTES[dtype]) / 4) * 4);
+}
+
+export const shapeStr = (s: readonly number[]) => `[${s.join("×")}]`;
+
+const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+
+export async function createTensor(
+  ctx: GpuContext,
+  dtype: Dtype,
+  shape: readonly number[],
+  label = "tensor",
+): Promise<Tensor> {
+  for (const d of shape)
+    if (!Number.isInteger(d) || d < 1)
+      throw new KernelInputError("createTensor", `${label}: bad shape ${shapeStr(shape)}`);
+  const size = numel(shape);
+  const bytes = byteSize(dtype, size);
+  const { maxBufferSize, maxStorageBufferBindingSize } = ctx.device.limits;
+  const limit = Math.min(maxBufferSize, maxStorageBufferBindingSize);
+  if (bytes > limit)
+    throw new KernelInputError(
+      "createTensor",
+      `${label} ${dtype}${shapeStr(shape)} needs ${bytes} bytes, past this device's storage-buffer limit of ${limit}`,
+    );
+  const buffer = await withErrorScopes(ctx, `createTensor(${label} ${dtype}${shapeStr(shape)})`, () =>
+    ctx.device.createBuffer({ size: bytes, usage: STORAGE, label }),
+  );
+  return { buffer, dtype, shape: [...shape], size, label };
+}
+
+/** Encodes numbers as the tensor's dtype. f16 rounds to nearest even. */
+export function encode(dtype: Dtype, values: ArrayLike<number>): ArrayBufferView {
+  switch (dtype) {
+    case "f32":
+      return values instanceof Float32Array ? values : Float32Array.from(values);
+    case "f16":
+      return toF16Array(values);
+    case "u32":
+      return values instanceof Uint32Array ? values : Uint32Array.from(values);
+    case "i32":
+      return values instanceof Int32Array ? values : Int32Array.from(values);
+    case "u8":
+      return values instanceof Uint8Array ? values : Uint8Array.from(values);
+  }
+}
+
+export function upload(ctx: GpuContext, t: Tensor, values: ArrayLike<number>): void {
+  if (values.length !== t.size)
+    throw new KernelInputError("upload", `${t.label} holds ${t.size} elements, got ${values.length}`);
+  const view = encode(t.dtype, values);
+  const bytes = byteSize(t.dtype, t.size);
+  // writeBuffer needs a multiple of 4 bytes: pad odd f16/u8 data.
+  if (view.byteLength !== bytes) {
+    const padded = new Uint8Array(bytes);
+    padded.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    ctx.device.queue.writeBuffer(t.buffer, 0, padded);
+  } else ctx.device.queue.writeBuffer(t.buffer, 0, view.buffer, view.byteOffset, view.byteLength);
+}
+
+export async function tensorFrom(
+  ctx: GpuContext,
+  dtype: Dtype,
+  shape: readonly number[],
+  values: ArrayLike<number>,
+  label = "tensor",
+): Promise<Tensor> {
+  const t = await createTensor(ctx, dtype, shape, label);
+  upload(ctx, t, values);
+  return t;
+}
+
+/** Fills every element with one value (e.g. NaN, to poison outputs in tests). */
+export function fill(ctx: GpuContext, t: Tensor, value: number): void {
+  const bytes = byteSize(t.dtype, t.size);
+  if (t.dtype === "f16") {
+    const h = f32ToF16Bits(value);
+    ctx.device.queue.writeBuffer(t.buffer, 0, new Uint32Array(bytes / 4).fill(h | (h << 16)));
+  } else {
+    const v = encode(t.dtype, new Array(bytes / BYTES[t.dtype]).fill(value));
+    ctx.device.queue.writeBuffer(t.buffer, 0, v.buffer, v.byteOffset, bytes);
+  }
+}
+
+/** Reads raw bytes back from a buffer. */
+export async function readBytes(ctx: GpuContext, buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+  const staging = ctx.device.createBuffer({ size: bytes, usage: 0x01 | 0x08 /* MAP_READ | COPY_DST */ });
+  const enc = ctx.device.createCommandEncoder();
+  enc.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
+  ctx.device.queue.submit([enc.finish()]);
+  await staging.mapAsync(0x0001 /* READ */);
+  const out = staging.getMappedRange().slice(0);
+  staging.unmap();
+  staging.destroy();
+  ctx.check("readBytes");
+  return out;
+}
+
+/** Reads a tensor back as numbers (f16 decoded to f32). */
+export async function download(ctx: GpuContext, t: Tensor): Promise<Float32Array | Uint32Array | Int32Array | Uint8Array> {
+  const raw = await readBytes(ctx, t.buffer, byteSize(t.dtype, t.size));
+  switch (t.dtype) {
+    case "f32":
+      return new Float32Array(raw, 0, t.size);
+    case "f16":
+      return fromF16Array(new Uint16Array(raw, 0, t.size));
+    case "u32":
+      return new Uint32Array(raw, 0, t.size);
+    case "i32":
+      return new Int32Array(raw, 0, t.size);
+    case "u8":
+      return new Uint8Array(raw, 0, t.size);
+  }
+}
+
+export async function downloadF32(ctx: GpuContext, t: Tensor): Promise<Float32Array> {
+  if (t.dtype !== "f32" && t.dtype !== "f16")
+    throw new KernelInputError("downloadF32", `${t.label} is ${t.dtype}, not a float tensor`);
+  return (await download(ctx, t)) as Float32Array;
+}
+
+export function destroyTensor(...ts: Tensor[]): void {
+  for (const t of ts) t.buffer.destroy();
+}

@@ -1,0 +1,39 @@
+// Seeded randomness for tests: fresh inputs each run, reproducible from the printed seed.
+// HALFWATT_SEED=<n> replays a failing run.
+
+/** mulberry32: small, fast, good enough for test data. */
+export function makeRng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function runSeed(): number {
+  const env = process.env.HALFWATT_SEED;
+  return env ? Number(env) : Math.floor(Math.random() * 2 ** 31);
+}
+
+/** Uniform values in [lo, hi), never all zero. */
+export function uniform(rng: () => number, n: number, lo = -1, hi = 1): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng();
+  return out;
+}
+
+/** Standard normal values (Box–Muller). */
+export function normal(rng: () => number, n: number, mean = 0, sd = 1): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = 1 - rng();
+    const v = rng();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[i] = mean + sd * r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < n) out[i + 1] = mean + sd * r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
