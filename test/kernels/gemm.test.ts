@@ -1,0 +1,103 @@
+// The portable tiled GEMM (shaders/gemm.wgsl) against a float64 reference: every form, odd
+// shapes, long K, every tile variant, f32 and f16, with and without the fused epilogue.
+import { describe, expect, it } from "vitest";
+import { KernelInputError } from "../../src/gpu/errors.js";
+import { roundToF16 } from "../../src/kernels/f16.js";
+import { gemm, TILES, type TileConfig } from "../../src/kernels/gemm.js";
+import { sync } from "../../src/kernels/program.js";
+import { createTensor, type Dtype, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";
+import { expectClose, useGpu } from "../helpers/gpu.js";
+import { uniform } from "../helpers/rng.js";
+import { type GemmCase, gemmBound, gemmReference } from "../../src/kernels/reference/gemm.js";
+
+const env = useGpu("gemm.test");
+
+async function runCase(g: GemmCase, inType: "f32" | "f16", outType: "f32" | "f16", opts: { bias?: boolean; tile?: TileConfig }) {
+  const { ctx, rng, seed } = env;
+  const q = (x: Float64Array, t: Dtype) => (t === "f16" ? x.map(roundToF16) : Float64Array.from(Float32Array.from(x)));
+  const A = q(uniform(rng, g.m * g.k, -1, 1), inType);
+  const B = q(uniform(rng, g.k * g.n, -1, 1), inType);
+  const C0 = q(uniform(rng, g.m * g.n, -2, 2), outType);
+  const bias = opts.bias ? q(uniform(rng, g.n, -0.5, 0.5), outType) : null;
+  const a = await tensorFrom(ctx, inType, g.transA ? [g.k, g.m] : [g.m, g.k], A, "A");
+  const b = await tensorFrom(ctx, inType, g.transB ? [g.n, g.k] : [g.k, g.n], B, "B");
+  const c = await createTensor(ctx, outType, [g.m, g.n], "C");
+  if (g.beta !== 0) await (await import("../../src/kernels/tensor.js")).upload(ctx, c, C0);
+  else fill(ctx, c, Number.NaN); // poison: an element the kernel forgets stays NaN and fails
+  const biasT = bias ? await tensorFrom(ctx, outType, [g.n], bias, "bias") : undefined;
+  await gemm(ctx, a, b, c, { ...g, bias: biasT, tile: opts.tile, variant: "tiled" });
+  await sync(ctx);
+  const got = await downloadF32(ctx, c);
+  const ref = gemmReference(A, B, g.beta !== 0 ? C0 : null, bias, g);
+  const what = `gemm ${inType}→${outType} ${g.m}×${g.n}×${g.k}${g.transA ? " Aᵀ" : ""}${g.transB ? " Bᵀ" : ""} α=${g.alpha} β=${g.beta}${bias ? " +bias" : ""}${g.relu ? " relu" : ""} tile ${opts.tile?.name ?? "auto"}`;
+  expectClose(got, ref.c, (i) => gemmBound(g.k, ref.absdot[i], ref.c[i], outType), what, seed);
+  for (const t of [a, b, c]) t.buffer.destroy();
+}
+
+const forms = [
+  { transA: false, transB: false },
+  { transA: false, transB: true },
+  { transA: true, transB: false },
+];
+const shapes = [
+  [1, 1, 1],
+  [17, 129, 33],
+  [129, 17, 65],
+  [33, 70, 1],
+];
+const precisions: ["f32" | "f16", "f32" | "f16"][] = [
+  ["f32", "f32"],
+  ["f16", "f16"],
+  ["f16", "f32"],
+];
+
+describe("gemm (tiled)", () => {
+  for (const [inT, outT] of precisions)
+    for (const f of forms)
+      it(`${inT}→${outT} ${f.transA ? "Aᵀ·B" : f.transB ? "A·Bᵀ" : "A·B"} on odd shapes, every tile`, async () => {
+        for (const [m, n, k] of shapes)
+          for (const tile of Object.values(TILES))
+            await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
+      });
+
+  for (const [inT, outT] of precisions)
+    it(`${inT}→${outT} long K (4099) in all three forms`, async () => {
+      for (const f of forms) await runCase({ m: 19, n: 37, k: 4099, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, {});
+    });
+
+  for (const [inT, outT] of precisions)
+    it(`${inT}→${outT} fused epilogue: alpha, beta, bias, ReLU`, async () => {
+      for (const f of forms) {
+        await runCase({ m: 45, n: 66, k: 31, ...f, alpha: 0.75, beta: -1.5, relu: false }, inT, outT, { bias: true });
+        await runCase({ m: 45, n: 66, k: 31, ...f, alpha: 1.25, beta: 0, relu: true }, inT, outT, { bias: true });
+        await runCase({ m: 130, n: 129, k: 17, ...f, alpha: 2, beta: 0.5, relu: true }, inT, outT, {});
+      }
+    });
+
+  it("a large square product with the auto-chosen tile", async () => {
+    await runCase({ m: 1024, n: 1024, k: 96, transA: false, transB: false, alpha: 1, beta: 0, relu: false }, "f32", "f32", {});
+  });
+
+  it("rejects shapes that don't fit, naming the op and the shapes", async () => {
+    const { ctx } = env;
+    const a = await tensorFrom(ctx, "f32", [3, 5], uniform(env.rng, 15), "A");
+    const b = await tensorFrom(ctx, "f32", [4, 7], uniform(env.rng, 28), "B");
+    const c = await createTensor(ctx, "f32", [3, 7], "C");
+    await expect(gemm(ctx, a, b, c)).rejects.toThrow(KernelInputError);
+    await expect(gemm(ctx, a, b, c)).rejects.toThrow(/gemm: inner dimensions differ \(5 vs 4\).*\[3×5\].*\[4×7\]/);
+    const b2 = await tensorFrom(ctx, "f32", [5, 7], uniform(env.rng, 35), "B");
+    const cBad = await createTensor(ctx, "f32", [7, 3], "C");
+    await expect(gemm(ctx, a, b2, cBad)).rejects.toThrow(/C must be \[3×7\]/);
+    const h = await tensorFrom(ctx, "f16", [5, 7], uniform(env.rng, 35), "B16");
+    await expect(gemm(ctx, a, h, c)).rejects.toThrow(/share a dtype/);
+    const bias = await tensorFrom(ctx, "f32", [6], uniform(env.rng, 6), "bias");
+    await expect(gemm(ctx, a, b2, c, { bias })).rejects.toThrow(/bias must be f32\[7\]/);
+  });
+
+  it("refuses tensors past the device's buffer limits", async () => {
+    const { ctx } = env;
+    const limit = Math.min(ctx.device.limits.maxBufferSize, ctx.device.limits.maxStorageBufferBindingSize);
+    const rows = Math.ceil(limit / 4 / 1024) + 1;
+    await expect(createTensor(ctx, "f32", [rows, 1024], "huge")).rejects.toThrow(/past this device's storage-buffer limit/);
+  });
+});
