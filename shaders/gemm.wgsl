@@ -11,14 +11,14 @@
 var<workgroup> tileA: array<T, BM * BK>;   // [BK][BM]
 var<workgroup> tileB: array<T, BK * BN>;   // [BK][BN]
 
-fn loadA(m: u32, k: u32) -> T {
-  if (m >= params.m || k >= params.k) { return T(0); }
+fn loadA(m: u32, k: u32, kEnd: u32) -> T {
+  if (m >= params.m || k >= kEnd) { return T(0); }
   if (TRANS_A) { return a[k * params.m + m]; }
   return a[m * params.k + k];
 }
 
-fn loadB(k: u32, n: u32) -> T {
-  if (k >= params.k || n >= params.n) { return T(0); }
+fn loadB(k: u32, n: u32, kEnd: u32) -> T {
+  if (k >= kEnd || n >= params.n) { return T(0); }
   if (TRANS_B) { return b[n * params.k + k]; }
   return b[k * params.n + n];
 }
@@ -35,17 +35,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var ra: array<f32, TM>;
   var rb: array<f32, TN>;
 
-  for (var k0 = 0u; k0 < params.k; k0 += BK) {
+  // Split-K: workgroup z covers K range [kBegin, kEnd) and, with SPLIT_K, writes raw partial sums
+  // to ws[z] for gemm_splitk_reduce.wgsl to add up and finish.
+  let kBegin = wid.z * params.kchunk;
+  let kEnd = min(params.k, kBegin + params.kchunk);
+  for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     // Stage the A and B tiles. Walk memory in its contiguous direction so loads coalesce.
     for (var l = tid; l < BM * BK; l += THREADS) {
       var m: u32; var k: u32;
       if (TRANS_A) { k = l / BM; m = l % BM; } else { m = l / BK; k = l % BK; }
-      tileA[k * BM + m] = loadA(row0 + m, k0 + k);
+      tileA[k * BM + m] = loadA(row0 + m, k0 + k, kEnd);
     }
     for (var l = tid; l < BK * BN; l += THREADS) {
       var n: u32; var k: u32;
       if (TRANS_B) { n = l / BK; k = l % BK; } else { k = l / BN; n = l % BN; }
-      tileB[k * BN + n] = loadB(k0 + k, col0 + n);
+      tileB[k * BN + n] = loadB(k0 + k, col0 + n, kEnd);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
@@ -65,6 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let col = col0 + lid.x + j * WG_X;
       if (col >= params.n) { continue; }
       let idx = row * params.n + col;
+      if (SPLIT_K) { ws[wid.z * params.m * params.n + idx] = acc[i * TN + j]; continue; }
       var v = params.alpha * acc[i * TN + j];
       if (USE_BETA) { v += params.beta * f32(c[idx]); }
       if (HAS_BIAS) { v += f32(bias[col]); }

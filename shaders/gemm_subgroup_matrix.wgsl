@@ -16,18 +16,18 @@
 
 const LDA: u32 = BK + PAD;
 const LDB: u32 = BN + PAD;
-var<workgroup> tileA: array<f16, BM * LDA>;
-var<workgroup> tileB: array<f16, BK * LDB>;
+var<workgroup> tileA: array<T, BM * LDA>;
+var<workgroup> tileB: array<T, BK * LDB>;
 var<workgroup> scratch: array<f32, NUM_SG * 256u>;
 
-fn loadA(m: u32, k: u32) -> f16 {
-  if (m >= params.m || k >= params.k) { return f16(0); }
+fn loadA(m: u32, k: u32, kEnd: u32) -> T {
+  if (m >= params.m || k >= kEnd) { return T(0); }
   if (TRANS_A) { return a[k * params.m + m]; }
   return a[m * params.k + k];
 }
 
-fn loadB(k: u32, n: u32) -> f16 {
-  if (k >= params.k || n >= params.n) { return f16(0); }
+fn loadB(k: u32, n: u32, kEnd: u32) -> T {
+  if (k >= kEnd || n >= params.n) { return T(0); }
   if (TRANS_B) { return b[n * params.k + k]; }
   return b[k * params.n + n];
 }
@@ -42,16 +42,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let sgCol = (sg % SG_COLS) * AN * 16u;
   var acc: array<subgroup_matrix_result<f32, 16, 16>, AM * AN>;
 
-  for (var k0 = 0u; k0 < params.k; k0 += BK) {
+  // Split-K: workgroup z covers K range [kBegin, kEnd) and, with SPLIT_K, writes raw partial sums
+  // to ws[z] for gemm_splitk_reduce.wgsl to add up and finish.
+  let kBegin = wid.z * params.kchunk;
+  let kEnd = min(params.k, kBegin + params.kchunk);
+  for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     for (var l = tid; l < BM * BK; l += WG_X) {
       var m: u32; var k: u32;
       if (TRANS_A) { k = l / BM; m = l % BM; } else { m = l / BK; k = l % BK; }
-      tileA[m * LDA + k] = loadA(row0 + m, k0 + k);
+      tileA[m * LDA + k] = loadA(row0 + m, k0 + k, kEnd);
     }
     for (var l = tid; l < BK * BN; l += WG_X) {
       var n: u32; var k: u32;
       if (TRANS_B) { n = l / BK; k = l % BK; } else { k = l / BN; n = l % BN; }
-      tileB[k * LDB + n] = loadB(k0 + k, col0 + n);
+      tileB[k * LDB + n] = loadB(k0 + k, col0 + n, kEnd);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk += 16u) {
@@ -78,6 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let col = col0 + sgCol + j * 16u + e % 16u;
         if (row < params.m && col < params.n) {
           let idx = row * params.n + col;
+          if (SPLIT_K) { ws[wid.z * params.m * params.n + idx] = scratch[sg * 256u + e]; continue; }
           var v = params.alpha * scratch[sg * 256u + e];
           if (USE_BETA) { v += params.beta * f32(c[idx]); }
           if (HAS_BIAS) { v += f32(bias[col]); }

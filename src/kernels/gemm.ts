@@ -1,12 +1,22 @@
 // GEMM, the op that dominates a dense classifier's training: forward Y = X·W (+bias, ReLU),
 // and the two backward products dX = dY·Wᵀ (transB) and dW = Xᵀ·dY (transA).
-// Two implementations behind one entry point:
+// Two kernels behind one entry point:
 //   - "tiled": portable, register-tiled, f32 or f16 inputs, f32 accumulation (shaders/gemm.wgsl);
-//   - "subgroup-matrix": tensor cores through chromium-experimental-subgroup-matrix
-//     (src/kernels/gemm_subgroup_matrix.ts), chosen when the device has an f16→f32 config.
+//   - "subgroup-matrix": tensor cores through chromium-experimental-subgroup-matrix, f16 inputs,
+//     f32 accumulation (shaders/gemm_subgroup_matrix.wgsl), chosen for f16 where the device has it.
+// Both split K over workgroups when the output has too few tiles to fill the GPU (the
+// classifier's first layer: 32 × 1024 outputs over K = 150528), finishing with
+// shaders/gemm_splitk_reduce.wgsl.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
-import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
+import {
+  chooseMatrixTile,
+  type MatrixTile,
+  matrixSpec,
+  matrixTileDims,
+  matrixUnsupportedReason,
+} from "./gemm_subgroup_matrix.js";
+import { type DispatchOptions, dispatch, getProgram, grid1d, type ProgramSpec } from "./program.js";
 import { shapeStr, type Tensor } from "./tensor.js";
 
 export interface GemmOptions extends DispatchOptions {
@@ -23,7 +33,9 @@ export interface GemmOptions extends DispatchOptions {
   /** Tile configuration of the tiled kernel (default: chosen from the shape). */
   tile?: TileConfig;
   /** Tile configuration of the subgroup-matrix kernel (default: chosen from the shape). */
-  matrixTile?: import("./gemm_subgroup_matrix.js").MatrixTile;
+  matrixTile?: MatrixTile;
+  /** Number of K splits (default: chosen from the shape; 1 = no split). */
+  splitK?: number;
 }
 
 export type GemmVariant = "tiled" | "subgroup-matrix";
@@ -65,8 +77,7 @@ export function gemmShape(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {
   const [m, ka] = opts.transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [kb, n] = opts.transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (ka !== kb) throw new KernelInputError("gemm", `inner dimensions differ (${ka} vs ${kb}): ${desc()}`);
-  if (c.shape[0] !== m || c.shape[1] !== n)
-    throw new KernelInputError("gemm", `C must be [${m}×${n}]: ${desc()}`);
+  if (c.shape[0] !== m || c.shape[1] !== n) throw new KernelInputError("gemm", `C must be [${m}×${n}]: ${desc()}`);
   if (a.dtype !== b.dtype) throw new KernelInputError("gemm", `A and B must share a dtype: ${desc()}`);
   for (const t of [a, c])
     if (t.dtype !== "f32" && t.dtype !== "f16")
@@ -74,101 +85,197 @@ export function gemmShape(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {
   if (opts.bias) {
     const bi = opts.bias;
     if (bi.size !== n || bi.dtype !== c.dtype)
-      throw new KernelInputError("gemm", `bias must be ${c.dtype}[${n}], got ${bi.dtype}${shapeStr(bi.shape)}: ${desc()}`);
+      throw new KernelInputError(
+        "gemm",
+        `bias must be ${c.dtype}[${n}], got ${bi.dtype}${shapeStr(bi.shape)}: ${desc()}`,
+      );
   }
+  if (m * n * Math.max(1, opts.splitK ?? 1) >= 2 ** 32 || m * ka >= 2 ** 32 || ka * n >= 2 ** 32)
+    throw new KernelInputError("gemm", `too many elements for 32-bit indexing: ${desc()}`);
   return { m, n, k: ka };
 }
 
-export function tiledSpec(
-  inType: "f32" | "f16",
-  outType: "f32" | "f16",
-  tile: TileConfig,
-  flags: { transA: boolean; transB: boolean; useBeta: boolean; hasBias: boolean; relu: boolean },
-): ProgramSpec {
+export interface EpilogueFlags {
+  transA: boolean;
+  transB: boolean;
+  useBeta: boolean;
+  hasBias: boolean;
+  relu: boolean;
+  splitK: boolean;
+}
+
+export const GEMM_UNIFORMS: ProgramSpec["uniforms"] = [
+  ["m", "u32"],
+  ["n", "u32"],
+  ["k", "u32"],
+  ["alpha", "f32"],
+  ["beta", "f32"],
+  ["kchunk", "u32"],
+];
+
+/** The buffers every GEMM kernel binds, in order (ws: split-K partial sums, f32). */
+export const GEMM_BINDINGS: ProgramSpec["bindings"] = [
+  { name: "a", access: "read", type: "T" },
+  { name: "b", access: "read", type: "T" },
+  { name: "c", access: "read_write", type: "TC" },
+  { name: "bias", access: "read", type: "TC" },
+  { name: "ws", access: "read_write", type: "f32" },
+];
+
+export function epilogueConsts(f: EpilogueFlags): Record<string, boolean> {
   return {
-    op: `gemm_tiled_${tile.name}_${inType}_${outType}${flags.transA ? "_tA" : ""}${flags.transB ? "_tB" : ""}`,
+    TRANS_A: f.transA,
+    TRANS_B: f.transB,
+    USE_BETA: f.useBeta && !f.splitK,
+    HAS_BIAS: f.hasBias,
+    RELU: f.relu,
+    SPLIT_K: f.splitK,
+  };
+}
+
+export function gemmOpName(kernel: string, inType: string, outType: string, f: EpilogueFlags): string {
+  return `gemm_${kernel}_${inType}_${outType}${f.transA ? "_tA" : ""}${f.transB ? "_tB" : ""}${f.splitK ? "_splitk" : ""}`;
+}
+
+export function tiledSpec(inType: "f32" | "f16", outType: "f32" | "f16", tile: TileConfig, f: EpilogueFlags): ProgramSpec {
+  return {
+    op: gemmOpName(`tiled_${tile.name}`, inType, outType, f),
     shader: "gemm",
     aliases: { T: inType, TC: outType },
-    consts: {
-      BM: tile.BM,
-      BN: tile.BN,
-      BK: tile.BK,
-      TM: tile.TM,
-      TN: tile.TN,
-      TRANS_A: flags.transA,
-      TRANS_B: flags.transB,
-      USE_BETA: flags.useBeta,
-      HAS_BIAS: flags.hasBias,
-      RELU: flags.relu,
-    },
+    consts: { BM: tile.BM, BN: tile.BN, BK: tile.BK, TM: tile.TM, TN: tile.TN, ...epilogueConsts(f) },
+    bindings: GEMM_BINDINGS,
+    uniforms: GEMM_UNIFORMS,
+    workgroupSize: [tile.BN / tile.TN, tile.BM / tile.TM],
+  };
+}
+
+function reduceSpec(outType: "f32" | "f16", f: EpilogueFlags): ProgramSpec {
+  return {
+    op: `gemm_splitk_reduce_${outType}`,
+    shader: "gemm_splitk_reduce",
+    aliases: { TC: outType },
+    consts: { USE_BETA: f.useBeta, HAS_BIAS: f.hasBias, RELU: f.relu },
     bindings: [
-      { name: "a", access: "read", type: "T" },
-      { name: "b", access: "read", type: "T" },
+      { name: "ws", access: "read", type: "f32" },
       { name: "c", access: "read_write", type: "TC" },
       { name: "bias", access: "read", type: "TC" },
     ],
     uniforms: [
       ["m", "u32"],
       ["n", "u32"],
-      ["k", "u32"],
+      ["splits", "u32"],
       ["alpha", "f32"],
       ["beta", "f32"],
     ],
-    workgroupSize: [tile.BN / tile.TN, tile.BM / tile.TM],
+    workgroupSize: [256],
   };
 }
 
-/** A 4-byte buffer bound where an op has no bias, so one shader serves both cases. */
-const dummies = new WeakMap<GPUDevice, GPUBuffer>();
-export function dummyBuffer(ctx: GpuContext): GPUBuffer {
-  let d = dummies.get(ctx.device);
-  if (!d) {
-    d = ctx.device.createBuffer({ size: 16, usage: 0x80 /* STORAGE */, label: "dummy" });
-    dummies.set(ctx.device, d);
+/** Workgroups to aim for before splitting K: about two per SM on a large GPU (H100: 132 SMs). */
+const TARGET_WORKGROUPS = 264;
+
+/** How many ways to split K: enough to reach TARGET_WORKGROUPS, each split ≥ 16 K-steps. */
+export function planSplitK(s: GemmShape, bm: number, bn: number, bk: number, forced?: number): number {
+  if (forced !== undefined) return Math.max(1, Math.min(forced, Math.ceil(s.k / bk)));
+  const tiles = Math.ceil(s.m / bm) * Math.ceil(s.n / bn);
+  if (tiles >= TARGET_WORKGROUPS) return 1;
+  return Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(s.k / (16 * bk)), 64));
+}
+
+/** Device-wide scratch buffers: a growing split-K workspace and two distinct dummies. */
+const scratch = new WeakMap<GPUDevice, { ws?: GPUBuffer; dummyRead: GPUBuffer; dummyWrite: GPUBuffer }>();
+function scratchOf(ctx: GpuContext) {
+  let s = scratch.get(ctx.device);
+  if (!s) {
+    const mk = (label: string) => ctx.device.createBuffer({ size: 16, usage: 0x80 /* STORAGE */, label });
+    s = { dummyRead: mk("dummy-read"), dummyWrite: mk("dummy-write") };
+    scratch.set(ctx.device, s);
   }
-  return d;
+  return s;
+}
+
+/** A 16-byte buffer bound where an op has no bias (read) or no workspace (write): one shader serves all cases. */
+export function dummyBuffer(ctx: GpuContext, use: "read" | "write" = "read"): GPUBuffer {
+  const s = scratchOf(ctx);
+  return use === "read" ? s.dummyRead : s.dummyWrite;
+}
+
+function workspace(ctx: GpuContext, bytes: number): GPUBuffer {
+  const s = scratchOf(ctx);
+  const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+  if (bytes > limit)
+    throw new KernelInputError("gemm", `split-K workspace of ${bytes} bytes exceeds the device's ${limit}`);
+  if (!s.ws || s.ws.size < bytes) {
+    // Not destroyed: work already recorded may still use the old one; dropping it lets GC free it.
+    s.ws = ctx.device.createBuffer({ size: Math.max(bytes, 1 << 20), usage: 0x80, label: "gemm split-K workspace" });
+  }
+  return s.ws;
 }
 
 /** Which variant "auto" resolves to for these inputs on this device. */
 export function resolveVariant(ctx: GpuContext, a: Tensor, opts: GemmOptions): GemmVariant {
   const v = opts.variant ?? "auto";
   if (v !== "auto") return v;
-  return a.dtype === "f16" && ctx.caps.f16f32Matrix.length > 0 ? "subgroup-matrix" : "tiled";
-}
-
-type SubgroupGemm = (ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, s: GemmShape, o: GemmOptions) => Promise<void>;
-let subgroupGemm: SubgroupGemm | null = null;
-/** The subgroup-matrix module registers itself here (kept separate: most adapters lack the feature). */
-export function registerSubgroupMatrixGemm(fn: SubgroupGemm): void {
-  subgroupGemm = fn;
+  return a.dtype === "f16" && matrixUnsupportedReason(ctx) === null ? "subgroup-matrix" : "tiled";
 }
 
 /** C = alpha·op(A)·op(B) + beta·C (+bias) (ReLU). Records into opts.encoder or submits at once. */
 export async function gemm(ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): Promise<void> {
   const shape = gemmShape(a, b, c, opts);
   const variant = resolveVariant(ctx, a, opts);
-  if (variant === "subgroup-matrix") {
-    if (!subgroupGemm) await import("./gemm_subgroup_matrix.js");
-    if (!subgroupGemm) throw new KernelInputError("gemm", "subgroup-matrix GEMM did not register");
-    return subgroupGemm(ctx, a, b, c, shape, opts);
-  }
-  const tile = opts.tile ?? chooseTile(shape.m, shape.n);
   const beta = opts.beta ?? 0;
-  const spec = tiledSpec(a.dtype as "f32" | "f16", c.dtype as "f32" | "f16", tile, {
+  const inType = a.dtype as "f32" | "f16";
+  const outType = c.dtype as "f32" | "f16";
+  let bm: number;
+  let bn: number;
+  let bk: number;
+  let makeSpec: (f: EpilogueFlags) => ProgramSpec;
+  if (variant === "subgroup-matrix") {
+    const why = matrixUnsupportedReason(ctx);
+    if (why) throw new KernelInputError("gemm (subgroup-matrix)", why);
+    if (inType !== "f16") throw new KernelInputError("gemm (subgroup-matrix)", `needs f16 inputs, got ${inType}`);
+    const tile = opts.matrixTile ?? chooseMatrixTile(shape);
+    ({ bm, bn, bk } = matrixTileDims(tile));
+    makeSpec = (f) => matrixSpec(ctx, outType, tile, f);
+  } else {
+    const tile = opts.tile ?? chooseTile(shape.m, shape.n);
+    [bm, bn, bk] = [tile.BM, tile.BN, tile.BK];
+    makeSpec = (f) => tiledSpec(inType, outType, tile, f);
+  }
+  const splits = planSplitK(shape, bm, bn, bk, opts.splitK);
+  const kchunk = Math.ceil(shape.k / splits / bk) * bk;
+  const used = Math.ceil(shape.k / kchunk);
+  const flags: EpilogueFlags = {
     transA: Boolean(opts.transA),
     transB: Boolean(opts.transB),
     useBeta: beta !== 0,
     hasBias: Boolean(opts.bias),
     relu: Boolean(opts.relu),
-  });
-  const program = await getProgram(ctx, spec);
-  const grid: [number, number] = [Math.ceil(shape.n / tile.BN), Math.ceil(shape.m / tile.BM)];
+    splitK: used > 1,
+  };
+  const program = await getProgram(ctx, makeSpec(flags));
+  const bias = opts.bias ?? dummyBuffer(ctx, "read");
+  const ws = used > 1 ? workspace(ctx, used * shape.m * shape.n * 4) : dummyBuffer(ctx, "write");
+  const uniforms = [shape.m, shape.n, shape.k, opts.alpha ?? 1, beta, kchunk];
+  const grid: [number, number, number] = [Math.ceil(shape.n / bn), Math.ceil(shape.m / bm), used];
+  if (used === 1) {
+    dispatch(ctx, program, [a, b, c, bias, ws], uniforms, grid, opts);
+    return;
+  }
+  // Two passes; share one encoder so timestamps (first pass start, last pass end) cover both.
+  const encoder = opts.encoder ?? ctx.device.createCommandEncoder({ label: program.spec.op });
+  const tw = opts.timestampWrites;
+  const first = tw ? { querySet: tw.querySet, beginningOfPassWriteIndex: tw.beginningOfPassWriteIndex } : undefined;
+  const last = tw ? { querySet: tw.querySet, endOfPassWriteIndex: tw.endOfPassWriteIndex } : undefined;
+  dispatch(ctx, program, [a, b, c, dummyBuffer(ctx, "read"), ws], uniforms, grid, { encoder, timestampWrites: first });
+  const reduce = await getProgram(ctx, reduceSpec(outType, flags));
   dispatch(
     ctx,
-    program,
-    [a, b, c, opts.bias ?? dummyBuffer(ctx)],
-    [shape.m, shape.n, shape.k, opts.alpha ?? 1, beta],
-    grid,
-    opts,
+    reduce,
+    [ws, c, bias],
+    [shape.m, shape.n, used, opts.alpha ?? 1, beta],
+    grid1d(ctx, Math.ceil((shape.m * shape.n) / 256)),
+    { encoder, timestampWrites: last },
   );
+  if (!opts.encoder) ctx.device.queue.submit([encoder.finish()]);
 }

@@ -1,10 +1,8 @@
 // The tensor-core GEMM: f16 inputs, f32 accumulation, through chromium-experimental-subgroup-matrix
-// (shaders/gemm_subgroup_matrix.wgsl). Registers itself with src/kernels/gemm.ts on import.
+// (shaders/gemm_subgroup_matrix.wgsl). The dispatch (and split-K) is shared: src/kernels/gemm.ts.
 import type { GpuContext } from "../gpu/device.js";
-import { MissingFeatureError } from "../gpu/errors.js";
-import { dummyBuffer, type GemmOptions, type GemmShape, registerSubgroupMatrixGemm } from "./gemm.js";
-import { dispatch, getProgram, type ProgramSpec } from "./program.js";
-import type { Tensor } from "./tensor.js";
+import { type EpilogueFlags, epilogueConsts, GEMM_BINDINGS, GEMM_UNIFORMS, type GemmShape, gemmOpName } from "./gemm.js";
+import type { ProgramSpec } from "./program.js";
 
 export interface MatrixTile {
   name: string;
@@ -38,14 +36,14 @@ export function matrixSpec(
   ctx: GpuContext,
   outType: "f32" | "f16",
   tile: MatrixTile,
-  flags: { transA: boolean; transB: boolean; useBeta: boolean; hasBias: boolean; relu: boolean },
+  flags: EpilogueFlags,
 ): ProgramSpec {
   const sgSize = ctx.caps.subgroupMaxSize;
   const numSg = tile.sgRows * tile.sgCols;
   return {
-    op: `gemm_subgroup_matrix_${tile.name}_f16_${outType}${flags.transA ? "_tA" : ""}${flags.transB ? "_tB" : ""}`,
+    op: gemmOpName(`subgroup_matrix_${tile.name}`, "f16", outType, flags),
     shader: "gemm_subgroup_matrix",
-    aliases: { TC: outType },
+    aliases: { T: "f16", TC: outType },
     enables: ["subgroups", "chromium_experimental_subgroup_matrix"],
     diagnosticsOff: ["chromium_experimental.subgroup_matrix_uniformity"],
     consts: {
@@ -58,25 +56,10 @@ export function matrixSpec(
       BN: tile.sgCols * tile.an * 16,
       BK: tile.bk,
       PAD: tile.pad,
-      TRANS_A: flags.transA,
-      TRANS_B: flags.transB,
-      USE_BETA: flags.useBeta,
-      HAS_BIAS: flags.hasBias,
-      RELU: flags.relu,
+      ...epilogueConsts(flags),
     },
-    bindings: [
-      { name: "a", access: "read", type: "f16" },
-      { name: "b", access: "read", type: "f16" },
-      { name: "c", access: "read_write", type: "TC" },
-      { name: "bias", access: "read", type: "TC" },
-    ],
-    uniforms: [
-      ["m", "u32"],
-      ["n", "u32"],
-      ["k", "u32"],
-      ["alpha", "f32"],
-      ["beta", "f32"],
-    ],
+    bindings: GEMM_BINDINGS,
+    uniforms: GEMM_UNIFORMS,
     workgroupSize: [numSg * sgSize],
   };
 }
@@ -91,39 +74,7 @@ export function matrixUnsupportedReason(ctx: GpuContext): string | null {
   return null;
 }
 
-export async function gemmSubgroupMatrix(
-  ctx: GpuContext,
-  a: Tensor,
-  b: Tensor,
-  c: Tensor,
-  shape: GemmShape,
-  opts: GemmOptions & { matrixTile?: MatrixTile },
-): Promise<void> {
-  const why = matrixUnsupportedReason(ctx);
-  if (why) throw new MissingFeatureError(`gemm (subgroup-matrix): ${why}`, "chromium-experimental-subgroup-matrix", ctx.adapterName);
-  if (a.dtype !== "f16") throw new MissingFeatureError("gemm (subgroup-matrix) needs f16 inputs;", "f16 inputs", ctx.adapterName);
-  const tile = opts.matrixTile ?? chooseMatrixTile(shape);
-  const beta = opts.beta ?? 0;
-  const program = await getProgram(
-    ctx,
-    matrixSpec(ctx, c.dtype as "f32" | "f16", tile, {
-      transA: Boolean(opts.transA),
-      transB: Boolean(opts.transB),
-      useBeta: beta !== 0,
-      hasBias: Boolean(opts.bias),
-      relu: Boolean(opts.relu),
-    }),
-  );
-  const bm = tile.sgRows * tile.am * 16;
-  const bn = tile.sgCols * tile.an * 16;
-  dispatch(
-    ctx,
-    program,
-    [a, b, c, opts.bias ?? dummyBuffer(ctx)],
-    [shape.m, shape.n, shape.k, opts.alpha ?? 1, beta],
-    [Math.ceil(shape.n / bn), Math.ceil(shape.m / bm)],
-    opts,
-  );
+/** Workgroup tile of a matrix tile config: BM×BN outputs, BK deep. */
+export function matrixTileDims(tile: MatrixTile): { bm: number; bn: number; bk: number } {
+  return { bm: tile.sgRows * tile.am * 16, bn: tile.sgCols * tile.an * 16, bk: tile.bk };
 }
-
-registerSubgroupMatrixGemm(gemmSubgroupMatrix);

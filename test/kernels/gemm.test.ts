@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { roundToF16 } from "../../src/kernels/f16.js";
-import { gemm, TILES, type TileConfig } from "../../src/kernels/gemm.js";
+import { type GemmVariant, gemm, TILES, type TileConfig } from "../../src/kernels/gemm.js";
+import { MATRIX_TILES, type MatrixTile, matrixUnsupportedReason } from "../../src/kernels/gemm_subgroup_matrix.js";
 import { sync } from "../../src/kernels/program.js";
 import { createTensor, type Dtype, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";
 import { expectClose, useGpu } from "../helpers/gpu.js";
@@ -12,7 +13,15 @@ import { type GemmCase, gemmBound, gemmReference } from "../../src/kernels/refer
 
 const env = useGpu("gemm.test");
 
-async function runCase(g: GemmCase, inType: "f32" | "f16", outType: "f32" | "f16", opts: { bias?: boolean; tile?: TileConfig }) {
+interface CaseOptions {
+  bias?: boolean;
+  tile?: TileConfig;
+  matrixTile?: MatrixTile;
+  splitK?: number;
+  variant?: GemmVariant;
+}
+
+async function runCase(g: GemmCase, inType: "f32" | "f16", outType: "f32" | "f16", opts: CaseOptions) {
   const { ctx, rng, seed } = env;
   const q = (x: Float64Array, t: Dtype) => (t === "f16" ? x.map(roundToF16) : Float64Array.from(Float32Array.from(x)));
   const A = q(uniform(rng, g.m * g.k, -1, 1), inType);
@@ -25,11 +34,12 @@ async function runCase(g: GemmCase, inType: "f32" | "f16", outType: "f32" | "f16
   if (g.beta !== 0) await (await import("../../src/kernels/tensor.js")).upload(ctx, c, C0);
   else fill(ctx, c, Number.NaN); // poison: an element the kernel forgets stays NaN and fails
   const biasT = bias ? await tensorFrom(ctx, outType, [g.n], bias, "bias") : undefined;
-  await gemm(ctx, a, b, c, { ...g, bias: biasT, tile: opts.tile, variant: "tiled" });
+  const variant = opts.variant ?? "tiled";
+  await gemm(ctx, a, b, c, { ...g, bias: biasT, tile: opts.tile, matrixTile: opts.matrixTile, splitK: opts.splitK, variant });
   await sync(ctx);
   const got = await downloadF32(ctx, c);
   const ref = gemmReference(A, B, g.beta !== 0 ? C0 : null, bias, g);
-  const what = `gemm ${inType}→${outType} ${g.m}×${g.n}×${g.k}${g.transA ? " Aᵀ" : ""}${g.transB ? " Bᵀ" : ""} α=${g.alpha} β=${g.beta}${bias ? " +bias" : ""}${g.relu ? " relu" : ""} tile ${opts.tile?.name ?? "auto"}`;
+  const what = `gemm ${inType}→${outType} ${g.m}×${g.n}×${g.k}${g.transA ? " Aᵀ" : ""}${g.transB ? " Bᵀ" : ""} α=${g.alpha} β=${g.beta}${bias ? " +bias" : ""}${g.relu ? " relu" : ""} ${variant} tile ${opts.tile?.name ?? opts.matrixTile?.name ?? "auto"} splitK ${opts.splitK ?? "auto"}`;
   expectClose(got, ref.c, (i) => gemmBound(g.k, ref.absdot[i], ref.c[i], outType), what, seed);
   for (const t of [a, b, c]) t.buffer.destroy();
 }
@@ -74,6 +84,16 @@ describe("gemm (tiled)", () => {
       }
     });
 
+  for (const [inT, outT] of precisions)
+    it(`${inT}→${outT} split-K (forced and automatic), with the epilogue in the reduction`, async () => {
+      for (const f of forms) {
+        await runCase({ m: 7, n: 45, k: 2051, ...f, alpha: 0.5, beta: 1.5, relu: true }, inT, outT, { bias: true, splitK: 5 });
+        await runCase({ m: 33, n: 20, k: 777, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { splitK: 64 });
+      }
+      // The classifier's first layer in miniature: few output tiles, long K -> split automatically.
+      await runCase({ m: 32, n: 64, k: 8195, transA: false, transB: false, alpha: 1, beta: 0, relu: true }, inT, outT, { bias: true });
+    });
+
   it("a large square product with the auto-chosen tile", async () => {
     await runCase({ m: 1024, n: 1024, k: 96, transA: false, transB: false, alpha: 1, beta: 0, relu: false }, "f32", "f32", {});
   });
@@ -100,4 +120,24 @@ describe("gemm (tiled)", () => {
     const rows = Math.ceil(limit / 4 / 1024) + 1;
     await expect(createTensor(ctx, "f32", [rows, 1024], "huge")).rejects.toThrow(/past this device's storage-buffer limit/);
   });
+});
+
+describe("gemm (subgroup-matrix, tensor cores)", () => {
+  const outs: ("f32" | "f16")[] = ["f32", "f16"];
+  for (const outT of outs)
+    it(`f16→${outT} agrees with the reference on odd shapes, every form and tile, split-K and epilogue`, async (t) => {
+      const why = matrixUnsupportedReason(env.ctx);
+      if (why) {
+        console.log(`gemm subgroup-matrix f16→${outT}: skipped: ${why}`);
+        t.skip();
+        return;
+      }
+      for (const f of forms) {
+        for (const tile of Object.values(MATRIX_TILES))
+          for (const [m, n, k] of [...shapes, [130, 257, 200]])
+            await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, { variant: "subgroup-matrix", matrixTile: tile });
+        await runCase({ m: 45, n: 66, k: 4099, ...f, alpha: 0.75, beta: -1.5, relu: true }, "f16", outT, { variant: "subgroup-matrix", bias: true });
+        await runCase({ m: 32, n: 64, k: 8195, ...f, alpha: 1, beta: 0, relu: true }, "f16", outT, { variant: "subgroup-matrix", bias: true, splitK: 7 });
+      }
+    });
 });

@@ -1,0 +1,199 @@
+// Softmax + cross-entropy, forward and backward, always in f32 whatever T is.
+//
+// Row pass (MEAN_PASS false): one workgroup per row of the [batch, classes] logits, WG_X
+// invocations striding over the classes (525 classes = 3 per invocation), two workgroup
+// reductions: the row max m, then s = Σ exp(x − m) (max subtraction: exp never overflows, s ≥ 1).
+//   row_loss[r] = log(s) − (x[label] − m)                              (WRITE_LOSS)
+//   dlogits[r, j] = (exp(x_j − m)/s − [j = label]) · params.grad_scale  (WRITE_GRAD)
+// with grad_scale = loss scale / batch (the gradient of the mean loss, times the loss scale).
+// exp is recomputed in the gradient loop rather than kept: a row may be longer than WG_X.
+// A label ≥ classes makes the row's loss and its whole gradient row NaN: no read-back is needed
+// for the non-finite detector to stop the step.
+//
+// Mean pass (MEAN_PASS true, one workgroup): loss[0] = Σ row_loss / batch, in a fixed order.
+// Two dispatches because WGSL has no float atomics nor a grid-wide barrier.
+//
+// Bindings: logits: array<T> (read), labels: array<u32> (read), dlogits: array<T> (read_write),
+//   row_loss: array<f32> (read_write), loss: array<f32> (read_write).
+// Uniforms: batch, classes, grad_scale. Consts: MEAN_PASS, WRITE_LOSS, WRITE_GRAD; WG_X a power of 2.
+
+// ---- f16 bit conversions: kept identical in cast, softmax_xent, image_normalize, sgd and adam
+// (test/kernels/cast.test.ts checks it). Integer-only, so exact on every GPU: WGSL leaves an
+// out-of-range f32 -> f16 conversion indeterminate and lets in-range ones round either way. ----
+
+// binary32 bits -> binary16 bits, IEEE round to nearest even. |x| >= 65520 and ±inf give ±inf
+// (so an overflow stays visible to the non-finite detector), NaN a quiet NaN, values below half
+// the smallest subnormal ±0; subnormals are kept, never flushed.
+fn f32bits_to_f16bits(b: u32) -> u32 {
+  let sign = (b >> 16u) & 0x8000u;
+  let exp = (b >> 23u) & 0xffu;
+  var mant = b & 0x7fffffu;
+  if (exp == 0xffu) {
+    return sign | 0x7c00u | select(0u, 0x200u | (mant >> 13u), mant != 0u);
+  }
+  let e = i32(exp) - 112; // rebias 127 -> 15
+  if (e >= 0x1f) {
+    return sign | 0x7c00u;
+  }
+  if (e <= 0) {
+    if (e < -10) {
+      return sign;
+    }
+    mant |= 0x800000u;
+    let shift = u32(14 - e);
+    var sub = mant >> shift;
+    let rem = mant & ((1u << shift) - 1u);
+    let mid = 1u << (shift - 1u);
+    if (rem > mid || (rem == mid && (sub & 1u) != 0u)) {
+      sub += 1u;
+    }
+    return sign | sub;
+  }
+  var h = (u32(e) << 10u) | (mant >> 13u);
+  let rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u) != 0u)) {
+    h += 1u; // a carry into the exponent is the correct rounding (up to inf)
+  }
+  return sign | h;
+}
+
+// binary16 bits (low 16 bits of h) -> binary32 bits, exact: subnormals normalized, inf and NaN kept.
+fn f16bits_to_f32bits(h: u32) -> u32 {
+  let sign = (h & 0x8000u) << 16u;
+  let exp = (h >> 10u) & 0x1fu;
+  let mant = h & 0x3ffu;
+  if (exp == 0x1fu) {
+    return sign | 0x7f800000u | (mant << 13u);
+  }
+  if (exp == 0u) {
+    if (mant == 0u) {
+      return sign;
+    }
+    let p = firstLeadingBit(mant); // value = 2^(p-24) · 1.f
+    return sign | ((p + 103u) << 23u) | ((mant << (23u - p)) & 0x7fffffu);
+  }
+  return sign | ((exp + 112u) << 23u) | (mant << 13u);
+}
+// ---- end of f16 bit conversions ----
+
+// The T whose bits are h (f16: the low 16 bits). TV8 is the 8-byte vector of T (vec4<f16> or
+// vec2<f32>), so this one line is valid WGSL for both element types.
+fn t_from_bits(h: u32) -> T {
+  return bitcast<TV8>(vec2<u32>(h, 0u)).x;
+}
+
+// f32 -> T. For f16, the hardware conversion in the normal range [2^-14, 65504], where it rounds
+// to a neighbour; outside it the exact integer path, so overflow gives ±inf (never an
+// indeterminate value) and subnormal gradients are not flushed to zero.
+fn to_t(x: f32) -> T {
+  if (!T_IS_F16) {
+    return T(x);
+  }
+  let a = bitcast<u32>(x) & 0x7fffffffu;
+  if (a >= 0x38800000u && a <= 0x477fe000u) {
+    return T(x);
+  }
+  return t_from_bits(f32bits_to_f16bits(bitcast<u32>(x)));
+}
+
+const F32_LOWEST: f32 = -3.40282347e+38;
+
+var<workgroup> red: array<f32, WG_X>;
+
+// Tree reductions over the workgroup; every invocation gets the result. The trailing barrier
+// lets the next reduction reuse `red`.
+fn reduce_max(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG_X / 2u; s > 0u; s /= 2u) {
+    if (lid < s) {
+      red[lid] = max(red[lid], red[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn reduce_sum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = WG_X / 2u; s > 0u; s /= 2u) {
+    if (lid < s) {
+      red[lid] += red[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn row_pass(row: u32, lid: u32) {
+  let n = params.classes;
+  let base = row * n;
+  var m = F32_LOWEST;
+  for (var j = lid; j < n; j += WG_X) {
+    m = max(m, f32(logits[base + j]));
+  }
+  m = reduce_max(lid, m);
+  var s = 0.0;
+  for (var j = lid; j < n; j += WG_X) {
+    s += exp(f32(logits[base + j]) - m);
+  }
+  s = reduce_sum(lid, s);
+
+  let label = labels[row];
+  let valid = label < n;
+  // A runtime NaN (a constant one would be a shader-creation error).
+  let nan = bitcast<f32>(0x7fc00000u | (label & 0u));
+  if (WRITE_LOSS && lid == 0u) {
+    var loss = nan;
+    if (valid) {
+      loss = log(s) - (f32(logits[base + label]) - m);
+    }
+    row_loss[row] = loss;
+  }
+  if (WRITE_GRAD) {
+    for (var j = lid; j < n; j += WG_X) {
+      var g = exp(f32(logits[base + j]) - m) / s;
+      if (j == label) {
+        g -= 1.0;
+      }
+      g *= params.grad_scale;
+      if (!valid) {
+        g = nan;
+      }
+      dlogits[base + j] = to_t(g);
+    }
+  }
+}
+
+fn mean_pass(lid: u32) {
+  var s = 0.0;
+  for (var r = lid; r < params.batch; r += WG_X) {
+    s += row_loss[r];
+  }
+  s = reduce_sum(lid, s);
+  if (lid == 0u) {
+    loss[0] = s / f32(params.batch);
+  }
+}
+
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  if (MEAN_PASS) {
+    mean_pass(lid);
+    return;
+  }
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= params.batch) {
+    return;
+  }
+  row_pass(row, lid);
+}
