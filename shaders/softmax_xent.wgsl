@@ -96,7 +96,7 @@ fn to_t(x: f32) -> T {
   return t_from_bits(f32bits_to_f16bits(bitcast<u32>(x)));
 }
 
-const F32_LOWEST: f32 = -3.40282347e+38;
+const F32_LOWEST: f32 = -0x1.fffffep+127f; // the lowest finite f32 (no infinities in WGSL constants)
 
 var<workgroup> red: array<f32, WG_X>;
 

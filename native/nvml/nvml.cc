@@ -61,7 +61,7 @@ const ErrorInfo kErrors[] = {
     {0, "NVML_SUCCESS", "the operation was successful"},
     {1, "NVML_ERROR_UNINITIALIZED", "NVML was not initialised (nvmlInit not called or failed)"},
     {2, "NVML_ERROR_INVALID_ARGUMENT", "a supplied argument is invalid (e.g. a GPU index past the count)"},
-    {3, "NVML_ERROR_NOT_SUPPORTED", "this device does not support the query (e.g. the energy counter needs Volta or newer)"},
+    {3, "NVML_ERROR_NOT_SUPPORTED", "this device or driver does not support the query"},
     {4, "NVML_ERROR_NO_PERMISSION", "the current user lacks permission for this query"},
     {5, "NVML_ERROR_ALREADY_INITIALIZED", "NVML was already initialised (deprecated: init is reference-counted)"},
     {6, "NVML_ERROR_NOT_FOUND", "the queried object was not found"},

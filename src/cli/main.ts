@@ -2,8 +2,11 @@
 // halfwatt's command line. Each command lives in src/cli/commands/<name>.ts and exports a
 // `register(program)` function; this file only wires them together.
 import { Command } from "commander";
+import { register as registerCarbon } from "./commands/carbon.js";
 import { register as registerDevices } from "./commands/devices.js";
+import { register as registerMeasure } from "./commands/measure.js";
 import { register as registerSelfcheck } from "./commands/selfcheck.js";
+import { register as registerStats } from "./commands/stats.js";
 
 const program = new Command();
 program
@@ -16,7 +19,10 @@ program
   });
 
 registerDevices(program);
+registerMeasure(program);
 registerSelfcheck(program);
+registerStats(program);
+registerCarbon(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(process.exitCode ?? 0),

@@ -98,7 +98,7 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuCo
         const e = pending;
         pending = null;
         if (e instanceof GpuOperationError)
-          throw new GpuOperationError(name, operation, e.kind, e.message.replace(/^.*?: /, ""));
+          throw new GpuOperationError(name, `${operation} (or GPU work before it)`, e.kind, e.detail);
         throw e;
       }
     },

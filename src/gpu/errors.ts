@@ -49,7 +49,7 @@ export class GpuOperationError extends HalfwattGpuError {
     readonly adapter: string,
     readonly operation: string,
     readonly kind: "validation" | "out-of-memory" | "internal" | "uncaptured",
-    detail: string,
+    readonly detail: string,
   ) {
     super(`GPU ${kind} error in ${operation} on adapter "${adapter}": ${detail}`);
   }

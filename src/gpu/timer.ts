@@ -39,10 +39,10 @@ export class GpuTimer {
     };
   }
 
-  async time(record: (encoder: GPUCommandEncoder) => void): Promise<GpuTiming> {
+  async time(record: (encoder: GPUCommandEncoder) => void | Promise<void>): Promise<GpuTiming> {
     const d = this.ctx.device;
     const enc = d.createCommandEncoder({ label: "timed" });
-    record(enc);
+    await record(enc);
     const t0 = performance.now();
     if (this.querySet && this.resolve && this.readback) {
       enc.resolveQuerySet(this.querySet, 0, 2, this.resolve, 0);

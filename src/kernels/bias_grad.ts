@@ -39,15 +39,31 @@ export function biasGradSpec(dtype: FloatDtype, accumulate = false): ProgramSpec
 }
 
 /** db[c] = Σ_r dY[r, c] (or db[c] += …). Records into options.encoder when given. */
-export async function biasGrad(ctx: GpuContext, args: BiasGradArgs, options: DispatchOptions = {}): Promise<void> {
+export async function biasGrad(
+  ctx: GpuContext,
+  args: BiasGradArgs,
+  options: DispatchOptions = {},
+): Promise<void> {
   const { dY, db } = args;
   const dtype = floatDtype(OP, "dY", dY);
   checkTensor(ctx, OP, "dY", dY, { dtype });
-  if (dY.shape.length < 1) throw new KernelInputError(OP, `dY (${describe(dY)}) needs at least one dimension`);
+  if (dY.shape.length < 1)
+    throw new KernelInputError(OP, `dY (${describe(dY)}) needs at least one dimension`);
   const cols = dY.shape[dY.shape.length - 1];
   const rows = dY.size / cols;
-  checkTensor(ctx, OP, "db", db, { dtype: "f32", size: cols, why: `the last dimension of dY ${describe(dY)}` });
+  checkTensor(ctx, OP, "db", db, {
+    dtype: "f32",
+    size: cols,
+    why: `the last dimension of dY ${describe(dY)}`,
+  });
   checkDistinct(OP, { dY, db });
   const program = await getProgram(ctx, biasGradSpec(dtype, args.accumulate ?? false));
-  dispatch(ctx, program, [dY, db], [rows, cols], grid(ctx, OP, cols, WG_COLS, `db of ${cols} columns`), options);
+  dispatch(
+    ctx,
+    program,
+    [dY, db],
+    [rows, cols],
+    grid(ctx, OP, cols, WG_COLS, `db of ${cols} columns`),
+    options,
+  );
 }

@@ -37,7 +37,8 @@ export async function cast(ctx: GpuContext, args: CastArgs, options: DispatchOpt
   const { src, dst } = args;
   checkTensor(ctx, OP, "src", src, { dtype: ["f32", "f16"] });
   const to = src.dtype === "f32" ? "f16" : "f32";
-  if (dst.dtype !== to) throw new KernelInputError(OP, `dst (${describe(dst)}) must be ${to} for src ${describe(src)}`);
+  if (dst.dtype !== to)
+    throw new KernelInputError(OP, `dst (${describe(dst)}) must be ${to} for src ${describe(src)}`);
   checkTensor(ctx, OP, "dst", dst, { dtype: to, size: src.size, why: `as src ${describe(src)}` });
   checkDistinct(OP, { src, dst });
   const n = src.size;

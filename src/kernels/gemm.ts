@@ -265,8 +265,14 @@ export async function gemm(ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, opt
   // Two passes; share one encoder so timestamps (first pass start, last pass end) cover both.
   const encoder = opts.encoder ?? ctx.device.createCommandEncoder({ label: program.spec.op });
   const tw = opts.timestampWrites;
-  const first = tw ? { querySet: tw.querySet, beginningOfPassWriteIndex: tw.beginningOfPassWriteIndex } : undefined;
-  const last = tw ? { querySet: tw.querySet, endOfPassWriteIndex: tw.endOfPassWriteIndex } : undefined;
+  const first =
+    tw?.beginningOfPassWriteIndex !== undefined
+      ? { querySet: tw.querySet, beginningOfPassWriteIndex: tw.beginningOfPassWriteIndex }
+      : undefined;
+  const last =
+    tw?.endOfPassWriteIndex !== undefined
+      ? { querySet: tw.querySet, endOfPassWriteIndex: tw.endOfPassWriteIndex }
+      : undefined;
   dispatch(ctx, program, [a, b, c, dummyBuffer(ctx, "read"), ws], uniforms, grid, { encoder, timestampWrites: first });
   const reduce = await getProgram(ctx, reduceSpec(outType, flags));
   dispatch(

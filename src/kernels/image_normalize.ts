@@ -77,6 +77,8 @@ export async function imageNormalize(
   // One multiply-add per element on the GPU: x·scale + bias, both formed in f64 here.
   const scale = std.map((s) => 1 / (255 * s));
   const bias = std.map((s, c) => -mean[c] / s);
+  if (![...scale, ...bias].every((v) => Number.isFinite(Math.fround(v))))
+    throw new KernelInputError(OP, `mean ${mean} / std ${std} overflow f32 (std too small)`);
   const n = out.size;
   const program = await getProgram(ctx, imageNormalizeSpec(dtype));
   // One invocation per u32 word of 4 bytes.

@@ -38,7 +38,11 @@ export function nonfiniteSpec(dtype: "f32" | "f16"): ProgramSpec {
 }
 
 /** flag |= any(!isfinite(x)). Records into options.encoder when given. */
-export async function nonfinite(ctx: GpuContext, args: NonfiniteArgs, options: DispatchOptions = {}): Promise<void> {
+export async function nonfinite(
+  ctx: GpuContext,
+  args: NonfiniteArgs,
+  options: DispatchOptions = {},
+): Promise<void> {
   const { x, flag } = args;
   const dtype = floatDtype(OP, "x", x);
   checkTensor(ctx, OP, "x", x, { dtype });

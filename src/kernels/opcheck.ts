@@ -39,7 +39,10 @@ export function checkTensor(ctx: GpuContext, op: string, role: string, t: Tensor
     );
   const need = byteSize(t.dtype, t.size);
   if (t.buffer.size < need)
-    throw new KernelInputError(op, `${role} (${describe(t)}) needs ${need} bytes, its buffer has ${t.buffer.size}`);
+    throw new KernelInputError(
+      op,
+      `${role} (${describe(t)}) needs ${need} bytes, its buffer has ${t.buffer.size}`,
+    );
   const limit = ctx.device.limits.maxStorageBufferBindingSize;
   if (t.buffer.size > limit)
     throw new KernelInputError(
@@ -80,7 +83,13 @@ export function checkScalar(op: string, name: string, v: number, min = -Infinity
  * than 65535 workgroups (e.g. 308M image bytes) still fit. Past max² workgroups it fails here,
  * naming the op, rather than in dispatch.
  */
-export function grid(ctx: GpuContext, op: string, items: number, perWorkgroup: number, what: string): [number, number] {
+export function grid(
+  ctx: GpuContext,
+  op: string,
+  items: number,
+  perWorkgroup: number,
+  what: string,
+): [number, number] {
   const wgs = Math.ceil(items / perWorkgroup);
   const max = ctx.device.limits.maxComputeWorkgroupsPerDimension;
   // The shaders index with u32: the last invocation's index must not wrap.
@@ -115,7 +124,10 @@ const spare = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
  */
 export function spareBuffer(ctx: GpuContext, key: string, bytes: number): GPUBuffer {
   let m = spare.get(ctx.device);
-  if (!m) spare.set(ctx.device, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    spare.set(ctx.device, m);
+  }
   const size = Math.max(16, Math.ceil(bytes / 16) * 16);
   let b = m.get(key);
   if (!b || b.size < size) {

@@ -50,7 +50,12 @@ export function softmaxXentSpec(dtype: FloatDtype, flags: SoftmaxXentFlags): Pro
     op: OP,
     shader: "softmax_xent",
     aliases: t.aliases,
-    consts: { ...t.consts, MEAN_PASS: flags.meanPass, WRITE_LOSS: flags.writeLoss, WRITE_GRAD: flags.writeGrad },
+    consts: {
+      ...t.consts,
+      MEAN_PASS: flags.meanPass,
+      WRITE_LOSS: flags.writeLoss,
+      WRITE_GRAD: flags.writeGrad,
+    },
     bindings: [
       { name: "logits", access: "read", type: "T" },
       { name: "labels", access: "read", type: "u32" },
@@ -72,7 +77,11 @@ export function softmaxXentSpec(dtype: FloatDtype, flags: SoftmaxXentFlags): Pro
  * mean when `loss` is asked for (row losses go through `rowLoss` or a per-device scratch buffer).
  * Records into options.encoder when given; timestampWrites span both dispatches.
  */
-export async function softmaxXent(ctx: GpuContext, args: SoftmaxXentArgs, options: DispatchOptions = {}): Promise<void> {
+export async function softmaxXent(
+  ctx: GpuContext,
+  args: SoftmaxXentArgs,
+  options: DispatchOptions = {},
+): Promise<void> {
   const { logits, labels, dLogits, loss, rowLoss } = args;
   const lossScale = args.lossScale ?? 1;
   const dtype = floatDtype(OP, "logits", logits);
@@ -83,10 +92,15 @@ export async function softmaxXent(ctx: GpuContext, args: SoftmaxXentArgs, option
   const perRow = `one per row of logits ${describe(logits)}`;
   checkTensor(ctx, OP, "labels", labels, { dtype: "u32", size: batch, why: perRow });
   if (dLogits)
-    checkTensor(ctx, OP, "dLogits", dLogits, { dtype, size: logits.size, why: `as logits ${describe(logits)}` });
+    checkTensor(ctx, OP, "dLogits", dLogits, {
+      dtype,
+      size: logits.size,
+      why: `as logits ${describe(logits)}`,
+    });
   if (rowLoss) checkTensor(ctx, OP, "rowLoss", rowLoss, { dtype: "f32", size: batch, why: perRow });
   if (loss) checkTensor(ctx, OP, "loss", loss, { dtype: "f32", size: 1 });
-  if (!dLogits && !loss && !rowLoss) throw new KernelInputError(OP, "no output: pass dLogits, loss or rowLoss");
+  if (!dLogits && !loss && !rowLoss)
+    throw new KernelInputError(OP, "no output: pass dLogits, loss or rowLoss");
   if (!(Number.isFinite(lossScale) && lossScale > 0))
     throw new KernelInputError(OP, `lossScale = ${lossScale} must be finite and > 0`);
   checkDistinct(OP, { logits, labels, dLogits, loss, rowLoss });
@@ -106,7 +120,8 @@ export async function softmaxXent(ctx: GpuContext, args: SoftmaxXentArgs, option
 
   const ts = options.timestampWrites;
   const enc = options.encoder ?? ctx.device.createCommandEncoder({ label: OP });
-  const rowTs = ts && mean ? { querySet: ts.querySet, beginningOfPassWriteIndex: ts.beginningOfPassWriteIndex } : ts;
+  const rowTs =
+    ts && mean ? { querySet: ts.querySet, beginningOfPassWriteIndex: ts.beginningOfPassWriteIndex } : ts;
   dispatch(ctx, rows, buffers, uniforms, grid(ctx, OP, batch, 1, `${batch} rows`), {
     encoder: enc,
     timestampWrites: rowTs,

@@ -1,12 +1,18 @@
 // `halfwatt devices [--json]`: every adapter Dawn sees, with what halfwatt cares about.
 import type { Command } from "commander";
-import { type AdapterDescription, describeAdapter, listAdapterNames, openAdapter } from "../../gpu/adapter.js";
+import {
+  type AdapterDescription,
+  describeAdapter,
+  listAdapterNames,
+  openAdapter,
+} from "../../gpu/adapter.js";
+import { describeTelemetry, formatTelemetry, type TelemetryDescription } from "../../telemetry/describe.js";
 
 export interface DevicesReport {
   adapters: (AdapterDescription & { backend: string })[];
   errors: string[];
   /** Filled by src/telemetry: which energy sources are available, and why not. */
-  telemetry?: unknown;
+  telemetry?: TelemetryDescription;
 }
 
 export async function collectDevices(): Promise<DevicesReport> {
@@ -22,14 +28,16 @@ export async function collectDevices(): Promise<DevicesReport> {
       errors.push(`${n.name || "default adapter"}: ${(e as Error).message}`);
     }
   }
-  return { adapters, errors };
+  return { adapters, errors, telemetry: await describeTelemetry() };
 }
 
 export function formatDevices(r: DevicesReport): string {
   const out: string[] = [];
   r.adapters.forEach((a, i) => {
     out.push(`[${i}] ${a.name}  (backend ${a.backend}${a.isFallbackAdapter ? ", fallback/software" : ""})`);
-    out.push(`    vendor ${a.vendor || "?"}, architecture ${a.architecture || "?"}, device ${a.device || "?"}`);
+    out.push(
+      `    vendor ${a.vendor || "?"}, architecture ${a.architecture || "?"}, device ${a.device || "?"}`,
+    );
     out.push(`    description: ${a.description}`);
     out.push(`    subgroup sizes: ${a.subgroupMinSize ?? "?"}..${a.subgroupMaxSize ?? "?"}`);
     out.push(
@@ -45,7 +53,9 @@ export function formatDevices(r: DevicesReport): string {
     out.push(`    features: ${a.features.join(", ")}`);
   });
   for (const e of r.errors) out.push(`error: ${e}`);
-  if (!r.adapters.length) out.push("No WebGPU adapters. Run ./setup.sh to install a Vulkan driver (Mesa lavapipe >= 24).");
+  if (!r.adapters.length)
+    out.push("No WebGPU adapters. Run ./setup.sh to install a Vulkan driver (Mesa lavapipe >= 24).");
+  if (r.telemetry) out.push("", formatTelemetry(r.telemetry));
   return out.join("\n");
 }
 

@@ -1,0 +1,143 @@
+// adam: Adam, or AdamW with `decoupled`, on f32 master weights and f32 moments, PyTorch's
+// formulation (torch.optim.Adam / AdamW, no amsgrad):
+//   g = grad/lossScale (+ weightDecay·w for Adam);  w ·= 1 − lr·weightDecay (AdamW)
+//   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
+//   w −= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
+// The bias corrections come from `step` (t, from 1) as uniforms, computed in f64 here. The
+// gradient may be f16 or f32. Optionally writes the f16 copy of the new weights. When the
+// non-finite flag is set the kernel writes nothing (no read-back needed) — but the caller's step
+// count still advances; see `step`.
+import type { GpuContext } from "../gpu/device.js";
+import { KernelInputError } from "../gpu/errors.js";
+import {
+  checkDistinct,
+  checkScalar,
+  checkTensor,
+  describe,
+  type FloatDtype,
+  floatDtype,
+  grid,
+  spareBuffer,
+  WG,
+} from "./opcheck.js";
+import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
+import type { Tensor } from "./tensor.js";
+
+const OP = "adam";
+
+export interface AdamArgs {
+  /** f32 master weights, updated in place. */
+  w: Tensor;
+  /** f32 first and second moments, same size, updated in place; start them at 0. */
+  m: Tensor;
+  v: Tensor;
+  /** Gradient of the scaled loss, f32 or f16, same size. */
+  g: Tensor;
+  /**
+   * The step number t ≥ 1 for the bias corrections. PyTorch does not count a step that
+   * GradScaler skipped; a caller that wants the same must not advance t on a skipped step, which
+   * needs the flag on the CPU (reading it a step late is usually enough).
+   */
+  step: number;
+  lr: number;
+  /** Defaults 0.9, 0.999, 1e-8 (PyTorch's). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Default 0. Adam: L2 added to the gradient; AdamW (decoupled): w ·= 1 − lr·weightDecay. */
+  weightDecay?: number;
+  /** AdamW's decoupled weight decay. Default false. */
+  decoupled?: boolean;
+  /** The loss scale the gradient carries; it is divided out. Default 1. */
+  lossScale?: number;
+  /** u32 [1] from `nonfinite`: when non-zero, the update is skipped. Omitted: always update. */
+  flag?: Tensor;
+  /** f16 output, same size: the new weights rounded to f16 (nearest even, overflow to inf). */
+  wHalf?: Tensor;
+}
+
+export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec {
+  return {
+    op: OP,
+    shader: "adam",
+    aliases: { T: gradType },
+    consts: { WRITE_COPY: writeCopy },
+    bindings: [
+      { name: "w", access: "read_write", type: "f32" },
+      { name: "m", access: "read_write", type: "f32" },
+      { name: "v", access: "read_write", type: "f32" },
+      { name: "grad", access: "read", type: "T" },
+      { name: "flag", access: "read", type: "u32" },
+      { name: "copy", access: "read_write", type: "u32" },
+    ],
+    uniforms: [
+      ["n", "u32"],
+      ["step_size", "f32"],
+      ["inv_bc2_sqrt", "f32"],
+      ["beta1", "f32"],
+      ["beta2", "f32"],
+      ["eps", "f32"],
+      ["inv_scale", "f32"],
+      ["l2", "f32"],
+      ["decay", "f32"],
+    ],
+    workgroupSize: [WG],
+  };
+}
+
+/** The uniforms of one step, in adamSpec's order (exported for the test's reference). */
+export function adamUniforms(args: AdamArgs): number[] {
+  const { step, lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupled = false } = args;
+  const lossScale = args.lossScale ?? 1;
+  return [
+    args.w.size,
+    lr / (1 - beta1 ** step),
+    1 / Math.sqrt(1 - beta2 ** step),
+    beta1,
+    beta2,
+    eps,
+    1 / lossScale,
+    decoupled ? 0 : weightDecay,
+    decoupled ? 1 - lr * weightDecay : 1,
+  ];
+}
+
+/** One Adam(W) step over every element. Records into options.encoder when given. */
+export async function adam(ctx: GpuContext, args: AdamArgs, options: DispatchOptions = {}): Promise<void> {
+  const { w, m, v, g, flag, wHalf } = args;
+  const n = w.size;
+  const same = { size: n, why: `as w ${describe(w)}` };
+  checkTensor(ctx, OP, "w", w, { dtype: "f32" });
+  checkTensor(ctx, OP, "m", m, { dtype: "f32", ...same });
+  checkTensor(ctx, OP, "v", v, { dtype: "f32", ...same });
+  checkTensor(ctx, OP, "g", g, { dtype: floatDtype(OP, "g", g), ...same });
+  if (flag) checkTensor(ctx, OP, "flag", flag, { dtype: "u32", size: 1 });
+  if (wHalf) checkTensor(ctx, OP, "wHalf", wHalf, { dtype: "f16", ...same });
+  checkDistinct(OP, { w, m, v, g, flag, wHalf });
+  if (!Number.isInteger(args.step) || args.step < 1)
+    throw new KernelInputError(OP, `step = ${args.step} must be an integer ≥ 1`);
+  checkScalar(OP, "lr", args.lr, 0);
+  // β < 1 strictly: 1 − β^t is a divisor.
+  checkScalar(OP, "beta1", args.beta1 ?? 0.9, 0, 1 - 2 ** -24);
+  checkScalar(OP, "beta2", args.beta2 ?? 0.999, 0, 1 - 2 ** -24);
+  checkScalar(OP, "eps", args.eps ?? 1e-8, Number.MIN_VALUE);
+  checkScalar(OP, "weightDecay", args.weightDecay ?? 0, 0);
+  checkScalar(OP, "lossScale", args.lossScale ?? 1, Number.MIN_VALUE);
+  const uniforms = adamUniforms(args);
+  if (!uniforms.every((u) => Number.isFinite(Math.fround(u))))
+    throw new KernelInputError(
+      OP,
+      `step ${args.step}: a bias correction overflows f32 (${uniforms.join(", ")})`,
+    );
+  const program = await getProgram(ctx, adamSpec(g.dtype as FloatDtype, !!wHalf));
+  const buffers = [
+    w,
+    m,
+    v,
+    g,
+    flag ?? spareBuffer(ctx, "zero flag (read only)", 4),
+    wHalf ?? spareBuffer(ctx, `${OP}.copy`, 4),
+  ];
+  // One invocation per pair of elements (one word of the packed f16 copy).
+  dispatch(ctx, program, buffers, uniforms, grid(ctx, OP, Math.ceil(n / 2), WG, `${n} weights`), options);
+}

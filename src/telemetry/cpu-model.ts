@@ -1,0 +1,160 @@
+// Modelled CPU power, for machines without RAPL (the GPU machine and the dev machines have none):
+//
+//   P(t) = TDP × (f_idle + (1 − f_idle) · u(t))
+//
+// u is the busy fraction of all CPUs from /proc/stat over each sampling interval. The curve is
+// linear in load like Green Algorithms (Lannelongue et al. 2021: P = P_core × usage) and
+// CodeCarbon's process mode (power = TDP × load), with an idle floor f_idle = 10 % of TDP taken
+// from CodeCarbon's machine mode (load_factor = 0.1 + 0.9·load³, codecarbon/external/hardware.py);
+// CodeCarbon's own docs say none of these shapes is fitted to measurements. Every figure from
+// this model is labelled `estimated`.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { monotonicMs } from "./clock.js";
+import { type CpuInfo, type CpuTimes, parseCpuInfo, readCpuTimes, utilisation } from "./proc.js";
+import type { ChannelInfo, ChannelReading, TelemetrySource } from "./types.js";
+
+/** The idle floor, as a fraction of TDP (CodeCarbon machine mode's 0.1). */
+export const DEFAULT_IDLE_FRACTION = 0.1;
+/** W per hardware thread for CPUs not in the table: CodeCarbon's DEFAULT_POWER_PER_CORE (core/cpu.py). */
+export const UNKNOWN_CPU_WATTS_PER_THREAD = 4;
+
+interface TdpEntry {
+  tdpW: number;
+  threads: number;
+}
+type TdpTable = Record<string, TdpEntry>;
+
+let table: TdpTable | null = null;
+/** The shipped table (src/telemetry/cpu-tdp.json, copied to dist by tsc). */
+export function tdpTable(): TdpTable {
+  // A type-position import makes tsc copy the JSON into dist without a runtime JSON import,
+  // which Node 20 still marks experimental.
+  type Shipped = typeof import("./cpu-tdp.json");
+  table ??= (createRequire(import.meta.url)("./cpu-tdp.json") as Shipped).cpus as TdpTable;
+  return table;
+}
+
+/** Lower-case, without (R)/(TM), "CPU", "Processor", "@ 2.00GHz" and core counts. */
+export function normaliseCpuName(name: string): string {
+  return name
+    .replace(/\((r|tm)\)/gi, " ")
+    .replace(/@.*$/, " ")
+    .replace(/\b\d+-core\b/gi, " ")
+    .replace(/\b(cpu|processor)\b/gi, " ")
+    .replace(/\s+/g, " ")
+    .trim()
+    .toLowerCase();
+}
+
+/** The longest table key found, as whole words, in the model name; null when none. */
+export function lookupTdp(
+  model: string,
+  entries: TdpTable = tdpTable(),
+): { key: string; entry: TdpEntry } | null {
+  const name = ` ${normaliseCpuName(model)} `;
+  let best: { key: string; entry: TdpEntry } | null = null;
+  for (const [key, entry] of Object.entries(entries)) {
+    const k = normaliseCpuName(key);
+    if (name.includes(` ${k} `) && (!best || k.length > normaliseCpuName(best.key).length))
+      best = { key, entry };
+  }
+  return best;
+}
+
+export interface CpuPowerModel {
+  /** TDP the model uses for everything this OS can see. */
+  tdpW: number;
+  idleFraction: number;
+  cpuModel: string;
+  /** How tdpW was chosen, in words. */
+  origin: string;
+}
+
+export interface CpuModelOptions {
+  /** --cpu-tdp: overrides the table. */
+  tdpW?: number;
+  idleFraction?: number;
+  cpuinfo?: CpuInfo;
+}
+
+/**
+ * Chooses the TDP: --cpu-tdp, else the table (× packages; in a VM that sees fewer threads than
+ * the packages have, scaled to its share of threads), else 4 W per visible thread.
+ */
+export function resolveCpuModel(options: CpuModelOptions = {}): CpuPowerModel {
+  const info = options.cpuinfo ?? parseCpuInfo(readFileSync("/proc/cpuinfo", "utf8"));
+  const idleFraction = options.idleFraction ?? DEFAULT_IDLE_FRACTION;
+  if (!(idleFraction >= 0 && idleFraction <= 1))
+    throw new RangeError(`idle fraction ${idleFraction} is not in [0, 1]`);
+  const cpuModel = info.model || "unknown CPU";
+  if (options.tdpW !== undefined) {
+    if (!(options.tdpW > 0))
+      throw new RangeError(`--cpu-tdp ${options.tdpW} must be a positive number of watts`);
+    return { tdpW: options.tdpW, idleFraction, cpuModel, origin: `set with --cpu-tdp (${options.tdpW} W)` };
+  }
+  const found = lookupTdp(cpuModel);
+  if (found) {
+    const threads = found.entry.threads * info.packages;
+    const share = Math.min(1, info.logicalCpus / threads);
+    const tdpW = found.entry.tdpW * info.packages * share;
+    const scaled = share < 1 ? `, scaled to the ${info.logicalCpus} of ${threads} threads visible here` : "";
+    return {
+      tdpW,
+      idleFraction,
+      cpuModel,
+      origin: `table entry "${found.key}": ${found.entry.tdpW} W × ${info.packages} package(s)${scaled}`,
+    };
+  }
+  const threads = Math.max(1, info.logicalCpus);
+  return {
+    tdpW: UNKNOWN_CPU_WATTS_PER_THREAD * threads,
+    idleFraction,
+    cpuModel,
+    origin: `"${cpuModel}" is not in the TDP table: ${UNKNOWN_CPU_WATTS_PER_THREAD} W × ${threads} threads (CodeCarbon's fallback); set --cpu-tdp`,
+  };
+}
+
+/** P = TDP × (f_idle + (1 − f_idle)·u). */
+export function modelledCpuPowerW(model: Pick<CpuPowerModel, "tdpW" | "idleFraction">, busy: number): number {
+  return model.tdpW * (model.idleFraction + (1 - model.idleFraction) * busy);
+}
+
+/**
+ * Cumulative modelled energy: each interval between reads adds P(u over that interval) × Δt,
+ * exactly what the model says, so the ledger treats it as an (estimated) counter.
+ */
+export class CpuModelSource implements TelemetrySource {
+  readonly name = "cpu-model";
+  readonly channels: ChannelInfo[];
+  private last: { t: number; times: CpuTimes } | null = null;
+  private energyJ = 0;
+
+  constructor(
+    private readonly model: CpuPowerModel,
+    private readonly procStat = "/proc/stat",
+  ) {
+    this.channels = [
+      {
+        id: "cpu-model",
+        component: "cpu",
+        source: `CPU model (${model.cpuModel}, TDP ${model.tdpW.toFixed(1)} W)`,
+        counter: "estimated",
+        // /proc/stat counts in USER_HZ ticks of 10 ms.
+        updatePeriodMs: 10,
+        note: `P = TDP × (${model.idleFraction} + ${1 - model.idleFraction}·utilisation); TDP: ${model.origin}`,
+      },
+    ];
+  }
+
+  read(): ChannelReading[] {
+    const t = monotonicMs();
+    const times = readCpuTimes(this.procStat);
+    if (this.last) {
+      const u = utilisation(this.last.times, times);
+      if (u !== null) this.energyJ += modelledCpuPowerW(this.model, u) * ((t - this.last.t) / 1000);
+    }
+    this.last = { t, times };
+    return [{ channel: "cpu-model", energyJ: this.energyJ, t }];
+  }
+}

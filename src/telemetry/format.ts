@@ -1,0 +1,39 @@
+// Text rendering of an energy report: every figure with its provenance and source.
+import type { ChannelEnergy, EnergyFigure, EnergyReport } from "./ledger.js";
+
+const joules = (j: number | null) =>
+  j == null ? "—" : Math.abs(j) >= 1e4 ? `${(j / 1e3).toFixed(2)} kJ` : `${j.toFixed(2)} J`;
+
+function figure(f: EnergyFigure): string {
+  return `${joules(f.joules)} [${f.provenance}]${f.flag ? ` (${f.flag})` : ""}`;
+}
+
+function channelLine(c: ChannelEnergy): string[] {
+  const mean = c.meanPowerW == null ? "" : `, mean ${c.meanPowerW.toFixed(1)} W`;
+  const lines = [`    ${c.source}${c.crossCheck ? " (cross-check)" : ""}: gross ${figure(c.gross)}${mean}`];
+  if (c.net) lines.push(`      net of idle baseline: ${figure(c.net)}`);
+  if (c.integrated) {
+    const d =
+      c.disagreement == null ? "" : `, differs from the counter by ${(100 * c.disagreement).toFixed(2)} %`;
+    lines.push(`      integrated power: ${figure(c.integrated)}${d}`);
+  }
+  return lines;
+}
+
+export function formatEnergyReport(r: EnergyReport): string {
+  const out: string[] = [];
+  for (const p of r.phases) {
+    out.push(`phase "${p.name}" (${p.durationS.toFixed(3)} s):`);
+    for (const c of p.channels) out.push(...channelLine(c));
+    for (const t of p.totals)
+      out.push(
+        `  total ${t.component}: ${joules(t.gross)}${t.net != null ? `, net ${joules(t.net)}` : ""} [${t.provenance}]${t.flag ? ` (${t.flag})` : ""}`,
+      );
+  }
+  if (r.baselinePhase) out.push(`net = gross − (mean power in "${r.baselinePhase}") × phase duration`);
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  out.push(
+    "provenance: counter = hardware energy counter delta; sampled = measured power, integrated; estimated = model",
+  );
+  return out.join("\n");
+}

@@ -1,0 +1,307 @@
+// Cross-check against SciPy on fresh random data every run (seed printed; HALFWATT_SEED replays).
+// test/stats/scipy_reference.py computes the reference values; agreement must be 1e-6 relative
+// (absolute floor 1e-12 for values near 0). Skipped, with the reason printed, without SciPy.
+import { spawnSync } from "node:child_process";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  adjustPValues,
+  anova,
+  brownForsythe,
+  describe as describeSample,
+  kurtosis,
+  levene,
+  noncentralFSf,
+  noncentralTCdf,
+  populationKurtosis,
+  populationSkewness,
+  populationVariance,
+  quantile,
+  shapiroWilk,
+  skewness,
+  studentizedRangeCdf,
+  studentizedRangeSf,
+  tSf,
+  fSf,
+  tTest,
+  tTestPower,
+  anovaPower,
+  tTestSampleSize,
+  anovaSampleSize,
+  tukeyHsd,
+  varianceRatio,
+  welchAnova,
+  type Alternative,
+  type TTestKind,
+  type QuantileType,
+} from "../../src/stats/index.js";
+import { makeRng, normal, runSeed, uniform } from "../helpers/rng.js";
+import { ABS, REL, relativeError } from "./close.js";
+
+const probe = spawnSync("python3", ["-c", "import scipy, numpy; print(scipy.__version__)"], { encoding: "utf8" });
+const scipyVersion = probe.status === 0 ? probe.stdout.trim() : null;
+if (!scipyVersion)
+  console.log(`scipy.test.ts skipped: python3 with scipy is not available (${probe.error?.message ?? probe.stderr.trim()})`);
+
+type Json = Record<string, unknown>;
+
+function reference(requests: Json[]): Json[] {
+  const r = spawnSync("python3", ["test/stats/scipy_reference.py"], {
+    input: JSON.stringify(requests),
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`scipy_reference.py failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function toNumber(x: unknown): number {
+  if (x === "inf") return Number.POSITIVE_INFINITY;
+  if (x === "-inf") return Number.NEGATIVE_INFINITY;
+  if (x === "nan") return Number.NaN;
+  return x as number;
+}
+
+const seed = runSeed();
+const rng = makeRng(seed);
+const randInt = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];
+
+/** A random sample: normal or uniform, random location and scale, n values. */
+function randomSample(n: number): number[] {
+  const scale = 10 ** (rng() * 4 - 2);
+  const loc = (rng() - 0.5) * 10 ** randInt(0, 4);
+  const raw = rng() < 0.7 ? normal(rng, n) : uniform(rng, n);
+  return Array.from(raw, (x) => loc + scale * x);
+}
+
+function randomGroups(k: number, nLo: number, nHi: number): number[][] {
+  return Array.from({ length: k }, () => {
+    const xs = randomSample(randInt(nLo, nHi));
+    const shift = (rng() - 0.5) * 2 * (Math.max(...xs) - Math.min(...xs));
+    return xs.map((x) => x + shift);
+  });
+}
+
+const named = (gs: number[][]) => gs.map((values, i) => ({ name: `g${i}`, values }));
+
+/** Worst relative error per quantity, reported after the run (for docs/statistics.md). */
+const worst = new Map<string, number>();
+const failures: string[] = [];
+function compare(what: string, actual: number, expected: unknown, rel = REL, abs = ABS): void {
+  const e = toNumber(expected);
+  const err = relativeError(actual, e, abs);
+  // Worst plain relative error, over values large enough (>= 1e-6) for it to mean something.
+  const key = what.replace(/\[.*\]/, "");
+  const plain = actual === e ? 0 : Math.abs(actual - e) / Math.max(Math.abs(actual), Math.abs(e));
+  if (Math.max(Math.abs(actual), Math.abs(e)) >= 1e-6 || Number.isNaN(plain))
+    worst.set(key, Math.max(worst.get(key) ?? 0, Number.isNaN(plain) ? Number.POSITIVE_INFINITY : plain));
+  if (!(err <= rel)) failures.push(`${what}: halfwatt ${actual} vs scipy ${e} (relative error ${err.toExponential(2)})`);
+}
+
+beforeEach(() => {
+  failures.length = 0;
+});
+
+afterAll(() => {
+  if (!scipyVersion) return;
+  const rows = [...worst].map(([k, v]) => `  ${k.padEnd(34)} ${v.toExponential(1)}`);
+  console.log(`scipy.test.ts: seed ${seed} (HALFWATT_SEED=${seed} replays), SciPy ${scipyVersion}; worst relative error:\n${rows.join("\n")}`);
+});
+
+describe.skipIf(!scipyVersion)(`agreement with SciPy (seed ${seed})`, () => {
+  it("describe: moments, shape statistics, quantiles types 4–9, t interval", () => {
+    const probabilities = [0, 0.01, 0.1, 0.25, 0.5, 0.77, 0.9, 1];
+    const samples = Array.from({ length: 12 }, () => randomSample(randInt(4, 80)));
+    const ref = reference(samples.map((x) => ({ op: "describe", x, probabilities })));
+    samples.forEach((x, i) => {
+      const r = ref[i] as Json;
+      const d = describeSample("x", x);
+      for (const key of ["sum", "mean", "variance", "sd", "sem", "min", "max"] as const)
+        compare(`describe.${key}`, d[key], r[key], REL, 1e-12 * Math.max(1, Math.abs(d.mean)));
+      compare("describe.skewness", skewness(x), r.skewness);
+      compare("describe.kurtosis", kurtosis(x), r.kurtosis);
+      compare("describe.populationSkewness", populationSkewness(x), r.populationSkewness);
+      compare("describe.populationKurtosis", populationKurtosis(x), r.populationKurtosis);
+      compare("describe.populationVariance", populationVariance(x), r.populationVariance);
+      compare("describe.ci95", d.ci95[0], (r.ci95 as number[])[0], REL, 1e-12 * Math.abs(d.mean));
+      compare("describe.ci95", d.ci95[1], (r.ci95 as number[])[1], REL, 1e-12 * Math.abs(d.mean));
+      const q = r.quantiles as Record<string, number[]>;
+      for (const type of [4, 5, 6, 7, 8, 9] as QuantileType[])
+        probabilities.forEach((p, j) => compare(`quantile type ${type}`, quantile(x, p, type), q[type][j]));
+    });
+    expect(failures).toEqual([]);
+  });
+
+  it("Shapiro–Wilk W and p, n = 3 … 5000", () => {
+    const sizes = [3, 4, 5, 6, 7, 9, 11, 12, 15, 25, 50, 120, 500, 2000, 5000, randInt(3, 300)];
+    const samples = sizes.map((n) => {
+      const x = randomSample(n);
+      const lo = Math.min(...x);
+      const range = Math.max(...x) - lo;
+      return rng() < 0.3 ? x.map((v) => Math.exp((2 * (v - lo)) / range)) : x; // some skewed
+    });
+    const ref = reference(samples.map((x) => ({ op: "shapiro", x })));
+    samples.forEach((x, i) => {
+      const r = shapiroWilk(x);
+      const s = ref[i] as Json;
+      compare(`shapiro.w vs scipy[n=${x.length}]`, r.w, s.w);
+      // SciPy's swilk uses the 7-digit normal approximations AS 111 and AS 66 (R and halfwatt use
+      // full-precision quantiles), which moves p by up to ~2e-6 relative at n = 5000: compare p with
+      // SciPy at 1e-5, and with the full-precision algorithm (R's arithmetic) at 1e-6.
+      compare(`shapiro.p vs scipy[n=${x.length}]`, r.p, s.p, 1e-5);
+      compare(`shapiro.w full precision[n=${x.length}]`, r.w, s.wFull);
+      compare(`shapiro.p full precision[n=${x.length}]`, r.p, s.pFull);
+    });
+    expect(failures).toEqual([]);
+  });
+
+  it("Levene, Brown–Forsythe, F ratio, one-way and Welch ANOVA", () => {
+    const cases = Array.from({ length: 15 }, () => randomGroups(randInt(2, 6), 3, 30));
+    const ref = reference(
+      cases.flatMap((gs) => [
+        { op: "levene", groups: gs },
+        { op: "anova", groups: gs, alpha: 0.05 },
+        { op: "fRatio", a: gs[0], b: gs[1] },
+      ]),
+    );
+    cases.forEach((gs, i) => {
+      const [lev, an, fr] = ref.slice(3 * i, 3 * i + 3) as Json[];
+      const groups = named(gs);
+      const l = levene(groups);
+      const bf = brownForsythe(groups);
+      compare("levene.f", l.f, (lev.levene as Json).f);
+      compare("levene.p", l.p, (lev.levene as Json).p);
+      compare("brownForsythe.f", bf.f, (lev.brownForsythe as Json).f);
+      compare("brownForsythe.p", bf.p, (lev.brownForsythe as Json).p);
+      const a = anova(groups);
+      compare("anova.f", a.f, an.f);
+      compare("anova.p", a.p, an.p);
+      compare("anova.ssBetween", a.between.ss, an.ssBetween);
+      compare("anova.ssWithin", a.within.ss, an.ssWithin);
+      compare("anova.fCritical", a.fCritical, an.fCritical);
+      const w = welchAnova(groups);
+      const wr = an.welch as Json;
+      compare("welch.f", w.f, wr.f);
+      compare("welch.f (formula)", w.f, wr.fFormula);
+      compare("welch.df2", w.df2, wr.df2);
+      compare("welch.p", w.p, wr.p);
+      const v = varianceRatio(groups[0], groups[1]);
+      compare("fRatio.f", v.f, fr.f);
+      compare("fRatio.p", v.p, fr.p);
+    });
+    expect(failures).toEqual([]);
+  });
+
+  it("t-tests: paired, Student, Welch × two-sided, less, greater (t, df, p, CI)", () => {
+    const kinds: TTestKind[] = ["paired", "student", "welch"];
+    const alternatives: Alternative[] = ["two-sided", "less", "greater"];
+    const cases = Array.from({ length: 24 }, () => {
+      const kind = pick(kinds);
+      const [a, b] = randomGroups(2, 2, 40);
+      const n = Math.min(a.length, b.length);
+      return { kind, alternative: pick(alternatives), alpha: pick([0.05, 0.01, 0.1]), ...(kind === "paired" ? { a: a.slice(0, n), b: b.slice(0, n) } : { a, b }) };
+    });
+    const ref = reference(cases.map((c) => ({ op: "ttest", ...c })));
+    cases.forEach((c, i) => {
+      const r = tTest(c.a, c.b, { kind: c.kind, alternative: c.alternative, alpha: c.alpha });
+      const s = ref[i] as Json;
+      const tag = `${c.kind} ${c.alternative}`;
+      compare(`ttest.t (${tag})`, r.t, s.t);
+      compare(`ttest.df (${tag})`, r.df, s.df);
+      compare(`ttest.p (${tag})`, r.p, s.p);
+      const scale = 1e-12 * Math.max(...c.a.map(Math.abs), ...c.b.map(Math.abs));
+      compare(`ttest.ci (${tag})`, r.ci[0], (s.ci as unknown[])[0], REL, scale);
+      compare(`ttest.ci (${tag})`, r.ci[1], (s.ci as unknown[])[1], REL, scale);
+    });
+    expect(failures).toEqual([]);
+  });
+
+  it("Tukey HSD (p and simultaneous intervals) and the studentized range distribution", () => {
+    const cases = Array.from({ length: 6 }, () => randomGroups(randInt(2, 6), 2, 15));
+    const ranges = Array.from({ length: 12 }, () => ({ q: rng() * 7, k: randInt(2, 12), df: pick([1, 2, 3, 5, 10, 30, 120, 1000, randInt(2, 200)]) }));
+    const ref = reference([
+      ...cases.map((gs) => ({ op: "tukey", groups: gs, alpha: 0.05 })),
+      ...ranges.map((r) => ({ op: "studentizedRange", ...r })),
+    ]);
+    cases.forEach((gs, i) => {
+      const mine = tukeyHsd(named(gs)).comparisons;
+      const theirs = ref[i] as unknown as Json[];
+      mine.forEach((c, j) => {
+        const s = theirs[j];
+        const scale = 1e-12 * Math.max(...gs.flat().map(Math.abs));
+        compare("tukey.meanDifference", c.meanDifference, s.meanDifference, REL, scale);
+        compare("tukey.p", c.p, s.p);
+        compare("tukey.ci", c.ci[0], (s.ci as number[])[0], REL, scale);
+        compare("tukey.ci", c.ci[1], (s.ci as number[])[1], REL, scale);
+      });
+    });
+    ranges.forEach((r, i) => {
+      const s = ref[cases.length + i] as Json;
+      compare(`studentizedRange.sf[${JSON.stringify(r)}]`, studentizedRangeSf(r.q, r.k, r.df), s.sf);
+      compare(`studentizedRange.cdf[${JSON.stringify(r)}]`, studentizedRangeCdf(r.q, r.k, r.df), s.cdf);
+    });
+    expect(failures).toEqual([]);
+  });
+
+  it("noncentral t / F and power and sample size (statsmodels' conventions via scipy nct/ncf)", () => {
+    const dists = Array.from({ length: 16 }, () => ({
+      t: (rng() - 0.3) * 8,
+      df: pick([2, 5, 10, 30, 100, 1000]) + rng(),
+      nc: (rng() - 0.2) * 8,
+      f: rng() * 6,
+      d1: randInt(1, 10),
+      d2: pick([3, 10, 50, 300]) + rng(),
+      lambda: rng() * 40,
+    }));
+    const powers = Array.from({ length: 12 }, () => {
+      const test = pick(["ttest", "anova"] as const);
+      return {
+        test,
+        effect: test === "ttest" ? 0.2 + rng() * 1.2 : 0.1 + rng() * 0.5,
+        groups: randInt(2, 6),
+        alternative: pick(["two-sided", "less", "greater"] as const),
+        n: randInt(3, 200),
+        alpha: pick([0.05, 0.01, 0.1]),
+        target: pick([0.8, 0.9, 0.95]),
+      };
+    }).map((p) => (p.test === "ttest" && p.alternative === "less" ? { ...p, effect: -p.effect } : p));
+    const ref = reference([
+      ...dists.map((d) => ({ op: "distributions", ...d })),
+      ...powers.map((p) => ({ op: "power", ...p })),
+    ]);
+    dists.forEach((d, i) => {
+      const s = ref[i] as Json;
+      compare("nct.cdf", noncentralTCdf(d.t, d.df, d.nc), s.nctCdf, REL, 1e-13);
+      compare("ncf.sf", noncentralFSf(d.f, d.d1, d.d2, d.lambda), s.ncfSf, REL, 1e-13);
+      compare("t.sf", tSf(d.t, d.df), s.tSf);
+      compare("f.sf", fSf(d.f, d.d1, d.d2), s.fSf);
+    });
+    powers.forEach((p, i) => {
+      const s = ref[dists.length + i] as Json;
+      const base = { effect: p.effect, alpha: p.alpha };
+      if (p.test === "ttest") {
+        compare("power (t-test)", tTestPower({ ...base, n: p.n, alternative: p.alternative }), s.power);
+        const n = tTestSampleSize({ ...base, power: p.target, alternative: p.alternative });
+        compare("nExact (t-test)", n.nExact, s.nExact);
+        compare("nTotalExact (t-test)", n.nTotalExact, s.nTotalExact);
+      } else {
+        compare("power (ANOVA)", anovaPower({ ...base, groups: p.groups, n: p.n }), s.power);
+        const n = anovaSampleSize({ ...base, groups: p.groups, power: p.target });
+        compare("nExact (ANOVA)", n.nExact, s.nExact);
+        compare("nTotalExact (ANOVA)", n.nTotalExact, s.nTotalExact);
+      }
+    });
+    expect(failures).toEqual([]);
+  });
+
+  it("Bonferroni, Holm and Benjamini–Hochberg adjustments", () => {
+    const lists = Array.from({ length: 8 }, () => Array.from({ length: randInt(1, 30) }, () => rng() ** 3));
+    const ref = reference(lists.map((p) => ({ op: "adjust", p })));
+    lists.forEach((p, i) => {
+      const s = ref[i] as Record<string, number[]>;
+      for (const method of ["bonferroni", "holm", "bh"] as const)
+        adjustPValues(p, method).forEach((v, j) => compare(`adjust.${method}`, v, s[method][j]));
+    });
+    expect(failures).toEqual([]);
+  });
+});

@@ -1,0 +1,118 @@
+// The NVML addon: it must load without NVIDIA's driver and say why NVML is unavailable, and,
+// against a fake libnvidia-ml, read every field and map NVML's return codes to readable errors.
+import { existsSync } from "node:fs";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { addonPath, loadNvmlBinding, NvmlSource, openNvml } from "../../src/telemetry/nvml.js";
+import { buildFakeNvml, hasCompiler } from "./helpers.js";
+
+const driverPresent = ["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1", "/usr/lib64/libnvidia-ml.so.1"].some(
+  existsSync,
+);
+
+describe("NVML addon", () => {
+  it("is built and loads (npm run build:native)", () => {
+    expect(addonPath()).toMatch(/native\/nvml\/build\/Release\/halfwatt_nvml\.node$/);
+    const b = loadNvmlBinding();
+    expect("binding" in b ? typeof b.binding.load : b.reason).toBe("function");
+  });
+
+  it("reports NVML unavailable when the addon was never built", async () => {
+    vi.resetModules();
+    vi.doMock("node:fs", async (orig) => {
+      const fs = await orig<typeof import("node:fs")>();
+      return { ...fs, existsSync: (p: string) => !String(p).endsWith(".node") && fs.existsSync(p) };
+    });
+    try {
+      const fresh = await import("../../src/telemetry/nvml.js");
+      const s = fresh.openNvml();
+      expect(s.available).toBe(false);
+      expect(!s.available && s.reason).toMatch(/addon is not built .*npm run build:native/);
+    } finally {
+      vi.doUnmock("node:fs");
+      vi.resetModules();
+    }
+  });
+
+  it.skipIf(driverPresent)("reports NVML unavailable, with the reason, where there is no driver", () => {
+    const s = openNvml("libnvidia-ml.so.1");
+    expect(s.available).toBe(false);
+    expect(!s.available && s.reason).toMatch(/cannot open libnvidia-ml\.so\.1 .*NVIDIA driver/);
+  });
+
+  it("maps return codes to names and explanations without the library", () => {
+    const b = loadNvmlBinding();
+    if (!("binding" in b)) throw new Error(b.reason);
+    expect(b.binding.errorText(3)).toMatch(/^NVML_ERROR_NOT_SUPPORTED \(3\): /);
+    expect(b.binding.errorText(18)).toMatch(/LIB_RM_VERSION_MISMATCH.*driver/);
+    expect(b.binding.errorText(4242)).toMatch(/UNRECOGNISED \(4242\)/);
+  });
+});
+
+describe.skipIf(!hasCompiler)("NVML addon against a fake libnvidia-ml", () => {
+  let lib: string;
+  beforeAll(() => {
+    const built = buildFakeNvml();
+    if (!built) throw new Error("could not compile fixtures/fake-nvml.c");
+    lib = built;
+  });
+
+  it("loads it and reads driver, GPUs and every snapshot field", async () => {
+    const s = openNvml(lib);
+    if (!s.available) throw new Error(s.reason);
+    expect(s.load).toMatchObject({
+      ok: true,
+      driverVersion: "999.1-fake",
+      nvmlVersion: "12.999",
+      deviceCount: 2,
+    });
+    const snap = await s.binding.snapshotAsync(0);
+    expect(snap).toMatchObject({
+      index: 0,
+      name: "Fake H100",
+      uuid: "GPU-fake-0",
+      pciBusId: "00000000:3B:00.0",
+      powerMilliwatts: 123456,
+      gpuUtilPercent: 87,
+      memUtilPercent: 42,
+      temperatureC: 61,
+      smClockMHz: 1980,
+      memClockMHz: 2619,
+      memoryUsedBytes: 3 * 2 ** 30,
+      memoryTotalBytes: 80 * 2 ** 30,
+      powerLimitMilliwatts: 700000,
+      errors: {},
+    });
+    const e1 = s.binding.energyMillijoules(0);
+    expect(s.binding.energyMillijoules(0) - e1).toBe(1234);
+  });
+
+  it("explains unsupported fields and bad indices instead of throwing", () => {
+    const s = openNvml(lib);
+    if (!s.available) throw new Error(s.reason);
+    const old = s.binding.snapshot(1);
+    expect(old.energyMillijoules).toBeUndefined();
+    expect(old.errors.energyMillijoules).toMatch(
+      /NVML_ERROR_NOT_SUPPORTED \(3\).*\[nvmlErrorString: Not Supported \(fake\)\]/,
+    );
+    expect(old.powerMilliwatts).toBe(55000);
+    expect(s.binding.snapshot(7).errors.device).toMatch(/INVALID_ARGUMENT \(2\)/);
+    expect(() => s.binding.energyMillijoules(1)).toThrow(
+      /nvmlDeviceGetTotalEnergyConsumption\(GPU 1\): NVML_ERROR_NOT_SUPPORTED/,
+    );
+  });
+
+  it("makes a source: a counter where the GPU has one, power everywhere", () => {
+    const s = openNvml(lib);
+    if (!s.available) throw new Error(s.reason);
+    const src = new NvmlSource(s.binding, [0, 1]);
+    expect(src.channels.map((c) => [c.id, c.counter, c.power])).toEqual([
+      ["nvml:0", "counter", "sampled"],
+      ["nvml:1", undefined, "sampled"],
+    ]);
+    expect(src.channels[1].note).toMatch(/no energy counter/);
+    const rs = src.read({ counters: true });
+    expect(rs.filter((r) => r.powerW !== undefined).map((r) => r.powerW)).toEqual([123.456, 55]);
+    expect(rs.filter((r) => r.energyJ !== undefined).map((r) => r.channel)).toEqual(["nvml:0"]);
+    expect(src.read({ counters: false }).some((r) => r.energyJ !== undefined)).toBe(false);
+  });
+});
