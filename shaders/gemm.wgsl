@@ -3,13 +3,23 @@
 // Element types: T (inputs, staged in workgroup memory), TC (C and bias). Accumulation is
 // always f32, also when T is f16 (the products are exact in f32; only the sum rounds).
 //
-// Tiling: a workgroup computes a BM×BN tile of C; each of its WG_X×WG_Y threads owns TM×TN
-// elements, interleaved (row = ty + i·WG_Y, col = tx + j·WG_X) so workgroup-memory reads are
-// conflict-free and C stores are coalesced. K advances BK at a time through workgroup memory.
-// Out-of-range loads read 0, so shapes need not be tile multiples.
+// Tiling: a workgroup computes a BM×BN tile of C with WG_X×WG_Y threads; each thread owns
+// TM×TN outputs as groups of 4×4, the groups strided by 4·WG_Y rows and 4·WG_X columns, so
+// each k step reads TM/4 + TN/4 vec4s from workgroup memory for TM·TN multiply-adds (the
+// register reuse that makes the kernel compute-bound) and neighbouring threads read
+// neighbouring vec4s. K advances BK at a time. Out-of-range loads read 0, so shapes need not
+// be tile multiples.
+// Split-K: workgroup z covers K range [kBegin, kEnd) and, with SPLIT_K, writes raw partial
+// sums to ws[z] for gemm_splitk_reduce.wgsl to add up and finish.
 
-var<workgroup> tileA: array<T, BM * BK>;   // [BK][BM]
-var<workgroup> tileB: array<T, BK * BN>;   // [BK][BN]
+const BM4: u32 = BM / 4u;
+const BN4: u32 = BN / 4u;
+const RG: u32 = TM / 4u;   // 4-row groups per thread
+const CG: u32 = TN / 4u;   // 4-column groups per thread
+const THREADS: u32 = WG_X * WG_Y;
+
+var<workgroup> tileA: array<vec4<T>, BK * BM4>;   // [BK][BM/4]: 4 consecutive rows of op(A)
+var<workgroup> tileB: array<vec4<T>, BK * BN4>;   // [BK][BN/4]: 4 consecutive columns of op(B)
 
 fn loadA(m: u32, k: u32, kEnd: u32) -> T {
   if (m >= params.m || k >= kEnd) { return T(0); }
@@ -23,58 +33,68 @@ fn loadB(k: u32, n: u32, kEnd: u32) -> T {
   return b[k * params.n + n];
 }
 
-const THREADS: u32 = WG_X * WG_Y;
-
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let tid = lid.y * WG_X + lid.x;
   let row0 = wid.y * BM;
   let col0 = wid.x * BN;
-  var acc: array<f32, TM * TN>;
-  for (var i = 0u; i < TM * TN; i++) { acc[i] = 0.0; }
-  var ra: array<f32, TM>;
-  var rb: array<f32, TN>;
+  var acc: array<vec4<f32>, TM * CG>;   // acc[r * CG + cg]: row r of this thread, 4 columns
+  var ra: array<vec4<f32>, RG>;
+  var rb: array<vec4<f32>, CG>;
 
-  // Split-K: workgroup z covers K range [kBegin, kEnd) and, with SPLIT_K, writes raw partial sums
-  // to ws[z] for gemm_splitk_reduce.wgsl to add up and finish.
   let kBegin = wid.z * params.kchunk;
   let kEnd = min(params.k, kBegin + params.kchunk);
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-    // Stage the A and B tiles. Walk memory in its contiguous direction so loads coalesce.
-    for (var l = tid; l < BM * BK; l += THREADS) {
-      var m: u32; var k: u32;
-      if (TRANS_A) { k = l / BM; m = l % BM; } else { m = l / BK; k = l % BK; }
-      tileA[k * BM + m] = loadA(row0 + m, k0 + k, kEnd);
+    // Stage: each slot is 4 rows (A) or 4 columns (B) at one k. Threads walk the direction
+    // that is contiguous in memory so neighbouring threads read neighbouring addresses.
+    for (var l = tid; l < BK * BM4; l += THREADS) {
+      var m4: u32; var k: u32;
+      if (TRANS_A) { k = l / BM4; m4 = l % BM4; } else { m4 = l / BK; k = l % BK; }
+      let m = row0 + m4 * 4u;
+      let kg = k0 + k;
+      tileA[k * BM4 + m4] = vec4<T>(loadA(m, kg, kEnd), loadA(m + 1u, kg, kEnd), loadA(m + 2u, kg, kEnd), loadA(m + 3u, kg, kEnd));
     }
-    for (var l = tid; l < BK * BN; l += THREADS) {
-      var n: u32; var k: u32;
-      if (TRANS_B) { n = l / BK; k = l % BK; } else { k = l / BN; n = l % BN; }
-      tileB[k * BN + n] = loadB(k0 + k, col0 + n, kEnd);
+    for (var l = tid; l < BK * BN4; l += THREADS) {
+      var n4: u32; var k: u32;
+      if (TRANS_B) { n4 = l / BK; k = l % BK; } else { k = l / BN4; n4 = l % BN4; }
+      let n = col0 + n4 * 4u;
+      let kg = k0 + k;
+      tileB[k * BN4 + n4] = vec4<T>(loadB(kg, n, kEnd), loadB(kg, n + 1u, kEnd), loadB(kg, n + 2u, kEnd), loadB(kg, n + 3u, kEnd));
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
-      for (var i = 0u; i < TM; i++) { ra[i] = f32(tileA[kk * BM + lid.y + i * WG_Y]); }
-      for (var j = 0u; j < TN; j++) { rb[j] = f32(tileB[kk * BN + lid.x + j * WG_X]); }
-      for (var i = 0u; i < TM; i++) {
-        for (var j = 0u; j < TN; j++) { acc[i * TN + j] = fma(ra[i], rb[j], acc[i * TN + j]); }
+      for (var g = 0u; g < RG; g++) { ra[g] = vec4<f32>(tileA[kk * BM4 + lid.y + g * WG_Y]); }
+      for (var g = 0u; g < CG; g++) { rb[g] = vec4<f32>(tileB[kk * BN4 + lid.x + g * WG_X]); }
+      for (var g = 0u; g < RG; g++) {
+        for (var r = 0u; r < 4u; r++) {
+          let av = vec4<f32>(ra[g][r]);
+          for (var cg = 0u; cg < CG; cg++) {
+            acc[(g * 4u + r) * CG + cg] = fma(av, rb[cg], acc[(g * 4u + r) * CG + cg]);
+          }
+        }
       }
     }
     workgroupBarrier();
   }
 
-  for (var i = 0u; i < TM; i++) {
-    let row = row0 + lid.y + i * WG_Y;
-    if (row >= params.m) { continue; }
-    for (var j = 0u; j < TN; j++) {
-      let col = col0 + lid.x + j * WG_X;
-      if (col >= params.n) { continue; }
-      let idx = row * params.n + col;
-      if (SPLIT_K) { ws[wid.z * params.m * params.n + idx] = acc[i * TN + j]; continue; }
-      var v = params.alpha * acc[i * TN + j];
-      if (USE_BETA) { v += params.beta * f32(c[idx]); }
-      if (HAS_BIAS) { v += f32(bias[col]); }
-      if (RELU) { v = max(v, 0.0); }
-      c[idx] = TC(v);
+  for (var g = 0u; g < RG; g++) {
+    for (var r = 0u; r < 4u; r++) {
+      let row = row0 + (lid.y + g * WG_Y) * 4u + r;
+      if (row >= params.m) { continue; }
+      for (var cg = 0u; cg < CG; cg++) {
+        let v4 = acc[(g * 4u + r) * CG + cg];
+        for (var j = 0u; j < 4u; j++) {
+          let col = col0 + (lid.x + cg * WG_X) * 4u + j;
+          if (col >= params.n) { continue; }
+          let idx = row * params.n + col;
+          if (SPLIT_K) { ws[wid.z * params.m * params.n + idx] = v4[j]; continue; }
+          var v = params.alpha * v4[j];
+          if (USE_BETA) { v += params.beta * f32(c[idx]); }
+          if (HAS_BIAS) { v += f32(bias[col]); }
+          if (RELU) { v = max(v, 0.0); }
+          c[idx] = TC(v);
+        }
+      }
     }
   }
 }

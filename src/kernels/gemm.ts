@@ -15,6 +15,8 @@ import {
   matrixSpec,
   matrixTileDims,
   matrixUnsupportedReason,
+  directOk,
+  vectorStaging,
 } from "./gemm_subgroup_matrix.js";
 import { type DispatchOptions, dispatch, getProgram, grid1d, type ProgramSpec } from "./program.js";
 import { shapeStr, type Tensor } from "./tensor.js";
@@ -49,11 +51,16 @@ export interface TileConfig {
   TN: number;
 }
 
-/** Numbered variants, as in llm.c: bigger tiles reuse more data but need more work to fill a GPU. */
+/**
+ * Numbered variants, as in llm.c: bigger tiles reuse more data but need more work to fill a GPU.
+ * TM and TN are multiples of 4 (each thread owns 4×4 groups); BM/TM × BN/TN threads.
+ */
 export const TILES: Record<string, TileConfig> = {
-  t32: { name: "t32", BM: 32, BN: 32, BK: 16, TM: 2, TN: 2 },
+  t32: { name: "t32", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
   t64: { name: "t64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  t64x8: { name: "t64x8", BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
   t128: { name: "t128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
+  t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
 };
 
 export function chooseTile(m: number, n: number): TileConfig {
@@ -230,13 +237,20 @@ export async function gemm(ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, opt
   let bn: number;
   let bk: number;
   let makeSpec: (f: EpilogueFlags) => ProgramSpec;
+  /** Extra bindings after the common five (the subgroup-matrix kernel's vector views of A and B). */
+  let extra: (Tensor | GPUBuffer)[] = [];
   if (variant === "subgroup-matrix") {
     const why = matrixUnsupportedReason(ctx);
     if (why) throw new KernelInputError("gemm (subgroup-matrix)", why);
     if (inType !== "f16") throw new KernelInputError("gemm (subgroup-matrix)", `needs f16 inputs, got ${inType}`);
     const tile = opts.matrixTile ?? chooseMatrixTile(shape);
+    if (tile.direct && !directOk(shape))
+      throw new KernelInputError("gemm (subgroup-matrix)", `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`);
     ({ bm, bn, bk } = matrixTileDims(tile));
-    makeSpec = (f) => matrixSpec(ctx, outType, tile, f);
+    const vec = vectorStaging(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
+    makeSpec = (f) => matrixSpec(ctx, outType, tile, f, vec);
+    // Unused vector views get the 16-byte dummy: a tiny f16 tensor is smaller than one vec4<u32>.
+    extra = [vec.vecA ? a : dummyBuffer(ctx, "read"), vec.vecB ? b : dummyBuffer(ctx, "read")];
   } else {
     const tile = opts.tile ?? chooseTile(shape.m, shape.n);
     [bm, bn, bk] = [tile.BM, tile.BN, tile.BK];
@@ -259,7 +273,7 @@ export async function gemm(ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, opt
   const uniforms = [shape.m, shape.n, shape.k, opts.alpha ?? 1, beta, kchunk];
   const grid: [number, number, number] = [Math.ceil(shape.n / bn), Math.ceil(shape.m / bm), used];
   if (used === 1) {
-    dispatch(ctx, program, [a, b, c, bias, ws], uniforms, grid, opts);
+    dispatch(ctx, program, [a, b, c, bias, ws, ...extra], uniforms, grid, opts);
     return;
   }
   // Two passes; share one encoder so timestamps (first pass start, last pass end) cover both.
@@ -273,7 +287,10 @@ export async function gemm(ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, opt
     tw?.endOfPassWriteIndex !== undefined
       ? { querySet: tw.querySet, endOfPassWriteIndex: tw.endOfPassWriteIndex }
       : undefined;
-  dispatch(ctx, program, [a, b, c, dummyBuffer(ctx, "read"), ws], uniforms, grid, { encoder, timestampWrites: first });
+  dispatch(ctx, program, [a, b, c, dummyBuffer(ctx, "read"), ws, ...extra], uniforms, grid, {
+    encoder,
+    timestampWrites: first,
+  });
   const reduce = await getProgram(ctx, reduceSpec(outType, flags));
   dispatch(
     ctx,

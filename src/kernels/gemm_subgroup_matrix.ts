@@ -16,6 +16,8 @@ export interface MatrixTile {
   bk: number;
   /** Padding of each staged row, in halves. */
   pad: number;
+  /** Load fragments straight from storage (needs M, N, K multiples of 16; else staged). */
+  direct?: boolean;
 }
 
 /** Numbered variants; "m2x2a4x4" = 2×2 subgroups, each with 4×4 accumulators (a 128×128 tile). */
@@ -24,12 +26,37 @@ export const MATRIX_TILES: Record<string, MatrixTile> = {
   m2x2a2x2: { name: "m2x2a2x2", sgRows: 2, sgCols: 2, am: 2, an: 2, bk: 32, pad: 8 },
   m2x2a4x2: { name: "m2x2a4x2", sgRows: 2, sgCols: 2, am: 4, an: 2, bk: 32, pad: 8 },
   m2x2a4x4: { name: "m2x2a4x4", sgRows: 2, sgCols: 2, am: 4, an: 4, bk: 32, pad: 8 },
+  d1x1a2x2: { name: "d1x1a2x2", sgRows: 1, sgCols: 1, am: 2, an: 2, bk: 16, pad: 0, direct: true },
+  d1x1a4x4: { name: "d1x1a4x4", sgRows: 1, sgCols: 1, am: 4, an: 4, bk: 16, pad: 0, direct: true },
+  d2x2a2x2: { name: "d2x2a2x2", sgRows: 2, sgCols: 2, am: 2, an: 2, bk: 16, pad: 0, direct: true },
+  d2x2a4x4: { name: "d2x2a4x4", sgRows: 2, sgCols: 2, am: 4, an: 4, bk: 16, pad: 0, direct: true },
+  d2x1a4x4: { name: "d2x1a4x4", sgRows: 2, sgCols: 1, am: 4, an: 4, bk: 16, pad: 0, direct: true },
 };
 
+/** Whether the direct (unstaged) variant can serve this shape. */
+export function directOk(s: GemmShape): boolean {
+  return s.m % 16 === 0 && s.n % 16 === 0 && s.k % 16 === 0;
+}
+
+/**
+ * Picks a tile from the shape. Measured on an H200 at 4096³ and 8192³ (docs/performance.md):
+ * the staged m2x2a4x4 is the fastest for large outputs (27.7 / 27.8 TFLOP/s); below that the
+ * direct 2×2-accumulator tiles (≈25 TFLOP/s) beat the staged ones of the same size (13–24).
+ */
 export function chooseMatrixTile(s: GemmShape): MatrixTile {
   if (s.m >= 1024 && s.n >= 1024) return MATRIX_TILES.m2x2a4x4;
-  if (s.m >= 128 && s.n >= 128) return MATRIX_TILES.m2x2a2x2;
-  return MATRIX_TILES.m1x1a2x2;
+  const mid = s.m >= 128 && s.n >= 128;
+  if (directOk(s)) return mid ? MATRIX_TILES.d2x2a2x2 : MATRIX_TILES.d1x1a2x2;
+  return mid ? MATRIX_TILES.m2x2a2x2 : MATRIX_TILES.m1x1a2x2;
+}
+
+/**
+ * Whether A and B can be staged 8 halves at a time: the contiguous dimension (K, or M / N when
+ * stored transposed) is a multiple of 8, so every 8-chunk is 16-byte aligned and wholly in or
+ * out of range (the split-K chunk and BK are multiples of 8 too).
+ */
+export function vectorStaging(s: GemmShape, f: { transA: boolean; transB: boolean }): { vecA: boolean; vecB: boolean } {
+  return { vecA: (f.transA ? s.m : s.k) % 8 === 0 && s.k % 8 === 0, vecB: (f.transB ? s.k : s.n) % 8 === 0 && s.k % 8 === 0 };
 }
 
 export function matrixSpec(
@@ -37,15 +64,15 @@ export function matrixSpec(
   outType: "f32" | "f16",
   tile: MatrixTile,
   flags: EpilogueFlags,
+  vec: { vecA: boolean; vecB: boolean } = { vecA: false, vecB: false },
 ): ProgramSpec {
   const sgSize = ctx.caps.subgroupMaxSize;
   const numSg = tile.sgRows * tile.sgCols;
   return {
-    op: gemmOpName(`subgroup_matrix_${tile.name}`, "f16", outType, flags),
+    op: gemmOpName(`subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}`, "f16", outType, flags),
     shader: "gemm_subgroup_matrix",
     aliases: { T: "f16", TC: outType },
     enables: ["subgroups", "chromium_experimental_subgroup_matrix"],
-    diagnosticsOff: ["chromium_experimental.subgroup_matrix_uniformity"],
     consts: {
       SG_SIZE: sgSize,
       NUM_SG: numSg,
@@ -56,9 +83,13 @@ export function matrixSpec(
       BN: tile.sgCols * tile.an * 16,
       BK: tile.bk,
       PAD: tile.pad,
+      VEC_A: vec.vecA,
+      VEC_B: vec.vecB,
+      DIRECT: Boolean(tile.direct),
       ...epilogueConsts(flags),
     },
-    bindings: GEMM_BINDINGS,
+    // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
+    bindings: [...GEMM_BINDINGS, { name: "a4", access: "read", type: "vec4<u32>" }, { name: "b4", access: "read", type: "vec4<u32>" }],
     uniforms: GEMM_UNIFORMS,
     workgroupSize: [numSg * sgSize],
   };

@@ -28,6 +28,7 @@ export function byteSize(dtype: Dtype, n: number): number {
 export const shapeStr = (s: readonly number[]) => `[${s.join("×")}]`;
 
 const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+const MIN_ALLOCATION = 512;
 
 export async function createTensor(
   ctx: GpuContext,
@@ -47,8 +48,10 @@ export async function createTensor(
       "createTensor",
       `${label} ${dtype}${shapeStr(shape)} needs ${bytes} bytes, past this device's storage-buffer limit of ${limit}`,
     );
+  // At least 512 bytes: a shader that loads a 16×16 f16 subgroup-matrix fragment from a buffer
+  // needs that much bound, even for a 1×1 tensor (reads and writes still cover only `bytes`).
   const buffer = await withErrorScopes(ctx, `createTensor(${label} ${dtype}${shapeStr(shape)})`, () =>
-    ctx.device.createBuffer({ size: bytes, usage: STORAGE, label }),
+    ctx.device.createBuffer({ size: Math.max(bytes, MIN_ALLOCATION), usage: STORAGE, label }),
   );
   return { buffer, dtype, shape: [...shape], size, label };
 }

@@ -41,7 +41,9 @@ export function anovaFromSummary(groups: GroupSummary[], alpha = 0.05): AnovaTab
   const ssBetween = sum(groups.map((g) => g.count * (g.mean - grandMean) ** 2));
   const ssWithin = sum(groups.map((g) => (g.count - 1) * g.variance));
   if (ssWithin === 0)
-    throw new StatsInputError("every group has zero variance, so the F ratio is undefined (division by zero)");
+    throw new StatsInputError(
+      "every group has zero variance, so the F ratio is undefined (division by zero)",
+    );
   const dfBetween = k - 1;
   const dfWithin = n - k;
   const msBetween = ssBetween / dfBetween;

@@ -58,7 +58,12 @@ export function bootstrapMean(values: ArrayLike<number>, options: BootstrapOptio
   const scratch = new Float64Array(values.length);
   const replicates = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) replicates[r] = resampleMean(values, random, scratch);
-  return { estimate: sum(values) / values.length, ci: percentileInterval(replicates, confidence), resamples, seed };
+  return {
+    estimate: sum(values) / values.length,
+    ci: percentileInterval(replicates, confidence),
+    resamples,
+    seed,
+  };
 }
 
 /** Percentile bootstrap interval for mean(a) − mean(b), resampling each group independently. */

@@ -17,13 +17,14 @@ export interface CarbonResult {
 }
 
 function requireNonNegative(x: number, label: string): void {
-  if (!(Number.isFinite(x) && x >= 0)) throw new StatsInputError(`${label} must be a finite number >= 0, got ${x}`);
+  if (!(Number.isFinite(x) && x >= 0))
+    throw new StatsInputError(`${label} must be a finite number >= 0, got ${x}`);
 }
 
 /** One row per average power draw `watts`, each run for `hours` at `intensity` gCO2e/kWh. */
 export function carbonFootprint(watts: number[], hours: number, intensity: number): CarbonResult {
   if (!watts.length) throw new StatsInputError("needs at least one --watts value");
-  watts.forEach((w) => requireNonNegative(w, "watts"));
+  for (const w of watts) requireNonNegative(w, "watts");
   requireNonNegative(hours, "hours");
   requireNonNegative(intensity, "carbon intensity");
   return {

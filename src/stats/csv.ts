@@ -92,9 +92,14 @@ function parseWide(lines: Line[], file: string): Group[] {
   const header = lines[0];
   const names = header.cells;
   names.forEach((name, i) => {
-    if (!name) throw new StatsInputError("empty group name in the header", { file, row: header.row, column: i + 1 });
+    if (!name)
+      throw new StatsInputError("empty group name in the header", { file, row: header.row, column: i + 1 });
     if (names.indexOf(name) !== i)
-      throw new StatsInputError(`duplicate group name ${JSON.stringify(name)}`, { file, row: header.row, column: i + 1 });
+      throw new StatsInputError(`duplicate group name ${JSON.stringify(name)}`, {
+        file,
+        row: header.row,
+        column: i + 1,
+      });
   });
   const values: number[][] = names.map(() => []);
   for (const line of lines.slice(1)) {
@@ -114,7 +119,10 @@ function parseLong(lines: Line[], file: string): Group[] {
   const groups = new Map<string, number[]>();
   for (const line of lines.slice(1)) {
     if (line.cells.length !== 2)
-      throw new StatsInputError(`expected 2 fields (group,value), got ${line.cells.length}`, { file, row: line.row });
+      throw new StatsInputError(`expected 2 fields (group,value), got ${line.cells.length}`, {
+        file,
+        row: line.row,
+      });
     const [name, cell] = line.cells;
     if (!name) throw new StatsInputError("empty group name", { file, row: line.row, column: "group" });
     const value = parseNumber(cell, file, line.row, "value");
@@ -130,9 +138,12 @@ export function parseGroupsCsv(text: string, file = "<input>"): Group[] {
   const lines = parseLines(text, file);
   const layout = detectLayout(text, file);
   if (layout === "summary")
-    throw new StatsInputError("this is a summary file (group,count,mean,variance); only `anova --summary` reads it", {
-      file,
-    });
+    throw new StatsInputError(
+      "this is a summary file (group,count,mean,variance); only `anova --summary` reads it",
+      {
+        file,
+      },
+    );
   const groups = layout === "long" ? parseLong(lines, file) : parseWide(lines, file);
   if (!groups.length) throw new StatsInputError("no groups found", { file });
   return groups;
@@ -165,7 +176,9 @@ function readText(file: string): string {
     return readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new StatsInputError(code === "ENOENT" ? "no such file" : `cannot read (${(e as Error).message})`, { file });
+    throw new StatsInputError(code === "ENOENT" ? "no such file" : `cannot read (${(e as Error).message})`, {
+      file,
+    });
   }
 }
 

@@ -88,7 +88,12 @@ export type QuantileType = 4 | 5 | 6 | 7 | 8 | 9;
  * numpy.quantile's default "linear"). The 1-based position is h = n·p + α + p(1 − α − β);
  * the result interpolates linearly between the order statistics around h, clamped to the ends.
  */
-export function quantile(values: ArrayLike<number>, p: number, type: QuantileType = 7, label = "sample"): number {
+export function quantile(
+  values: ArrayLike<number>,
+  p: number,
+  type: QuantileType = 7,
+  label = "sample",
+): number {
   requireCount(values, 1, label);
   if (!(p >= 0 && p <= 1)) throw new StatsInputError(`quantile probability must be in [0, 1], got ${p}`);
   const params = QUANTILE_PARAMETERS[type];
@@ -110,7 +115,8 @@ export function quantile(values: ArrayLike<number>, p: number, type: QuantileTyp
 function requireSpread(values: ArrayLike<number>, label: string): number {
   const m = mean(values, label);
   const m2 = centralSum(values, m, 2);
-  if (m2 === 0) throw new StatsInputError(`${label}: all values are equal, so the shape statistic is undefined`);
+  if (m2 === 0)
+    throw new StatsInputError(`${label}: all values are equal, so the shape statistic is undefined`);
   return m;
 }
 

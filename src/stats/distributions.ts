@@ -58,7 +58,11 @@ export function fQuantileUpper(p: number, d1: number, d2: number): number {
  * and up until the weights are negligible (terms are probabilities, so bounded by 1).
  * `logWeight(j)` is the log of the j-th weight.
  */
-function sumFromMode(mode: number, logWeight: (j: number) => number, term: (j: number, w: number) => number): number {
+function sumFromMode(
+  mode: number,
+  logWeight: (j: number) => number,
+  term: (j: number, w: number) => number,
+): number {
   let total = 0;
   for (let j = mode; j >= 0; j--) {
     const w = Math.exp(logWeight(j));
@@ -92,7 +96,9 @@ function noncentralTCdfNonNegative(t: number, df: number, delta: number): number
     (j, pj) => {
       // q_j / p_j = δ Γ(j+1) / (√2 Γ(j+3/2))
       const qj = Math.sign(delta) * Math.exp(-lambda + (j + 0.5) * logLambda - logGamma(j + 1.5));
-      return pj * betaIncomplete(x, j + 0.5, df / 2, y).lower + qj * betaIncomplete(x, j + 1, df / 2, y).lower;
+      return (
+        pj * betaIncomplete(x, j + 0.5, df / 2, y).lower + qj * betaIncomplete(x, j + 1, df / 2, y).lower
+      );
     },
   );
   return normalCdf(-delta) + 0.5 * series;

@@ -30,6 +30,8 @@ export function requireSummaries(groups: GroupSummary[], minGroups: number): voi
       throw new StatsInputError(`group "${g.name}": count must be an integer >= 2, got ${g.count}`);
     if (!Number.isFinite(g.mean)) throw new StatsInputError(`group "${g.name}": mean is not a finite number`);
     if (!(Number.isFinite(g.variance) && g.variance >= 0))
-      throw new StatsInputError(`group "${g.name}": variance must be a finite number >= 0, got ${g.variance}`);
+      throw new StatsInputError(
+        `group "${g.name}": variance must be a finite number >= 0, got ${g.variance}`,
+      );
   }
 }

@@ -6,7 +6,13 @@
 // that as `nExact` and the integer you must actually run, `n` = ceil(nExact), PER GROUP.
 // Note that statsmodels' FTestAnovaPower counts nobs as the TOTAL over all k groups; here the
 // total is `nTotal` = n·k (and `nTotalExact` = k·nExact is what statsmodels' solve_power returns).
-import { fQuantileUpper, noncentralFSf, noncentralTCdf, noncentralTSf, tQuantileUpper } from "./distributions.js";
+import {
+  fQuantileUpper,
+  noncentralFSf,
+  noncentralTCdf,
+  noncentralTSf,
+  tQuantileUpper,
+} from "./distributions.js";
 import { requireProbability, StatsInputError } from "./errors.js";
 import { findRoot } from "./special.js";
 import type { Alternative } from "./ttest.js";

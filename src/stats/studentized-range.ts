@@ -45,7 +45,7 @@ function rangeSf(w: number, k: number): number {
   let sum = 0;
   for (let i = 0; i < Z_RULE.x.length; i++) {
     const a = Z_SF[i];
-    if (a === 0) continue;
+    if (a === 0 || Z_PDF[i] < 1e-22) continue; // beyond |z| ≈ 9.8 nothing is left to add
     const d = normalSf(Z_RULE.x[i] + w); // Q(z+w): what the range leaves above z+w
     // a^m − (a−d)^m = a^m·(1 − (1 − d/a)^m), formed without cancellation.
     const diff = a ** m * -Math.expm1(m * Math.log1p(-d / a));
@@ -67,19 +67,29 @@ function rangeCdf(w: number, k: number): number {
   return Math.min(1, k * sum);
 }
 
-/** Integrate g(s)·f(s) over the density of s = sqrt(χ²_ν/ν). */
-function integrateOverS(df: number, g: (s: number) => number): number {
+/** Range values w where P(R > w) changes fastest; s = w/q become extra panel breakpoints. */
+const RANGE_BREAKS = [0.5, 1, 2, 3, 4, 6, 8, 12];
+
+/**
+ * Integrate g(s)·f(s) over the density of s = sqrt(χ²_ν/ν). The integrand g(s) = P(R > q s)
+ * falls from 1 to 0 around s ≈ 3/q, which for large q and small ν (heavy tails) lies far left
+ * of the bulk of f; breakpoints at s = w/q keep that transition resolved.
+ */
+function integrateOverS(df: number, q: number, g: (s: number) => number): number {
   if (!Number.isFinite(df) || df > 1e7) return g(1);
   const spread = 9 / Math.sqrt(df);
   const lo = Math.max(0, 1 - spread);
   const hi = 1 + Math.max(spread, 0.5) * (df < 3 ? 1.3 : 1);
-  const rule = compositeRule(lo, hi, 32);
+  const breaks = [lo, ...RANGE_BREAKS.map((w) => w / q).filter((s) => s > lo && s < hi), hi];
   const logNorm = (df / 2) * Math.log(df) - logGamma(df / 2) - (df / 2 - 1) * Math.LN2;
   let sum = 0;
-  for (let i = 0; i < rule.x.length; i++) {
-    const s = rule.x[i];
-    const logDensity = logNorm + (df - 1) * Math.log(s) - (df * s * s) / 2;
-    sum += rule.w[i] * Math.exp(logDensity) * g(s);
+  for (let b = 0; b + 1 < breaks.length; b++) {
+    const rule = compositeRule(breaks[b], breaks[b + 1], 8);
+    for (let i = 0; i < rule.x.length; i++) {
+      const s = rule.x[i];
+      const logDensity = logNorm + (df - 1) * Math.log(s) - (df * s * s) / 2;
+      sum += rule.w[i] * Math.exp(logDensity) * g(s);
+    }
   }
   return sum;
 }
@@ -87,13 +97,25 @@ function integrateOverS(df: number, g: (s: number) => number): number {
 /** P(Q > q) for the studentized range with k groups and ν error degrees of freedom. */
 export function studentizedRangeSf(q: number, k: number, df: number): number {
   if (q <= 0) return 1;
-  return Math.min(1, Math.max(0, integrateOverS(df, (s) => rangeSf(q * s, k))));
+  return Math.min(
+    1,
+    Math.max(
+      0,
+      integrateOverS(df, q, (s) => rangeSf(q * s, k)),
+    ),
+  );
 }
 
 /** P(Q <= q). */
 export function studentizedRangeCdf(q: number, k: number, df: number): number {
   if (q <= 0) return 0;
-  return Math.min(1, Math.max(0, integrateOverS(df, (s) => rangeCdf(q * s, k))));
+  return Math.min(
+    1,
+    Math.max(
+      0,
+      integrateOverS(df, q, (s) => rangeCdf(q * s, k)),
+    ),
+  );
 }
 
 /** q with P(Q > q) = p (the HSD critical value at significance level p). */

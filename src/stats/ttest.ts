@@ -2,10 +2,11 @@
 // (scipy.stats.ttest_rel / ttest_ind): statistic for a − b, and a confidence interval for the
 // mean difference that matches the alternative (one-sided tests give a one-sided interval with
 // an infinite bound, as SciPy's TtestResult.confidence_interval does).
-import { logGamma } from "./special.js";
+
 import { mean, variance } from "./descriptive.js";
 import { tCdf, tQuantileUpper, tSf } from "./distributions.js";
 import { requireCount, requireProbability, StatsInputError } from "./errors.js";
+import { logGamma } from "./special.js";
 
 export type Alternative = "two-sided" | "less" | "greater";
 export type TTestKind = "paired" | "student" | "welch";
@@ -53,7 +54,9 @@ export function differenceInterval(
     return [difference - h, difference + h];
   }
   const h = tQuantileUpper(alpha, df) * se;
-  return alternative === "less" ? [Number.NEGATIVE_INFINITY, difference + h] : [difference - h, Number.POSITIVE_INFINITY];
+  return alternative === "less"
+    ? [Number.NEGATIVE_INFINITY, difference + h]
+    : [difference - h, Number.POSITIVE_INFINITY];
 }
 
 /**

@@ -43,7 +43,8 @@ export function varianceRatio(a: Group, b: Group): VarianceRatio {
 /** All pairs in column order: (1,2), (1,3), …, (2,3), … */
 export function pairs<T>(items: T[]): [T, T][] {
   const out: [T, T][] = [];
-  for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) out.push([items[i], items[j]]);
+  for (let i = 0; i < items.length; i++)
+    for (let j = i + 1; j < items.length; j++) out.push([items[i], items[j]]);
   return out;
 }
 
@@ -67,7 +68,9 @@ export function levene(groups: Group[], center: "mean" | "median" = "mean"): Lev
     return { f: table.f, p: table.p };
   } catch (e) {
     if (e instanceof StatsInputError)
-      throw new StatsInputError(`Levene's test is undefined: the absolute deviations have no spread (${e.message})`);
+      throw new StatsInputError(
+        `Levene's test is undefined: the absolute deviations have no spread (${e.message})`,
+      );
     throw e;
   }
 }

@@ -62,12 +62,15 @@ const precisions: ["f32" | "f16", "f32" | "f16"][] = [
 ];
 
 describe("gemm (tiled)", () => {
+  // Every tile variant in f32; the f16 kernels are the same source with another alias, so they
+  // get the smallest and the largest-per-thread tile (each new pipeline costs seconds to compile
+  // on lavapipe, and CI starts with a cold shader cache).
   for (const [inT, outT] of precisions)
     for (const f of forms)
-      it(`${inT}→${outT} ${f.transA ? "Aᵀ·B" : f.transB ? "A·Bᵀ" : "A·B"} on odd shapes, every tile`, async () => {
+      it(`${inT}→${outT} ${f.transA ? "Aᵀ·B" : f.transB ? "A·Bᵀ" : "A·B"} on odd shapes, tile variants`, async () => {
+        const tiles = inT === "f32" ? Object.values(TILES) : [TILES.t32, TILES.t128];
         for (const [m, n, k] of shapes)
-          for (const tile of Object.values(TILES))
-            await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
+          for (const tile of tiles) await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
       });
 
   for (const [inT, outT] of precisions)
@@ -123,6 +126,18 @@ describe("gemm (tiled)", () => {
 });
 
 describe("gemm (subgroup-matrix, tensor cores)", () => {
+  it("refuses a direct tile for shapes that are not multiples of 16", async (t) => {
+    if (matrixUnsupportedReason(env.ctx)) {
+      t.skip();
+      return;
+    }
+    const { ctx } = env;
+    const a = await tensorFrom(ctx, "f16", [17, 32], uniform(env.rng, 17 * 32), "A");
+    const b = await tensorFrom(ctx, "f16", [32, 16], uniform(env.rng, 32 * 16), "B");
+    const c = await createTensor(ctx, "f16", [17, 16], "C");
+    await expect(gemm(ctx, a, b, c, { variant: "subgroup-matrix", matrixTile: MATRIX_TILES.d1x1a4x4 })).rejects.toThrow(/multiples of 16/);
+  });
+
   const outs: ("f32" | "f16")[] = ["f32", "f16"];
   for (const outT of outs)
     it(`f16→${outT} agrees with the reference on odd shapes, every form and tile, split-K and epilogue`, async (t) => {
@@ -133,9 +148,13 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
         return;
       }
       for (const f of forms) {
-        for (const tile of Object.values(MATRIX_TILES))
-          for (const [m, n, k] of [...shapes, [130, 257, 200]])
+        for (const tile of Object.values(MATRIX_TILES)) {
+          // The direct tiles serve only multiples of 16 (gemm() refuses others; tested below).
+          const sizes = tile.direct ? [[16, 16, 16], [48, 80, 272], [144, 32, 1040]] : [...shapes, [130, 257, 200]];
+          for (const [m, n, k] of sizes)
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, { variant: "subgroup-matrix", matrixTile: tile });
+        }
+        await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, { variant: "subgroup-matrix", bias: true, matrixTile: MATRIX_TILES.d2x2a4x4, splitK: 3 });
         await runCase({ m: 45, n: 66, k: 4099, ...f, alpha: 0.75, beta: -1.5, relu: true }, "f16", outT, { variant: "subgroup-matrix", bias: true });
         await runCase({ m: 32, n: 64, k: 8195, ...f, alpha: 1, beta: 0, relu: true }, "f16", outT, { variant: "subgroup-matrix", bias: true, splitK: 7 });
       }

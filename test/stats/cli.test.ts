@@ -50,7 +50,14 @@ describe("stats command functions", () => {
     const json = out.json as { f: number; p: number; fCritical: number; between: { ss: number } };
     expectDigits(json.f, 0.00302786, 8, "F");
     expectDigits(json.p, 0.999756527, 9, "p");
-    for (const label of ["Source of Variation", "Between Groups", "Within Groups", "Total", "F crit", "P-value"])
+    for (const label of [
+      "Source of Variation",
+      "Between Groups",
+      "Within Groups",
+      "Total",
+      "F crit",
+      "P-value",
+    ])
       expect(out.text).toContain(label);
     expect(out.text).toContain("41.99546875");
     expect(out.text).toContain("3.490294819");
@@ -59,7 +66,20 @@ describe("stats command functions", () => {
   it("describe JSON has the documented keys", () => {
     const json = statsDescribe(readGroupsCsv(WIDE)).json as { groups: Record<string, unknown>[] };
     expect(Object.keys(json.groups[0]).sort()).toEqual(
-      ["name", "count", "sum", "mean", "variance", "sd", "sem", "skewness", "kurtosis", "min", "max", "ci95"].sort(),
+      [
+        "name",
+        "count",
+        "sum",
+        "mean",
+        "variance",
+        "sd",
+        "sem",
+        "skewness",
+        "kurtosis",
+        "min",
+        "max",
+        "ci95",
+      ].sort(),
     );
   });
 
@@ -77,7 +97,10 @@ describe("stats command functions", () => {
 
   it("power reports n per group (and totals) or the power of a given n", () => {
     expect((statsPower({ test: "ttest", effect: 0.5 }).json as { n: number }).n).toBe(64);
-    const anovaN = statsPower({ test: "anova", effect: 0.25, groups: 4 }).json as { n: number; nTotal: number };
+    const anovaN = statsPower({ test: "anova", effect: 0.25, groups: 4 }).json as {
+      n: number;
+      nTotal: number;
+    };
     expect([anovaN.n, anovaN.nTotal]).toEqual([45, 180]);
     const p = (statsPower({ test: "ttest", effect: 0.5, n: 64 }).json as { power: number }).power;
     expect(p).toBeGreaterThan(0.8);
@@ -95,7 +118,17 @@ describe("commander wiring (in process)", () => {
 
   it("stats pairwise with Bonferroni, like the dissertation's six one-sided paired tests", async () => {
     const json = JSON.parse(
-      await run("stats", "pairwise", WIDE, "--paired", "--alternative", "greater", "--correction", "bonferroni", "--json"),
+      await run(
+        "stats",
+        "pairwise",
+        WIDE,
+        "--paired",
+        "--alternative",
+        "greater",
+        "--correction",
+        "bonferroni",
+        "--json",
+      ),
     );
     expect(json.correction).toBe("bonferroni");
     expect(json.comparisons).toHaveLength(6);
@@ -113,7 +146,18 @@ describe("commander wiring (in process)", () => {
   });
 
   it("carbon: several --watts values, kWh and gCO2e, and the unit note", async () => {
-    const text = await run("carbon", "--watts", "167", "160", "160", "157", "--hours", "2", "--intensity", "268");
+    const text = await run(
+      "carbon",
+      "--watts",
+      "167",
+      "160",
+      "160",
+      "157",
+      "--hours",
+      "2",
+      "--intensity",
+      "268",
+    );
     expect(text).toContain("89.512");
     expect(text).toContain("84.152");
     expect(text).toMatch(/labels the footprint "gCO2e\/kWh"/);
@@ -135,10 +179,14 @@ describe("commander wiring (in process)", () => {
 const BIN = "dist/src/cli/main.js";
 describe.skipIf(!existsSync(BIN))("built binary (node dist/src/cli/main.js)", () => {
   it("stats anova --summary --json and an error with exit code 1", () => {
-    const ok = spawnSync(process.execPath, [BIN, "stats", "anova", "--summary", SUMMARY, "--json"], { encoding: "utf8" });
+    const ok = spawnSync(process.execPath, [BIN, "stats", "anova", "--summary", SUMMARY, "--json"], {
+      encoding: "utf8",
+    });
     expect(ok.status).toBe(0);
     expectDigits(JSON.parse(ok.stdout).fCritical, 3.490294819, 9, "F crit");
-    const bad = spawnSync(process.execPath, [BIN, "stats", "describe", "test/data/missing.csv"], { encoding: "utf8" });
+    const bad = spawnSync(process.execPath, [BIN, "stats", "describe", "test/data/missing.csv"], {
+      encoding: "utf8",
+    });
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("test/data/missing.csv: no such file");
   });

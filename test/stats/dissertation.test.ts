@@ -54,7 +54,7 @@ describe("dissertation Table 6: F-test variance ratios", () => {
       ["2nd Experiment", "3rd Experiment"],
     ]);
     // Variances are printed to 6 decimals (≈1e-10 relative), ratios to 9.
-    ratios.forEach((r, i) => expectDigits(r.f, printed[i], 8, `${r.a}/${r.b}`));
+    for (const [i, r] of ratios.entries()) expectDigits(r.f, printed[i], 8, `${r.a}/${r.b}`);
   });
 });
 
@@ -74,7 +74,12 @@ describe("dissertation Tables 4 and 5: data as printed (rounded to the watt)", (
   const groups = readGroupsCsv(WIDE);
 
   it("Table 4 reads as four groups of GPU, CPU, RAM, wall watts", () => {
-    expect(groups.map((g) => g.name)).toEqual(["Benchmarking", "1st Experiment", "2nd Experiment", "3rd Experiment"]);
+    expect(groups.map((g) => g.name)).toEqual([
+      "Benchmarking",
+      "1st Experiment",
+      "2nd Experiment",
+      "3rd Experiment",
+    ]);
     expect(Array.from(groups[0].values)).toEqual([87, 25, 12, 167]);
     expect(Array.from(groups[3].values)).toEqual([81, 24, 12, 157]);
   });

@@ -14,9 +14,9 @@ import {
   parseGroupsCsv,
   parseSummaryCsv,
   readGroupsCsv,
+  StatsInputError,
   shapiroWilk,
   skewness,
-  StatsInputError,
   tTest,
   tTestSampleSize,
   tukeyHsd,
@@ -102,8 +102,14 @@ describe("non-finite values and bad parameters", () => {
 
 describe("CSV input", () => {
   it("non-numeric cell: names file, row and column", () => {
-    expectInputError(() => parseGroupsCsv("fp32,amp\n1,2\n3,abc\n", "runs.csv"), /runs\.csv, row 3, column "amp": not a number: "abc"/);
-    expectInputError(() => parseGroupsCsv("group,value\nfp32,1\nfp32,1e\n", "long.csv"), /long\.csv, row 3, column "value"/);
+    expectInputError(
+      () => parseGroupsCsv("fp32,amp\n1,2\n3,abc\n", "runs.csv"),
+      /runs\.csv, row 3, column "amp": not a number: "abc"/,
+    );
+    expectInputError(
+      () => parseGroupsCsv("group,value\nfp32,1\nfp32,1e\n", "long.csv"),
+      /long\.csv, row 3, column "value"/,
+    );
     expectInputError(
       () => parseSummaryCsv("group,count,mean,variance\na,four,1,2\n", "s.csv"),
       /s\.csv, row 2, column "count"/,
@@ -111,17 +117,26 @@ describe("CSV input", () => {
   });
 
   it("ragged rows, duplicate or empty names, empty file", () => {
-    expectInputError(() => parseGroupsCsv("a,b\n1,2,3\n", "f.csv"), /f\.csv, row 2: 3 fields but the header names 2/);
+    expectInputError(
+      () => parseGroupsCsv("a,b\n1,2,3\n", "f.csv"),
+      /f\.csv, row 2: 3 fields but the header names 2/,
+    );
     expectInputError(() => parseGroupsCsv("a,a\n1,2\n", "f.csv"), /duplicate group name "a"/);
     expectInputError(() => parseGroupsCsv("a,\n1,2\n", "f.csv"), /empty group name/);
     expectInputError(() => parseGroupsCsv("\n# only a comment\n", "f.csv"), /no header row/);
   });
 
   it("missing file and unknown group name", () => {
-    expectInputError(() => readGroupsCsv("/nonexistent/halfwatt.csv"), /\/nonexistent\/halfwatt\.csv: no such file/);
+    expectInputError(
+      () => readGroupsCsv("/nonexistent/halfwatt.csv"),
+      /\/nonexistent\/halfwatt\.csv: no such file/,
+    );
     const dir = mkdtempSync(join(tmpdir(), "halfwatt-stats-"));
     const file = join(dir, "runs.csv");
     writeFileSync(file, "fp32,amp\n1,2\n3,4\n");
-    expectInputError(() => findGroup(readGroupsCsv(file), "bf16", file), /no group named "bf16" \(groups: "fp32", "amp"\)/);
+    expectInputError(
+      () => findGroup(readGroupsCsv(file), "bf16", file),
+      /no group named "bf16" \(groups: "fp32", "amp"\)/,
+    );
   });
 });

@@ -11,6 +11,8 @@ import {
   pairwiseTTests,
   quantile,
   shapiroWilk,
+  studentizedRangeSf,
+  tSf,
   tTest,
   tukeyHsd,
   welchAnova,
@@ -25,7 +27,10 @@ const settings = { seed, numRuns: 60 };
 /** A sample of n in [min, max] values that is not constant. */
 function sample(min = 2, max = 12) {
   return fc
-    .array(fc.double({ min: -1e3, max: 1e3, noNaN: true, noDefaultInfinity: true }), { minLength: min, maxLength: max })
+    .array(fc.double({ min: -1e3, max: 1e3, noNaN: true, noDefaultInfinity: true }), {
+      minLength: min,
+      maxLength: max,
+    })
     .filter((xs) => {
       const lo = Math.min(...xs);
       const hi = Math.max(...xs);
@@ -66,13 +71,17 @@ describe("ANOVA", () => {
 
   it("Welch's F is invariant to shifting and scaling all data", () => {
     fc.assert(
-      fc.property(fc.array(sample(3), { minLength: 2, maxLength: 4 }), fc.double({ min: 0.5, max: 20, noNaN: true }), (arrays, c) => {
-        const plain = welchAnova(named(arrays));
-        const moved = welchAnova(named(arrays.map((xs) => xs.map((x) => c * x + 7))));
-        expect(isClose(plain.f, moved.f, 1e-7, 1e-10)).toBe(true);
-        expect(plain.p).toBeGreaterThanOrEqual(0);
-        expect(plain.p).toBeLessThanOrEqual(1);
-      }),
+      fc.property(
+        fc.array(sample(3), { minLength: 2, maxLength: 4 }),
+        fc.double({ min: 0.5, max: 20, noNaN: true }),
+        (arrays, c) => {
+          const plain = welchAnova(named(arrays));
+          const moved = welchAnova(named(arrays.map((xs) => xs.map((x) => c * x + 7))));
+          expect(isClose(plain.f, moved.f, 1e-7, 1e-10)).toBe(true);
+          expect(plain.p).toBeGreaterThanOrEqual(0);
+          expect(plain.p).toBeLessThanOrEqual(1);
+        },
+      ),
       settings,
     );
   });
@@ -165,6 +174,21 @@ describe("multiple comparisons", () => {
   });
 });
 
+describe("studentized range", () => {
+  it("with k = 2, Q = √2·|T|: P(Q > q) = 2·P(T > q/√2)", () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.01, max: 80, noNaN: true }),
+        fc.integer({ min: 1, max: 500 }),
+        (q, df) => {
+          expect(isClose(studentizedRangeSf(q, 2, df), 2 * tSf(q / Math.SQRT2, df), 1e-8, 1e-13)).toBe(true);
+        },
+      ),
+      { ...settings, numRuns: 25 },
+    );
+  });
+});
+
 describe("other tests", () => {
   it("Shapiro–Wilk W in (0, 1] and p in [0, 1], unchanged by shifting and scaling", () => {
     fc.assert(
@@ -194,14 +218,19 @@ describe("other tests", () => {
 
   it("quantiles are monotone in p and stay within [min, max]", () => {
     fc.assert(
-      fc.property(sample(1, 30), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (xs, p1, p2) => {
-        const [lo, hi] = p1 <= p2 ? [p1, p2] : [p2, p1];
-        for (const type of [4, 5, 6, 7, 8, 9] as const) {
-          expect(quantile(xs, lo, type)).toBeLessThanOrEqual(quantile(xs, hi, type));
-          expect(quantile(xs, lo, type)).toBeGreaterThanOrEqual(Math.min(...xs));
-          expect(quantile(xs, hi, type)).toBeLessThanOrEqual(Math.max(...xs));
-        }
-      }),
+      fc.property(
+        sample(1, 30),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (xs, p1, p2) => {
+          const [lo, hi] = p1 <= p2 ? [p1, p2] : [p2, p1];
+          for (const type of [4, 5, 6, 7, 8, 9] as const) {
+            expect(quantile(xs, lo, type)).toBeLessThanOrEqual(quantile(xs, hi, type));
+            expect(quantile(xs, lo, type)).toBeGreaterThanOrEqual(Math.min(...xs));
+            expect(quantile(xs, hi, type)).toBeLessThanOrEqual(Math.max(...xs));
+          }
+        },
+      ),
       settings,
     );
   });

@@ -157,6 +157,9 @@ def anova(req):
     df2 = (k * k - 1) / (3 * lam)
     return {
         "f": num(r.statistic),
+        # F from deviations about the means: f_oneway's sums-of-squares formula loses digits to
+        # cancellation when F is tiny (its relative error is ~eps·SS_total/SS_between).
+        "fStable": num((ssb / (k - 1)) / (ssw / (n - k))),
         "p": num(r.pvalue),
         "ssBetween": num(ssb),
         "ssWithin": num(ssw),

@@ -3,7 +3,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { type CarbonResult, carbonFootprint } from "../../stats/carbon.js";
 import { StatsInputError } from "../../stats/errors.js";
-import { formatNumber, formatTable } from "./stats.js";
+import { formatTable } from "./stats.js";
 
 export const UNIT_NOTE =
   'Note: the dissertation labels the footprint "gCO2e/kWh"; kWh × gCO2e/kWh is a mass, in gCO2e.';
@@ -31,7 +31,9 @@ export function register(program: Command): void {
     .description("energy (kWh = W·h/1000) and carbon footprint (gCO2e = kWh × intensity) of runs")
     .requiredOption("--watts <w...>", "average power draw in watts; several values for several runs")
     .requiredOption("--hours <h>", "duration of each run in hours", (v: string) => parseNonNegative(v))
-    .requiredOption("--intensity <g>", "grid carbon intensity in gCO2e/kWh", (v: string) => parseNonNegative(v))
+    .requiredOption("--intensity <g>", "grid carbon intensity in gCO2e/kWh", (v: string) =>
+      parseNonNegative(v),
+    )
     .option("--json", "print JSON")
     .action((opts: { watts: string[]; hours: number; intensity: number; json?: boolean }) => {
       const watts = opts.watts.map((w) => {
@@ -41,7 +43,9 @@ export function register(program: Command): void {
       });
       const result = carbonFootprint(watts, opts.hours, opts.intensity);
       process.stdout.write(
-        opts.json ? `${JSON.stringify({ ...result, note: UNIT_NOTE }, null, 2)}\n` : `${formatCarbon(result)}\n`,
+        opts.json
+          ? `${JSON.stringify({ ...result, note: UNIT_NOTE }, null, 2)}\n`
+          : `${formatCarbon(result)}\n`,
       );
     });
 }

@@ -53,7 +53,14 @@ export function formatNumber(x: number | null | undefined): string {
 export function formatTable(headers: string[], rows: (string | number | null)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === "string" ? c : formatNumber(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  return cells.map((r) => r.map((c, i) => (c ?? "").padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (c ?? "").padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 function interval(ci: [number, number]): string {
@@ -153,7 +160,15 @@ export function statsAnova(file: string, options: AnovaOptions = {}): StatsOutpu
     formatTable(
       ["Source of Variation", "SS", "df", "MS", "F", "P-value", "F crit"],
       [
-        ["Between Groups", table.between.ss, table.between.df, table.between.ms, table.f, table.p, table.fCritical],
+        [
+          "Between Groups",
+          table.between.ss,
+          table.between.df,
+          table.between.ms,
+          table.f,
+          table.p,
+          table.fCritical,
+        ],
         ["Within Groups", table.within.ss, table.within.df, table.within.ms, "", "", ""],
         ["Total", table.total.ss, table.total.df, "", "", "", ""],
       ],
@@ -194,7 +209,15 @@ export function statsTTest(groups: Group[], options: TTestCliOptions, file?: str
   const text = [
     `${KIND_TITLE[kind]}: ${a.name} − ${b.name}, ${alternative}`,
     formatTable(
-      ["t Stat", "df", "P-value", "Mean difference", `${formatNumber((1 - alpha) * 100)}% CI`, "Cohen's d", "Hedges' g"],
+      [
+        "t Stat",
+        "df",
+        "P-value",
+        "Mean difference",
+        `${formatNumber((1 - alpha) * 100)}% CI`,
+        "Cohen's d",
+        "Hedges' g",
+      ],
       [[r.t, r.df, r.p, r.meanDifference, interval(r.ci), r.cohensD, r.hedgesG]],
     ),
   ].join("\n");
@@ -267,7 +290,13 @@ export function statsPower(options: PowerCliOptions): StatsOutput {
     options.test === "ttest"
       ? tTestSampleSize({ effect: options.effect, alpha, power: target, alternative: options.alternative })
       : anovaSampleSize({ effect: options.effect, alpha, power: target, groups });
-  const json = { n: s.n, nExact: s.nExact, nTotal: s.nTotal, nTotalExact: s.nTotalExact, achievedPower: s.power };
+  const json = {
+    n: s.n,
+    nExact: s.nExact,
+    nTotal: s.nTotal,
+    nTotalExact: s.nTotalExact,
+    achievedPower: s.power,
+  };
   const text = [
     `Sample size for ${what}, power ${formatNumber(target)}:`,
     `  n = ${s.n} per group (exact ${formatNumber(s.nExact)}), ${s.nTotal} in total; achieved power ${formatNumber(s.power)}`,
@@ -299,7 +328,8 @@ export function statsBootstrap(groups: Group[], options: BootstrapCliOptions, fi
 function numberOption(name: string, check: (x: number) => boolean = Number.isFinite) {
   return (value: string): number => {
     const x = Number(value);
-    if (value.trim() === "" || !check(x)) throw new InvalidArgumentError(`${name}: not a valid number: ${value}`);
+    if (value.trim() === "" || !check(x))
+      throw new InvalidArgumentError(`${name}: not a valid number: ${value}`);
     return x;
   };
 }
@@ -334,7 +364,9 @@ export function register(program: Command): void {
 
   stats
     .command("describe <file>")
-    .description("count, sum, mean, variance, SD, SEM, skewness, kurtosis (Excel's), min, max, 95% CI of the mean")
+    .description(
+      "count, sum, mean, variance, SD, SEM, skewness, kurtosis (Excel's), min, max, 95% CI of the mean",
+    )
     .option("--json", "print JSON")
     .addHelpText("after", `\n${FILE_HELP}`)
     .action((file: string, opts: { json?: boolean }) => emit(statsDescribe(readGroupsCsv(file)), opts.json));
@@ -358,7 +390,9 @@ export function register(program: Command): void {
     .option("--welch", "Welch's ANOVA (unequal variances)")
     .option("--alpha <a>", "significance level for F crit", parseAlpha, 0.05)
     .option("--json", "print JSON")
-    .action((file: string, opts: AnovaOptions & { json?: boolean }) => emit(statsAnova(file, opts), opts.json));
+    .action((file: string, opts: AnovaOptions & { json?: boolean }) =>
+      emit(statsAnova(file, opts), opts.json),
+    );
 
   stats
     .command("ttest <file>")
@@ -379,7 +413,11 @@ export function register(program: Command): void {
     .description("t-tests of every pair of groups with a multiple-comparison adjustment")
     .option("--paired", "paired tests")
     .option("--welch", "Welch's tests")
-    .option("--alternative <h1>", "two-sided, less or greater (for A − B, A before B in the file)", parseAlternative)
+    .option(
+      "--alternative <h1>",
+      "two-sided, less or greater (for A − B, A before B in the file)",
+      parseAlternative,
+    )
     .option("--correction <c>", "bonferroni, holm, bh (Benjamini–Hochberg) or none", parseCorrection, "holm")
     .option("--alpha <a>", "family-wise error rate / FDR", parseAlpha, 0.05)
     .option("--json", "print JSON")
@@ -401,10 +439,23 @@ export function register(program: Command): void {
     .description("sample size per group for a target power, or the power of a given n per group")
     .requiredOption("--test <t>", "ttest (two-sample, effect = Cohen's d) or anova (effect = Cohen's f)")
     .requiredOption("--effect <x>", "effect size", numberOption("effect"))
-    .option("--groups <k>", "number of groups (anova)", numberOption("groups", (x) => Number.isInteger(x) && x >= 2))
+    .option(
+      "--groups <k>",
+      "number of groups (anova)",
+      numberOption("groups", (x) => Number.isInteger(x) && x >= 2),
+    )
     .option("--alpha <a>", "significance level", parseAlpha, 0.05)
-    .option("--power <p>", "target power", numberOption("power", (x) => x > 0 && x < 1), 0.8)
-    .option("--n <n>", "n per group: report its power instead of solving for n", numberOption("n", (x) => x > 1))
+    .option(
+      "--power <p>",
+      "target power",
+      numberOption("power", (x) => x > 0 && x < 1),
+      0.8,
+    )
+    .option(
+      "--n <n>",
+      "n per group: report its power instead of solving for n",
+      numberOption("n", (x) => x > 1),
+    )
     .option("--alternative <h1>", "t-test alternative", parseAlternative, "two-sided")
     .option("--json", "print JSON")
     .addHelpText(
@@ -420,7 +471,12 @@ export function register(program: Command): void {
     .option("--b <name>", "group B")
     .option("--resamples <n>", "resamples", numberOption("resamples", Number.isInteger), 10000)
     .option("--seed <n>", "RNG seed", numberOption("seed", Number.isInteger), 1)
-    .option("--confidence <c>", "confidence level", numberOption("confidence", (x) => x > 0 && x < 1), 0.95)
+    .option(
+      "--confidence <c>",
+      "confidence level",
+      numberOption("confidence", (x) => x > 0 && x < 1),
+      0.95,
+    )
     .option("--json", "print JSON")
     .action((file: string, opts: BootstrapCliOptions & { json?: boolean }) =>
       emit(statsBootstrap(readGroupsCsv(file), opts, file), opts.json),
