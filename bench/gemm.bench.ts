@@ -11,11 +11,11 @@ import { fileURLToPath } from "node:url";
 import { add, complete, cycle, suite } from "benny";
 import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { KernelInputError } from "../src/gpu/errors.js";
+import { GpuTimer } from "../src/gpu/timer.js";
 import { type GemmOptions, type GemmVariant, gemm, TILES } from "../src/kernels/gemm.js";
 import { MATRIX_TILES, matrixUnsupportedReason } from "../src/kernels/gemm_subgroup_matrix.js";
 import { fillUniform } from "../src/kernels/random.js";
-import { createTensor, type Tensor } from "../src/kernels/tensor.js";
-import { GpuTimer } from "../src/gpu/timer.js";
+import { createTensor, destroyTensor, type Tensor } from "../src/kernels/tensor.js";
 
 interface Variant {
   name: string;
@@ -46,7 +46,14 @@ export function classifierCases(batch: number, hidden: number): BenchCase[] {
   const D = 224 * 224 * 3;
   const C = 525;
   const tag = `B${batch} H${hidden}`;
-  const mk = (label: string, m: number, n: number, k: number, transA: boolean, transB: boolean): BenchCase => ({
+  const mk = (
+    label: string,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): BenchCase => ({
     group: "classifier",
     label: `${tag} ${label}`,
     m,
@@ -108,7 +115,11 @@ async function measure(
     await gemm(ctx, a, b, out, opts); // compile + warm up
     const w = timer.writes();
     const once = await timer.time((encoder) =>
-      gemm(ctx, a, b, out, { ...opts, encoder, timestampWrites: w.first && w.last && { ...w.first, ...w.last } }),
+      gemm(ctx, a, b, out, {
+        ...opts,
+        encoder,
+        timestampWrites: w.first && w.last && { ...w.first, ...w.last },
+      }),
     );
     // Enough repetitions per sample for ~100 ms of GPU work (timestamps then dwarf launch gaps).
     const reps = Math.max(1, Math.min(50, Math.ceil(0.1 / Math.max(once.seconds, 1e-6))));
@@ -134,7 +145,7 @@ async function measure(
       });
       samples.push(t.seconds / reps);
     };
-    return { run, settle: () => chain, free: () => tensors.forEach((t) => t.buffer.destroy()) };
+    return { run, settle: () => chain, free: () => destroyTensor(...tensors) };
   } catch (e) {
     for (const t of tensors) t.buffer.destroy();
     throw e;
@@ -143,14 +154,20 @@ async function measure(
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : Number.NaN;
+  return s.length
+    ? s.length % 2
+      ? s[(s.length - 1) / 2]
+      : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+    : Number.NaN;
 };
 
 async function main() {
   const ctx = await openDevice();
   const timer = new GpuTimer(ctx);
   const software = /llvmpipe|lavapipe|swiftshader/i.test(ctx.adapterName);
-  const sizes = (arg("sizes") ?? (software ? "256,512" : "256,512,1024,2048,4096,8192")).split(",").map(Number);
+  const sizes = (arg("sizes") ?? (software ? "256,512" : "256,512,1024,2048,4096,8192"))
+    .split(",")
+    .map(Number);
   const cases: BenchCase[] = [];
   if (!flag("no-square"))
     for (const s of sizes)
@@ -162,11 +179,19 @@ async function main() {
       [256, 2048],
     ])
       cases.push(...classifierCases(batch, hidden));
-  const variants: Variant[] = (arg("variants") ?? Object.keys(VARIANTS).join(",")).split(",").map((v) => VARIANTS[v]);
+  const variants: Variant[] = (arg("variants") ?? Object.keys(VARIANTS).join(","))
+    .split(",")
+    .map((v) => VARIANTS[v]);
   if (flag("tiles")) {
     // Every numbered tile variant at the square sizes (for tuning).
     for (const t of Object.values(TILES))
-      variants.push({ name: `tiled-f32-${t.name}`, inType: "f32", outType: "f32", variant: "tiled", extra: { tile: t } });
+      variants.push({
+        name: `tiled-f32-${t.name}`,
+        inType: "f32",
+        outType: "f32",
+        variant: "tiled",
+        extra: { tile: t },
+      });
     for (const t of Object.values(MATRIX_TILES))
       variants.push({
         name: `matrix-f16-${t.name}`,
@@ -180,17 +205,44 @@ async function main() {
   console.log(`GEMM benchmark on "${ctx.adapterName}" (timing: ${timer.method})`);
   for (const v of variants) {
     const why =
-      v.variant === "subgroup-matrix" ? matrixUnsupportedReason(ctx) : v.inType === "f16" && !ctx.caps.f16 ? "no shader-f16" : null;
+      v.variant === "subgroup-matrix"
+        ? matrixUnsupportedReason(ctx)
+        : v.inType === "f16" && !ctx.caps.f16
+          ? "no shader-f16"
+          : null;
     const usable = cases.filter((c) => !(flag("tiles") && v.extra && c.group !== "square"));
     if (why) {
       for (const c of usable)
-        rows.push({ group: c.group, case: c.label, variant: v.name, m: c.m, n: c.n, k: c.k, seconds: null, gflops: null, timing: timer.method, wallOpsPerSecond: null, note: why });
+        rows.push({
+          group: c.group,
+          case: c.label,
+          variant: v.name,
+          m: c.m,
+          n: c.n,
+          k: c.k,
+          seconds: null,
+          gflops: null,
+          timing: timer.method,
+          wallOpsPerSecond: null,
+          note: why,
+        });
       continue;
     }
     for (const c of usable) {
       const samples: number[] = [];
       let prepared: Awaited<ReturnType<typeof measure>>;
-      const row: BenchRow = { group: c.group, case: c.label, variant: v.name, m: c.m, n: c.n, k: c.k, seconds: null, gflops: null, timing: timer.method, wallOpsPerSecond: null };
+      const row: BenchRow = {
+        group: c.group,
+        case: c.label,
+        variant: v.name,
+        m: c.m,
+        n: c.n,
+        k: c.k,
+        seconds: null,
+        gflops: null,
+        timing: timer.method,
+        wallOpsPerSecond: null,
+      };
       try {
         prepared = await measure(ctx, timer, c, v, samples);
       } catch (e) {
@@ -220,7 +272,10 @@ async function main() {
     arg("out") ??
     join(
       resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "bench", "results"),
-      `${ctx.adapterName.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60)}-${new Date().toISOString().slice(0, 10)}.json`,
+      `${ctx.adapterName
+        .replace(/[^A-Za-z0-9]+/g, "-")
+        .replace(/^-|-$/g, "")
+        .slice(0, 60)}-${new Date().toISOString().slice(0, 10)}.json`,
     );
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(
@@ -235,8 +290,11 @@ async function main() {
 function printTable(rows: BenchRow[]) {
   const variants = [...new Set(rows.map((r) => r.variant))];
   const cases = [...new Set(rows.map((r) => `${r.group}|${r.case}`))];
-  const cell = (r?: BenchRow) => (r?.gflops ? (r.gflops >= 1000 ? `${(r.gflops / 1000).toFixed(1)} T` : `${r.gflops.toFixed(1)} G`) : "-");
-  console.log(`\n${"case".padEnd(30)}${"M×N×K".padEnd(22)}${variants.map((v) => v.padStart(16)).join("")}   (FLOP/s)`);
+  const cell = (r?: BenchRow) =>
+    r?.gflops ? (r.gflops >= 1000 ? `${(r.gflops / 1000).toFixed(1)} T` : `${r.gflops.toFixed(1)} G`) : "-";
+  console.log(
+    `\n${"case".padEnd(30)}${"M×N×K".padEnd(22)}${variants.map((v) => v.padStart(16)).join("")}   (FLOP/s)`,
+  );
   for (const key of cases) {
     const [group, label] = key.split("|");
     const any = rows.find((r) => r.group === group && r.case === label)!;

@@ -29,7 +29,8 @@ export async function listAdapterNames(): Promise<{ backend: string; name: strin
   } catch (e) {
     const text = String((e as Error).message ?? e);
     const out: { backend: string; name: string }[] = [];
-    for (const m of text.matchAll(/backend: '([^']*)', name: '([^']*)'/g)) out.push({ backend: m[1], name: m[2] });
+    for (const m of text.matchAll(/backend: '([^']*)', name: '([^']*)'/g))
+      out.push({ backend: m[1], name: m[2] });
     return out;
   }
   return [];

@@ -56,7 +56,8 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuCo
     (f) => adapter.features.has(f) && !disabled.has(f),
   );
   const requiredLimits: Record<string, number> = {};
-  for (const k of LIMITS_TO_RAISE) requiredLimits[k] = (adapter.limits as unknown as Record<string, number>)[k];
+  for (const k of LIMITS_TO_RAISE)
+    requiredLimits[k] = (adapter.limits as unknown as Record<string, number>)[k];
   const device = await adapter.requestDevice({
     requiredFeatures: want as GPUFeatureName[],
     requiredLimits,
@@ -71,7 +72,9 @@ export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuCo
     timestamps: has("timestamp-query"),
     subgroupMatrix: has(SUBGROUP_MATRIX_FEATURE),
     f16f32Matrix: has(SUBGROUP_MATRIX_FEATURE)
-      ? subgroupMatrixConfigs(adapter).filter((c) => c.componentType === "f16" && c.resultComponentType === "f32")
+      ? subgroupMatrixConfigs(adapter).filter(
+          (c) => c.componentType === "f16" && c.resultComponentType === "f32",
+        )
       : [],
     subgroupMinSize: info.subgroupMinSize ?? 0,
     subgroupMaxSize: info.subgroupMaxSize ?? 0,
@@ -117,17 +120,21 @@ export async function withErrorScopes<T>(ctx: GpuContext, operation: string, fn:
   ctx.device.pushErrorScope("out-of-memory");
   ctx.device.pushErrorScope("validation");
   ctx.device.pushErrorScope("internal");
-  let result: T;
+  let result: T | undefined;
+  let thrown: unknown = null;
   try {
     result = fn();
-  } finally {
-    const internal = await ctx.device.popErrorScope();
-    const validation = await ctx.device.popErrorScope();
-    const oom = await ctx.device.popErrorScope();
-    if (validation) throw new GpuOperationError(ctx.adapterName, operation, "validation", validation.message);
-    if (oom) throw new GpuOperationError(ctx.adapterName, operation, "out-of-memory", oom.message);
-    if (internal) throw new GpuOperationError(ctx.adapterName, operation, "internal", internal.message);
+  } catch (e) {
+    thrown = e;
   }
+  // Pop all three scopes whatever happened, then prefer the GPU's own report.
+  const internal = await ctx.device.popErrorScope();
+  const validation = await ctx.device.popErrorScope();
+  const oom = await ctx.device.popErrorScope();
+  if (validation) throw new GpuOperationError(ctx.adapterName, operation, "validation", validation.message);
+  if (oom) throw new GpuOperationError(ctx.adapterName, operation, "out-of-memory", oom.message);
+  if (internal) throw new GpuOperationError(ctx.adapterName, operation, "internal", internal.message);
+  if (thrown !== null) throw thrown;
   ctx.check(operation);
-  return result;
+  return result as T;
 }

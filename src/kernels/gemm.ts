@@ -11,11 +11,11 @@ import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import {
   chooseMatrixTile,
+  directOk,
   type MatrixTile,
   matrixSpec,
   matrixTileDims,
   matrixUnsupportedReason,
-  directOk,
   vectorStaging,
 } from "./gemm_subgroup_matrix.js";
 import { type DispatchOptions, dispatch, getProgram, grid1d, type ProgramSpec } from "./program.js";
@@ -84,7 +84,8 @@ export function gemmShape(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {
   const [m, ka] = opts.transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [kb, n] = opts.transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (ka !== kb) throw new KernelInputError("gemm", `inner dimensions differ (${ka} vs ${kb}): ${desc()}`);
-  if (c.shape[0] !== m || c.shape[1] !== n) throw new KernelInputError("gemm", `C must be [${m}×${n}]: ${desc()}`);
+  if (c.shape[0] !== m || c.shape[1] !== n)
+    throw new KernelInputError("gemm", `C must be [${m}×${n}]: ${desc()}`);
   if (a.dtype !== b.dtype) throw new KernelInputError("gemm", `A and B must share a dtype: ${desc()}`);
   for (const t of [a, c])
     if (t.dtype !== "f32" && t.dtype !== "f16")
@@ -144,7 +145,12 @@ export function gemmOpName(kernel: string, inType: string, outType: string, f: E
   return `gemm_${kernel}_${inType}_${outType}${f.transA ? "_tA" : ""}${f.transB ? "_tB" : ""}${f.splitK ? "_splitk" : ""}`;
 }
 
-export function tiledSpec(inType: "f32" | "f16", outType: "f32" | "f16", tile: TileConfig, f: EpilogueFlags): ProgramSpec {
+export function tiledSpec(
+  inType: "f32" | "f16",
+  outType: "f32" | "f16",
+  tile: TileConfig,
+  f: EpilogueFlags,
+): ProgramSpec {
   return {
     op: gemmOpName(`tiled_${tile.name}`, inType, outType, f),
     shader: "gemm",
@@ -214,7 +220,11 @@ function workspace(ctx: GpuContext, bytes: number): GPUBuffer {
     throw new KernelInputError("gemm", `split-K workspace of ${bytes} bytes exceeds the device's ${limit}`);
   if (!s.ws || s.ws.size < bytes) {
     // Not destroyed: work already recorded may still use the old one; dropping it lets GC free it.
-    s.ws = ctx.device.createBuffer({ size: Math.max(bytes, 1 << 20), usage: 0x80, label: "gemm split-K workspace" });
+    s.ws = ctx.device.createBuffer({
+      size: Math.max(bytes, 1 << 20),
+      usage: 0x80,
+      label: "gemm split-K workspace",
+    });
   }
   return s.ws;
 }
@@ -227,7 +237,13 @@ export function resolveVariant(ctx: GpuContext, a: Tensor, opts: GemmOptions): G
 }
 
 /** C = alpha·op(A)·op(B) + beta·C (+bias) (ReLU). Records into opts.encoder or submits at once. */
-export async function gemm(ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): Promise<void> {
+export async function gemm(
+  ctx: GpuContext,
+  a: Tensor,
+  b: Tensor,
+  c: Tensor,
+  opts: GemmOptions = {},
+): Promise<void> {
   const shape = gemmShape(a, b, c, opts);
   const variant = resolveVariant(ctx, a, opts);
   const beta = opts.beta ?? 0;
@@ -242,10 +258,14 @@ export async function gemm(ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, opt
   if (variant === "subgroup-matrix") {
     const why = matrixUnsupportedReason(ctx);
     if (why) throw new KernelInputError("gemm (subgroup-matrix)", why);
-    if (inType !== "f16") throw new KernelInputError("gemm (subgroup-matrix)", `needs f16 inputs, got ${inType}`);
+    if (inType !== "f16")
+      throw new KernelInputError("gemm (subgroup-matrix)", `needs f16 inputs, got ${inType}`);
     const tile = opts.matrixTile ?? chooseMatrixTile(shape);
     if (tile.direct && !directOk(shape))
-      throw new KernelInputError("gemm (subgroup-matrix)", `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`);
+      throw new KernelInputError(
+        "gemm (subgroup-matrix)",
+        `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`,
+      );
     ({ bm, bn, bk } = matrixTileDims(tile));
     const vec = vectorStaging(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
     makeSpec = (f) => matrixSpec(ctx, outType, tile, f, vec);

@@ -1,7 +1,14 @@
 // The tensor-core GEMM: f16 inputs, f32 accumulation, through chromium-experimental-subgroup-matrix
 // (shaders/gemm_subgroup_matrix.wgsl). The dispatch (and split-K) is shared: src/kernels/gemm.ts.
 import type { GpuContext } from "../gpu/device.js";
-import { type EpilogueFlags, epilogueConsts, GEMM_BINDINGS, GEMM_UNIFORMS, type GemmShape, gemmOpName } from "./gemm.js";
+import {
+  type EpilogueFlags,
+  epilogueConsts,
+  GEMM_BINDINGS,
+  GEMM_UNIFORMS,
+  type GemmShape,
+  gemmOpName,
+} from "./gemm.js";
 import type { ProgramSpec } from "./program.js";
 
 export interface MatrixTile {
@@ -55,8 +62,14 @@ export function chooseMatrixTile(s: GemmShape): MatrixTile {
  * stored transposed) is a multiple of 8, so every 8-chunk is 16-byte aligned and wholly in or
  * out of range (the split-K chunk and BK are multiples of 8 too).
  */
-export function vectorStaging(s: GemmShape, f: { transA: boolean; transB: boolean }): { vecA: boolean; vecB: boolean } {
-  return { vecA: (f.transA ? s.m : s.k) % 8 === 0 && s.k % 8 === 0, vecB: (f.transB ? s.k : s.n) % 8 === 0 && s.k % 8 === 0 };
+export function vectorStaging(
+  s: GemmShape,
+  f: { transA: boolean; transB: boolean },
+): { vecA: boolean; vecB: boolean } {
+  return {
+    vecA: (f.transA ? s.m : s.k) % 8 === 0 && s.k % 8 === 0,
+    vecB: (f.transB ? s.k : s.n) % 8 === 0 && s.k % 8 === 0,
+  };
 }
 
 export function matrixSpec(
@@ -69,7 +82,12 @@ export function matrixSpec(
   const sgSize = ctx.caps.subgroupMaxSize;
   const numSg = tile.sgRows * tile.sgCols;
   return {
-    op: gemmOpName(`subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}`, "f16", outType, flags),
+    op: gemmOpName(
+      `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}`,
+      "f16",
+      outType,
+      flags,
+    ),
     shader: "gemm_subgroup_matrix",
     aliases: { T: "f16", TC: outType },
     enables: ["subgroups", "chromium_experimental_subgroup_matrix"],
@@ -89,7 +107,11 @@ export function matrixSpec(
       ...epilogueConsts(flags),
     },
     // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
-    bindings: [...GEMM_BINDINGS, { name: "a4", access: "read", type: "vec4<u32>" }, { name: "b4", access: "read", type: "vec4<u32>" }],
+    bindings: [
+      ...GEMM_BINDINGS,
+      { name: "a4", access: "read", type: "vec4<u32>" },
+      { name: "b4", access: "read", type: "vec4<u32>" },
+    ],
     uniforms: GEMM_UNIFORMS,
     workgroupSize: [numSg * sgSize],
   };

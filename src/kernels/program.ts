@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { withErrorScopes, type GpuContext } from "../gpu/device.js";
+import { type GpuContext, withErrorScopes } from "../gpu/device.js";
 import { GpuOperationError, KernelInputError, MissingFeatureError } from "../gpu/errors.js";
 import type { Tensor } from "./tensor.js";
 
@@ -106,7 +106,10 @@ const pipelineCache = new WeakMap<GPUDevice, Map<string, Program>>();
 
 /** Compiles (or finds in the cache) the pipeline for a spec. Compile errors name the op. */
 export async function getProgram(ctx: GpuContext, spec: ProgramSpec): Promise<Program> {
-  if (/\bf16\b/.test(JSON.stringify(spec.aliases ?? {}) + spec.bindings.map((b) => b.type).join()) && !ctx.caps.f16)
+  if (
+    /\bf16\b/.test(JSON.stringify(spec.aliases ?? {}) + spec.bindings.map((b) => b.type).join()) &&
+    !ctx.caps.f16
+  )
     throw new MissingFeatureError(spec.op, "shader-f16", ctx.adapterName);
   const source = programSource(spec);
   let perDevice = pipelineCache.get(ctx.device);
@@ -127,7 +130,11 @@ export async function getProgram(ctx: GpuContext, spec: ProgramSpec): Promise<Pr
       errors.map((m) => `line ${m.lineNum}:${m.linePos} ${m.message}`).join("; "),
     );
   const pipeline = await withErrorScopes(ctx, `creating the pipeline of ${spec.op}`, () =>
-    ctx.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: spec.op }),
+    ctx.device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+      label: spec.op,
+    }),
   );
   const program = { spec, source, pipeline, layout: pipeline.getBindGroupLayout(0) };
   perDevice.set(source, program);
@@ -150,7 +157,10 @@ function uniformBuffer(ctx: GpuContext, spec: ProgramSpec, values: number[]): GP
   });
   const key = Buffer.from(buf).toString("base64");
   let m = uniformCache.get(ctx.device);
-  if (!m) uniformCache.set(ctx.device, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    uniformCache.set(ctx.device, m);
+  }
   let u = m.get(key);
   if (!u) {
     // Bounded: values that change every step (Adam's bias correction) would otherwise grow it forever.
@@ -186,7 +196,10 @@ export function dispatch(
   const maxWg = ctx.device.limits.maxComputeWorkgroupsPerDimension;
   const [gx, gy = 1, gz = 1] = workgroups;
   if (gx > maxWg || gy > maxWg || gz > maxWg)
-    throw new KernelInputError(spec.op, `dispatch ${gx}×${gy}×${gz} exceeds ${maxWg} workgroups per dimension`);
+    throw new KernelInputError(
+      spec.op,
+      `dispatch ${gx}×${gy}×${gz} exceeds ${maxWg} workgroups per dimension`,
+    );
   if (gx * gy * gz === 0) return;
   const entries: GPUBindGroupEntry[] = tensors.map((t, i) => ({
     binding: i,
@@ -196,7 +209,9 @@ export function dispatch(
     entries.push({ binding: tensors.length, resource: { buffer: uniformBuffer(ctx, spec, uniforms) } });
   const bindGroup = ctx.device.createBindGroup({ layout: program.layout, entries });
   const enc = options.encoder ?? ctx.device.createCommandEncoder({ label: spec.op });
-  const pass = enc.beginComputePass(options.timestampWrites ? { timestampWrites: options.timestampWrites } : {});
+  const pass = enc.beginComputePass(
+    options.timestampWrites ? { timestampWrites: options.timestampWrites } : {},
+  );
   pass.setPipeline(program.pipeline);
   pass.setBindGroup(0, bindGroup);
   pass.dispatchWorkgroups(gx, gy, gz);

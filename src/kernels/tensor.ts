@@ -1,6 +1,6 @@
 // GPU tensors: a storage buffer with a dtype and a shape. Byte sizes round up to 4 (WebGPU's
 // binding granularity), so an f16 tensor of odd length carries 2 bytes of padding.
-import { withErrorScopes, type GpuContext } from "../gpu/device.js";
+import { type GpuContext, withErrorScopes } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import { f32ToF16Bits, fromF16Array, toF16Array } from "./f16.js";
 
@@ -110,7 +110,12 @@ export function fill(ctx: GpuContext, t: Tensor, value: number): void {
 }
 
 /** Reads raw bytes back from a buffer. */
-export async function readBytes(ctx: GpuContext, buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+export async function readBytes(
+  ctx: GpuContext,
+  buffer: GPUBuffer,
+  bytes: number,
+  offset = 0,
+): Promise<ArrayBuffer> {
   const staging = ctx.device.createBuffer({ size: bytes, usage: 0x01 | 0x08 /* MAP_READ | COPY_DST */ });
   const enc = ctx.device.createCommandEncoder();
   enc.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
@@ -124,7 +129,10 @@ export async function readBytes(ctx: GpuContext, buffer: GPUBuffer, bytes: numbe
 }
 
 /** Reads a tensor back as numbers (f16 decoded to f32). */
-export async function download(ctx: GpuContext, t: Tensor): Promise<Float32Array | Uint32Array | Int32Array | Uint8Array> {
+export async function download(
+  ctx: GpuContext,
+  t: Tensor,
+): Promise<Float32Array | Uint32Array | Int32Array | Uint8Array> {
   const raw = await readBytes(ctx, t.buffer, byteSize(t.dtype, t.size));
   switch (t.dtype) {
     case "f32":

@@ -16,7 +16,9 @@ export function useGpu(file: string): GpuTestEnv {
     env.seed = runSeed();
     env.rng = makeRng(env.seed);
     env.ctx = await openDevice();
-    console.log(`${file}: adapter "${env.ctx.adapterName}", seed ${env.seed} (replay: HALFWATT_SEED=${env.seed})`);
+    console.log(
+      `${file}: adapter "${env.ctx.adapterName}", seed ${env.seed} (replay: HALFWATT_SEED=${env.seed})`,
+    );
   });
   afterAll(() => env.ctx?.destroy());
   return env;

@@ -4,12 +4,16 @@ import { describe, expect, it } from "vitest";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { roundToF16 } from "../../src/kernels/f16.js";
 import { type GemmVariant, gemm, TILES, type TileConfig } from "../../src/kernels/gemm.js";
-import { MATRIX_TILES, type MatrixTile, matrixUnsupportedReason } from "../../src/kernels/gemm_subgroup_matrix.js";
+import {
+  MATRIX_TILES,
+  type MatrixTile,
+  matrixUnsupportedReason,
+} from "../../src/kernels/gemm_subgroup_matrix.js";
 import { sync } from "../../src/kernels/program.js";
+import { type GemmCase, gemmBound, gemmReference } from "../../src/kernels/reference/gemm.js";
 import { createTensor, type Dtype, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";
 import { expectClose, useGpu } from "../helpers/gpu.js";
 import { uniform } from "../helpers/rng.js";
-import { type GemmCase, gemmBound, gemmReference } from "../../src/kernels/reference/gemm.js";
 
 const env = useGpu("gemm.test");
 
@@ -23,7 +27,8 @@ interface CaseOptions {
 
 async function runCase(g: GemmCase, inType: "f32" | "f16", outType: "f32" | "f16", opts: CaseOptions) {
   const { ctx, rng, seed } = env;
-  const q = (x: Float64Array, t: Dtype) => (t === "f16" ? x.map(roundToF16) : Float64Array.from(Float32Array.from(x)));
+  const q = (x: Float64Array, t: Dtype) =>
+    t === "f16" ? x.map(roundToF16) : Float64Array.from(Float32Array.from(x));
   const A = q(uniform(rng, g.m * g.k, -1, 1), inType);
   const B = q(uniform(rng, g.k * g.n, -1, 1), inType);
   const C0 = q(uniform(rng, g.m * g.n, -2, 2), outType);
@@ -35,7 +40,14 @@ async function runCase(g: GemmCase, inType: "f32" | "f16", outType: "f32" | "f16
   else fill(ctx, c, Number.NaN); // poison: an element the kernel forgets stays NaN and fails
   const biasT = bias ? await tensorFrom(ctx, outType, [g.n], bias, "bias") : undefined;
   const variant = opts.variant ?? "tiled";
-  await gemm(ctx, a, b, c, { ...g, bias: biasT, tile: opts.tile, matrixTile: opts.matrixTile, splitK: opts.splitK, variant });
+  await gemm(ctx, a, b, c, {
+    ...g,
+    bias: biasT,
+    tile: opts.tile,
+    matrixTile: opts.matrixTile,
+    splitK: opts.splitK,
+    variant,
+  });
   await sync(ctx);
   const got = await downloadF32(ctx, c);
   const ref = gemmReference(A, B, g.beta !== 0 ? C0 : null, bias, g);
@@ -70,19 +82,25 @@ describe("gemm (tiled)", () => {
       it(`${inT}→${outT} ${f.transA ? "Aᵀ·B" : f.transB ? "A·Bᵀ" : "A·B"} on odd shapes, tile variants`, async () => {
         const tiles = inT === "f32" ? Object.values(TILES) : [TILES.t32, TILES.t128];
         for (const [m, n, k] of shapes)
-          for (const tile of tiles) await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
+          for (const tile of tiles)
+            await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
       });
 
   for (const [inT, outT] of precisions)
     it(`${inT}→${outT} long K (4099) in all three forms`, async () => {
-      for (const f of forms) await runCase({ m: 19, n: 37, k: 4099, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, {});
+      for (const f of forms)
+        await runCase({ m: 19, n: 37, k: 4099, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, {});
     });
 
   for (const [inT, outT] of precisions)
     it(`${inT}→${outT} fused epilogue: alpha, beta, bias, ReLU`, async () => {
       for (const f of forms) {
-        await runCase({ m: 45, n: 66, k: 31, ...f, alpha: 0.75, beta: -1.5, relu: false }, inT, outT, { bias: true });
-        await runCase({ m: 45, n: 66, k: 31, ...f, alpha: 1.25, beta: 0, relu: true }, inT, outT, { bias: true });
+        await runCase({ m: 45, n: 66, k: 31, ...f, alpha: 0.75, beta: -1.5, relu: false }, inT, outT, {
+          bias: true,
+        });
+        await runCase({ m: 45, n: 66, k: 31, ...f, alpha: 1.25, beta: 0, relu: true }, inT, outT, {
+          bias: true,
+        });
         await runCase({ m: 130, n: 129, k: 17, ...f, alpha: 2, beta: 0.5, relu: true }, inT, outT, {});
       }
     });
@@ -90,15 +108,30 @@ describe("gemm (tiled)", () => {
   for (const [inT, outT] of precisions)
     it(`${inT}→${outT} split-K (forced and automatic), with the epilogue in the reduction`, async () => {
       for (const f of forms) {
-        await runCase({ m: 7, n: 45, k: 2051, ...f, alpha: 0.5, beta: 1.5, relu: true }, inT, outT, { bias: true, splitK: 5 });
-        await runCase({ m: 33, n: 20, k: 777, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { splitK: 64 });
+        await runCase({ m: 7, n: 45, k: 2051, ...f, alpha: 0.5, beta: 1.5, relu: true }, inT, outT, {
+          bias: true,
+          splitK: 5,
+        });
+        await runCase({ m: 33, n: 20, k: 777, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, {
+          splitK: 64,
+        });
       }
       // The classifier's first layer in miniature: few output tiles, long K -> split automatically.
-      await runCase({ m: 32, n: 64, k: 8195, transA: false, transB: false, alpha: 1, beta: 0, relu: true }, inT, outT, { bias: true });
+      await runCase(
+        { m: 32, n: 64, k: 8195, transA: false, transB: false, alpha: 1, beta: 0, relu: true },
+        inT,
+        outT,
+        { bias: true },
+      );
     });
 
   it("a large square product with the auto-chosen tile", async () => {
-    await runCase({ m: 1024, n: 1024, k: 96, transA: false, transB: false, alpha: 1, beta: 0, relu: false }, "f32", "f32", {});
+    await runCase(
+      { m: 1024, n: 1024, k: 96, transA: false, transB: false, alpha: 1, beta: 0, relu: false },
+      "f32",
+      "f32",
+      {},
+    );
   });
 
   it("rejects shapes that don't fit, naming the op and the shapes", async () => {
@@ -107,7 +140,9 @@ describe("gemm (tiled)", () => {
     const b = await tensorFrom(ctx, "f32", [4, 7], uniform(env.rng, 28), "B");
     const c = await createTensor(ctx, "f32", [3, 7], "C");
     await expect(gemm(ctx, a, b, c)).rejects.toThrow(KernelInputError);
-    await expect(gemm(ctx, a, b, c)).rejects.toThrow(/gemm: inner dimensions differ \(5 vs 4\).*\[3×5\].*\[4×7\]/);
+    await expect(gemm(ctx, a, b, c)).rejects.toThrow(
+      /gemm: inner dimensions differ \(5 vs 4\).*\[3×5\].*\[4×7\]/,
+    );
     const b2 = await tensorFrom(ctx, "f32", [5, 7], uniform(env.rng, 35), "B");
     const cBad = await createTensor(ctx, "f32", [7, 3], "C");
     await expect(gemm(ctx, a, b2, cBad)).rejects.toThrow(/C must be \[3×7\]/);
@@ -121,7 +156,9 @@ describe("gemm (tiled)", () => {
     const { ctx } = env;
     const limit = Math.min(ctx.device.limits.maxBufferSize, ctx.device.limits.maxStorageBufferBindingSize);
     const rows = Math.ceil(limit / 4 / 1024) + 1;
-    await expect(createTensor(ctx, "f32", [rows, 1024], "huge")).rejects.toThrow(/past this device's storage-buffer limit/);
+    await expect(createTensor(ctx, "f32", [rows, 1024], "huge")).rejects.toThrow(
+      /past this device's storage-buffer limit/,
+    );
   });
 });
 
@@ -135,7 +172,9 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     const a = await tensorFrom(ctx, "f16", [17, 32], uniform(env.rng, 17 * 32), "A");
     const b = await tensorFrom(ctx, "f16", [32, 16], uniform(env.rng, 32 * 16), "B");
     const c = await createTensor(ctx, "f16", [17, 16], "C");
-    await expect(gemm(ctx, a, b, c, { variant: "subgroup-matrix", matrixTile: MATRIX_TILES.d1x1a4x4 })).rejects.toThrow(/multiples of 16/);
+    await expect(
+      gemm(ctx, a, b, c, { variant: "subgroup-matrix", matrixTile: MATRIX_TILES.d1x1a4x4 }),
+    ).rejects.toThrow(/multiples of 16/);
   });
 
   const outs: ("f32" | "f16")[] = ["f32", "f16"];
@@ -150,13 +189,34 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
       for (const f of forms) {
         for (const tile of Object.values(MATRIX_TILES)) {
           // The direct tiles serve only multiples of 16 (gemm() refuses others; tested below).
-          const sizes = tile.direct ? [[16, 16, 16], [48, 80, 272], [144, 32, 1040]] : [...shapes, [130, 257, 200]];
+          const sizes = tile.direct
+            ? [
+                [16, 16, 16],
+                [48, 80, 272],
+                [144, 32, 1040],
+              ]
+            : [...shapes, [130, 257, 200]];
           for (const [m, n, k] of sizes)
-            await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, { variant: "subgroup-matrix", matrixTile: tile });
+            await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
+              variant: "subgroup-matrix",
+              matrixTile: tile,
+            });
         }
-        await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, { variant: "subgroup-matrix", bias: true, matrixTile: MATRIX_TILES.d2x2a4x4, splitK: 3 });
-        await runCase({ m: 45, n: 66, k: 4099, ...f, alpha: 0.75, beta: -1.5, relu: true }, "f16", outT, { variant: "subgroup-matrix", bias: true });
-        await runCase({ m: 32, n: 64, k: 8195, ...f, alpha: 1, beta: 0, relu: true }, "f16", outT, { variant: "subgroup-matrix", bias: true, splitK: 7 });
+        await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
+          variant: "subgroup-matrix",
+          bias: true,
+          matrixTile: MATRIX_TILES.d2x2a4x4,
+          splitK: 3,
+        });
+        await runCase({ m: 45, n: 66, k: 4099, ...f, alpha: 0.75, beta: -1.5, relu: true }, "f16", outT, {
+          variant: "subgroup-matrix",
+          bias: true,
+        });
+        await runCase({ m: 32, n: 64, k: 8195, ...f, alpha: 1, beta: 0, relu: true }, "f16", outT, {
+          variant: "subgroup-matrix",
+          bias: true,
+          splitK: 7,
+        });
       }
     });
 });

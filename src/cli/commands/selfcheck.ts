@@ -19,7 +19,9 @@ export interface SelfcheckRow {
   skipped?: string;
 }
 
-export async function selfcheck(seed = Math.floor(Math.random() * 2 ** 31)): Promise<{ adapter: string; seed: number; rows: SelfcheckRow[] }> {
+export async function selfcheck(
+  seed = Math.floor(Math.random() * 2 ** 31),
+): Promise<{ adapter: string; seed: number; rows: SelfcheckRow[] }> {
   const ctx = await openDevice();
   let s = seed >>> 0;
   const rand = () => {
@@ -42,7 +44,12 @@ export async function selfcheck(seed = Math.floor(Math.random() * 2 ** 31)): Pro
   const [m, n, k] = [67, 129, 1031];
   for (const c of cases) {
     if (c.variant === "subgroup-matrix" || c.inT === "f16") {
-      const why = c.inT === "f16" && !ctx.caps.f16 ? "no shader-f16" : c.variant === "subgroup-matrix" ? matrixUnsupportedReason(ctx) : null;
+      const why =
+        c.inT === "f16" && !ctx.caps.f16
+          ? "no shader-f16"
+          : c.variant === "subgroup-matrix"
+            ? matrixUnsupportedReason(ctx)
+            : null;
       if (why) {
         rows.push({ path: c.path, shape: "-", maxAbsError: 0, worstRatio: 0, ok: true, skipped: why });
         continue;
@@ -52,7 +59,9 @@ export async function selfcheck(seed = Math.floor(Math.random() * 2 ** 31)): Pro
       const q = (x: number) => (c.inT === "f16" ? roundToF16(x) : Math.fround(x));
       const A = Float64Array.from({ length: m * k }, () => q(rand() * 2 - 1));
       const B = Float64Array.from({ length: k * n }, () => q(rand() * 2 - 1));
-      const bias = Float64Array.from({ length: n }, () => (c.outT === "f16" ? roundToF16 : Math.fround)(rand() - 0.5));
+      const bias = Float64Array.from({ length: n }, () =>
+        (c.outT === "f16" ? roundToF16 : Math.fround)(rand() - 0.5),
+      );
       const a = await tensorFrom(ctx, c.inT, f.transA ? [k, m] : [m, k], A, "A");
       const b = await tensorFrom(ctx, c.inT, f.transB ? [n, k] : [k, n], B, "B");
       const out = await createTensor(ctx, c.outT, [m, n], "C");
@@ -70,7 +79,13 @@ export async function selfcheck(seed = Math.floor(Math.random() * 2 ** 31)): Pro
         maxAbs = Math.max(maxAbs, err);
         worst = Math.max(worst, err / gemmBound(k, ref.absdot[i], ref.c[i], c.outT));
       }
-      rows.push({ path: `${c.path} ${f.name}`, shape: `${m}×${n}×${k}`, maxAbsError: maxAbs, worstRatio: worst, ok: worst <= 1 });
+      rows.push({
+        path: `${c.path} ${f.name}`,
+        shape: `${m}×${n}×${k}`,
+        maxAbsError: maxAbs,
+        worstRatio: worst,
+        ok: worst <= 1,
+      });
       destroyTensor(a, b, out, biasT);
     }
   }
@@ -89,7 +104,9 @@ export function register(program: Command): void {
       const r = await selfcheck(opts.seed ? Number(opts.seed) : undefined);
       if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else {
-        const lines = [`GEMM self-check on "${r.adapter}" (seed ${r.seed}); error as a fraction of the bound:`];
+        const lines = [
+          `GEMM self-check on "${r.adapter}" (seed ${r.seed}); error as a fraction of the bound:`,
+        ];
         for (const row of r.rows)
           lines.push(
             row.skipped

@@ -38,7 +38,10 @@ export function gemmReference(
       if (bias) v += bias[j];
       if (g.relu) v = Math.max(v, 0);
       c[i * n + j] = v;
-      absdot[i * n + j] = Math.abs(g.alpha) * sa + (C0 && g.beta ? Math.abs(g.beta * C0[i * n + j]) : 0) + (bias ? Math.abs(bias[j]) : 0);
+      absdot[i * n + j] =
+        Math.abs(g.alpha) * sa +
+        (C0 && g.beta ? Math.abs(g.beta * C0[i * n + j]) : 0) +
+        (bias ? Math.abs(bias[j]) : 0);
     }
   return { c, absdot };
 }
