@@ -184,15 +184,18 @@ async function main() {
     .map((v) => VARIANTS[v]);
   if (flag("tiles")) {
     // Every numbered tile variant at the square sizes (for tuning).
-    for (const t of Object.values(TILES))
-      variants.push({
-        name: `tiled-f32-${t.name}`,
-        inType: "f32",
-        outType: "f32",
-        variant: "tiled",
-        extra: { tile: t },
-      });
-    for (const t of Object.values(MATRIX_TILES))
+    if (!flag("no-tiled-tiles"))
+      for (const t of Object.values(TILES))
+        variants.push({
+          name: `tiled-f32-${t.name}`,
+          inType: "f32",
+          outType: "f32",
+          variant: "tiled",
+          extra: { tile: t },
+        });
+    for (const t of Object.values(MATRIX_TILES).filter(
+      (x) => !arg("matrix-tiles") || arg("matrix-tiles")!.split(",").includes(x.name),
+    ))
       variants.push({
         name: `matrix-f16-${t.name}`,
         inType: "f16",

@@ -2,7 +2,7 @@
 //   C = alpha · op(A) · op(B) + beta · C (+ bias[col]) (then ReLU); layouts as in gemm.wgsl.
 //
 // A workgroup of NUM_SG subgroups (SG_ROWS × SG_COLS) computes a BM×BN tile of C; each subgroup
-// owns AM×AN accumulators of 16×16 (a (16·AM)×(16·AN) block). K advances BK at a time: all
+// owns AM×AN accumulators of 16×FN (FN = 16, or 8 for the 16×8×16 config): a (16·AM)×(FN·AN) block. K advances BK at a time: all
 // threads stage op(A) [BM×BK] and op(B) [BK×BN] row-major in workgroup memory (zero-padded past
 // the edges, transposes resolved here), then each subgroup loads 16×16 fragments from there.
 // Rows are padded by PAD halves so fragment loads don't hit the same banks.
@@ -28,7 +28,7 @@ const LDB: u32 = BN + PAD;
 // the least the staged path (still compiled, and checked against the array size) may address.
 var<workgroup> tileA: array<T, select(BM * LDA, 16u * LDA, DIRECT)>;
 var<workgroup> tileB: array<T, select(BK * LDB, 16u * LDB, DIRECT)>;
-var<workgroup> scratch: array<f32, NUM_SG * 256u>;
+var<workgroup> scratch: array<f32, NUM_SG * 16u * FN>;
 
 fn loadA(m: u32, k: u32, kEnd: u32) -> T {
   if (m >= params.m || k >= kEnd) { return T(0); }
@@ -105,7 +105,7 @@ fn stageB(tid: u32, col0: u32, k0: u32, kEnd: u32) {
 // The direct path's fragments of one k step: AM of op(A) from rows m0.., AN of op(B) from
 // columns n0... Blocks past the last row / column are clamped onto the last full one.
 fn loadFragments(l: ptr<function, array<subgroup_matrix_left<f16, 16, 16>, AM>>,
-                 r: ptr<function, array<subgroup_matrix_right<f16, 16, 16>, AN>>,
+                 r: ptr<function, array<subgroup_matrix_right<f16, FN, 16>, AN>>,
                  m0: u32, n0: u32, k0: u32) {
   for (var i = 0u; i < AM; i++) {
     let m = min(m0 + i * 16u, params.m - 16u);
@@ -116,11 +116,11 @@ fn loadFragments(l: ptr<function, array<subgroup_matrix_left<f16, 16, 16>, AM>>,
     }
   }
   for (var j = 0u; j < AN; j++) {
-    let n = min(n0 + j * 16u, params.n - 16u);
+    let n = min(n0 + j * FN, params.n - FN);
     if (TRANS_B) {
-      (*r)[j] = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&b, n * params.k + k0, params.k);
+      (*r)[j] = subgroupMatrixLoad<subgroup_matrix_right<f16, FN, 16>, col_major>(&b, n * params.k + k0, params.k);
     } else {
-      (*r)[j] = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&b, k0 * params.n + n, params.n);
+      (*r)[j] = subgroupMatrixLoad<subgroup_matrix_right<f16, FN, 16>, row_major>(&b, k0 * params.n + n, params.n);
     }
   }
 }
@@ -131,8 +131,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let row0 = wid.y * BM;
   let col0 = wid.x * BN;
   let sgRow = (sg / SG_COLS) * AM * 16u;
-  let sgCol = (sg % SG_COLS) * AN * 16u;
-  var acc: array<subgroup_matrix_result<f32, 16, 16>, AM * AN>;
+  let sgCol = (sg % SG_COLS) * AN * FN;
+  var acc: array<subgroup_matrix_result<f32, FN, 16>, AM * AN>;
 
   // Split-K: workgroup z covers K range [kBegin, kEnd) and, with SPLIT_K, writes raw partial sums
   // to ws[z] for gemm_splitk_reduce.wgsl to add up and finish.
@@ -142,7 +142,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // (Loading the next step's fragments before this step's multiply-adds — software
     // pipelining — was measured slower on an H200: 16.8 vs 25.6 TFLOP/s for d1x1a4x4 at 4096³.)
     var left: array<subgroup_matrix_left<f16, 16, 16>, AM>;
-    var right: array<subgroup_matrix_right<f16, 16, 16>, AN>;
+    var right: array<subgroup_matrix_right<f16, FN, 16>, AN>;
     for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {
       loadFragments(&left, &right, row0 + sgRow, col0 + sgCol, k0);
       for (var j = 0u; j < AN; j++) {
@@ -162,7 +162,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         left[i] = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&tileA, (sgRow + i * 16u) * LDA + kk, LDA);
       }
       for (var j = 0u; j < AN; j++) {
-        let right = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&tileB, kk * LDB + sgCol + j * 16u, LDB);
+        let right = subgroupMatrixLoad<subgroup_matrix_right<f16, FN, 16>, row_major>(&tileB, kk * LDB + sgCol + j * FN, LDB);
         for (var i = 0u; i < AM; i++) {
           acc[i * AN + j] = subgroupMatrixMultiplyAccumulate(left[i], right, acc[i * AN + j]);
         }
@@ -173,15 +173,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   for (var i = 0u; i < AM; i++) {
     for (var j = 0u; j < AN; j++) {
-      subgroupMatrixStore<row_major>(&scratch, sg * 256u, acc[i * AN + j], 16u);
+      subgroupMatrixStore<row_major>(&scratch, sg * 16u * FN, acc[i * AN + j], FN);
       workgroupBarrier();
-      for (var e = lane; e < 256u; e += SG_SIZE) {
-        let row = row0 + sgRow + i * 16u + e / 16u;
-        let col = col0 + sgCol + j * 16u + e % 16u;
+      for (var e = lane; e < 16u * FN; e += SG_SIZE) {
+        let row = row0 + sgRow + i * 16u + e / FN;
+        let col = col0 + sgCol + j * FN + e % FN;
         if (row < params.m && col < params.n) {
           let idx = row * params.n + col;
-          if (SPLIT_K) { ws[wid.z * params.m * params.n + idx] = scratch[sg * 256u + e]; continue; }
-          var v = params.alpha * scratch[sg * 256u + e];
+          if (SPLIT_K) { ws[wid.z * params.m * params.n + idx] = scratch[sg * 16u * FN + e]; continue; }
+          var v = params.alpha * scratch[sg * 16u * FN + e];
           if (USE_BETA) { v += params.beta * f32(c[idx]); }
           if (HAS_BIAS) { v += f32(bias[col]); }
           if (RELU) { v = max(v, 0.0); }

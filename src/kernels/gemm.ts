@@ -16,6 +16,7 @@ import {
   matrixSpec,
   matrixTileDims,
   matrixUnsupportedReason,
+  tileUnsupportedReason,
   vectorStaging,
 } from "./gemm_subgroup_matrix.js";
 import { type DispatchOptions, dispatch, getProgram, grid1d, type ProgramSpec } from "./program.js";
@@ -261,6 +262,8 @@ export async function gemm(
     if (inType !== "f16")
       throw new KernelInputError("gemm (subgroup-matrix)", `needs f16 inputs, got ${inType}`);
     const tile = opts.matrixTile ?? chooseMatrixTile(shape);
+    const tileWhy = tileUnsupportedReason(ctx, tile);
+    if (tileWhy) throw new KernelInputError("gemm (subgroup-matrix)", tileWhy);
     if (tile.direct && !directOk(shape))
       throw new KernelInputError(
         "gemm (subgroup-matrix)",

@@ -25,6 +25,8 @@ export interface MatrixTile {
   pad: number;
   /** Load fragments straight from storage (needs M, N, K multiples of 16; else staged). */
   direct?: boolean;
+  /** Columns of a fragment: 16 (the 16×16×16 config, default) or 8 (the 16×8×16 config). */
+  fn?: 8 | 16;
 }
 
 /** Numbered variants; "m2x2a4x4" = 2×2 subgroups, each with 4×4 accumulators (a 128×128 tile). */
@@ -38,7 +40,19 @@ export const MATRIX_TILES: Record<string, MatrixTile> = {
   d2x2a2x2: { name: "d2x2a2x2", sgRows: 2, sgCols: 2, am: 2, an: 2, bk: 16, pad: 0, direct: true },
   d2x2a4x4: { name: "d2x2a4x4", sgRows: 2, sgCols: 2, am: 4, an: 4, bk: 16, pad: 0, direct: true },
   d2x1a4x4: { name: "d2x1a4x4", sgRows: 2, sgCols: 1, am: 4, an: 4, bk: 16, pad: 0, direct: true },
+  d1x1a2x4n8: { name: "d1x1a2x4n8", sgRows: 1, sgCols: 1, am: 2, an: 4, bk: 16, pad: 0, direct: true, fn: 8 },
+  d1x1a4x8n8: { name: "d1x1a4x8n8", sgRows: 1, sgCols: 1, am: 4, an: 8, bk: 16, pad: 0, direct: true, fn: 8 },
+  d2x2a2x4n8: { name: "d2x2a2x4n8", sgRows: 2, sgCols: 2, am: 2, an: 4, bk: 16, pad: 0, direct: true, fn: 8 },
+  m2x2a4x8n8: { name: "m2x2a4x8n8", sgRows: 2, sgCols: 2, am: 4, an: 8, bk: 32, pad: 8, fn: 8 },
 };
+
+/** Why this device can't run this tile (its fragment config is missing), or null. */
+export function tileUnsupportedReason(ctx: GpuContext, tile: MatrixTile): string | null {
+  const fn = tile.fn ?? 16;
+  return ctx.caps.f16f32Matrix.some((c) => c.M === 16 && c.N === fn && c.K === 16)
+    ? null
+    : `tile ${tile.name} needs a 16×${fn}×16 f16→f32 subgroup-matrix config`;
+}
 
 /** Whether the direct (unstaged) variant can serve this shape. */
 export function directOk(s: GemmShape): boolean {
@@ -98,7 +112,8 @@ export function matrixSpec(
       AM: tile.am,
       AN: tile.an,
       BM: tile.sgRows * tile.am * 16,
-      BN: tile.sgCols * tile.an * 16,
+      BN: tile.sgCols * tile.an * (tile.fn ?? 16),
+      FN: tile.fn ?? 16,
       BK: tile.bk,
       PAD: tile.pad,
       VEC_A: vec.vecA,
@@ -129,5 +144,5 @@ export function matrixUnsupportedReason(ctx: GpuContext): string | null {
 
 /** Workgroup tile of a matrix tile config: BM×BN outputs, BK deep. */
 export function matrixTileDims(tile: MatrixTile): { bm: number; bn: number; bk: number } {
-  return { bm: tile.sgRows * tile.am * 16, bn: tile.sgCols * tile.an * 16, bk: tile.bk };
+  return { bm: tile.sgRows * tile.am * 16, bn: tile.sgCols * tile.an * (tile.fn ?? 16), bk: tile.bk };
 }

@@ -1,13 +1,22 @@
 // The NVML addon: it must load without NVIDIA's driver and say why NVML is unavailable, and,
 // against a fake libnvidia-ml, read every field and map NVML's return codes to readable errors.
-import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { addonPath, loadNvmlBinding, NvmlSource, openNvml } from "../../src/telemetry/nvml.js";
 import { buildFakeNvml, hasCompiler } from "./helpers.js";
 
-const driverPresent = ["/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1", "/usr/lib64/libnvidia-ml.so.1"].some(
-  existsSync,
-);
+/**
+ * Whether the real libnvidia-ml loads here (a GPU machine). Asked in a child process: the addon
+ * holds one NVML library per process, and the fake-library tests below need this one unloaded.
+ */
+const driverPresent = (() => {
+  const b = loadNvmlBinding();
+  if (!("binding" in b)) return false;
+  const probe = `const b = require(${JSON.stringify(addonPath())}); process.exit(b.load("libnvidia-ml.so.1").ok ? 0 : 1);`;
+  return spawnSync(process.execPath, ["-e", probe], { stdio: "ignore" }).status === 0;
+})();
+if (driverPresent)
+  console.log("nvml.test: a real NVML is present: its no-driver and fake-library tests are skipped");
 
 describe("NVML addon", () => {
   it("is built and loads (npm run build:native)", () => {
@@ -33,6 +42,12 @@ describe("NVML addon", () => {
     }
   });
 
+  it.skipIf(!driverPresent)("loads the real NVML where there is a driver, and lists its GPUs", () => {
+    const s = openNvml("libnvidia-ml.so.1");
+    expect(s.available, !s.available ? s.reason : "").toBe(true);
+    expect(s.available && s.load.deviceCount).toBeGreaterThan(0);
+  });
+
   it.skipIf(driverPresent)("reports NVML unavailable, with the reason, where there is no driver", () => {
     const s = openNvml("libnvidia-ml.so.1");
     expect(s.available).toBe(false);
@@ -48,7 +63,7 @@ describe("NVML addon", () => {
   });
 });
 
-describe.skipIf(!hasCompiler)("NVML addon against a fake libnvidia-ml", () => {
+describe.skipIf(!hasCompiler || driverPresent)("NVML addon against a fake libnvidia-ml", () => {
   let lib: string;
   beforeAll(() => {
     const built = buildFakeNvml();
