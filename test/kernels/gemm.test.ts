@@ -8,6 +8,7 @@ import {
   MATRIX_TILES,
   type MatrixTile,
   matrixUnsupportedReason,
+  tileUnsupportedReason,
 } from "../../src/kernels/gemm_subgroup_matrix.js";
 import { sync } from "../../src/kernels/program.js";
 import { type GemmCase, gemmBound, gemmReference } from "../../src/kernels/reference/gemm.js";
