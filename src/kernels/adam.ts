@@ -60,6 +60,7 @@ export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec 
   return {
     op: OP,
     shader: "adam",
+    includes: ["lib/f16_bits"],
     aliases: { T: gradType },
     consts: { WRITE_COPY: writeCopy },
     bindings: [

@@ -22,6 +22,7 @@ export function castSpec(toF16: boolean): ProgramSpec {
   return {
     op: OP,
     shader: "cast",
+    includes: ["lib/f16_bits"],
     consts: { TO_F16: toF16 },
     bindings: [
       { name: "src", access: "read", type: "u32" },

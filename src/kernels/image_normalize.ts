@@ -36,6 +36,7 @@ export function imageNormalizeSpec(dtype: FloatDtype): ProgramSpec {
   return {
     op: OP,
     shader: "image_normalize",
+    includes: ["lib/f16_bits"],
     aliases: t.aliases,
     consts: t.consts,
     bindings: [

@@ -45,6 +45,7 @@ export function sgdSpec(gradType: FloatDtype, flags: { nesterov: boolean; writeC
   return {
     op: OP,
     shader: "sgd",
+    includes: ["lib/f16_bits"],
     aliases: { T: gradType },
     consts: { NESTEROV: flags.nesterov, WRITE_COPY: flags.writeCopy },
     bindings: [
