@@ -14,8 +14,20 @@ export const DAWN_TOGGLES = ["vulkan_enable_f16_on_nvidia", "allow_unsafe_apis"]
 
 export const SUBGROUP_MATRIX_FEATURE = "chromium-experimental-subgroup-matrix";
 
+/**
+ * One Dawn instance per option set, reused: each instance owns a Vulkan instance and threads,
+ * and a process that creates many of them has been seen to crash at exit (lavapipe).
+ */
+const instances = new Map<string, GPU>();
 function createGpu(extra: string[] = []): GPU {
-  return create([`enable-dawn-features=${DAWN_TOGGLES.join(",")}`, ...extra]) as unknown as GPU;
+  const options = [`enable-dawn-features=${DAWN_TOGGLES.join(",")}`, ...extra];
+  const key = options.join("\n");
+  let gpu = instances.get(key);
+  if (!gpu) {
+    gpu = create(options) as unknown as GPU;
+    instances.set(key, gpu);
+  }
+  return gpu;
 }
 
 /**

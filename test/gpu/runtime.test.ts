@@ -1,0 +1,136 @@
+// The GPU runtime: adapter listing and choice, the device's features and limits, typed errors,
+// and the timer (timestamp queries where present, else queue completion).
+import { describe, expect, it } from "vitest";
+import { collectDevices } from "../../src/cli/commands/devices.js";
+import { describeAdapter, listAdapterNames, openAdapter } from "../../src/gpu/adapter.js";
+import { openDevice, withErrorScopes } from "../../src/gpu/device.js";
+import { AdapterNotFoundError, GpuOperationError, NoAdapterError } from "../../src/gpu/errors.js";
+import { GpuTimer } from "../../src/gpu/timer.js";
+import { gemm } from "../../src/kernels/gemm.js";
+import { fillUniform } from "../../src/kernels/random.js";
+import { createTensor, destroyTensor } from "../../src/kernels/tensor.js";
+
+describe("adapters", () => {
+  it("lists at least one adapter and opens each by a substring of its name", async () => {
+    const names = await listAdapterNames();
+    expect(names.length).toBeGreaterThan(0);
+    for (const n of names) {
+      const { adapter, name } = await openAdapter(n.name.slice(0, 8));
+      expect(name.length).toBeGreaterThan(0);
+      const d = describeAdapter(adapter);
+      expect(d.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+      expect(Array.isArray(d.subgroupMatrixConfigs)).toBe(true);
+    }
+  });
+
+  it("names the available adapters when asked for one that does not exist", async () => {
+    await expect(openAdapter("no-such-gpu-xyz")).rejects.toThrow(AdapterNotFoundError);
+    await expect(openAdapter("no-such-gpu-xyz")).rejects.toThrow(
+      /No adapter matches "no-such-gpu-xyz". Available: "/,
+    );
+  });
+
+  it("explains how to install a Vulkan driver when there is no adapter", () => {
+    expect(new NoAdapterError("test").message).toMatch(
+      /mesa-vulkan-drivers.*bookworm-backports|bookworm-backports[\s\S]*mesa-vulkan-drivers/,
+    );
+  });
+
+  it("`devices` reports features, limits and subgroup sizes of every adapter", async () => {
+    const r = await collectDevices();
+    expect(r.errors).toEqual([]);
+    expect(r.adapters.length).toBeGreaterThan(0);
+    const a = r.adapters[0];
+    expect(a.features).toContain("timestamp-query");
+    expect(a.subgroupMinSize).toBeGreaterThan(0);
+    expect(Object.keys(a.limits)).toContain("maxComputeWorkgroupStorageSize");
+  });
+});
+
+describe("device", () => {
+  it("requests shader-f16, subgroups and timestamps where offered, and raises limits to the adapter's", async () => {
+    const ctx = await openDevice();
+    try {
+      for (const f of ["shader-f16", "subgroups", "timestamp-query"])
+        expect(ctx.device.features.has(f)).toBe(ctx.adapter.features.has(f));
+      expect(ctx.device.limits.maxStorageBufferBindingSize).toBe(
+        ctx.adapter.limits.maxStorageBufferBindingSize,
+      );
+      expect(ctx.device.limits.maxComputeWorkgroupStorageSize).toBe(
+        ctx.adapter.limits.maxComputeWorkgroupStorageSize,
+      );
+    } finally {
+      ctx.destroy();
+    }
+  });
+
+  it("turns a WebGPU validation error into a typed error naming the adapter and the operation", async () => {
+    const ctx = await openDevice();
+    try {
+      const op = withErrorScopes(ctx, "making a bad buffer", () =>
+        ctx.device.createBuffer({
+          size: 16,
+          usage: 0x01 | 0x02 /* MAP_READ | MAP_WRITE: invalid together */,
+        }),
+      );
+      await expect(op).rejects.toThrow(GpuOperationError);
+      await expect(
+        withErrorScopes(ctx, "making a bad buffer", () =>
+          ctx.device.createBuffer({ size: 16, usage: 0x01 | 0x02 }),
+        ),
+      ).rejects.toThrow(
+        new RegExp(
+          `validation error in making a bad buffer on adapter "${ctx.adapterName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"`,
+        ),
+      );
+    } finally {
+      ctx.destroy();
+    }
+  });
+});
+
+describe("GpuTimer", () => {
+  for (const disable of [[], ["timestamp-query"]])
+    it(`times GPU work ${disable.length ? "from queue completion without timestamps" : "with timestamp queries"}, longer work taking longer`, async () => {
+      const ctx = await openDevice({ disable });
+      const timer = new GpuTimer(ctx);
+      try {
+        expect(timer.method).toBe(ctx.caps.timestamps ? "timestamp-query" : "queue-completion");
+        if (!disable.length)
+          expect(timer.method).toBe(
+            ctx.adapter.features.has("timestamp-query") ? "timestamp-query" : "queue-completion",
+          );
+        const n = 256;
+        const a = await createTensor(ctx, "f32", [n, n], "A");
+        const b = await createTensor(ctx, "f32", [n, n], "B");
+        const c = await createTensor(ctx, "f32", [n, n], "C");
+        await fillUniform(ctx, a, 1);
+        await fillUniform(ctx, b, 2);
+        const w = timer.writes();
+        const run = (reps: number) =>
+          timer.time(async (encoder) => {
+            for (let r = 0; r < reps; r++)
+              await gemm(ctx, a, b, c, {
+                encoder,
+                timestampWrites:
+                  reps === 1
+                    ? w.first && w.last && { ...w.first, ...w.last }
+                    : r === 0
+                      ? w.first
+                      : r === reps - 1
+                        ? w.last
+                        : undefined,
+              });
+          });
+        await run(1); // compile
+        const one = await run(1);
+        const many = await run(12);
+        expect(one.seconds).toBeGreaterThan(0);
+        expect(many.seconds).toBeGreaterThan(one.seconds * 2);
+        destroyTensor(a, b, c);
+      } finally {
+        timer.destroy();
+        ctx.destroy();
+      }
+    });
+});
