@@ -20,7 +20,9 @@ export const SUBGROUP_MATRIX_FEATURE = "chromium-experimental-subgroup-matrix";
  */
 const instances = new Map<string, GPU>();
 function createGpu(extra: string[] = []): GPU {
-  const options = [`enable-dawn-features=${DAWN_TOGGLES.join(",")}`, ...extra];
+  // HALFWATT_DAWN_TOGGLES adds toggles for experiments (e.g. disable_robustness); never needed.
+  const more = (process.env.HALFWATT_DAWN_TOGGLES ?? "").split(",").filter(Boolean);
+  const options = [`enable-dawn-features=${[...DAWN_TOGGLES, ...more].join(",")}`, ...extra];
   const key = options.join("\n");
   let gpu = instances.get(key);
   if (!gpu) {
