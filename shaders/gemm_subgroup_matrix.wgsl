@@ -138,7 +138,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // to ws[z] for gemm_splitk_reduce.wgsl to add up and finish.
   let kBegin = wid.z * params.kchunk;
   let kEnd = min(params.k, kBegin + params.kchunk);
-  if (DIRECT) {
+  if (DIRECT && UNROLLED) {
+    // The same loop as below, written out by src/kernels/gemm_subgroup_matrix.ts with one named
+    // variable per fragment and accumulator (no arrays indexed in loops).
+    /*@UNROLLED_DIRECT@*/
+  } else if (DIRECT) {
     // (Loading the next step's fragments before this step's multiply-adds — software
     // pipelining — was measured slower on an H200: 16.8 vs 25.6 TFLOP/s for d1x1a4x4 at 4096³.)
     var left: array<subgroup_matrix_left<f16, 16, 16>, AM>;

@@ -27,6 +27,8 @@ export interface MatrixTile {
   direct?: boolean;
   /** Columns of a fragment: 16 (the 16×16×16 config, default) or 8 (the 16×8×16 config). */
   fn?: 8 | 16;
+  /** Direct only: the k loop written out with named fragments and accumulators (no arrays). */
+  unrolled?: boolean;
 }
 
 /** Numbered variants; "m2x2a4x4" = 2×2 subgroups, each with 4×4 accumulators (a 128×128 tile). */
@@ -44,7 +46,85 @@ export const MATRIX_TILES: Record<string, MatrixTile> = {
   d1x1a4x8n8: { name: "d1x1a4x8n8", sgRows: 1, sgCols: 1, am: 4, an: 8, bk: 16, pad: 0, direct: true, fn: 8 },
   d2x2a2x4n8: { name: "d2x2a2x4n8", sgRows: 2, sgCols: 2, am: 2, an: 4, bk: 16, pad: 0, direct: true, fn: 8 },
   m2x2a4x8n8: { name: "m2x2a4x8n8", sgRows: 2, sgCols: 2, am: 4, an: 8, bk: 32, pad: 8, fn: 8 },
+  u1x1a2x2: {
+    name: "u1x1a2x2",
+    sgRows: 1,
+    sgCols: 1,
+    am: 2,
+    an: 2,
+    bk: 16,
+    pad: 0,
+    direct: true,
+    unrolled: true,
+  },
+  u1x1a4x4: {
+    name: "u1x1a4x4",
+    sgRows: 1,
+    sgCols: 1,
+    am: 4,
+    an: 4,
+    bk: 16,
+    pad: 0,
+    direct: true,
+    unrolled: true,
+  },
+  u2x2a2x2: {
+    name: "u2x2a2x2",
+    sgRows: 2,
+    sgCols: 2,
+    am: 2,
+    an: 2,
+    bk: 16,
+    pad: 0,
+    direct: true,
+    unrolled: true,
+  },
+  u2x2a4x4: {
+    name: "u2x2a4x4",
+    sgRows: 2,
+    sgCols: 2,
+    am: 4,
+    an: 4,
+    bk: 16,
+    pad: 0,
+    direct: true,
+    unrolled: true,
+  },
 };
+
+/** The direct k loop with one named variable per fragment and accumulator (see MatrixTile.unrolled). */
+export function unrolledDirectLoop(tile: MatrixTile, transA: boolean, transB: boolean): string {
+  const fn = tile.fn ?? 16;
+  const L = "subgroup_matrix_left<f16, 16, 16>";
+  const R = `subgroup_matrix_right<f16, ${fn}, 16>`;
+  const out: string[] = [];
+  for (let i = 0; i < tile.am; i++)
+    for (let j = 0; j < tile.an; j++) out.push(`var c${i}_${j}: subgroup_matrix_result<f32, ${fn}, 16>;`);
+  out.push("for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {");
+  for (let i = 0; i < tile.am; i++) {
+    const m = `min(row0 + sgRow + ${i * 16}u, params.m - 16u)`;
+    out.push(
+      transA
+        ? `  let l${i} = subgroupMatrixLoad<${L}, col_major>(&a, k0 * params.m + ${m}, params.m);`
+        : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&a, ${m} * params.k + k0, params.k);`,
+    );
+  }
+  for (let j = 0; j < tile.an; j++) {
+    const n = `min(col0 + sgCol + ${j * fn}u, params.n - ${fn}u)`;
+    out.push(
+      transB
+        ? `  let r${j} = subgroupMatrixLoad<${R}, col_major>(&b, ${n} * params.k + k0, params.k);`
+        : `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&b, k0 * params.n + ${n}, params.n);`,
+    );
+  }
+  for (let j = 0; j < tile.an; j++)
+    for (let i = 0; i < tile.am; i++)
+      out.push(`  c${i}_${j} = subgroupMatrixMultiplyAccumulate(l${i}, r${j}, c${i}_${j});`);
+  out.push("}");
+  for (let i = 0; i < tile.am; i++)
+    for (let j = 0; j < tile.an; j++) out.push(`acc[${i * tile.an + j}] = c${i}_${j};`);
+  return out.join("\n    ");
+}
 
 /** Why this device can't run this tile (its fragment config is missing), or null. */
 export function tileUnsupportedReason(ctx: GpuContext, tile: MatrixTile): string | null {
@@ -119,9 +199,13 @@ export function matrixSpec(
       VEC_A: vec.vecA,
       VEC_B: vec.vecB,
       DIRECT: Boolean(tile.direct),
+      UNROLLED: Boolean(tile.unrolled),
       ...epilogueConsts(flags),
     },
     // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
+    snippets: tile.unrolled
+      ? { UNROLLED_DIRECT: unrolledDirectLoop(tile, flags.transA, flags.transB) }
+      : undefined,
     bindings: [
       ...GEMM_BINDINGS,
       { name: "a4", access: "read", type: "vec4<u32>" },
