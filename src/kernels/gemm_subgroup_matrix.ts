@@ -140,15 +140,16 @@ export function directOk(s: GemmShape): boolean {
 }
 
 /**
- * Picks a tile from the shape. Measured on an H200 at 4096³ and 8192³ (docs/performance.md):
- * the staged m2x2a4x4 is the fastest for large outputs (27.7 / 27.8 TFLOP/s); below that the
- * direct 2×2-accumulator tiles (≈25 TFLOP/s) beat the staged ones of the same size (13–24).
+ * Picks a tile from the shape. Measured on an H200 at 4096³ (docs/performance.md): the unrolled
+ * direct tiles are 2.5–3× the others (u2x2a4x4 74.3, u1x1a4x4 72.1, u1x1a2x2 38.9 TFLOP/s, against
+ * 25–28 for every array-indexed variant), so they serve every shape of multiples of 16; the
+ * staged tiles serve the rest (e.g. the classifier's 525 classes).
  */
 export function chooseMatrixTile(s: GemmShape): MatrixTile {
-  if (s.m >= 1024 && s.n >= 1024) return MATRIX_TILES.m2x2a4x4;
-  const mid = s.m >= 128 && s.n >= 128;
-  if (directOk(s)) return mid ? MATRIX_TILES.d2x2a2x2 : MATRIX_TILES.d1x1a2x2;
-  return mid ? MATRIX_TILES.m2x2a2x2 : MATRIX_TILES.m1x1a2x2;
+  const big = s.m >= 1024 && s.n >= 1024;
+  const mid = s.m >= 64 && s.n >= 64;
+  if (directOk(s)) return big ? MATRIX_TILES.u2x2a4x4 : mid ? MATRIX_TILES.u1x1a4x4 : MATRIX_TILES.u1x1a2x2;
+  return big ? MATRIX_TILES.m2x2a4x4 : mid ? MATRIX_TILES.m2x2a2x2 : MATRIX_TILES.m1x1a2x2;
 }
 
 /**
