@@ -4,7 +4,8 @@
 // Writes bench/results/<adapter>-<date>.json and prints a table.
 //
 //   node dist/bench/gemm.bench.js [--sizes 256,512,...] [--no-classifier] [--no-square]
-//                                 [--variants tiled-f32,tiled-f16,matrix-f16] [--tiles] [--out FILE]
+//                                 [--variants tiled-f32,tiled-f16,matrix-f16] [--out FILE]
+//                                 [--tiles [--tiled-tiles t128,..] [--matrix-tiles u2x2a4x4,..] [--no-tiled-tiles]]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -185,7 +186,9 @@ async function main() {
   if (flag("tiles")) {
     // Every numbered tile variant at the square sizes (for tuning).
     if (!flag("no-tiled-tiles"))
-      for (const t of Object.values(TILES))
+      for (const t of Object.values(TILES).filter(
+        (x) => !arg("tiled-tiles") || arg("tiled-tiles")!.split(",").includes(x.name),
+      ))
         variants.push({
           name: `tiled-f32-${t.name}`,
           inType: "f32",

@@ -133,6 +133,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let sgRow = (sg / SG_COLS) * AM * 16u;
   let sgCol = (sg % SG_COLS) * AN * FN;
   var acc: array<subgroup_matrix_result<f32, FN, 16>, AM * AN>;
+  // UNROLLED: one named accumulator per fragment pair (declared here, copied into acc at the end).
+  /*@UNROLLED_DECL@*/
 
   // Split-K: workgroup z covers K range [kBegin, kEnd) and, with SPLIT_K, writes raw partial sums
   // to ws[z] for gemm_splitk_reduce.wgsl to add up and finish.
@@ -140,7 +142,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kEnd = min(params.k, kBegin + params.kchunk);
   if (DIRECT && UNROLLED) {
     // The same loop as below, written out by src/kernels/gemm_subgroup_matrix.ts with one named
-    // variable per fragment and accumulator (no arrays indexed in loops).
+    // variable per fragment and accumulator: arrays of subgroup matrices indexed in loops stay
+    // out of registers (measured 25 vs 72 TFLOP/s, docs/performance.md).
     /*@UNROLLED_DIRECT@*/
   } else if (DIRECT) {
     // (Loading the next step's fragments before this step's multiply-adds — software
@@ -160,7 +163,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     stageA(tid, row0, k0, kEnd);
     stageB(tid, col0, k0, kEnd);
     workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk += 16u) {
+    if (UNROLLED) {
+      /*@UNROLLED_STAGED@*/
+    }
+    for (var kk = 0u; kk < BK && !UNROLLED; kk += 16u) {
       var left: array<subgroup_matrix_left<f16, 16, 16>, AM>;
       for (var i = 0u; i < AM; i++) {
         left[i] = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&tileA, (sgRow + i * 16u) * LDA + kk, LDA);
@@ -174,6 +180,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
+  /*@UNROLLED_OUT@*/
 
   for (var i = 0u; i < AM; i++) {
     for (var j = 0u; j < AN; j++) {

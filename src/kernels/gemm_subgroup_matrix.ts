@@ -27,7 +27,7 @@ export interface MatrixTile {
   direct?: boolean;
   /** Columns of a fragment: 16 (the 16×16×16 config, default) or 8 (the 16×8×16 config). */
   fn?: 8 | 16;
-  /** Direct only: the k loop written out with named fragments and accumulators (no arrays). */
+  /** The k loop written out with named fragments and accumulators (no arrays indexed in loops). */
   unrolled?: boolean;
 }
 
@@ -90,40 +90,74 @@ export const MATRIX_TILES: Record<string, MatrixTile> = {
     direct: true,
     unrolled: true,
   },
+  // Staged and unrolled: workgroup-memory reuse plus named fragments.
+  s2x2a4x4: { name: "s2x2a4x4", sgRows: 2, sgCols: 2, am: 4, an: 4, bk: 32, pad: 8, unrolled: true },
+  s2x2a2x2: { name: "s2x2a2x2", sgRows: 2, sgCols: 2, am: 2, an: 2, bk: 32, pad: 8, unrolled: true },
+  s2x4a4x4: { name: "s2x4a4x4", sgRows: 2, sgCols: 4, am: 4, an: 4, bk: 32, pad: 8, unrolled: true },
+  u2x4a4x4: {
+    name: "u2x4a4x4",
+    sgRows: 2,
+    sgCols: 4,
+    am: 4,
+    an: 4,
+    bk: 16,
+    pad: 0,
+    direct: true,
+    unrolled: true,
+  },
 };
 
-/** The direct k loop with one named variable per fragment and accumulator (see MatrixTile.unrolled). */
-export function unrolledDirectLoop(tile: MatrixTile, transA: boolean, transB: boolean): string {
+/**
+ * The k loops of an unrolled tile written out with one named variable per fragment and
+ * accumulator (see MatrixTile.unrolled): declarations, the direct loop, the staged inner loop,
+ * and the copy into `acc` for the epilogue. Markers in shaders/gemm_subgroup_matrix.wgsl.
+ */
+export function unrolledSnippets(tile: MatrixTile, transA: boolean, transB: boolean): Record<string, string> {
   const fn = tile.fn ?? 16;
   const L = "subgroup_matrix_left<f16, 16, 16>";
   const R = `subgroup_matrix_right<f16, ${fn}, 16>`;
-  const out: string[] = [];
-  for (let i = 0; i < tile.am; i++)
-    for (let j = 0; j < tile.an; j++) out.push(`var c${i}_${j}: subgroup_matrix_result<f32, ${fn}, 16>;`);
-  out.push("for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {");
-  for (let i = 0; i < tile.am; i++) {
-    const m = `min(row0 + sgRow + ${i * 16}u, params.m - 16u)`;
-    out.push(
-      transA
+  const I = [...Array(tile.am).keys()];
+  const J = [...Array(tile.an).keys()];
+  const pairs = J.flatMap((j) => I.map((i) => [i, j]));
+  const mma = pairs.map(
+    ([i, j]) => `c${i}_${j} = subgroupMatrixMultiplyAccumulate(l${i}, r${j}, c${i}_${j});`,
+  );
+  const direct = [
+    "for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {",
+    ...I.map((i) => {
+      const m = `min(row0 + sgRow + ${i * 16}u, params.m - 16u)`;
+      return transA
         ? `  let l${i} = subgroupMatrixLoad<${L}, col_major>(&a, k0 * params.m + ${m}, params.m);`
-        : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&a, ${m} * params.k + k0, params.k);`,
-    );
-  }
-  for (let j = 0; j < tile.an; j++) {
-    const n = `min(col0 + sgCol + ${j * fn}u, params.n - ${fn}u)`;
-    out.push(
-      transB
+        : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&a, ${m} * params.k + k0, params.k);`;
+    }),
+    ...J.map((j) => {
+      const n = `min(col0 + sgCol + ${j * fn}u, params.n - ${fn}u)`;
+      return transB
         ? `  let r${j} = subgroupMatrixLoad<${R}, col_major>(&b, ${n} * params.k + k0, params.k);`
-        : `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&b, k0 * params.n + ${n}, params.n);`,
-    );
-  }
-  for (let j = 0; j < tile.an; j++)
-    for (let i = 0; i < tile.am; i++)
-      out.push(`  c${i}_${j} = subgroupMatrixMultiplyAccumulate(l${i}, r${j}, c${i}_${j});`);
-  out.push("}");
-  for (let i = 0; i < tile.am; i++)
-    for (let j = 0; j < tile.an; j++) out.push(`acc[${i * tile.an + j}] = c${i}_${j};`);
-  return out.join("\n    ");
+        : `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&b, k0 * params.n + ${n}, params.n);`;
+    }),
+    ...mma.map((x) => `  ${x}`),
+    "}",
+  ];
+  const staged = [
+    "for (var kk = 0u; kk < BK; kk += 16u) {",
+    ...I.map(
+      (i) =>
+        `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
+    ),
+    ...J.map(
+      (j) => `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, kk * LDB + sgCol + ${j * fn}u, LDB);`,
+    ),
+    ...mma.map((x) => `  ${x}`),
+    "}",
+  ];
+  const join = (xs: string[]) => xs.join("\n    ");
+  return {
+    UNROLLED_DECL: join(pairs.map(([i, j]) => `var c${i}_${j}: subgroup_matrix_result<f32, ${fn}, 16>;`)),
+    UNROLLED_DIRECT: tile.direct ? join(direct) : "",
+    UNROLLED_STAGED: tile.direct ? "" : join(staged),
+    UNROLLED_OUT: join(pairs.map(([i, j]) => `acc[${i * tile.an + j}] = c${i}_${j};`)),
+  };
 }
 
 /** Why this device can't run this tile (its fragment config is missing), or null. */
@@ -203,10 +237,8 @@ export function matrixSpec(
       UNROLLED: Boolean(tile.unrolled),
       ...epilogueConsts(flags),
     },
+    snippets: tile.unrolled ? unrolledSnippets(tile, flags.transA, flags.transB) : undefined,
     // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
-    snippets: tile.unrolled
-      ? { UNROLLED_DIRECT: unrolledDirectLoop(tile, flags.transA, flags.transB) }
-      : undefined,
     bindings: [
       ...GEMM_BINDINGS,
       { name: "a4", access: "read", type: "vec4<u32>" },
