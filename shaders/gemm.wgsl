@@ -41,8 +41,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc: array<vec4<f32>, TM * CG>;   // acc[r * CG + cg]: row r of this thread, 4 columns
   var ra: array<vec4<f32>, RG>;
   var rb: array<vec4<f32>, CG>;
-  // UNROLLED: named accumulators instead of acc (src/kernels/gemm.ts writes these lines).
-  /*@TILED_DECL@*/
 
   let kBegin = wid.z * params.kchunk;
   let kEnd = min(params.k, kBegin + params.kchunk);
@@ -64,10 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       tileB[k * BN4 + n4] = vec4<T>(loadB(kg, n, kEnd), loadB(kg, n + 1u, kEnd), loadB(kg, n + 2u, kEnd), loadB(kg, n + 3u, kEnd));
     }
     workgroupBarrier();
-    if (UNROLLED) {
-      /*@TILED_STEP@*/
-    }
-    for (var kk = 0u; kk < BK && !UNROLLED; kk++) {
+    for (var kk = 0u; kk < BK; kk++) {
       for (var g = 0u; g < RG; g++) { ra[g] = vec4<f32>(tileA[kk * BM4 + lid.y + g * WG_Y]); }
       for (var g = 0u; g < CG; g++) { rb[g] = vec4<f32>(tileB[kk * BN4 + lid.x + g * WG_X]); }
       for (var g = 0u; g < RG; g++) {
@@ -81,7 +76,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
   }
-  /*@TILED_OUT@*/
 
   for (var g = 0u; g < RG; g++) {
     for (var r = 0u; r < 4u; r++) {

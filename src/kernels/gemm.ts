@@ -50,8 +50,6 @@ export interface TileConfig {
   BK: number;
   TM: number;
   TN: number;
-  /** The inner product written out with named registers (see tiledSnippets). */
-  unrolled?: boolean;
 }
 
 /**
@@ -64,39 +62,7 @@ export const TILES: Record<string, TileConfig> = {
   t64x8: { name: "t64x8", BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
   t128: { name: "t128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
   t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
-  t64u: { name: "t64u", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, unrolled: true },
-  t128u: { name: "t128u", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, unrolled: true },
 };
-
-/**
- * The tiled kernel's inner product with one named register per accumulator and operand, for
- * the shader's TILED_* markers: arrays indexed in loops can stay out of registers (the
- * subgroup-matrix kernel ran 2.5–3× faster once written out, docs/performance.md).
- */
-export function tiledSnippets(tile: TileConfig): Record<string, string> {
-  const RG = tile.TM / 4;
-  const CG = tile.TN / 4;
-  const rows = [...Array(tile.TM).keys()];
-  const cgs = [...Array(CG).keys()];
-  const lane = ["x", "y", "z", "w"];
-  const join = (xs: string[]) => xs.join("\n    ");
-  const step = [
-    "for (var kk = 0u; kk < BK; kk++) {",
-    ...[...Array(RG).keys()].map((g) => `  let a${g} = vec4<f32>(tileA[kk * BM4 + lid.y + ${g}u * WG_Y]);`),
-    ...cgs.map((cg) => `  let b${cg} = vec4<f32>(tileB[kk * BN4 + lid.x + ${cg}u * WG_X]);`),
-    ...rows.flatMap((r) =>
-      cgs.map(
-        (cg) => `  c${r}_${cg} = fma(vec4<f32>(a${Math.floor(r / 4)}.${lane[r % 4]}), b${cg}, c${r}_${cg});`,
-      ),
-    ),
-    "}",
-  ];
-  return {
-    TILED_DECL: join(rows.flatMap((r) => cgs.map((cg) => `var c${r}_${cg}: vec4<f32>;`))),
-    TILED_STEP: join(step),
-    TILED_OUT: join(rows.flatMap((r) => cgs.map((cg) => `acc[${r * CG + cg}] = c${r}_${cg};`))),
-  };
-}
 
 export function chooseTile(m: number, n: number): TileConfig {
   if (m >= 1024 && n >= 1024) return TILES.t128;
@@ -196,10 +162,8 @@ export function tiledSpec(
       BK: tile.BK,
       TM: tile.TM,
       TN: tile.TN,
-      UNROLLED: Boolean(tile.unrolled),
       ...epilogueConsts(f),
     },
-    snippets: tile.unrolled ? tiledSnippets(tile) : undefined,
     bindings: GEMM_BINDINGS,
     uniforms: GEMM_UNIFORMS,
     workgroupSize: [tile.BN / tile.TN, tile.BM / tile.TM],
