@@ -32,26 +32,4 @@ fn update(i: u32) -> f32 {
   return w1;
 }
 
-@compute @workgroup_size(WG_X, WG_Y, WG_Z)
-fn main(
-  @builtin(workgroup_id) wid: vec3<u32>,
-  @builtin(num_workgroups) nwg: vec3<u32>,
-  @builtin(local_invocation_index) lid: u32,
-) {
-  if (flag[0] != 0u) {
-    return;
-  }
-  let j = (wid.x + wid.y * nwg.x) * WG_X + lid;
-  let i = 2u * j;
-  if (i >= params.n) {
-    return;
-  }
-  let lo = update(i);
-  var hi = 0.0; // an odd tensor's padding half of the copy is written as +0
-  if (i + 1u < params.n) {
-    hi = update(i + 1u);
-  }
-  if (WRITE_COPY) {
-    copy[j] = f32bits_to_f16bits(bitcast<u32>(lo)) | (f32bits_to_f16bits(bitcast<u32>(hi)) << 16u);
-  }
-}
+// (fn main: shaders/lib/optimizer_step.wgsl)

@@ -60,7 +60,7 @@ export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec 
   return {
     op: OP,
     shader: "adam",
-    includes: ["lib/f16_bits"],
+    includes: ["lib/f16_bits", "lib/optimizer_step"],
     aliases: { T: gradType },
     consts: { WRITE_COPY: writeCopy },
     bindings: [

@@ -36,7 +36,7 @@ export function imageNormalizeSpec(dtype: FloatDtype): ProgramSpec {
   return {
     op: OP,
     shader: "image_normalize",
-    includes: ["lib/f16_bits"],
+    includes: ["lib/f16_bits", "lib/to_t"],
     aliases: t.aliases,
     consts: t.consts,
     bindings: [

@@ -45,7 +45,7 @@ export function sgdSpec(gradType: FloatDtype, flags: { nesterov: boolean; writeC
   return {
     op: OP,
     shader: "sgd",
-    includes: ["lib/f16_bits"],
+    includes: ["lib/f16_bits", "lib/optimizer_step"],
     aliases: { T: gradType },
     consts: { NESTEROV: flags.nesterov, WRITE_COPY: flags.writeCopy },
     bindings: [

@@ -49,7 +49,7 @@ export function softmaxXentSpec(dtype: FloatDtype, flags: SoftmaxXentFlags): Pro
   return {
     op: OP,
     shader: "softmax_xent",
-    includes: ["lib/f16_bits"],
+    includes: ["lib/f16_bits", "lib/to_t"],
     aliases: t.aliases,
     consts: {
       ...t.consts,
