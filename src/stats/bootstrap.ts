@@ -4,17 +4,9 @@
 import { quantile, sum } from "./descriptive.js";
 import { requireCount, requireProbability, StatsInputError } from "./errors.js";
 
-/** mulberry32: a small, fast, seedable 32-bit generator (uniform in [0, 1)). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../util/rng.js";
+
+import { seededRandom } from "../util/rng.js";
 
 export interface BootstrapOptions {
   /** Number of resamples (default 10000). */

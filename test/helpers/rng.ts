@@ -1,17 +1,9 @@
 // Seeded randomness for tests: fresh inputs each run, reproducible from the printed seed.
 // HALFWATT_SEED=<n> replays a failing run.
+import { seededRandom } from "../../src/util/rng.js";
 
-/** mulberry32: small, fast, good enough for test data. */
-export function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (src/util/rng.ts). */
+export const makeRng = seededRandom;
 
 export function runSeed(): number {
   const env = process.env.HALFWATT_SEED;

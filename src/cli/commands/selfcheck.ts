@@ -9,6 +9,7 @@ import { matrixUnsupportedReason } from "../../kernels/gemm_subgroup_matrix.js";
 import { sync } from "../../kernels/program.js";
 import { gemmBound, gemmReference } from "../../kernels/reference/gemm.js";
 import { createTensor, destroyTensor, downloadF32, fill, tensorFrom } from "../../kernels/tensor.js";
+import { seededRandom } from "../../util/rng.js";
 
 export interface SelfcheckRow {
   path: string;
@@ -23,11 +24,7 @@ export async function selfcheck(
   seed = Math.floor(Math.random() * 2 ** 31),
 ): Promise<{ adapter: string; seed: number; rows: SelfcheckRow[] }> {
   const ctx = await openDevice();
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
+  const rand = seededRandom(seed);
   const rows: SelfcheckRow[] = [];
   const cases: { path: string; inT: "f32" | "f16"; outT: "f32" | "f16"; variant: GemmVariant }[] = [
     { path: "tiled f32", inT: "f32", outT: "f32", variant: "tiled" },
