@@ -217,38 +217,26 @@ async function main() {
           ? "no shader-f16"
           : null;
     const usable = cases.filter((c) => !(flag("tiles") && v.extra && c.group !== "square"));
+    const emptyRow = (c: BenchCase): BenchRow => ({
+      group: c.group,
+      case: c.label,
+      variant: v.name,
+      m: c.m,
+      n: c.n,
+      k: c.k,
+      seconds: null,
+      gflops: null,
+      timing: timer.method,
+      wallOpsPerSecond: null,
+    });
     if (why) {
-      for (const c of usable)
-        rows.push({
-          group: c.group,
-          case: c.label,
-          variant: v.name,
-          m: c.m,
-          n: c.n,
-          k: c.k,
-          seconds: null,
-          gflops: null,
-          timing: timer.method,
-          wallOpsPerSecond: null,
-          note: why,
-        });
+      for (const c of usable) rows.push({ ...emptyRow(c), note: why });
       continue;
     }
     for (const c of usable) {
       const samples: number[] = [];
       let prepared: Awaited<ReturnType<typeof measure>>;
-      const row: BenchRow = {
-        group: c.group,
-        case: c.label,
-        variant: v.name,
-        m: c.m,
-        n: c.n,
-        k: c.k,
-        seconds: null,
-        gflops: null,
-        timing: timer.method,
-        wallOpsPerSecond: null,
-      };
+      const row = emptyRow(c);
       try {
         prepared = await measure(ctx, timer, c, v, samples);
       } catch (e) {

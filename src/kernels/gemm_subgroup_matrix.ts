@@ -31,81 +31,59 @@ export interface MatrixTile {
   unrolled?: boolean;
 }
 
-/** Numbered variants; "m2x2a4x4" = 2×2 subgroups, each with 4×4 accumulators (a 128×128 tile). */
-export const MATRIX_TILES: Record<string, MatrixTile> = {
-  m1x1a2x2: { name: "m1x1a2x2", sgRows: 1, sgCols: 1, am: 2, an: 2, bk: 32, pad: 8 },
-  m2x2a2x2: { name: "m2x2a2x2", sgRows: 2, sgCols: 2, am: 2, an: 2, bk: 32, pad: 8 },
-  m2x2a4x2: { name: "m2x2a4x2", sgRows: 2, sgCols: 2, am: 4, an: 2, bk: 32, pad: 8 },
-  m2x2a4x4: { name: "m2x2a4x4", sgRows: 2, sgCols: 2, am: 4, an: 4, bk: 32, pad: 8 },
-  d1x1a2x2: { name: "d1x1a2x2", sgRows: 1, sgCols: 1, am: 2, an: 2, bk: 16, pad: 0, direct: true },
-  d1x1a4x4: { name: "d1x1a4x4", sgRows: 1, sgCols: 1, am: 4, an: 4, bk: 16, pad: 0, direct: true },
-  d2x2a2x2: { name: "d2x2a2x2", sgRows: 2, sgCols: 2, am: 2, an: 2, bk: 16, pad: 0, direct: true },
-  d2x2a4x4: { name: "d2x2a4x4", sgRows: 2, sgCols: 2, am: 4, an: 4, bk: 16, pad: 0, direct: true },
-  d2x1a4x4: { name: "d2x1a4x4", sgRows: 2, sgCols: 1, am: 4, an: 4, bk: 16, pad: 0, direct: true },
-  d1x1a2x4n8: { name: "d1x1a2x4n8", sgRows: 1, sgCols: 1, am: 2, an: 4, bk: 16, pad: 0, direct: true, fn: 8 },
-  d1x1a4x8n8: { name: "d1x1a4x8n8", sgRows: 1, sgCols: 1, am: 4, an: 8, bk: 16, pad: 0, direct: true, fn: 8 },
-  d2x2a2x4n8: { name: "d2x2a2x4n8", sgRows: 2, sgCols: 2, am: 2, an: 4, bk: 16, pad: 0, direct: true, fn: 8 },
-  m2x2a4x8n8: { name: "m2x2a4x8n8", sgRows: 2, sgCols: 2, am: 4, an: 8, bk: 32, pad: 8, fn: 8 },
-  u1x1a2x2: {
-    name: "u1x1a2x2",
-    sgRows: 1,
-    sgCols: 1,
-    am: 2,
-    an: 2,
-    bk: 16,
-    pad: 0,
-    direct: true,
-    unrolled: true,
-  },
-  u1x1a4x4: {
-    name: "u1x1a4x4",
-    sgRows: 1,
-    sgCols: 1,
-    am: 4,
-    an: 4,
-    bk: 16,
-    pad: 0,
-    direct: true,
-    unrolled: true,
-  },
-  u2x2a2x2: {
-    name: "u2x2a2x2",
-    sgRows: 2,
-    sgCols: 2,
-    am: 2,
-    an: 2,
-    bk: 16,
-    pad: 0,
-    direct: true,
-    unrolled: true,
-  },
-  u2x2a4x4: {
-    name: "u2x2a4x4",
-    sgRows: 2,
-    sgCols: 2,
-    am: 4,
-    an: 4,
-    bk: 16,
-    pad: 0,
-    direct: true,
-    unrolled: true,
-  },
-  // Staged and unrolled: workgroup-memory reuse plus named fragments.
-  s2x2a4x4: { name: "s2x2a4x4", sgRows: 2, sgCols: 2, am: 4, an: 4, bk: 32, pad: 8, unrolled: true },
-  s2x2a2x2: { name: "s2x2a2x2", sgRows: 2, sgCols: 2, am: 2, an: 2, bk: 32, pad: 8, unrolled: true },
-  s2x4a4x4: { name: "s2x4a4x4", sgRows: 2, sgCols: 4, am: 4, an: 4, bk: 32, pad: 8, unrolled: true },
-  u2x4a4x4: {
-    name: "u2x4a4x4",
-    sgRows: 2,
-    sgCols: 4,
-    am: 4,
-    an: 4,
-    bk: 16,
-    pad: 0,
-    direct: true,
-    unrolled: true,
-  },
-};
+/**
+ * A tile from its name, so the name is the whole description:
+ *   m = staged in workgroup memory, d = direct from storage, u = direct and unrolled,
+ *   s = staged and unrolled; then <sgRows>x<sgCols> subgroups, a<am>x<an> accumulators each,
+ *   and n8 for 16×8×16 fragments (default 16×16×16). "u2x2a4x4": 2×2 subgroups × 4×4 accumulators
+ *   of 16×16, fragments loaded straight from storage by written-out code (a 128×128 tile).
+ */
+export function matrixTile(name: string): MatrixTile {
+  const m = /^([mdus])(\d)x(\d)a(\d)x(\d)(n8)?$/.exec(name);
+  if (!m) throw new Error(`not a subgroup-matrix tile name: ${name}`);
+  const kind = m[1];
+  const direct = kind === "d" || kind === "u";
+  return {
+    name,
+    sgRows: Number(m[2]),
+    sgCols: Number(m[3]),
+    am: Number(m[4]),
+    an: Number(m[5]),
+    // Direct tiles step K by one fragment; staged ones stage 32 deep with 8 halves of row padding.
+    bk: direct ? 16 : 32,
+    pad: direct ? 0 : 8,
+    direct,
+    unrolled: kind === "u" || kind === "s",
+    fn: m[6] ? 8 : 16,
+  };
+}
+
+/** Every tile the bench and the tests know, as llm.c numbers its kernel variants. */
+export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
+  [
+    "m1x1a2x2",
+    "m2x2a2x2",
+    "m2x2a4x2",
+    "m2x2a4x4",
+    "m2x2a4x8n8",
+    "d1x1a2x2",
+    "d1x1a4x4",
+    "d2x2a2x2",
+    "d2x2a4x4",
+    "d2x1a4x4",
+    "d1x1a2x4n8",
+    "d1x1a4x8n8",
+    "d2x2a2x4n8",
+    "u1x1a2x2",
+    "u1x1a4x4",
+    "u2x2a2x2",
+    "u2x2a4x4",
+    "u2x4a4x4",
+    "s2x2a2x2",
+    "s2x2a4x4",
+    "s2x4a4x4",
+  ].map((n) => [n, matrixTile(n)]),
+);
 
 /**
  * The k loops of an unrolled tile written out with one named variable per fragment and

@@ -7,6 +7,7 @@ import { type GemmVariant, gemm, TILES, type TileConfig } from "../../src/kernel
 import {
   MATRIX_TILES,
   type MatrixTile,
+  matrixTile,
   matrixUnsupportedReason,
   tileUnsupportedReason,
 } from "../../src/kernels/gemm_subgroup_matrix.js";
@@ -222,4 +223,23 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
         });
       }
     });
+});
+
+describe("subgroup-matrix tile names", () => {
+  it("describe the tile completely", () => {
+    expect(matrixTile("u2x4a4x8n8")).toEqual({
+      name: "u2x4a4x8n8",
+      sgRows: 2,
+      sgCols: 4,
+      am: 4,
+      an: 8,
+      bk: 16,
+      pad: 0,
+      direct: true,
+      unrolled: true,
+      fn: 8,
+    });
+    expect(matrixTile("m1x1a2x2")).toMatchObject({ direct: false, unrolled: false, bk: 32, pad: 8, fn: 16 });
+    expect(() => matrixTile("x2x2a4x4")).toThrow(/not a subgroup-matrix tile name/);
+  });
 });
