@@ -114,12 +114,11 @@ async function measure(
     await fillUniform(ctx, b, 2, -1, 1);
     const opts: GemmOptions = { transA: c.transA, transB: c.transB, variant: v.variant, ...v.extra };
     await gemm(ctx, a, b, out, opts); // compile + warm up
-    const w = timer.writes();
     const once = await timer.time((encoder) =>
       gemm(ctx, a, b, out, {
         ...opts,
         encoder,
-        timestampWrites: w.first && w.last && { ...w.first, ...w.last },
+        timestampWrites: timer.writesFor(0, 1),
       }),
     );
     // Enough repetitions per sample for ~100 ms of GPU work (timestamps then dwarf launch gaps).
@@ -134,14 +133,7 @@ async function measure(
           await gemm(ctx, a, b, out, {
             ...opts,
             encoder,
-            timestampWrites:
-              reps === 1
-                ? w.first && w.last && { ...w.first, ...w.last }
-                : r === 0
-                  ? w.first
-                  : r === reps - 1
-                    ? w.last
-                    : undefined,
+            timestampWrites: timer.writesFor(r, reps),
           });
       });
       samples.push(t.seconds / reps);

@@ -39,6 +39,17 @@ export class GpuTimer {
     };
   }
 
+  /**
+   * The timestampWrites for pass `index` of `count` passes recorded back to back: the start on
+   * the first, the end on the last, both when there is one (undefined without timestamps).
+   */
+  writesFor(index: number, count: number): GPUComputePassTimestampWrites | undefined {
+    const w = this.writes();
+    if (!w.first || !w.last) return undefined;
+    if (count === 1) return { ...w.first, ...w.last };
+    return index === 0 ? w.first : index === count - 1 ? w.last : undefined;
+  }
+
   async time(record: (encoder: GPUCommandEncoder) => void | Promise<void>): Promise<GpuTiming> {
     const d = this.ctx.device;
     const enc = d.createCommandEncoder({ label: "timed" });

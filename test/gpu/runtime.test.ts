@@ -106,20 +106,12 @@ describe("GpuTimer", () => {
         const c = await createTensor(ctx, "f32", [n, n], "C");
         await fillUniform(ctx, a, 1);
         await fillUniform(ctx, b, 2);
-        const w = timer.writes();
         const run = (reps: number) =>
           timer.time(async (encoder) => {
             for (let r = 0; r < reps; r++)
               await gemm(ctx, a, b, c, {
                 encoder,
-                timestampWrites:
-                  reps === 1
-                    ? w.first && w.last && { ...w.first, ...w.last }
-                    : r === 0
-                      ? w.first
-                      : r === reps - 1
-                        ? w.last
-                        : undefined,
+                timestampWrites: timer.writesFor(r, reps),
               });
           });
         await run(1); // compile
