@@ -390,11 +390,8 @@ Napi::Value ErrorTextJs(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), ErrorText(info[0].As<Napi::Number>().Int32Value()));
 }
 
-// powerMilliwatts(index): nvmlDeviceGetPowerUsage. On Ampere and newer (except GA100) NVIDIA
-// documents this as the average over the last second; on older GPUs it is instantaneous.
-Napi::Value PowerMilliwatts(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  unsigned int index = IndexArg(info);
+// The handle of GPU `index`, with NVML loaded (else a JS exception), under the library lock.
+nvmlDevice_t LoadedHandle(Napi::Env env, unsigned int index) {
   nvmlDevice_t dev = nullptr;
   nvmlReturn_t rc;
   {
@@ -403,6 +400,16 @@ Napi::Value PowerMilliwatts(const Napi::CallbackInfo& info) {
     rc = Handle(index, &dev);
   }
   if (rc != NVML_SUCCESS) ThrowJs(env, rc, "GPU " + std::to_string(index));
+  return dev;
+}
+
+// powerMilliwatts(index): nvmlDeviceGetPowerUsage. On Ampere and newer (except GA100) NVIDIA
+// documents this as the average over the last second; on older GPUs it is instantaneous.
+Napi::Value PowerMilliwatts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  unsigned int index = IndexArg(info);
+  nvmlDevice_t dev = LoadedHandle(env, index);
+  nvmlReturn_t rc;
   if (!g_api.DeviceGetPowerUsage) ThrowJs(env, NVML_ERROR_FUNCTION_NOT_FOUND, "nvmlDeviceGetPowerUsage");
   unsigned int mw = 0;
   rc = g_api.DeviceGetPowerUsage(dev, &mw);
@@ -415,14 +422,8 @@ Napi::Value PowerMilliwatts(const Napi::CallbackInfo& info) {
 Napi::Value EnergyMillijoules(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   unsigned int index = IndexArg(info);
-  nvmlDevice_t dev = nullptr;
+  nvmlDevice_t dev = LoadedHandle(env, index);
   nvmlReturn_t rc;
-  {
-    std::lock_guard<std::mutex> lock(g_mutex);
-    RequireLoaded(env);
-    rc = Handle(index, &dev);
-  }
-  if (rc != NVML_SUCCESS) ThrowJs(env, rc, "GPU " + std::to_string(index));
   if (!g_api.DeviceGetTotalEnergyConsumption)
     ThrowJs(env, NVML_ERROR_FUNCTION_NOT_FOUND, "nvmlDeviceGetTotalEnergyConsumption");
   unsigned long long mj = 0;
