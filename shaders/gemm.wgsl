@@ -21,17 +21,7 @@ const THREADS: u32 = WG_X * WG_Y;
 var<workgroup> tileA: array<vec4<T>, BK * BM4>;   // [BK][BM/4]: 4 consecutive rows of op(A)
 var<workgroup> tileB: array<vec4<T>, BK * BN4>;   // [BK][BN/4]: 4 consecutive columns of op(B)
 
-fn loadA(m: u32, k: u32, kEnd: u32) -> T {
-  if (m >= params.m || k >= kEnd) { return T(0); }
-  if (TRANS_A) { return a[k * params.m + m]; }
-  return a[m * params.k + k];
-}
-
-fn loadB(k: u32, n: u32, kEnd: u32) -> T {
-  if (k >= kEnd || n >= params.n) { return T(0); }
-  if (TRANS_B) { return b[n * params.k + k]; }
-  return b[k * params.n + n];
-}
+// (loadA / loadB: shaders/lib/gemm_load.wgsl)
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {

@@ -30,17 +30,7 @@ var<workgroup> tileA: array<T, select(BM * LDA, 16u * LDA, DIRECT)>;
 var<workgroup> tileB: array<T, select(BK * LDB, 16u * LDB, DIRECT)>;
 var<workgroup> scratch: array<f32, NUM_SG * 16u * FN>;
 
-fn loadA(m: u32, k: u32, kEnd: u32) -> T {
-  if (m >= params.m || k >= kEnd) { return T(0); }
-  if (TRANS_A) { return a[k * params.m + m]; }
-  return a[m * params.k + k];
-}
-
-fn loadB(k: u32, n: u32, kEnd: u32) -> T {
-  if (k >= kEnd || n >= params.n) { return T(0); }
-  if (TRANS_B) { return b[n * params.k + k]; }
-  return b[k * params.n + n];
-}
+// (loadA / loadB: shaders/lib/gemm_load.wgsl)
 
 fn halves(w: vec4<u32>) -> array<T, 8> {
   let p0 = bitcast<vec2<f16>>(w.x);

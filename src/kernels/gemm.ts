@@ -155,6 +155,7 @@ export function tiledSpec(
   return {
     op: gemmOpName(`tiled_${tile.name}`, inType, outType, f),
     shader: "gemm",
+    includes: ["lib/gemm_load"],
     aliases: { T: inType, TC: outType },
     consts: {
       BM: tile.BM,

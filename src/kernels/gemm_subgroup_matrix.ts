@@ -196,6 +196,7 @@ export function matrixSpec(
       flags,
     ),
     shader: "gemm_subgroup_matrix",
+    includes: ["lib/gemm_load"],
     aliases: { T: "f16", TC: outType },
     enables: ["subgroups", "chromium_experimental_subgroup_matrix"],
     consts: {
