@@ -14,7 +14,7 @@ import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { KernelInputError } from "../src/gpu/errors.js";
 import { GpuTimer } from "../src/gpu/timer.js";
 import { type GemmOptions, type GemmVariant, gemm, TILES } from "../src/kernels/gemm.js";
-import { MATRIX_TILES, matrixUnsupportedReason } from "../src/kernels/gemm_subgroup_matrix.js";
+import { MATRIX_TILES, matrixUnsupportedReason } from "../src/kernels/gemm-subgroup-matrix.js";
 import { fillUniform } from "../src/kernels/random.js";
 import { createTensor, destroyTensor, type Tensor } from "../src/kernels/tensor.js";
 

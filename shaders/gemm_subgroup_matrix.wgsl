@@ -131,7 +131,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kBegin = wid.z * params.kchunk;
   let kEnd = min(params.k, kBegin + params.kchunk);
   if (DIRECT && UNROLLED) {
-    // The same loop as below, written out by src/kernels/gemm_subgroup_matrix.ts with one named
+    // The same loop as below, written out by src/kernels/gemm-subgroup-matrix.ts with one named
     // variable per fragment and accumulator: arrays of subgroup matrices indexed in loops stay
     // out of registers (measured 25 vs 72 TFLOP/s, docs/performance.md).
     /*@UNROLLED_DIRECT@*/

@@ -18,7 +18,7 @@ import {
   matrixUnsupportedReason,
   tileUnsupportedReason,
   vectorStaging,
-} from "./gemm_subgroup_matrix.js";
+} from "./gemm-subgroup-matrix.js";
 import { type DispatchOptions, dispatch, getProgram, grid1d, type ProgramSpec } from "./program.js";
 import { shapeStr, type Tensor } from "./tensor.js";
 

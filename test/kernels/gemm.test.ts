@@ -10,7 +10,7 @@ import {
   matrixTile,
   matrixUnsupportedReason,
   tileUnsupportedReason,
-} from "../../src/kernels/gemm_subgroup_matrix.js";
+} from "../../src/kernels/gemm-subgroup-matrix.js";
 import { sync } from "../../src/kernels/program.js";
 import { type GemmCase, gemmBound, gemmReference } from "../../src/kernels/reference/gemm.js";
 import { createTensor, type Dtype, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";

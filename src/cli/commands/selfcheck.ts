@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { openDevice } from "../../gpu/device.js";
 import { roundToF16 } from "../../kernels/f16.js";
 import { type GemmVariant, gemm } from "../../kernels/gemm.js";
-import { matrixUnsupportedReason } from "../../kernels/gemm_subgroup_matrix.js";
+import { matrixUnsupportedReason } from "../../kernels/gemm-subgroup-matrix.js";
 import { sync } from "../../kernels/program.js";
 import { gemmBound, gemmReference } from "../../kernels/reference/gemm.js";
 import { createTensor, destroyTensor, downloadF32, fill, tensorFrom } from "../../kernels/tensor.js";

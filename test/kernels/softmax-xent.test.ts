@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openDevice } from "../../src/gpu/device.js";
 import { KernelInputError, MissingFeatureError } from "../../src/gpu/errors.js";
-import { softmaxXent } from "../../src/kernels/softmax_xent.js";
+import { softmaxXent } from "../../src/kernels/softmax-xent.js";
 import {
   createTensor,
   destroyTensor,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KernelInputError } from "../../src/gpu/errors.js";
-import { biasGrad } from "../../src/kernels/bias_grad.js";
+import { biasGrad } from "../../src/kernels/bias-grad.js";
 import { createTensor, destroyTensor, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";
 import { expectClose, useGpu } from "../helpers/gpu.js";
 import { normal } from "../helpers/rng.js";

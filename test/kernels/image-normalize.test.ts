@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openDevice } from "../../src/gpu/device.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
-import { imageNormalize, type Rgb } from "../../src/kernels/image_normalize.js";
+import { imageNormalize, type Rgb } from "../../src/kernels/image-normalize.js";
 import { createTensor, destroyTensor, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";
 import { expectClose, useGpu } from "../helpers/gpu.js";
 import { imageNormalizeRef, stored, unzip } from "./reference.js";

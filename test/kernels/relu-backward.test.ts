@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KernelInputError } from "../../src/gpu/errors.js";
-import { reluBackward } from "../../src/kernels/relu_backward.js";
+import { reluBackward } from "../../src/kernels/relu-backward.js";
 import { createTensor, destroyTensor, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";
 import { expectClose, useGpu } from "../helpers/gpu.js";
 import { normal } from "../helpers/rng.js";
