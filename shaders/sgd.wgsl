@@ -12,15 +12,15 @@
 // Each invocation updates two adjacent elements, because the f16 copy is written as packed u32
 // words (two halves, low first, converted bit-exactly): two invocations never share a word.
 // Bindings: w: array<f32> (rw), vel: array<f32> (rw), grad: array<T> (read), flag: array<u32>
-//   (read), copy: array<u32> (rw).
-// Uniforms: n, lr, momentum, weight_decay, inv_scale (1 / loss scale).
+//   (read), copy: array<u32> (rw), state: array<u32> (read; 1 / loss scale from lib/train_state).
+// Uniforms: n, lr, momentum, weight_decay.
 // Consts: NESTEROV, WRITE_COPY. Dispatch: grid1d over ceil(ceil(n / 2) / WG_X) workgroups.
 
 // (f16 bit conversions: shaders/lib/f16_bits.wgsl, included by the generator)
 
 fn update(i: u32) -> f32 {
   let w0 = w[i];
-  let g = f32(grad[i]) * params.inv_scale + params.weight_decay * w0;
+  let g = f32(grad[i]) * state_f32(STATE_INV_SCALE) + params.weight_decay * w0;
   let v = params.momentum * vel[i] + g;
   vel[i] = v;
   var d = v;

@@ -5,7 +5,8 @@
 // reductions: the row max m, then s = Σ exp(x − m) (max subtraction: exp never overflows, s ≥ 1).
 //   row_loss[r] = log(s) − (x[label] − m)                              (WRITE_LOSS)
 //   dlogits[r, j] = (exp(x_j − m)/s − [j = label]) · params.grad_scale  (WRITE_GRAD)
-// with grad_scale = loss scale / batch (the gradient of the mean loss, times the loss scale).
+// with grad_scale = loss scale · (1/batch) (the gradient of the mean loss, times the loss scale,
+// read from the training state so that it can change on the GPU: lib/train_state.wgsl).
 // exp is recomputed in the gradient loop rather than kept: a row may be longer than WG_X.
 // A label ≥ classes makes the row's loss and its whole gradient row NaN: no read-back is needed
 // for the non-finite detector to stop the step.
@@ -15,7 +16,7 @@
 //
 // Bindings: logits: array<T> (read), labels: array<u32> (read), dlogits: array<T> (read_write),
 //   row_loss: array<f32> (read_write), loss: array<f32> (read_write).
-// Uniforms: batch, classes, grad_scale. Consts: MEAN_PASS, WRITE_LOSS, WRITE_GRAD; WG_X a power of 2.
+// Bindings also: state: array<u32> (read). Uniforms: batch, classes, inv_batch. Consts: MEAN_PASS, WRITE_LOSS, WRITE_GRAD; WG_X a power of 2.
 
 // (f16 bit conversions: shaders/lib/f16_bits.wgsl, included by the generator)
 
@@ -86,7 +87,7 @@ fn row_pass(row: u32, lid: u32) {
       if (j == label) {
         g -= 1.0;
       }
-      g *= params.grad_scale;
+      g *= state_f32(STATE_SCALE) * params.inv_batch;
       if (!valid) {
         g = nan;
       }

@@ -3,8 +3,9 @@
 //   g = grad/lossScale (+ weightDecay·w for Adam);  w ·= 1 − lr·weightDecay (AdamW)
 //   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
 //   w −= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
-// The bias corrections come from `step` (t, from 1) as uniforms, computed in f64 here. The
-// gradient may be f16 or f32. Optionally writes the f16 copy of the new weights. When the
+// The bias corrections are formed on the GPU from t = the training state's step count + 1
+// (src/kernels/train-state.ts), so the step runtime never rewrites a uniform; this wrapper puts
+// `step` and `lossScale` in a constant state buffer. The gradient may be f16 or f32. Optionally writes the f16 copy of the new weights. When the
 // non-finite flag is set the kernel writes nothing (no read-back needed) — but the caller's step
 // count still advances; see `step`.
 import type { GpuContext } from "../gpu/device.js";
@@ -22,6 +23,7 @@ import {
 } from "./opcheck.js";
 import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import type { Tensor } from "./tensor.js";
+import { constantState } from "./train-state.js";
 
 const OP = "adam";
 
@@ -48,8 +50,13 @@ export interface AdamArgs {
   weightDecay?: number;
   /** AdamW's decoupled weight decay. Default false. */
   decoupled?: boolean;
-  /** The loss scale the gradient carries; it is divided out. Default 1. */
+  /** The loss scale the gradient carries; it is divided out. Default 1. Ignored with `state`. */
   lossScale?: number;
+  /**
+   * The training state buffer (train-state.ts) to read the loss scale and step count from, as the
+   * step runtime does; `step` must then be 1 (it is checked but not used).
+   */
+  state?: GPUBuffer;
   /** u32 [1] from `nonfinite`: when non-zero, the update is skipped. Omitted: always update. */
   flag?: Tensor;
   /** f16 output, same size: the new weights rounded to f16 (nearest even, overflow to inf). */
@@ -60,7 +67,7 @@ export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec 
   return {
     op: OP,
     shader: "adam",
-    includes: ["lib/f16_bits", "lib/optimizer_step"],
+    includes: ["lib/f16_bits", "lib/train_state", "lib/optimizer_step"],
     aliases: { T: gradType },
     consts: { WRITE_COPY: writeCopy },
     bindings: [
@@ -70,36 +77,36 @@ export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec 
       { name: "grad", access: "read", type: "T" },
       { name: "flag", access: "read", type: "u32" },
       { name: "copy", access: "read_write", type: "u32" },
+      { name: "state", access: "read", type: "u32" },
     ],
     uniforms: [
       ["n", "u32"],
-      ["step_size", "f32"],
-      ["inv_bc2_sqrt", "f32"],
+      ["lr", "f32"],
       ["beta1", "f32"],
       ["beta2", "f32"],
       ["eps", "f32"],
-      ["inv_scale", "f32"],
       ["l2", "f32"],
       ["decay", "f32"],
+      ["ln_beta1", "f32"],
+      ["ln_beta2", "f32"],
     ],
     workgroupSize: [WG],
   };
 }
 
-/** The uniforms of one step, in adamSpec's order (exported for the test's reference). */
-export function adamUniforms(args: AdamArgs): number[] {
-  const { step, lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupled = false } = args;
-  const lossScale = args.lossScale ?? 1;
+/** The uniforms, in adamSpec's order: the per-run hyper-parameters only (per-step values are in the state). */
+function adamUniforms(args: AdamArgs): number[] {
+  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupled = false } = args;
   return [
     args.w.size,
-    lr / (1 - beta1 ** step),
-    1 / Math.sqrt(1 - beta2 ** step),
+    lr,
     beta1,
     beta2,
     eps,
-    1 / lossScale,
     decoupled ? 0 : weightDecay,
     decoupled ? 1 - lr * weightDecay : 1,
+    Math.log(beta1),
+    Math.log(beta2),
   ];
 }
 
@@ -125,11 +132,14 @@ export async function adam(ctx: GpuContext, args: AdamArgs, options: DispatchOpt
   checkScalar(OP, "weightDecay", args.weightDecay ?? 0, 0);
   checkScalar(OP, "lossScale", args.lossScale ?? 1, Number.MIN_VALUE);
   const uniforms = adamUniforms(args);
-  if (!uniforms.every((u) => Number.isFinite(Math.fround(u))))
-    throw new KernelInputError(
-      OP,
-      `step ${args.step}: a bias correction overflows f32 (${uniforms.join(", ")})`,
-    );
+  // β1 = 0 gives ln β1 = −inf: 1 − 0^t = 1 on the GPU too (exp(−inf) = 0), so allow that one.
+  const { beta1 = 0.9, beta2 = 0.999, lr } = args;
+  if (!args.state) {
+    const bc1 = 1 - beta1 ** args.step;
+    const bc2 = 1 - beta2 ** args.step;
+    if (!Number.isFinite(Math.fround(lr / bc1)) || !Number.isFinite(Math.fround(1 / Math.sqrt(bc2))) || bc2 === 0)
+      throw new KernelInputError(OP, `step ${args.step}: a bias correction overflows f32 (β1 ${beta1}, β2 ${beta2})`);
+  }
   const program = await getProgram(ctx, adamSpec(g.dtype as FloatDtype, !!wHalf));
   const buffers = [
     w,
@@ -138,6 +148,7 @@ export async function adam(ctx: GpuContext, args: AdamArgs, options: DispatchOpt
     g,
     flag ?? spareBuffer(ctx, "zero flag (read only)", 4),
     wHalf ?? spareBuffer(ctx, `${OP}.copy`, 4),
+    args.state ?? constantState(ctx, { scale: args.lossScale ?? 1, steps: args.step - 1 }),
   ];
   // One invocation per pair of elements (one word of the packed f16 copy).
   dispatch(ctx, program, buffers, uniforms, grid(ctx, OP, Math.ceil(n / 2), WG, `${n} weights`), options);

@@ -19,7 +19,7 @@ import {
   tileUnsupportedReason,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
-import { type DispatchOptions, dispatch, getProgram, grid1d, type ProgramSpec } from "./program.js";
+import { type DispatchOptions, dispatch, getProgram, grid1d, opEncoder, type ProgramSpec } from "./program.js";
 import { shapeStr, type Tensor } from "./tensor.js";
 
 export interface GemmOptions extends DispatchOptions {
@@ -308,7 +308,7 @@ export async function gemm(
     return;
   }
   // Two passes; share one encoder so timestamps (first pass start, last pass end) cover both.
-  const encoder = opts.encoder ?? ctx.device.createCommandEncoder({ label: program.spec.op });
+  const { encoder, done } = opEncoder(ctx, opts, program.spec.op);
   const tw = opts.timestampWrites;
   const first =
     tw?.beginningOfPassWriteIndex !== undefined
@@ -321,6 +321,7 @@ export async function gemm(
   dispatch(ctx, program, [a, b, c, dummyBuffer(ctx, "read"), ws, ...extra], uniforms, grid, {
     encoder,
     timestampWrites: first,
+    record: opts.record,
   });
   const reduce = await getProgram(ctx, reduceSpec(outType, flags));
   dispatch(
@@ -329,7 +330,7 @@ export async function gemm(
     [ws, c, bias],
     [shape.m, shape.n, used, opts.alpha ?? 1, beta],
     grid1d(ctx, Math.ceil((shape.m * shape.n) / 256)),
-    { encoder, timestampWrites: last },
+    { encoder, timestampWrites: last, record: opts.record },
   );
-  if (!opts.encoder) ctx.device.queue.submit([encoder.finish()]);
+  done();
 }

@@ -2,8 +2,9 @@
 // mixed-precision training (an overflowing loss-scaled gradient), read by sgd/adam on the GPU to
 // skip the step, so no read-back is needed. Exponent-bit tests, f32 and f16 alike.
 import type { GpuContext } from "../gpu/device.js";
+import { KernelInputError } from "../gpu/errors.js";
 import { checkDistinct, checkTensor, floatDtype, grid, WG } from "./opcheck.js";
-import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
+import { type DispatchOptions, dispatch, getProgram, opEncoder, type ProgramSpec } from "./program.js";
 import type { Tensor } from "./tensor.js";
 
 const OP = "nonfinite";
@@ -50,11 +51,13 @@ export async function nonfinite(
   checkDistinct(OP, { x, flag });
   const words = dtype === "f16" ? Math.ceil(x.size / 2) : x.size;
   const program = await getProgram(ctx, nonfiniteSpec(dtype));
-  const enc = options.encoder ?? ctx.device.createCommandEncoder({ label: OP });
-  if (args.reset) enc.clearBuffer(flag.buffer, 0, 4);
+  if (args.reset && options.record)
+    throw new KernelInputError(OP, "reset cannot be recorded for replay; clear the flag in the step instead");
+  const { encoder, done } = opEncoder(ctx, options, OP);
+  if (args.reset) encoder?.clearBuffer(flag.buffer, flag.byteOffset ?? 0, 4);
   dispatch(ctx, program, [x, flag], [x.size, words], grid(ctx, OP, words, WG, `${x.size} elements`), {
     ...options,
-    encoder: enc,
+    encoder,
   });
-  if (!options.encoder) ctx.device.queue.submit([enc.finish()]);
+  done();
 }

@@ -38,16 +38,18 @@ export function checkTensor(ctx: GpuContext, op: string, role: string, t: Tensor
       `${role} (${describe(t)}) must hold ${want.size} elements${want.why ? ` (${want.why})` : ""}, has ${t.size}`,
     );
   const need = byteSize(t.dtype, t.size);
-  if (t.buffer.size < need)
+  const offset = t.byteOffset ?? 0;
+  if (t.buffer.size < offset + need)
     throw new KernelInputError(
       op,
-      `${role} (${describe(t)}) needs ${need} bytes, its buffer has ${t.buffer.size}`,
+      `${role} (${describe(t)}) needs ${need} bytes at offset ${offset}, its buffer has ${t.buffer.size}`,
     );
   const limit = ctx.device.limits.maxStorageBufferBindingSize;
-  if (t.buffer.size > limit)
+  const bound = t.byteOffset === undefined ? t.buffer.size : need;
+  if (bound > limit)
     throw new KernelInputError(
       op,
-      `${role} (${describe(t)}) buffer of ${t.buffer.size} bytes is past this device's binding limit of ${limit}`,
+      `${role} (${describe(t)}) binding of ${bound} bytes is past this device's binding limit of ${limit}`,
     );
 }
 

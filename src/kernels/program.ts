@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type GpuContext, withErrorScopes } from "../gpu/device.js";
 import { GpuOperationError, KernelInputError, MissingFeatureError } from "../gpu/errors.js";
-import type { Tensor } from "./tensor.js";
+import { type Tensor, tensorBinding } from "./tensor.js";
 
 export interface BindingSpec {
   name: string;
@@ -182,6 +182,35 @@ export interface DispatchOptions {
   /** Record into this encoder instead of submitting at once. */
   encoder?: GPUCommandEncoder;
   timestampWrites?: GPUComputePassTimestampWrites;
+  /**
+   * Prepare instead of run: append each dispatch (pipeline, bind group, grid) to this list, to be
+   * replayed every step by the step runtime (src/runtime) without recreating anything. An op
+   * recorded this way must not depend on per-call values other than what its buffers hold.
+   */
+  record?: RecordedDispatch[];
+}
+
+/** A dispatch prepared once and replayed many times (see DispatchOptions.record). */
+export interface RecordedDispatch {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+/**
+ * The encoder an op with several dispatches records into: the caller's, a new one submitted by
+ * `done()`, or none when the op is being recorded for replay.
+ */
+export function opEncoder(
+  ctx: GpuContext,
+  options: DispatchOptions,
+  label: string,
+): { encoder: GPUCommandEncoder | undefined; done: () => void } {
+  if (options.record) return { encoder: undefined, done: () => {} };
+  if (options.encoder) return { encoder: options.encoder, done: () => {} };
+  const encoder = ctx.device.createCommandEncoder({ label });
+  return { encoder, done: () => ctx.device.queue.submit([encoder.finish()]) };
 }
 
 /**
@@ -209,11 +238,15 @@ export function dispatch(
   if (gx * gy * gz === 0) return;
   const entries: GPUBindGroupEntry[] = tensors.map((t, i) => ({
     binding: i,
-    resource: { buffer: "buffer" in t ? t.buffer : t },
+    resource: "buffer" in t ? tensorBinding(t) : { buffer: t },
   }));
   if (spec.uniforms?.length)
     entries.push({ binding: tensors.length, resource: { buffer: uniformBuffer(ctx, spec, uniforms) } });
-  const bindGroup = ctx.device.createBindGroup({ layout: program.layout, entries });
+  const bindGroup = ctx.device.createBindGroup({ layout: program.layout, entries, label: spec.op });
+  if (options.record) {
+    options.record.push({ label: spec.op, pipeline: program.pipeline, bindGroup, workgroups: [gx, gy, gz] });
+    return;
+  }
   const enc = options.encoder ?? ctx.device.createCommandEncoder({ label: spec.op });
   const pass = enc.beginComputePass(
     options.timestampWrites ? { timestampWrites: options.timestampWrites } : {},

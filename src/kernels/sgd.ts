@@ -17,6 +17,7 @@ import {
 } from "./opcheck.js";
 import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import type { Tensor } from "./tensor.js";
+import { constantState } from "./train-state.js";
 
 const OP = "sgd";
 
@@ -32,8 +33,10 @@ export interface SgdArgs {
   momentum?: number;
   /** L2 weight decay added to the gradient, PyTorch-style. Default 0. */
   weightDecay?: number;
-  /** The loss scale the gradient carries; it is divided out. Default 1. */
+  /** The loss scale the gradient carries; it is divided out. Default 1. Ignored with `state`. */
   lossScale?: number;
+  /** The training state buffer (train-state.ts) to read 1/loss scale from, as the step runtime does. */
+  state?: GPUBuffer;
   nesterov?: boolean;
   /** u32 [1] from `nonfinite`: when non-zero, the update is skipped. Omitted: always update. */
   flag?: Tensor;
@@ -45,7 +48,7 @@ export function sgdSpec(gradType: FloatDtype, flags: { nesterov: boolean; writeC
   return {
     op: OP,
     shader: "sgd",
-    includes: ["lib/f16_bits", "lib/optimizer_step"],
+    includes: ["lib/f16_bits", "lib/train_state", "lib/optimizer_step"],
     aliases: { T: gradType },
     consts: { NESTEROV: flags.nesterov, WRITE_COPY: flags.writeCopy },
     bindings: [
@@ -54,13 +57,13 @@ export function sgdSpec(gradType: FloatDtype, flags: { nesterov: boolean; writeC
       { name: "grad", access: "read", type: "T" },
       { name: "flag", access: "read", type: "u32" },
       { name: "copy", access: "read_write", type: "u32" },
+      { name: "state", access: "read", type: "u32" },
     ],
     uniforms: [
       ["n", "u32"],
       ["lr", "f32"],
       ["momentum", "f32"],
       ["weight_decay", "f32"],
-      ["inv_scale", "f32"],
     ],
     workgroupSize: [WG],
   };
@@ -89,13 +92,14 @@ export async function sgd(ctx: GpuContext, args: SgdArgs, options: DispatchOptio
     g,
     flag ?? spareBuffer(ctx, "zero flag (read only)", 4),
     wHalf ?? spareBuffer(ctx, `${OP}.copy`, 4),
+    args.state ?? constantState(ctx, { scale: lossScale }),
   ];
   // One invocation per pair of elements (one word of the packed f16 copy).
   dispatch(
     ctx,
     program,
     buffers,
-    [n, lr, momentum, weightDecay, 1 / lossScale],
+    [n, lr, momentum, weightDecay],
     grid(ctx, OP, Math.ceil(n / 2), WG, `${n} weights`),
     options,
   );

@@ -16,8 +16,9 @@ import {
   grid,
   spareBuffer,
 } from "./opcheck.js";
-import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
+import { type DispatchOptions, dispatch, getProgram, opEncoder, type ProgramSpec } from "./program.js";
 import type { Tensor } from "./tensor.js";
+import { constantState } from "./train-state.js";
 
 const OP = "softmax_xent";
 /** Invocations per row: 525 classes take 3 strides; a power of two for the tree reductions. */
@@ -34,8 +35,10 @@ export interface SoftmaxXentArgs {
   loss?: Tensor;
   /** Output, f32 [batch]: each row's cross-entropy. */
   rowLoss?: Tensor;
-  /** Multiplies dLogits (mixed precision's loss scale). Default 1. */
+  /** Multiplies dLogits (mixed precision's loss scale). Default 1. Ignored with `state`. */
   lossScale?: number;
+  /** The training state buffer (train-state.ts) to read the loss scale from, as the step runtime does. */
+  state?: GPUBuffer;
 }
 
 export interface SoftmaxXentFlags {
@@ -49,7 +52,7 @@ export function softmaxXentSpec(dtype: FloatDtype, flags: SoftmaxXentFlags): Pro
   return {
     op: OP,
     shader: "softmax_xent",
-    includes: ["lib/f16_bits", "lib/to_t"],
+    includes: ["lib/f16_bits", "lib/to_t", "lib/train_state"],
     aliases: t.aliases,
     consts: {
       ...t.consts,
@@ -63,11 +66,12 @@ export function softmaxXentSpec(dtype: FloatDtype, flags: SoftmaxXentFlags): Pro
       { name: "dlogits", access: "read_write", type: "T" },
       { name: "row_loss", access: "read_write", type: "f32" },
       { name: "loss", access: "read_write", type: "f32" },
+      { name: "state", access: "read", type: "u32" },
     ],
     uniforms: [
       ["batch", "u32"],
       ["classes", "u32"],
-      ["grad_scale", "f32"],
+      ["inv_batch", "f32"],
     ],
     workgroupSize: [WG_ROW],
   };
@@ -114,22 +118,24 @@ export async function softmaxXent(
     dLogits ?? spareBuffer(ctx, `${OP}.dlogits`, 4),
     rowLoss ?? spareBuffer(ctx, `${OP}.row_loss`, 4 * batch),
     loss ?? spareBuffer(ctx, `${OP}.loss`, 4),
+    args.state ?? constantState(ctx, { scale: lossScale }),
   ];
-  const uniforms = [batch, classes, lossScale / batch];
+  const uniforms = [batch, classes, 1 / batch];
   const rows = await getProgram(ctx, softmaxXentSpec(dtype, flags));
   const mean = loss ? await getProgram(ctx, softmaxXentSpec(dtype, { ...flags, meanPass: true })) : null;
 
   const ts = options.timestampWrites;
-  const enc = options.encoder ?? ctx.device.createCommandEncoder({ label: OP });
+  const { encoder: enc, done } = opEncoder(ctx, options, OP);
   const rowTs =
     ts && mean ? { querySet: ts.querySet, beginningOfPassWriteIndex: ts.beginningOfPassWriteIndex } : ts;
   dispatch(ctx, rows, buffers, uniforms, grid(ctx, OP, batch, 1, `${batch} rows`), {
     encoder: enc,
     timestampWrites: rowTs,
+    record: options.record,
   });
   if (mean) {
     const meanTs = ts && { querySet: ts.querySet, endOfPassWriteIndex: ts.endOfPassWriteIndex };
-    dispatch(ctx, mean, buffers, uniforms, [1], { encoder: enc, timestampWrites: meanTs });
+    dispatch(ctx, mean, buffers, uniforms, [1], { encoder: enc, timestampWrites: meanTs, record: options.record });
   }
-  if (!options.encoder) ctx.device.queue.submit([enc.finish()]);
+  done();
 }

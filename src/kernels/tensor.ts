@@ -10,6 +10,11 @@ export const BYTES: Record<Dtype, number> = { f32: 4, f16: 2, u32: 4, i32: 4, u8
 
 export interface Tensor {
   buffer: GPUBuffer;
+  /**
+   * Where the tensor starts in `buffer`, in bytes (a view into a slab, see `tensorView`); absent
+   * for a tensor that owns its buffer. A multiple of the device's storage offset alignment (256).
+   */
+  byteOffset?: number;
   dtype: Dtype;
   shape: readonly number[];
   /** Number of elements. */
@@ -56,6 +61,51 @@ export async function createTensor(
   return { buffer, dtype, shape: [...shape], size, label };
 }
 
+/**
+ * A tensor that lives inside another buffer (a slab of parameters, gradients or activations), so
+ * one dispatch can run over the whole slab while GEMMs bind each piece. `byteOffset` must be a
+ * multiple of 256 (WebGPU's minStorageBufferOffsetAlignment on every adapter we target).
+ */
+export function tensorView(
+  buffer: GPUBuffer,
+  byteOffset: number,
+  dtype: Dtype,
+  shape: readonly number[],
+  label: string,
+): Tensor {
+  const size = numel(shape);
+  if (byteOffset % 256 !== 0)
+    throw new KernelInputError("tensorView", `${label}: byte offset ${byteOffset} is not a multiple of 256`);
+  if (byteOffset + byteSize(dtype, size) > buffer.size)
+    throw new KernelInputError(
+      "tensorView",
+      `${label} ${dtype}${shapeStr(shape)} at byte ${byteOffset} runs past its buffer (${buffer.size} bytes)`,
+    );
+  return { buffer, byteOffset, dtype, shape: [...shape], size, label };
+}
+
+/** The same storage seen with another shape (e.g. a smaller batch in a buffer sized for the largest). */
+export function reshapeView(t: Tensor, shape: readonly number[], label = t.label): Tensor {
+  const size = numel(shape);
+  if (size > t.size)
+    throw new KernelInputError("reshapeView", `${label}: ${shapeStr(shape)} is larger than ${describeT(t)}`);
+  return { ...t, shape: [...shape], size, label };
+}
+
+const describeT = (t: Tensor) => `${t.label} ${t.dtype}${shapeStr(t.shape)}`;
+
+/**
+ * The binding of a tensor: whole buffer when it owns one, else its range, at least 512 bytes where
+ * the buffer has them (a subgroup-matrix fragment load needs that much bound, as createTensor's
+ * minimum allocation).
+ */
+export function tensorBinding(t: Tensor): GPUBufferBinding {
+  if (t.byteOffset === undefined) return { buffer: t.buffer };
+  const bytes = byteSize(t.dtype, t.size);
+  const size = Math.min(t.buffer.size - t.byteOffset, Math.max(bytes, MIN_ALLOCATION));
+  return { buffer: t.buffer, offset: t.byteOffset, size: Math.floor(size / 4) * 4 };
+}
+
 /** Encodes numbers as the tensor's dtype. f16 rounds to nearest even. */
 export function encode(dtype: Dtype, values: ArrayLike<number>): ArrayBufferView {
   switch (dtype) {
@@ -81,8 +131,8 @@ export function upload(ctx: GpuContext, t: Tensor, values: ArrayLike<number>): v
   if (view.byteLength !== bytes) {
     const padded = new Uint8Array(bytes);
     padded.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-    ctx.device.queue.writeBuffer(t.buffer, 0, padded);
-  } else ctx.device.queue.writeBuffer(t.buffer, 0, view.buffer, view.byteOffset, view.byteLength);
+    ctx.device.queue.writeBuffer(t.buffer, t.byteOffset ?? 0, padded);
+  } else ctx.device.queue.writeBuffer(t.buffer, t.byteOffset ?? 0, view.buffer, view.byteOffset, view.byteLength);
 }
 
 export async function tensorFrom(
@@ -102,10 +152,10 @@ export function fill(ctx: GpuContext, t: Tensor, value: number): void {
   const bytes = byteSize(t.dtype, t.size);
   if (t.dtype === "f16") {
     const h = f32ToF16Bits(value);
-    ctx.device.queue.writeBuffer(t.buffer, 0, new Uint32Array(bytes / 4).fill(h | (h << 16)));
+    ctx.device.queue.writeBuffer(t.buffer, t.byteOffset ?? 0, new Uint32Array(bytes / 4).fill(h | (h << 16)));
   } else {
     const v = encode(t.dtype, new Array(bytes / BYTES[t.dtype]).fill(value));
-    ctx.device.queue.writeBuffer(t.buffer, 0, v.buffer, v.byteOffset, bytes);
+    ctx.device.queue.writeBuffer(t.buffer, t.byteOffset ?? 0, v.buffer, v.byteOffset, bytes);
   }
 }
 
@@ -133,7 +183,7 @@ export async function download(
   ctx: GpuContext,
   t: Tensor,
 ): Promise<Float32Array | Uint32Array | Int32Array | Uint8Array> {
-  const raw = await readBytes(ctx, t.buffer, byteSize(t.dtype, t.size));
+  const raw = await readBytes(ctx, t.buffer, byteSize(t.dtype, t.size), t.byteOffset ?? 0);
   switch (t.dtype) {
     case "f32":
       return new Float32Array(raw, 0, t.size);
@@ -154,6 +204,7 @@ export async function downloadF32(ctx: GpuContext, t: Tensor): Promise<Float32Ar
   return (await download(ctx, t)) as Float32Array;
 }
 
+/** Destroys tensors that own their buffers (views are left to their slab's owner). */
 export function destroyTensor(...ts: Tensor[]): void {
-  for (const t of ts) t.buffer.destroy();
+  for (const t of ts) if (t.byteOffset === undefined) t.buffer.destroy();
 }
