@@ -1,8 +1,10 @@
-// Typed errors for the model code (reference MLP, checkpoint files). `code` lets a caller (the
-// CLI, the trainer) react to the kind of failure without parsing messages; the message itself
-// names the file, tensor or shape, and is printed as is.
+// Typed errors for the model code (reference MLP, checkpoint files), on the project's base class
+// (src/errors.ts). `code` is the project-wide one (E_INPUT: the caller's input or file is unusable,
+// exit status 2; E_RUNTIME: an I/O failure); `reason` says more precisely what was wrong, so the
+// trainer can react without parsing messages. The message names the file, tensor or shape.
+import { HalfwattError } from "../errors.js";
 
-export type ModelErrorCode =
+export type ModelErrorReason =
   | "bad-shape"
   | "bad-value"
   | "bad-label"
@@ -12,13 +14,12 @@ export type ModelErrorCode =
   | "bad-metadata"
   | "io";
 
-export class ModelError extends Error {
+export class ModelError extends HalfwattError {
   constructor(
-    readonly code: ModelErrorCode,
+    readonly reason: ModelErrorReason,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = new.target.name;
+    super(reason === "io" ? "E_RUNTIME" : "E_INPUT", message, options);
   }
 }

@@ -289,6 +289,9 @@ describe("reference MLP input checks", () => {
       mlpForward({ ...p, biases: [p.biases[0], new Float64Array(3)] }, new Float64Array(3), 1),
     ).toThrow(/biases\[1\] has 3 values, want \[2\]/);
     expect(() => mlpForward({ ...p, sizes: [3] }, new Float64Array(3), 1)).toThrow(ModelError);
+    expect(() => mlpForward(p, new Float64Array(5), 2)).toThrow(
+      expect.objectContaining({ code: "E_INPUT", reason: "bad-shape" }),
+    );
     expect(() => mlpLossAndGrads(p, new Float64Array(6), [0, 2], 2)).toThrow(/label of row 1 is 2/);
     expect(() => mlpLossAndGrads(p, new Float64Array(6), [0], 2)).toThrow(/1 labels for a batch of 2/);
   });
