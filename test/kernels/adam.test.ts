@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { openDevice } from "../../src/gpu/device.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
-import { type AdamArgs, adam, adamUniforms } from "../../src/kernels/adam.js";
+import { type AdamArgs, adam } from "../../src/kernels/adam.js";
 import {
   createTensor,
   destroyTensor,
@@ -14,12 +14,14 @@ import { expectClose, useGpu } from "../helpers/gpu.js";
 import { normal, uniform } from "../helpers/rng.js";
 import { adamRef, expectBits, f16Bits, quantize, rawWords, unzip } from "./reference.js";
 
-// Bounds (reference.ts adamRef): the step runs in f32 for both gradient types, from the f32
-// state and the f32 uniforms (bias corrections formed in f64, then rounded), so the bounds cover
-// only its f32 operations — 2^-24·|result| each, sqrt at 4.5 ulps and the division at 2.5 ulps
-// (WGSL's accuracy) — and their propagation through the update. The f16 gradient is quantized in
-// the reference. The f16 weight copy is checked bit-exactly against nearest-even rounding of the
-// kernel's own new f32 weights.
+// Expectations: one step of the float64 reference written from PyTorch's Adam/AdamW rules
+// (src/model/reference/optimizers.ts, checked against torch.optim), from the hyper-parameters as
+// given — nothing computed by src/kernels/adam.ts. Bounds (reference.ts adamRef): an error
+// analysis of the f32 step from the reference's own values — f32 hyper-parameters (U each; 1 − β
+// from f32 β), bias corrections formed in f32, sqrt at 4.5 ulps and divisions at 2.5 ulps
+// (WGSL's accuracy), U per other operation. The f16 gradient is quantized before both see it.
+// The f16 weight copy is checked bit-exactly against nearest-even rounding of the kernel's own
+// new f32 weights (src/kernels/f16.ts, itself checked against an IEEE table in f16.test.ts).
 const env = useGpu("adam");
 
 interface State {
@@ -58,6 +60,18 @@ describe("adam", () => {
     { step: 1, lr: 1e-3, lossScale: 1024 },
     { step: 7, lr: 3e-4, weightDecay: 1e-2, decoupled: false, lossScale: 3 },
     { step: 1000, lr: 1e-3, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0.05, decoupled: true },
+    // A large ε early on, while 1 − β2^t is far from 1: ε's place (after the bias correction,
+    // outside the sqrt) shows.
+    {
+      step: 3,
+      lr: 1e-2,
+      beta1: 0.7,
+      beta2: 0.95,
+      eps: 3e-3,
+      weightDecay: 0.1,
+      decoupled: true,
+      lossScale: 0.5,
+    },
   ];
   const name = (h: Hyper) => `t=${h.step}${h.weightDecay ? (h.decoupled ? " AdamW" : " Adam+L2") : ""}`;
   for (const dtype of ["f32", "f16"] as const)
@@ -70,7 +84,7 @@ describe("adam", () => {
           fill(ctx, wHalf, Number.NaN);
           const args: AdamArgs = { w: s.w, m: s.m, v: s.v, g: s.g, ...h, wHalf };
           await adam(ctx, args);
-          const ref = adamRef(s.w0, s.m0, s.v0, s.g0, adamUniforms(args));
+          const ref = adamRef(s.w0, s.m0, s.v0, s.g0, h);
           const what = `adam ${dtype} n=${n} ${name(h)}`;
           const w = await downloadF32(ctx, s.w);
           for (const [key, got] of [
@@ -114,7 +128,7 @@ describe("adam", () => {
       const wHalf = await createTensor(ctx, "f16", [3], "wHalf");
       const args: AdamArgs = { w, m, v, g, step: 2, lr: 1e-3, wHalf };
       await adam(ctx, args);
-      const rw = unzip(adamRef(w0, m0, v0, g0, adamUniforms(args)).w);
+      const rw = unzip(adamRef(w0, m0, v0, g0, args).w);
       const got = await downloadF32(ctx, w);
       expectClose(got, rw.want, rw.bound, "adam without shader-f16", seed);
       expectBits(await rawWords(ctx, wHalf), Array.from(got, f16Bits), "f16 copy without shader-f16", seed);

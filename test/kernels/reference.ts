@@ -10,6 +10,7 @@ import { expect } from "vitest";
 import type { GpuContext } from "../../src/gpu/device.js";
 import { f32ToF16Bits, roundToF16 } from "../../src/kernels/f16.js";
 import { byteSize, readBytes, type Tensor } from "../../src/kernels/tensor.js";
+import { type AdamRefOptions, adamStepRef, sgdStepRef } from "../../src/model/reference/optimizers.js";
 
 /** f32 unit roundoff: one correctly rounded f32 operation errs by at most U·|result|. */
 export const U = 2 ** -24;
@@ -195,80 +196,122 @@ export interface SgdHyper {
   nesterov: boolean;
 }
 
-/**
- * One PyTorch SGD step per element, with the kernel's f32 hyper-parameters. Each f32 operation
- * errs by ≤ U·|its result|; a sum a + b of rounded terms by ≤ U·(|a| + |b|) plus their errors.
- */
+// The optimizer references. The expected value is one step of the float64 reference written from
+// PyTorch's documented rules (src/model/reference/optimizers.ts, itself checked against
+// torch.optim), with the hyper-parameters as given — not the kernel's f32 uniforms or anything
+// else the kernel code computes. The bound is an error analysis of an f32 evaluation of the same
+// formula, built from the reference's exact intermediate values: each hyper-parameter the kernel
+// holds in f32 errs by ≤ U relative (and a constant derived from several, 1 − lr·λ or 1/S, by
+// ≤ 2U); each f32 operation by ≤ U·|its result|; a sum a + b by U·(|a| + |b|) plus the errors
+// of a and b. Nothing in a bound depends on how the kernel packs its uniforms.
+
+/** One PyTorch SGD step per element (sgdStepRef) and an f32 evaluation's error bound. */
 export function sgdRef(
   w: Float64Array,
   v: Float64Array,
   g: Float64Array,
   h: SgdHyper,
 ): { w: Expected[]; v: Expected[] } {
-  const lr = Math.fround(h.lr);
-  const mu = Math.fround(h.momentum);
-  const wd = Math.fround(h.weightDecay);
-  const inv = Math.fround(1 / h.lossScale);
+  const w1 = Float64Array.from(w);
+  const v1 = Float64Array.from(v);
+  sgdStepRef(w1, v1, g, h);
+  const { lr, momentum: mu, weightDecay: wd, lossScale } = h;
   const W: Expected[] = [];
   const V: Expected[] = [];
   for (let i = 0; i < w.length; i++) {
-    const a = g[i] * inv;
-    const b = wd * w[i];
+    const a = g[i] / lossScale; // g·(1/S): 1/S rounded, then the product
+    const b = wd * w[i]; // λ rounded, then the product
     const gg = a + b;
-    const eG = 2 * U * (Math.abs(a) + Math.abs(b));
+    const eG = 2 * U * (Math.abs(a) + Math.abs(b)) + U * Math.abs(gg);
     const mv = mu * v[i];
-    const v1 = mv + gg;
-    const eV = eG + 2 * U * (Math.abs(mv) + Math.abs(gg));
-    let d = v1;
+    const eV = eG + 2 * U * Math.abs(mv) + U * Math.abs(v1[i]);
+    let d = v1[i];
     let eD = eV;
     if (h.nesterov) {
-      d = gg + mu * v1;
-      eD = eG + mu * eV + 2 * U * (Math.abs(gg) + Math.abs(mu * v1));
+      d = gg + mu * v1[i];
+      eD = eG + mu * eV + 2 * U * Math.abs(mu * v1[i]) + U * Math.abs(d);
     }
-    const w1 = w[i] - lr * d;
-    V.push({ want: v1, bound: eV });
-    W.push({ want: w1, bound: lr * eD + 2 * U * (Math.abs(lr * d) + Math.abs(w[i])) });
+    V.push({ want: v1[i], bound: eV });
+    W.push({ want: w1[i], bound: lr * eD + 2 * U * Math.abs(lr * d) + U * Math.abs(w1[i]) });
   }
   return { w: W, v: V };
 }
 
 /**
- * One PyTorch Adam(W) step per element, from the kernel's f32 uniforms (adamUniforms rounded).
- * Beyond plain f32 rounding: sqrt within 4.5 ulps (WGSL: 1/inverseSqrt), the division 2.5 ulps.
+ * Relative error allowed in 1 − β^t formed in f32 from x = t·ln β (ln β rounded and the product:
+ * 2U on x). For x > −0.5, where 1 − exp(x) would cancel (β2 = 0.999 at t = 1 keeps 4 digits), the
+ * kernel must not lose digits: 16U all told (a series to x⁹ truncates below 3e-10 ≈ 5U).
+ * Further out 1 − exp(x) is well-conditioned: exp within (3 + 2|x|) ulps (WGSL) and x's own
+ * error, both scaled by β^t/(1 − β^t) ≤ 1.6, then the subtraction.
+ */
+function biasCorrectionError(beta: number, t: number): number {
+  const x = t * Math.log(beta);
+  const e = beta ** t;
+  const viaExp = (2 * U * (3 + 2 * Math.abs(x)) + 2 * U * Math.abs(x)) * (e / (1 - e)) + U;
+  return x > -0.5 ? 16 * U : viaExp;
+}
+
+export type AdamHyper = AdamRefOptions;
+
+/**
+ * One PyTorch Adam(W) step per element (adamStepRef) and an f32 evaluation's error bound. Beyond
+ * the rules above: sqrt within 4.5 ulps (WGSL: 1/inverseSqrt), a division 2.5 ulps, the bias
+ * corrections as biasCorrectionError, and 1 − β formed from f32 β, which errs by U·β/(1 − β)
+ * relative to the exact 1 − β.
  */
 export function adamRef(
   w: Float64Array,
   m: Float64Array,
   v: Float64Array,
   g: Float64Array,
-  uniforms: readonly number[],
+  h: AdamHyper,
 ): { w: Expected[]; m: Expected[]; v: Expected[] } {
-  const [, stepSize, invBc2, b1, b2, eps, inv, l2, decay] = uniforms.map((u) => Math.fround(u));
+  const w1 = Float64Array.from(w);
+  const m1 = Float64Array.from(m);
+  const v1 = Float64Array.from(v);
+  adamStepRef(w1, m1, v1, g, h);
+  const { step: t, lr, beta1: b1 = 0.9, beta2: b2 = 0.999, eps = 1e-8, weightDecay: wd = 0 } = h;
+  const { decoupled = false, lossScale = 1 } = h;
+  const r1 = U * (b1 / (1 - b1)) + U; // 1 − β1 from f32 β1
+  const r2 = U * (b2 / (1 - b2)) + U;
+  const bc1 = 1 - b1 ** t;
+  const bc2 = 1 - b2 ** t;
+  // lr/bc1: lr rounded, bc1's error, the division; 1/√bc2: bc2's error halved, sqrt, division.
+  const rStep = U + biasCorrectionError(b1, t) + 5 * U;
+  const rInvBc2 = biasCorrectionError(b2, t) / 2 + 9 * U + 5 * U;
+  const decay = decoupled ? 1 - lr * wd : 1;
   const W: Expected[] = [];
   const M: Expected[] = [];
   const V: Expected[] = [];
-  // 1 − β is exact in f32 for β in [0.5, 1) (Sterbenz), which the tests use.
-  const o1 = 1 - b1;
-  const o2 = 1 - b2;
   for (let i = 0; i < w.length; i++) {
-    const a = g[i] * inv;
-    const b = l2 * w[i];
+    const a = g[i] / lossScale;
+    const b = decoupled ? 0 : wd * w[i];
     const gg = a + b;
-    const eG = 2 * U * (Math.abs(a) + Math.abs(b));
-    const m1 = b1 * m[i] + o1 * gg;
-    const eM = o1 * eG + 2 * U * (Math.abs(b1 * m[i]) + Math.abs(o1 * gg));
-    const v1 = b2 * v[i] + o2 * gg * gg;
-    const eV = o2 * 2 * Math.abs(gg) * eG + 4 * U * v1;
-    const sq = Math.sqrt(v1);
-    const eSq = sq * (9 * U + eV / (2 * v1));
-    const den = sq * invBc2 + eps;
-    const eDen = invBc2 * eSq + 2 * U * den;
-    const upd = (stepSize * m1) / den;
-    const eUpd = (stepSize * eM) / den + Math.abs(upd) * (eDen / den + 6 * U);
-    const w1 = w[i] * decay - upd;
-    M.push({ want: m1, bound: eM });
-    V.push({ want: v1, bound: eV });
-    W.push({ want: w1, bound: eUpd + 2 * U * (Math.abs(w[i] * decay) + Math.abs(upd)) + U * Math.abs(w[i]) });
+    const eG = 2 * U * (Math.abs(a) + Math.abs(b)) + U * Math.abs(gg);
+    const bm = b1 * m[i];
+    const c1 = (1 - b1) * gg;
+    const eM = 2 * U * Math.abs(bm) + (1 - b1) * eG + (r1 + U) * Math.abs(c1) + U * Math.abs(m1[i]);
+    const bv = b2 * v[i];
+    const c2 = (1 - b2) * gg * gg;
+    const eV = 2 * U * bv + (1 - b2) * (2 * Math.abs(gg) * eG + eG * eG) + (r2 + 2 * U) * c2 + U * v1[i];
+    if (!(eV < v1[i] / 2)) throw new Error(`reference: v[${i}] = ${v1[i]} too small for its bound`);
+    const sq = Math.sqrt(v1[i]);
+    const eSq = sq * (9 * U + eV / v1[i]); // √(v(1+δ)) ≤ √v·(1 + δ/2) for δ ≥ −½, doubled for safety
+    const sh = sq / Math.sqrt(bc2);
+    const den = sh + eps;
+    const eDen = eSq / Math.sqrt(bc2) + sh * (rInvBc2 + U) + eps * U + U * den;
+    const upd = (lr / bc1) * (m1[i] / den);
+    const eUpd = ((lr / bc1) * eM) / den + Math.abs(upd) * ((2 * eDen) / den + rStep + 6 * U);
+    // w·(1 − lr·λ): the constant within 2U·lr·λ + U·decay, the product U.
+    const eW =
+      eUpd +
+      Math.abs(w[i]) * (2 * U * lr * wd + U * decay) +
+      2 * U * Math.abs(w[i] * decay) +
+      U * Math.abs(upd) +
+      U * Math.abs(w1[i]);
+    M.push({ want: m1[i], bound: eM });
+    V.push({ want: v1[i], bound: eV });
+    W.push({ want: w1[i], bound: eW });
   }
   return { w: W, m: M, v: V };
 }

@@ -25,11 +25,13 @@ import {
   unzip,
 } from "./reference.js";
 
-// Bounds (reference.ts sgdRef): the update runs in f32 for both gradient types, from the f32
-// state and f32-rounded hyper-parameters, so each of its ~6 operations errs by ≤ 2^-24·|its
-// result| — summed with their propagation through lr and momentum. The f16 gradient is
-// quantized in the reference, so f16 adds nothing. The f16 weight copy is checked bit-exactly
-// against nearest-even rounding of the kernel's own new f32 weights.
+// Expectations: one step of the float64 reference written from PyTorch's SGD rules
+// (src/model/reference/optimizers.ts, checked against torch.optim), from the hyper-parameters as
+// given. Bounds (reference.ts sgdRef): the update runs in f32 for both gradient types, so each
+// f32 hyper-parameter errs by ≤ U relative and each of its ~6 operations by ≤ U·|its result|,
+// summed with their propagation through lr and momentum. The f16 gradient is quantized before
+// both see it. The f16 weight copy is checked bit-exactly against nearest-even rounding of the
+// kernel's own new f32 weights.
 const env = useGpu("sgd");
 
 interface State {
