@@ -1,0 +1,390 @@
+// train(config, hooks): the library entry point the CLI and the experiment suite call. Loads the
+// data (src/data), puts each split on the GPU, builds the model (mlp.ts) and runs the epochs:
+// one encoder and one submit per step, metrics read back every `readbackEvery` steps through a
+// ring of mapped buffers (never stalling the step), hooks at step boundaries after the queue
+// drains (so telemetry phases line up with GPU work), and a clean stop between steps.
+import { openDevice, type GpuContext } from "../gpu/device.js";
+import { loadDataset } from "../data/index.js";
+import type { Dataset, LoadOptions, SplitData } from "../data/index.js";
+import type { Rgb } from "../kernels/image-normalize.js";
+import { METRIC_WORDS } from "../kernels/metrics.js";
+import { createTensor, destroyTensor, upload } from "../kernels/tensor.js";
+import { readState, STATE_WORDS } from "../kernels/train-state.js";
+import { ReadbackRing } from "../runtime/readback.js";
+import { encodeDispatches } from "../runtime/replay.js";
+import { seededRandom } from "../util/rng.js";
+import { ModelError } from "./errors.js";
+import { EVAL_SLOT, GpuMlp, type GpuSplit, type KernelRecord, TRAIN_SLOT } from "./mlp.js";
+import { type OptimizerConfig, optimizerConfig } from "./optimizer.js";
+import { type LossScaling, precisionPolicy } from "./policy.js";
+
+export interface TrainConfig {
+  /** An image folder or a synthetic spec ("synthetic:classes=10,size=32,…"). */
+  data: string;
+  precision: "f32" | "mixed";
+  batch: number;
+  /** Hidden layer widths, e.g. [1024]. */
+  neurons: number[];
+  epochs: number;
+  optimizer: { name: "sgd" | "adam" | "adamw" } & Partial<Omit<OptimizerConfig, "name">>;
+  seed: number;
+  imageSize?: number;
+  strict?: boolean;
+  lossScaling?: Partial<LossScaling>;
+  /** Steps between metric read-backs (default 50; the epoch's end always reads). */
+  readbackEvery?: number;
+  cacheDir?: string;
+}
+
+export interface SplitMetrics {
+  loss: number;
+  /** Top-1 accuracy. */
+  accuracy: number;
+  top5: number;
+  samples: number;
+  /** Rows whose logits held inf/NaN (never counted correct). */
+  nonFiniteRows: number;
+}
+
+export interface EpochResult {
+  epoch: number;
+  train: SplitMetrics;
+  valid: SplitMetrics;
+  /** Wall time of the epoch's training steps, queue drained (evaluation excluded). */
+  seconds: number;
+  samplesPerSecond: number;
+  steps: number;
+  skippedSteps: number;
+}
+
+export interface LossScaleSummary {
+  enabled: boolean;
+  initial: number;
+  final: number;
+  min: number;
+  max: number;
+  skippedSteps: number;
+  /** (step, scale) each time a read-back saw the scale change, plus the first and last. */
+  history: { step: number; scale: number }[];
+}
+
+export interface TrainResult {
+  config: TrainConfig;
+  adapter: string;
+  dataset: { source: string; classes: number; imageSize: number; train: number; valid: number; test: number; skipped: number; cacheReused: boolean };
+  parameters: number;
+  epochs: EpochResult[];
+  test: SplitMetrics | null;
+  lossScale: LossScaleSummary;
+  kernels: KernelRecord[];
+  steps: number;
+  /** True when hooks.signal stopped the run early. */
+  stopped: boolean;
+  seconds: number;
+}
+
+export interface RunStartInfo {
+  adapter: string;
+  dataset: Dataset;
+  parameters: number;
+  stepsPerEpoch: number;
+}
+
+export interface TrainHooks {
+  onRunStart?(info: RunStartInfo): void | Promise<void>;
+  onEpochStart?(epoch: number): void | Promise<void>;
+  /** After each read-back: steps done in this epoch and the running train loss. */
+  onProgress?(p: { epoch: number; step: number; steps: number; loss: number }): void;
+  onEpochEnd?(e: EpochResult): void | Promise<void>;
+  onEvaluation?(split: "valid" | "test", m: SplitMetrics, epoch: number): void | Promise<void>;
+  onRunEnd?(r: TrainResult): void | Promise<void>;
+  /** Aborting stops the run at the next step boundary (the result says `stopped`). */
+  signal?: AbortSignal;
+  data?: Pick<LoadOptions, "onProgress" | "onWarning">;
+}
+
+export interface TrainOptions {
+  /** A device to train on (else one is opened, HALFWATT_ADAPTER honoured). */
+  ctx?: GpuContext;
+  /** An already loaded dataset (else config.data is loaded). */
+  dataset?: Dataset;
+  /** Initial weights and optimizer state (checkpoints), by parameter name. */
+  initial?: { params: Record<string, Float32Array>; m?: Record<string, Float32Array>; v?: Record<string, Float32Array>; state?: { scale: number; steps: number; good: number; skipped: number } };
+  /** Called with the model before it is destroyed (to save a checkpoint, read weights). */
+  onModel?(model: GpuMlp): void | Promise<void>;
+}
+
+export function checkTrainConfig(c: TrainConfig): void {
+  const int = (name: string, v: number, min: number) => {
+    if (!(Number.isInteger(v) && v >= min)) throw new ModelError("bad-value", `${name} = ${v} must be an integer ≥ ${min}`);
+  };
+  int("batch", c.batch, 1);
+  int("epochs", c.epochs, 0);
+  int("seed", c.seed, 0);
+  if (!c.neurons.length) throw new ModelError("bad-value", "neurons: give at least one hidden layer width");
+  c.neurons.forEach((n, i) => int(`neurons[${i}]`, n, 1));
+  if (c.readbackEvery !== undefined) int("readbackEvery", c.readbackEvery, 1);
+  precisionPolicy(c.precision, c.lossScaling);
+  optimizerConfig(c.optimizer);
+}
+
+/** Seeded Fisher–Yates permutation of 0..n−1. */
+export function shuffledOrder(n: number, seed: number): Uint32Array<ArrayBuffer> {
+  const rand = seededRandom(seed);
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+async function uploadSplit(ctx: GpuContext, split: SplitData): Promise<GpuSplit> {
+  const bytes = split.count * split.imageBytes;
+  const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize, 2 ** 32 - 4);
+  if (bytes > limit)
+    throw new ModelError(
+      "bad-value",
+      `the ${split.name} split (${split.count} images, ${(bytes / 2 ** 20).toFixed(0)} MiB) does not fit one GPU binding of ${(limit / 2 ** 20).toFixed(0)} MiB on this adapter; use a smaller --image-size (streaming from the cache is not implemented yet)`,
+    );
+  const host = new Uint8Array(bytes);
+  split.readRange(0, split.count, host);
+  const pixels = await createTensor(ctx, "u8", [split.count, split.imageBytes], `${split.name} pixels`);
+  upload(ctx, pixels, host);
+  const labels = await createTensor(ctx, "u32", [split.count], `${split.name} labels`);
+  upload(ctx, labels, split.labels);
+  const order = await createTensor(ctx, "u32", [split.count], `${split.name} order`);
+  upload(ctx, order, shuffledOrder(split.count, 0).map((_, i) => i));
+  return { name: split.name, count: split.count, pixels, labels, order };
+}
+
+interface Sums {
+  loss: number;
+  top1: number;
+  top5: number;
+  samples: number;
+  bad: number;
+}
+const zeroSums = (): Sums => ({ loss: 0, top1: 0, top5: 0, samples: 0, bad: 0 });
+function addSums(acc: Sums, words: Uint32Array): void {
+  acc.loss += new Float32Array(words.buffer, words.byteOffset, 1)[0];
+  acc.top1 += words[1];
+  acc.top5 += words[2];
+  acc.samples += words[3];
+  acc.bad += words[4];
+}
+const toMetrics = (s: Sums): SplitMetrics => ({
+  loss: s.samples ? s.loss / s.samples : Number.NaN,
+  accuracy: s.samples ? s.top1 / s.samples : Number.NaN,
+  top5: s.samples ? s.top5 / s.samples : Number.NaN,
+  samples: s.samples,
+  nonFiniteRows: s.bad,
+});
+
+/** Bytes of one read-back: the metric sums (8 words) then the training state. */
+const SUMS_BYTES = 32;
+const READBACK_BYTES = SUMS_BYTES + STATE_WORDS * 4;
+
+export async function train(config: TrainConfig, hooks: TrainHooks = {}, options: TrainOptions = {}): Promise<TrainResult> {
+  checkTrainConfig(config);
+  const started = performance.now();
+  const policy = precisionPolicy(config.precision, config.lossScaling);
+  const opt = optimizerConfig(config.optimizer);
+  const dataset =
+    options.dataset ??
+    (await loadDataset(config.data, {
+      imageSize: config.imageSize,
+      strict: config.strict,
+      cacheDir: config.cacheDir,
+      onProgress: hooks.data?.onProgress,
+      onWarning: hooks.data?.onWarning,
+    }));
+  const ownsData = !options.dataset;
+  const ctx = options.ctx ?? (await openDevice());
+  const splits: GpuSplit[] = [];
+  let model: GpuMlp | undefined;
+  let ring: ReadbackRing | undefined;
+  try {
+    if (dataset.train.count < 1) throw new ModelError("bad-value", `${dataset.source}: the train split is empty`);
+    const B = Math.min(config.batch, dataset.train.count);
+    const train = await uploadSplit(ctx, dataset.train);
+    const valid = dataset.valid.count ? await uploadSplit(ctx, dataset.valid) : null;
+    const test = dataset.test.count ? await uploadSplit(ctx, dataset.test) : null;
+    splits.push(train, ...(valid ? [valid] : []), ...(test ? [test] : []));
+    const mean: Rgb = dataset.channelMean;
+    const std: Rgb = dataset.channelStd.map((s) => (s > 1e-6 ? s : 1)) as unknown as Rgb;
+    const shape = { inputs: dataset.train.imageBytes, hidden: config.neurons, classes: dataset.classes.length };
+    model = await GpuMlp.create(ctx, shape, policy, opt, B);
+    const m = model;
+    if (options.initial) {
+      await m.uploadParams(options.initial.params);
+      if (options.initial.m) m.uploadSlab("m", options.initial.m);
+      if (options.initial.v) m.uploadSlab("v", options.initial.v);
+      if (options.initial.state) m.writeState(options.initial.state);
+    } else await m.initWeights(config.seed);
+    ring = new ReadbackRing(ctx, READBACK_BYTES, 4, "train metrics");
+    const r = ring;
+    const readEvery = config.readbackEvery ?? 50;
+    const stepsPerEpoch = Math.ceil(train.count / B);
+    const trainPlans = [await m.trainPlan(train, B, mean, std)];
+    if (train.count % B) trainPlans.push(await m.trainPlan(train, train.count % B, mean, std));
+    await hooks.onRunStart?.({ adapter: ctx.adapterName, dataset, parameters: m.parameterCount, stepsPerEpoch });
+
+    const ls = policy.lossScaling;
+    const scaleSummary: LossScaleSummary = {
+      enabled: ls !== null,
+      initial: options.initial?.state?.scale ?? ls?.initial ?? 1,
+      final: ls?.initial ?? 1,
+      min: ls?.initial ?? 1,
+      max: ls?.initial ?? 1,
+      skippedSteps: options.initial?.state?.skipped ?? 0,
+      history: [{ step: 0, scale: options.initial?.state?.scale ?? ls?.initial ?? 1 }],
+    };
+    let globalStep = 0;
+    let stopped = false;
+    const epochs: EpochResult[] = [];
+
+    const evaluate = async (split: GpuSplit): Promise<SplitMetrics> => {
+      m.setCursor(EVAL_SLOT, 0);
+      const sums = zeroSums();
+      const enc0 = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
+      enc0.clearBuffer(m.evalSums.buffer);
+      ctx.device.queue.submit([enc0.finish()]);
+      for (let start = 0; start < split.count; start += B) {
+        const b = Math.min(B, split.count - start);
+        const plan = await m.evalPlan(split, b, mean, std);
+        const enc = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
+        encodeDispatches(enc, plan);
+        ctx.device.queue.submit([enc.finish()]);
+      }
+      const slot = await r.acquire();
+      const enc = ctx.device.createCommandEncoder({ label: "eval read-back" });
+      enc.copyBufferToBuffer(m.evalSums.buffer, 0, slot.buffer, 0, SUMS_BYTES);
+      ctx.device.queue.submit([enc.finish()]);
+      addSums(sums, new Uint32Array(await r.read(slot.index), 0, METRIC_WORDS));
+      return toMetrics(sums);
+    };
+
+    for (let epoch = 1; epoch <= config.epochs && !stopped; epoch++) {
+      await ctx.device.queue.onSubmittedWorkDone();
+      await hooks.onEpochStart?.(epoch);
+      const t0 = performance.now();
+      ctx.device.queue.writeBuffer(train.order.buffer, 0, shuffledOrder(train.count, config.seed * 1000003 + epoch));
+      m.setCursor(TRAIN_SLOT, 0);
+      const sums = zeroSums();
+      let skippedAtStart = scaleSummary.skippedSteps;
+      let lastState = scaleSummary.skippedSteps;
+      const reads: Promise<void>[] = [];
+      let stepsDone = 0;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        if (hooks.signal?.aborted) {
+          stopped = true;
+          break;
+        }
+        const plan = s < Math.floor(train.count / B) ? trainPlans[0] : trainPlans[1];
+        const enc = ctx.device.createCommandEncoder({ label: "train step" });
+        encodeDispatches(enc, plan);
+        globalStep++;
+        stepsDone++;
+        const flush = (s + 1) % readEvery === 0 || s === stepsPerEpoch - 1;
+        if (flush) {
+          const slot = await r.acquire();
+          enc.copyBufferToBuffer(m.trainSums.buffer, 0, slot.buffer, 0, SUMS_BYTES);
+          enc.copyBufferToBuffer(m.state, 0, slot.buffer, SUMS_BYTES, STATE_WORDS * 4);
+          enc.clearBuffer(m.trainSums.buffer);
+          ctx.device.queue.submit([enc.finish()]);
+          const stepNow = globalStep;
+          const stepInEpoch = s + 1;
+          reads.push(
+            r.read(slot.index).then((bytes) => {
+              addSums(sums, new Uint32Array(bytes, 0, METRIC_WORDS));
+              const st = readState(new Uint32Array(bytes, SUMS_BYTES, STATE_WORDS));
+              scaleSummary.skippedSteps = st.skipped;
+              lastState = st.skipped;
+              scaleSummary.final = st.scale;
+              scaleSummary.min = Math.min(scaleSummary.min, st.scale);
+              scaleSummary.max = Math.max(scaleSummary.max, st.scale);
+              const prev = scaleSummary.history[scaleSummary.history.length - 1];
+              if (prev.scale !== st.scale) scaleSummary.history.push({ step: stepNow, scale: st.scale });
+              hooks.onProgress?.({ epoch, step: stepInEpoch, steps: stepsPerEpoch, loss: sums.loss / Math.max(1, sums.samples) });
+            }),
+          );
+        } else ctx.device.queue.submit([enc.finish()]);
+      }
+      if (stopped && stepsDone % readEvery !== 0) {
+        // Read what the last steps added before stopping.
+        const slot = await r.acquire();
+        const enc = ctx.device.createCommandEncoder({ label: "final read-back" });
+        enc.copyBufferToBuffer(m.trainSums.buffer, 0, slot.buffer, 0, SUMS_BYTES);
+        enc.copyBufferToBuffer(m.state, 0, slot.buffer, SUMS_BYTES, STATE_WORDS * 4);
+        enc.clearBuffer(m.trainSums.buffer);
+        ctx.device.queue.submit([enc.finish()]);
+        reads.push(
+          r.read(slot.index).then((bytes) => {
+            addSums(sums, new Uint32Array(bytes, 0, METRIC_WORDS));
+            const st = readState(new Uint32Array(bytes, SUMS_BYTES, STATE_WORDS));
+            scaleSummary.skippedSteps = st.skipped;
+            lastState = st.skipped;
+            scaleSummary.final = st.scale;
+          }),
+        );
+      }
+      await Promise.all(reads);
+      await ctx.device.queue.onSubmittedWorkDone();
+      ctx.check(`training epoch ${epoch}`);
+      const seconds = (performance.now() - t0) / 1000;
+      void skippedAtStart;
+      const validM = valid ? await evaluate(valid) : toMetrics(zeroSums());
+      if (valid) await hooks.onEvaluation?.("valid", validM, epoch);
+      const e: EpochResult = {
+        epoch,
+        train: toMetrics(sums),
+        valid: validM,
+        seconds,
+        samplesPerSecond: sums.samples / seconds,
+        steps: stepsDone,
+        skippedSteps: lastState - skippedAtStart,
+      };
+      skippedAtStart = lastState;
+      epochs.push(e);
+      await hooks.onEpochEnd?.(e);
+    }
+    const last = scaleSummary.history[scaleSummary.history.length - 1];
+    if (last.step !== globalStep) scaleSummary.history.push({ step: globalStep, scale: scaleSummary.final });
+    const testM = test && !stopped ? await evaluate(test) : null;
+    if (testM) await hooks.onEvaluation?.("test", testM, epochs.length);
+    await options.onModel?.(m);
+    const result: TrainResult = {
+      config,
+      adapter: ctx.adapterName,
+      dataset: {
+        source: dataset.source,
+        classes: dataset.classes.length,
+        imageSize: dataset.imageSize,
+        train: dataset.train.count,
+        valid: dataset.valid.count,
+        test: dataset.test.count,
+        skipped: dataset.skipped.length,
+        cacheReused: dataset.cache.reused,
+      },
+      parameters: m.parameterCount,
+      epochs,
+      test: testM,
+      lossScale: scaleSummary,
+      kernels: m.kernels,
+      steps: globalStep,
+      stopped,
+      seconds: (performance.now() - started) / 1000,
+    };
+    await hooks.onRunEnd?.(result);
+    return result;
+  } finally {
+    ring?.destroy();
+    model?.destroy();
+    for (const s of splits) destroyTensor(s.pixels, s.labels, s.order);
+    if (ownsData) dataset.close();
+  }
+}
