@@ -56,26 +56,19 @@ export interface OpenedAdapter {
   name: string;
 }
 
-/**
- * Opens the adapter named (case-insensitive substring) by `wanted`, else HALFWATT_ADAPTER,
- * else the default high-performance one.
- */
-export async function openAdapter(wanted = process.env.HALFWATT_ADAPTER): Promise<OpenedAdapter> {
-  let gpu: GPU;
-  if (wanted) {
-    const names = await listAdapterNames();
-    const match = names.find((a) => a.name.toLowerCase().includes(wanted.toLowerCase()));
-    if (!match)
-      throw names.length
-        ? new AdapterNotFoundError(
-            wanted,
-            names.map((n) => n.name),
-          )
-        : new NoAdapterError("Dawn lists no adapters");
-    gpu = createGpu([`adapter=${match.name}`]);
-  } else {
-    gpu = createGpu();
-  }
+/** One adapter as `halfwatt devices` lists it. */
+export interface AdapterEntry {
+  /** Position in Dawn's list: `--adapter 0` picks the first. */
+  index: number;
+  backend: string;
+  /** Dawn's internal name (AdapterInfo.device), what its `adapter=` flag matches. */
+  dawnName: string;
+  /** The name halfwatt prints (adapterLabel): what `--adapter` is matched against. */
+  label: string;
+}
+
+async function requestNamed(dawnName: string | undefined): Promise<{ gpu: GPU; adapter: GPUAdapter }> {
+  const gpu = dawnName ? createGpu([`adapter=${dawnName}`]) : createGpu();
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
@@ -83,6 +76,68 @@ export async function openAdapter(wanted = process.env.HALFWATT_ADAPTER): Promis
     throw new NoAdapterError(String((e as Error).message ?? e).split("\n")[0]);
   }
   if (!adapter) throw new NoAdapterError("requestAdapter returned null");
+  return { gpu, adapter };
+}
+
+/**
+ * Every adapter with the name `devices` prints. Dawn's list gives only its internal names, so
+ * each adapter is opened once to read its label.
+ */
+export async function listAdapters(): Promise<AdapterEntry[]> {
+  const names = await listAdapterNames();
+  const out: AdapterEntry[] = [];
+  for (const [index, n] of names.entries()) {
+    let label = n.name;
+    try {
+      label = adapterLabel((await requestNamed(n.name)).adapter);
+    } catch {
+      // Listed but not openable: keep Dawn's name so it can still be matched and reported.
+    }
+    out.push({ index, backend: n.backend, dawnName: n.name, label });
+  }
+  return out;
+}
+
+/**
+ * The adapter `wanted` names: an index into the list, else the first whose printed name (or
+ * Dawn's internal name) contains `wanted`, ignoring case.
+ */
+export function matchAdapter(entries: readonly AdapterEntry[], wanted: string): AdapterEntry {
+  const w = wanted.trim();
+  if (/^\d+$/.test(w)) {
+    const byIndex = entries.find((e) => e.index === Number(w));
+    if (byIndex) return byIndex;
+  } else if (w) {
+    const lower = w.toLowerCase();
+    const hit =
+      entries.find((e) => e.label.toLowerCase().includes(lower)) ??
+      entries.find((e) => e.dawnName.toLowerCase().includes(lower));
+    if (hit) return hit;
+  }
+  throw new AdapterNotFoundError(
+    wanted,
+    entries.map((e) => e.label),
+  );
+}
+
+/** Opens one adapter of listAdapters()'s list. */
+export async function openListedAdapter(entry: AdapterEntry): Promise<OpenedAdapter> {
+  const { gpu, adapter } = await requestNamed(entry.dawnName);
+  return { gpu, adapter, name: adapterLabel(adapter) };
+}
+
+/**
+ * Opens the adapter named by `wanted` (see matchAdapter), else HALFWATT_ADAPTER, else the
+ * default high-performance one.
+ */
+export async function openAdapter(wanted = process.env.HALFWATT_ADAPTER): Promise<OpenedAdapter> {
+  let dawnName: string | undefined;
+  if (wanted) {
+    const entries = await listAdapters();
+    if (!entries.length) throw new NoAdapterError("Dawn lists no adapters");
+    dawnName = matchAdapter(entries, wanted).dawnName;
+  }
+  const { gpu, adapter } = await requestNamed(dawnName);
   return { gpu, adapter, name: adapterLabel(adapter) };
 }
 

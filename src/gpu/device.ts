@@ -38,14 +38,22 @@ export interface OpenDeviceOptions {
   disable?: string[];
 }
 
-const LIMITS_TO_RAISE = [
+/**
+ * The limits the kernels need at the adapter's value (WebGPU's defaults are lower); every other
+ * limit, the dynamic-buffer ones included, stays at its default. (Dawn's "maxDynamic… artificially
+ * reduced" warnings are printed when the adapter is enumerated, before any device exists, so no
+ * choice here changes them; the CLI filters them, see src/cli/dawn-stderr.ts.)
+ */
+export const LIMITS_TO_RAISE = [
   "maxStorageBufferBindingSize",
   "maxBufferSize",
   "maxComputeWorkgroupStorageSize",
   "maxComputeInvocationsPerWorkgroup",
   "maxComputeWorkgroupSizeX",
   "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupsPerDimension",
   "maxStorageBuffersPerShaderStage",
+  "maxBindGroups",
 ] as const;
 
 export async function openDevice(options: OpenDeviceOptions = {}): Promise<GpuContext> {

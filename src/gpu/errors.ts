@@ -1,10 +1,11 @@
 // Typed errors for everything that can go wrong between halfwatt and the GPU.
-// Each names what it can: the adapter, the operation, the shapes.
+// Each names what it can: the adapter, the operation, the shapes. All are HalfwattErrors with
+// code E_GPU, except KernelInputError (E_INPUT: the caller passed shapes or buffers that don't fit).
+import { type ErrorCode, HalfwattError } from "../errors.js";
 
-export class HalfwattGpuError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
+export class HalfwattGpuError extends HalfwattError {
+  constructor(message: string, options?: { cause?: unknown; code?: ErrorCode }) {
+    super(options?.code ?? "E_GPU", message, options);
   }
 }
 
@@ -23,11 +24,12 @@ export class NoAdapterError extends HalfwattGpuError {
   }
 }
 
-/** The adapter named by --adapter / HALFWATT_ADAPTER does not exist. */
+/** The adapter named by --adapter / HALFWATT_ADAPTER does not exist (the user's input: E_INPUT). */
 export class AdapterNotFoundError extends HalfwattGpuError {
   constructor(wanted: string, available: string[]) {
     super(
-      `No adapter matches "${wanted}". Available: ${available.length ? available.map((a) => `"${a}"`).join(", ") : "none"}.`,
+      `No adapter matches "${wanted}" (a substring of a name \`halfwatt devices\` prints, or its index). Available: ${available.length ? available.map((a, i) => `[${i}] "${a}"`).join(", ") : "none"}.`,
+      { code: "E_INPUT" },
     );
   }
 }
@@ -61,7 +63,7 @@ export class KernelInputError extends HalfwattGpuError {
     readonly op: string,
     detail: string,
   ) {
-    super(`${op}: ${detail}`);
+    super(`${op}: ${detail}`, { code: "E_INPUT" });
   }
 }
 

@@ -16,9 +16,47 @@ export function sum(values: ArrayLike<number>): number {
   return s + c;
 }
 
+/**
+ * The binary exponent e with 2^e <= max|x| < 2^(e+1) over every sample (0 when all are zero).
+ * Dividing by 2^e is exact and brings the values near 1, so squares and sums neither overflow
+ * (values near 1e200) nor underflow (values near 1e-300); results are then scaled back.
+ * For everyday magnitudes this changes no bit of any result: powers of two commute with rounding.
+ */
+export function commonExponent(...samples: ArrayLike<number>[]): number {
+  let m = 0;
+  for (const s of samples) for (let i = 0; i < s.length; i++) m = Math.max(m, Math.abs(s[i]));
+  if (m === 0 || !Number.isFinite(m)) return 0;
+  let e = Math.floor(Math.log2(m));
+  // log2 can be off by one near powers of two; settle e exactly.
+  while (ldexp(1, e) > m) e--;
+  while (ldexp(1, e + 1) <= m) e++;
+  return e;
+}
+
+/** x·2^e, exactly unless the result over- or underflows (in steps that stay within range). */
+export function ldexp(x: number, e: number): number {
+  let y = x;
+  let k = e;
+  while (k > 1000) {
+    y *= 2 ** 1000;
+    k -= 1000;
+  }
+  while (k < -1000) {
+    y *= 2 ** -1000;
+    k += 1000;
+  }
+  return y * 2 ** k;
+}
+
+/** values·2^(−e) as a new array. */
+export function scaled(values: ArrayLike<number>, e: number): Float64Array {
+  return Float64Array.from(values, (x) => ldexp(x, -e));
+}
+
 export function mean(values: ArrayLike<number>, label = "sample"): number {
   requireCount(values, 1, label);
-  return sum(values) / values.length;
+  const e = commonExponent(values);
+  return ldexp(sum(scaled(values, e)) / values.length, e);
 }
 
 /** Σ (x − mean)^power. */
@@ -28,24 +66,38 @@ function centralSum(values: ArrayLike<number>, m: number, power: number): number
   return sum(terms);
 }
 
-/** Sample variance (divisor n − 1), Excel's VAR.S. */
+/** Σ ((x − mean)/2^e)² and e: the second central moment sum at a safe scale. */
+function scaledSquares(values: ArrayLike<number>): { m2: number; e: number } {
+  const e = commonExponent(values);
+  const x = scaled(values, e);
+  return { m2: centralSum(x, sum(x) / x.length, 2), e };
+}
+
+/** Sample variance (divisor n − 1), Excel's VAR.S. Overflows to ∞ only if the variance itself does. */
 export function variance(values: ArrayLike<number>, label = "sample"): number {
   requireCount(values, 2, label);
-  return centralSum(values, mean(values), 2) / (values.length - 1);
+  const { m2, e } = scaledSquares(values);
+  return ldexp(m2 / (values.length - 1), 2 * e);
 }
 
 /** Population variance (divisor n), Excel's VAR.P. */
 export function populationVariance(values: ArrayLike<number>, label = "sample"): number {
   requireCount(values, 1, label);
-  return centralSum(values, mean(values), 2) / values.length;
+  const { m2, e } = scaledSquares(values);
+  return ldexp(m2 / values.length, 2 * e);
 }
 
+/** Sample SD, computed at a safe scale: finite and non-zero whenever the true SD is. */
 export function standardDeviation(values: ArrayLike<number>, label = "sample"): number {
-  return Math.sqrt(variance(values, label));
+  requireCount(values, 2, label);
+  const { m2, e } = scaledSquares(values);
+  return ldexp(Math.sqrt(m2 / (values.length - 1)), e);
 }
 
 export function populationStandardDeviation(values: ArrayLike<number>, label = "sample"): number {
-  return Math.sqrt(populationVariance(values, label));
+  requireCount(values, 1, label);
+  const { m2, e } = scaledSquares(values);
+  return ldexp(Math.sqrt(m2 / values.length), e);
 }
 
 /** Standard error of the mean, s/√n. */
@@ -112,20 +164,22 @@ export function quantile(
   return Math.min(upper, Math.max(lower, lower + g * (upper - lower)));
 }
 
-function requireSpread(values: ArrayLike<number>, label: string): number {
-  const m = mean(values, label);
-  const m2 = centralSum(values, m, 2);
-  if (m2 === 0)
+/** The values at a safe scale and their mean; throws when they have no spread. */
+function requireSpread(values: ArrayLike<number>, label: string): { x: Float64Array; m: number } {
+  requireCount(values, 1, label);
+  const x = scaled(values, commonExponent(values));
+  const m = sum(x) / x.length;
+  if (centralSum(x, m, 2) === 0)
     throw new StatsInputError(`${label}: all values are equal, so the shape statistic is undefined`);
-  return m;
+  return { x, m };
 }
 
 /** Population skewness g1 = m3 / m2^{3/2} (scipy.stats.skew with bias=True). */
 export function populationSkewness(values: ArrayLike<number>, label = "sample"): number {
   requireCount(values, 2, label);
-  const m = requireSpread(values, label);
+  const { x, m } = requireSpread(values, label);
   const n = values.length;
-  return centralSum(values, m, 3) / n / (centralSum(values, m, 2) / n) ** 1.5;
+  return centralSum(x, m, 3) / n / (centralSum(x, m, 2) / n) ** 1.5;
 }
 
 /** Bias-corrected skewness G1 = g1·√(n(n−1))/(n−2): Excel's SKEW, scipy skew(bias=False). */
@@ -138,9 +192,9 @@ export function skewness(values: ArrayLike<number>, label = "sample"): number {
 /** Population excess kurtosis g2 = m4/m2² − 3 (scipy.stats.kurtosis with bias=True). */
 export function populationKurtosis(values: ArrayLike<number>, label = "sample"): number {
   requireCount(values, 2, label);
-  const m = requireSpread(values, label);
+  const { x, m } = requireSpread(values, label);
   const n = values.length;
-  return centralSum(values, m, 4) / n / (centralSum(values, m, 2) / n) ** 2 - 3;
+  return centralSum(x, m, 4) / n / (centralSum(x, m, 2) / n) ** 2 - 3;
 }
 
 /**
@@ -195,14 +249,31 @@ function orNull(f: () => number): number | null {
 export function describe(name: string, values: ArrayLike<number>): Description {
   requireCount(values, 2, name);
   const v = variance(values, name);
+  const sd = standardDeviation(values, name);
+  const total = ldexp(sum(scaled(values, commonExponent(values))), commonExponent(values));
+  // Values near 1e200 have a variance near 1e400, values near 1e-300 one near 1e-600: neither is
+  // a double. Refuse rather than print ∞ or a zero variance beside a non-zero SD.
+  const what = !Number.isFinite(total)
+    ? "sum exceeds"
+    : !Number.isFinite(v)
+      ? `variance (SD² = (${sd.toExponential(3)})²) exceeds`
+      : v === 0 && sd > 0
+        ? `variance (SD² = (${sd.toExponential(3)})²) falls below`
+        : null;
+  if (what)
+    throw new StatsInputError(
+      `${name}: the ${what} double precision's range; rescale the values (e.g. change their unit) and run again`,
+      {},
+      "E_RANGE",
+    );
   return {
     name,
     count: values.length,
-    sum: sum(values),
+    sum: total,
     mean: mean(values, name),
     variance: v,
-    sd: Math.sqrt(v),
-    sem: Math.sqrt(v / values.length),
+    sd,
+    sem: sd / Math.sqrt(values.length),
     skewness: orNull(() => skewness(values, name)),
     kurtosis: orNull(() => kurtosis(values, name)),
     min: min(values, name),

@@ -1,5 +1,6 @@
 // One error type for every input the statistics cannot be computed from. Callers (the CLI) print
 // the message as is, so it must say what was wrong and where (file, row, column) when known.
+import { type ErrorCode, HalfwattError } from "../errors.js";
 
 export interface InputLocation {
   file?: string;
@@ -9,17 +10,20 @@ export interface InputLocation {
   column?: string | number;
 }
 
-export class StatsInputError extends Error {
+/**
+ * Code E_INPUT (a sample or parameter the statistics cannot use), E_CSV (a data file that does
+ * not read as CSV) or E_RANGE (a result beyond double precision for these values).
+ */
+export class StatsInputError extends HalfwattError {
   readonly location: InputLocation;
 
-  constructor(message: string, location: InputLocation = {}) {
+  constructor(message: string, location: InputLocation = {}, code: ErrorCode = "E_INPUT") {
     const where = [
       location.file,
       location.row !== undefined ? `row ${location.row}` : undefined,
       location.column !== undefined ? `column ${JSON.stringify(String(location.column))}` : undefined,
     ].filter((s) => s !== undefined);
-    super(where.length ? `${where.join(", ")}: ${message}` : message);
-    this.name = "StatsInputError";
+    super(code, where.length ? `${where.join(", ")}: ${message}` : message);
     this.location = location;
   }
 }

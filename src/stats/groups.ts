@@ -4,6 +4,12 @@ import { requireCount, StatsInputError } from "./errors.js";
 export interface Group {
   name: string;
   values: ArrayLike<number>;
+  /**
+   * The 1-based file line of each value, when the values came from a wide CSV; paired tests
+   * match values by these rows (a wide file with holes has values[i] of two groups on different
+   * rows). Absent: values are matched by position.
+   */
+  rows?: ArrayLike<number>;
 }
 
 /** Summary statistics of one group, as in Excel's ANOVA "SUMMARY" table. */
@@ -34,4 +40,37 @@ export function requireSummaries(groups: GroupSummary[], minGroups: number): voi
         `group "${g.name}": variance must be a finite number >= 0, got ${g.variance}`,
       );
   }
+}
+
+/** Two groups' values matched for a paired test, and the rows left out for lack of a partner. */
+export interface PairedValues {
+  a: number[];
+  b: number[];
+  /** File lines where only one of the two groups has a value (empty when matched by position). */
+  droppedRows: number[];
+}
+
+/**
+ * Pairs two groups' values. With file rows (a wide CSV) values pair by row, and rows where either
+ * value is missing are dropped and named, so a hole in one column does not shift every later
+ * pair. Without rows they pair by position (the paired test then needs equal lengths).
+ */
+export function pairByRow(a: Group, b: Group): PairedValues {
+  if (!a.rows || !b.rows) return { a: Array.from(a.values), b: Array.from(b.values), droppedRows: [] };
+  const bByRow = new Map<number, number>();
+  for (let i = 0; i < b.values.length; i++) bByRow.set(b.rows[i], b.values[i]);
+  const out: PairedValues = { a: [], b: [], droppedRows: [] };
+  const matched = new Set<number>();
+  for (let i = 0; i < a.values.length; i++) {
+    const partner = bByRow.get(a.rows[i]);
+    if (partner === undefined) out.droppedRows.push(a.rows[i]);
+    else {
+      out.a.push(a.values[i]);
+      out.b.push(partner);
+      matched.add(a.rows[i]);
+    }
+  }
+  for (const row of bByRow.keys()) if (!matched.has(row)) out.droppedRows.push(row);
+  out.droppedRows.sort((x, y) => x - y);
+  return out;
 }

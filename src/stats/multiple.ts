@@ -2,7 +2,7 @@
 // false-discovery-rate (Benjamini–Hochberg) adjustment, and Tukey's HSD.
 import { anova, summarize } from "./anova.js";
 import { requireProbability, StatsInputError } from "./errors.js";
-import { type Group, requireGroups } from "./groups.js";
+import { type Group, pairByRow, requireGroups } from "./groups.js";
 import { studentizedRangeQuantileUpper, studentizedRangeSf } from "./studentized-range.js";
 import { type Alternative, type TTestKind, tTest } from "./ttest.js";
 import { pairs } from "./variance.js";
@@ -46,6 +46,8 @@ export function adjustPValues(pValues: number[], correction: Correction): number
 export interface PairwiseComparison {
   a: string;
   b: string;
+  /** Paired tests only: file rows left out because one of the two values is missing. */
+  droppedRows?: number[];
   t: number;
   df: number;
   p: number;
@@ -73,17 +75,22 @@ export function pairwiseTTests(groups: Group[], options: PairwiseOptions = {}): 
   const correction = options.correction ?? "holm";
   requireProbability(alpha, "alpha");
   requireGroups(groups, 2);
-  const tests = pairs(groups).map(([a, b]) => ({
-    a: a.name,
-    b: b.name,
-    ...tTest(a.values, b.values, {
-      kind: options.kind,
-      alternative: options.alternative,
-      alpha,
-      labelA: a.name,
-      labelB: b.name,
-    }),
-  }));
+  const tests = pairs(groups).map(([a, b]) => {
+    // Paired tests match rows (see pairByRow); the dropped rows are reported per comparison.
+    const paired = options.kind === "paired" ? pairByRow(a, b) : null;
+    return {
+      a: a.name,
+      b: b.name,
+      droppedRows: paired?.droppedRows,
+      ...tTest(paired?.a ?? a.values, paired?.b ?? b.values, {
+        kind: options.kind,
+        alternative: options.alternative,
+        alpha,
+        labelA: a.name,
+        labelB: b.name,
+      }),
+    };
+  });
   const adjusted = adjustPValues(
     tests.map((t) => t.p),
     correction,
@@ -94,6 +101,7 @@ export function pairwiseTTests(groups: Group[], options: PairwiseOptions = {}): 
     comparisons: tests.map((t, i) => ({
       a: t.a,
       b: t.b,
+      ...(t.droppedRows ? { droppedRows: t.droppedRows } : {}),
       t: t.t,
       df: t.df,
       p: t.p,

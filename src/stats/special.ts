@@ -5,6 +5,7 @@
 // probabilities are formed as 1 - cdf, which loses all relative precision for small p-values.
 // halfwatt must agree with SciPy to 1e-6 relative, so the core is here; jstat supplies starting
 // guesses for the quantile searches (distributions.ts).
+import { HalfwattError } from "../errors.js";
 
 const LOG_SQRT_2PI = 0.9189385332046728; // log(sqrt(2π))
 const LANCZOS_G = 7;
@@ -184,7 +185,7 @@ export function findRoot(f: (x: number) => number, lo: number, hi: number, maxIt
   let fb = f(b);
   if (fa === 0) return a;
   if (fb === 0) return b;
-  if (fa * fb > 0) throw new RangeError(`findRoot: no sign change in [${lo}, ${hi}]`);
+  if (fa * fb > 0) throw new HalfwattError("E_RUNTIME", `findRoot: no sign change in [${lo}, ${hi}]`);
   let c = a;
   let fc = fa;
   let d = b - a;

@@ -3,7 +3,7 @@
 // mean difference that matches the alternative (one-sided tests give a one-sided interval with
 // an infinite bound, as SciPy's TtestResult.confidence_interval does).
 
-import { mean, variance } from "./descriptive.js";
+import { commonExponent, ldexp, mean, scaled, variance } from "./descriptive.js";
 import { tCdf, tQuantileUpper, tSf } from "./distributions.js";
 import { requireCount, requireProbability, StatsInputError } from "./errors.js";
 import { logGamma } from "./special.js";
@@ -77,6 +77,21 @@ export function hedgesCorrection(df: number): number {
  *            too (the effect size does not depend on which test is run), g uses ν = n_a + n_b − 2.
  */
 export function tTest(a: ArrayLike<number>, b: ArrayLike<number>, options: TTestOptions = {}): TTestResult {
+  requireCount(a, 2, options.labelA ?? "a");
+  requireCount(b, 2, options.labelB ?? "b");
+  // t, p, d and g do not depend on the unit; the difference and its interval scale with it.
+  // Working at a power-of-two scale near 1 keeps values near 1e200 or 1e-300 from over- or
+  // underflowing in the squares (exact, and bit-identical for everyday magnitudes).
+  const e = commonExponent(a, b);
+  const r = tTestAtScale(scaled(a, e), scaled(b, e), options);
+  return {
+    ...r,
+    meanDifference: ldexp(r.meanDifference, e),
+    ci: [ldexp(r.ci[0], e), ldexp(r.ci[1], e)],
+  };
+}
+
+function tTestAtScale(a: ArrayLike<number>, b: ArrayLike<number>, options: TTestOptions): TTestResult {
   const kind = options.kind ?? "student";
   const alternative = options.alternative ?? "two-sided";
   const alpha = options.alpha ?? 0.05;

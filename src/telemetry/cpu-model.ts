@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { monotonicMs } from "./clock.js";
+import { TelemetryInputError } from "./errors.js";
 import { type CpuInfo, type CpuTimes, parseCpuInfo, readCpuTimes, utilisation } from "./proc.js";
 import type { ChannelInfo, ChannelReading, TelemetrySource } from "./types.js";
 
@@ -86,11 +87,11 @@ export function resolveCpuModel(options: CpuModelOptions = {}): CpuPowerModel {
   const info = options.cpuinfo ?? parseCpuInfo(readFileSync("/proc/cpuinfo", "utf8"));
   const idleFraction = options.idleFraction ?? DEFAULT_IDLE_FRACTION;
   if (!(idleFraction >= 0 && idleFraction <= 1))
-    throw new RangeError(`idle fraction ${idleFraction} is not in [0, 1]`);
+    throw new TelemetryInputError(`idle fraction ${idleFraction} is not in [0, 1]`);
   const cpuModel = info.model || "unknown CPU";
   if (options.tdpW !== undefined) {
     if (!(options.tdpW > 0))
-      throw new RangeError(`--cpu-tdp ${options.tdpW} must be a positive number of watts`);
+      throw new TelemetryInputError(`--cpu-tdp ${options.tdpW} must be a positive number of watts`);
     return { tdpW: options.tdpW, idleFraction, cpuModel, origin: `set with --cpu-tdp (${options.tdpW} W)` };
   }
   const found = lookupTdp(cpuModel);

@@ -8,6 +8,8 @@
 // The ledger works incrementally (one segment at a time) so it keeps O(phases × channels)
 // state, not the samples. Marks must be registered before any sample later than them is added;
 // the sampler guarantees that (see sampler.ts) and `add` refuses samples out of that order.
+
+import { TelemetryError } from "./errors.js";
 import type { ChannelInfo, Component, Provenance, Sample } from "./types.js";
 
 export interface EnergyFigure {
@@ -128,7 +130,7 @@ export class EnergyLedger {
   /** Closes the open phase (if any) at `t` and opens `name`. */
   mark(name: string, t: number, wallMs = Date.now()): void {
     if (t < this.latestSampleT)
-      throw new Error(
+      throw new TelemetryError(
         `phase mark "${name}" at ${t} ms comes after a sample at ${this.latestSampleT} ms was added`,
       );
     this.end(t);
@@ -146,7 +148,7 @@ export class EnergyLedger {
   end(t: number): void {
     const open = this.phases.at(-1);
     if (open && open.end === Number.POSITIVE_INFINITY) {
-      if (t < open.start) throw new Error(`phase "${open.name}" cannot end before it starts`);
+      if (t < open.start) throw new TelemetryError(`phase "${open.name}" cannot end before it starts`);
       open.end = t;
     }
   }

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
 import { monotonicMs } from "./clock.js";
+import { TelemetryError } from "./errors.js";
 import type { Availability, ChannelInfo, ChannelReading, TelemetrySource } from "./types.js";
 
 export function nvidiaSmiAvailability(): Availability {
@@ -59,7 +60,7 @@ export class NvidiaSmiSource implements TelemetrySource {
   }
 
   read(): ChannelReading[] {
-    if (this.failure) throw new Error(this.failure);
+    if (this.failure) throw new TelemetryError(this.failure);
     const out = this.pending;
     this.pending = [];
     return out;

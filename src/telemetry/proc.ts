@@ -1,6 +1,7 @@
 // Parsers for the /proc files the CPU and RAM models read. Each takes the file's text so the
 // tests can feed it fixtures; the readers take a path so they can be pointed elsewhere.
 import { readFileSync } from "node:fs";
+import { TelemetryError } from "./errors.js";
 
 /** The aggregate `cpu` line of /proc/stat, in USER_HZ ticks. */
 export interface CpuTimes {
@@ -12,10 +13,10 @@ export interface CpuTimes {
 
 export function parseProcStat(text: string): CpuTimes {
   const line = text.split("\n").find((l) => /^cpu\s/.test(l));
-  if (!line) throw new Error("/proc/stat: no aggregate 'cpu' line");
+  if (!line) throw new TelemetryError("/proc/stat: no aggregate 'cpu' line");
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   if (f.length < 4 || f.some((v) => !Number.isFinite(v)))
-    throw new Error(`/proc/stat: cannot parse "${line}"`);
+    throw new TelemetryError(`/proc/stat: cannot parse "${line}"`);
   // user nice system idle iowait irq softirq steal guest guest_nice (see proc(5))
   const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
   return { idle: idle + iowait, total: user + nice + system + idle + iowait + irq + softirq + steal };
@@ -36,7 +37,7 @@ export function readCpuTimes(path = "/proc/stat"): CpuTimes {
 /** MemTotal from /proc/meminfo, in bytes. */
 export function parseMemTotalBytes(text: string): number {
   const m = /^MemTotal:\s+(\d+)\s*kB/m.exec(text);
-  if (!m) throw new Error("/proc/meminfo: no MemTotal line");
+  if (!m) throw new TelemetryError("/proc/meminfo: no MemTotal line");
   return Number(m[1]) * 1024;
 }
 

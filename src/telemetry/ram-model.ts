@@ -4,6 +4,7 @@
 // tracks DIMM count and activity more than capacity, so the figure is labelled `estimated`.
 import { readFileSync } from "node:fs";
 import { monotonicMs } from "./clock.js";
+import { TelemetryInputError } from "./errors.js";
 import { parseMemTotalBytes } from "./proc.js";
 import type { ChannelInfo, ChannelReading, TelemetrySource } from "./types.js";
 
@@ -17,7 +18,7 @@ export interface RamPowerModel {
 
 export function resolveRamModel(options: { wattsPerGb?: number; meminfo?: string } = {}): RamPowerModel {
   const wattsPerGb = options.wattsPerGb ?? DEFAULT_RAM_WATTS_PER_GB;
-  if (!(wattsPerGb >= 0)) throw new RangeError(`RAM W/GB ${wattsPerGb} must be >= 0`);
+  if (!(wattsPerGb >= 0)) throw new TelemetryInputError(`RAM W/GB ${wattsPerGb} must be >= 0`);
   const bytes = parseMemTotalBytes(options.meminfo ?? readFileSync("/proc/meminfo", "utf8"));
   const gigabytes = bytes / 2 ** 30;
   return { gigabytes, wattsPerGb, powerW: gigabytes * wattsPerGb };

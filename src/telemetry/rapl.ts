@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { monotonicMs } from "./clock.js";
+import { TelemetryError } from "./errors.js";
 import type { Availability, ChannelInfo, ChannelReading, TelemetrySource } from "./types.js";
 
 export const DEFAULT_POWERCAP_ROOT = "/sys/class/powercap";
@@ -21,7 +22,7 @@ export interface RaplDomain {
 
 function readNumber(path: string): number {
   const v = Number(readFileSync(path, "utf8").trim());
-  if (!Number.isFinite(v)) throw new Error(`${path}: not a number`);
+  if (!Number.isFinite(v)) throw new TelemetryError(`${path}: not a number`);
   return v;
 }
 
@@ -119,7 +120,7 @@ export class RaplSource implements TelemetrySource {
   private readonly unwrappers: WrapUnwrapper[];
 
   constructor(private readonly domains: RaplDomain[]) {
-    if (!domains.length) throw new Error("RaplSource needs at least one domain (see probeRapl)");
+    if (!domains.length) throw new TelemetryError("RaplSource needs at least one domain (see probeRapl)");
     this.channels = domains.map((d) => ({
       id: d.id,
       component: d.component,

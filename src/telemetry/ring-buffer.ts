@@ -1,5 +1,6 @@
 // A fixed-capacity FIFO that overwrites its oldest entries when full, so the sampler's memory
 // stays bounded even if its consumer stops draining. It counts what it dropped.
+import { TelemetryInputError } from "./errors.js";
 
 export class RingBuffer<T> {
   private readonly items: (T | undefined)[];
@@ -9,7 +10,8 @@ export class RingBuffer<T> {
   dropped = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`ring buffer capacity ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new TelemetryInputError(`ring buffer capacity ${capacity} must be an integer >= 1`);
     this.items = new Array(capacity);
   }
 

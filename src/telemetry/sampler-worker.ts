@@ -4,6 +4,7 @@
 // off the thread that drives the GPU.
 import { parentPort, workerData } from "node:worker_threads";
 import { monotonicMs } from "./clock.js";
+import { TelemetryError } from "./errors.js";
 import type { Batch, FromWorker, SamplerWorkerData, ToWorker } from "./protocol.js";
 import { RingBuffer } from "./ring-buffer.js";
 import { createSource } from "./sources.js";
@@ -15,7 +16,7 @@ interface Polled {
   lastReadT: number;
 }
 
-if (!parentPort) throw new Error("sampler-worker.ts runs only as a worker thread");
+if (!parentPort) throw new TelemetryError("sampler-worker.ts runs only as a worker thread");
 const port = parentPort;
 const post = (m: FromWorker) => port.postMessage(m);
 

@@ -8,6 +8,7 @@
 // before the next begins. Marks and samples share the monotonic clock of clock.ts.
 import { Worker } from "node:worker_threads";
 import { monotonicMs } from "./clock.js";
+import { TelemetryError, TelemetryInputError } from "./errors.js";
 import { EnergyLedger, type EnergyReport } from "./ledger.js";
 import type { Batch, FromWorker, SamplerWorkerData, ToWorker } from "./protocol.js";
 import type { SourceSpec } from "./sources.js";
@@ -73,7 +74,8 @@ export class Sampler {
 
   static async start(options: SamplerOptions): Promise<Sampler> {
     const hz = options.hz ?? 10;
-    if (!(hz > 0 && hz <= MAX_HZ)) throw new RangeError(`sampling rate ${hz} Hz must be in (0, ${MAX_HZ}]`);
+    if (!(hz > 0 && hz <= MAX_HZ))
+      throw new TelemetryInputError(`sampling rate ${hz} Hz must be in (0, ${MAX_HZ}]`);
     const data: SamplerWorkerData = {
       specs: options.sources,
       hz,
@@ -87,12 +89,15 @@ export class Sampler {
         if (m.type === "ready") {
           worker.off("message", onMessage);
           resolve(m);
-        } else if (m.type === "fatal") reject(new Error(`telemetry sampler failed to start: ${m.message}`));
+        } else if (m.type === "fatal")
+          reject(new TelemetryError(`telemetry sampler failed to start: ${m.message}`));
       };
       worker.on("message", onMessage);
-      worker.once("error", reject);
+      worker.once("error", (e) =>
+        reject(new TelemetryError(`telemetry sampler failed to start: ${e.message}`, { cause: e })),
+      );
       worker.once("exit", (code) =>
-        reject(new Error(`telemetry sampler exited (${code}) before it was ready`)),
+        reject(new TelemetryError(`telemetry sampler exited (${code}) before it was ready`)),
       );
     });
     worker.removeAllListeners("error");
@@ -112,11 +117,13 @@ export class Sampler {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         p?.resolve(m);
-      } else if (m.type === "fatal") this.fail(new Error(`telemetry sampler failed: ${m.message}`));
+      } else if (m.type === "fatal") this.fail(new TelemetryError(`telemetry sampler failed: ${m.message}`));
     });
-    this.worker.on("error", (e) => this.fail(e));
+    this.worker.on("error", (e) =>
+      this.fail(new TelemetryError(`telemetry sampler failed: ${e.message}`, { cause: e })),
+    );
     this.worker.on("exit", (code) => {
-      if (!this.stopping) this.fail(new Error(`telemetry sampler exited unexpectedly (${code})`));
+      if (!this.stopping) this.fail(new TelemetryError(`telemetry sampler exited unexpectedly (${code})`));
     });
   }
 
@@ -151,7 +158,7 @@ export class Sampler {
    * the worker read every counter at once so the boundary is bracketed closely.
    */
   async mark(name: string, drain: Drain | undefined = this.options.drain): Promise<void> {
-    if (this.stopped) throw new Error(`sampler already stopped; cannot mark "${name}"`);
+    if (this.stopped) throw new TelemetryError(`sampler already stopped; cannot mark "${name}"`);
     await drain?.();
     this.ledger.mark(name, monotonicMs(), Date.now());
     await this.request("mark");
@@ -159,7 +166,7 @@ export class Sampler {
 
   /** Ends the last phase, stops the worker and returns energy per phase. */
   async stop(drain: Drain | undefined = this.options.drain): Promise<EnergyReport> {
-    if (this.stopped) throw new Error("sampler already stopped");
+    if (this.stopped) throw new TelemetryError("sampler already stopped");
     await drain?.();
     this.ledger.end(monotonicMs());
     this.stopping = true;

@@ -1,6 +1,7 @@
 // Which sources to sample, as plain data (SourceSpec) that can cross into the sampler's worker
 // thread, and how the worker turns each spec into a live source.
 import { CpuModelSource, type CpuPowerModel, resolveCpuModel } from "./cpu-model.js";
+import { TelemetryError } from "./errors.js";
 import { NvidiaSmiSource, nvidiaSmiAvailability } from "./nvidia-smi.js";
 import { NvmlSource, openNvml } from "./nvml.js";
 import { RamModelSource, type RamPowerModel, resolveRamModel } from "./ram-model.js";
@@ -22,13 +23,13 @@ export async function createSource(spec: SourceSpec): Promise<TelemetrySource> {
   switch (spec.kind) {
     case "nvml": {
       const nvml = openNvml(spec.library);
-      if (!nvml.available) throw new Error(`NVML unavailable: ${nvml.reason}`);
+      if (!nvml.available) throw new TelemetryError(`NVML unavailable: ${nvml.reason}`);
       const devices = spec.devices ?? [...Array(nvml.load.deviceCount).keys()];
       return new NvmlSource(nvml.binding, devices);
     }
     case "rapl": {
       const { domains, availability } = probeRapl(spec.root ?? DEFAULT_POWERCAP_ROOT);
-      if (!availability.available) throw new Error(`RAPL unavailable: ${availability.reason}`);
+      if (!availability.available) throw new TelemetryError(`RAPL unavailable: ${availability.reason}`);
       return new RaplSource(domains);
     }
     case "cpu-model":
@@ -46,7 +47,7 @@ export async function createSource(spec: SourceSpec): Promise<TelemetrySource> {
       >;
       const factory = mod[spec.exportName ?? "createSource"];
       if (typeof factory !== "function")
-        throw new Error(`${spec.url} exports no ${spec.exportName ?? "createSource"}()`);
+        throw new TelemetryError(`${spec.url} exports no ${spec.exportName ?? "createSource"}()`);
       return factory(spec.options);
     }
   }

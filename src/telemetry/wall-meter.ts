@@ -5,7 +5,9 @@
 // - live polling of a networked smart plug over HTTP: Shelly Gen2 (`/rpc/Switch.GetStatus?id=0`,
 //   field `apower`) and Tasmota (`/cm?cmnd=Status%208`, `StatusSNS.ENERGY.Power`).
 import { readFileSync } from "node:fs";
+import { HalfwattError } from "../errors.js";
 import { monotonicMs } from "./clock.js";
+import { TelemetryError, TelemetryInputError } from "./errors.js";
 import { EnergyLedger, type PhaseEnergy, type PhaseMark } from "./ledger.js";
 import type { ChannelInfo, ChannelReading, TelemetrySource } from "./types.js";
 
@@ -14,14 +16,13 @@ export interface WallReading {
   watts: number;
 }
 
-export class WallCsvError extends Error {
+export class WallCsvError extends HalfwattError {
   constructor(
     readonly file: string,
     readonly row: number,
     detail: string,
   ) {
-    super(`${file}, row ${row}: ${detail}`);
-    this.name = "WallCsvError";
+    super("E_CSV", `${file}, row ${row}: ${detail}`);
   }
 }
 
@@ -60,7 +61,17 @@ export function parseWallCsv(text: string, file = "<csv>"): WallReading[] {
 }
 
 export function readWallCsv(file: string): WallReading[] {
-  return parseWallCsv(readFileSync(file, "utf8"), file);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TelemetryError(
+      `${file}: ${code === "ENOENT" ? "no such file" : `cannot read (${(e as Error).message})`}`,
+      { code: "E_INPUT", cause: e },
+    );
+  }
+  return parseWallCsv(text, file);
 }
 
 const WALL_CSV_CHANNEL = "wall:csv";
@@ -95,7 +106,7 @@ export function wallCsvEnergy(
 
 /** A manual average: W × duration per phase, labelled estimated. */
 export function manualWallEnergy(watts: number, phases: readonly { name: string; durationS: number }[]) {
-  if (!(watts >= 0)) throw new RangeError(`manual wall power ${watts} W must be >= 0`);
+  if (!(watts >= 0)) throw new TelemetryInputError(`manual wall power ${watts} W must be >= 0`);
   return phases.map((p) => ({
     phase: p.name,
     joules: watts * p.durationS,
@@ -122,7 +133,7 @@ export function plugWatts(kind: PlugKind, body: unknown): number {
       : ((b?.StatusSNS as Record<string, unknown> | undefined)?.ENERGY as Record<string, unknown> | undefined)
           ?.Power;
   if (typeof w !== "number" || !Number.isFinite(w))
-    throw new Error(
+    throw new TelemetryError(
       `${kind} status has no numeric ${kind === "shelly" ? "apower" : "StatusSNS.ENERGY.Power"}: ${JSON.stringify(body).slice(0, 200)}`,
     );
   return w;
@@ -131,7 +142,7 @@ export function plugWatts(kind: PlugKind, body: unknown): number {
 export async function pollPlug(kind: PlugKind, base: string, timeoutMs = 2000): Promise<number> {
   const url = plugStatusUrl(kind, base);
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  if (!res.ok) throw new TelemetryError(`${url}: HTTP ${res.status}`);
   return plugWatts(kind, await res.json());
 }
 

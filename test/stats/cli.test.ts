@@ -11,8 +11,8 @@ import {
   statsDescribe,
   statsPower,
   statsTTest,
-  toJson,
 } from "../../src/cli/commands/stats.js";
+import { toJson } from "../../src/report/format.js";
 import { readGroupsCsv } from "../../src/stats/index.js";
 import { expectDigits } from "./close.js";
 
@@ -42,7 +42,8 @@ afterEach(() => vi.restoreAllMocks());
 
 describe("stats command functions", () => {
   it("wide and long layouts give the same groups", () => {
-    expect(readGroupsCsv(LONG)).toEqual(readGroupsCsv(WIDE));
+    const values = (file: string) => readGroupsCsv(file).map((g) => ({ name: g.name, values: g.values }));
+    expect(values(LONG)).toEqual(values(WIDE));
   });
 
   it("anova --summary reproduces Table 7 and prints it like Excel", () => {
@@ -92,7 +93,17 @@ describe("stats command functions", () => {
     });
     const json = JSON.parse(toJson(out.json));
     expect(json.ci[1]).toBeNull();
-    expect(Object.keys(json).sort()).toEqual(["ci", "cohensD", "df", "hedgesG", "meanDifference", "p", "t"]);
+    expect(Object.keys(json).sort()).toEqual([
+      "ci",
+      "cohensD",
+      "df",
+      "droppedRows",
+      "hedgesG",
+      "meanDifference",
+      "n",
+      "p",
+      "t",
+    ]);
   });
 
   it("power reports n per group (and totals) or the power of a given n", () => {
@@ -187,7 +198,7 @@ describe.skipIf(!existsSync(BIN))("built binary (node dist/src/cli/main.js)", ()
     const bad = spawnSync(process.execPath, [BIN, "stats", "describe", "test/data/missing.csv"], {
       encoding: "utf8",
     });
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("test/data/missing.csv: no such file");
   });
 });

@@ -3,29 +3,41 @@ import type { Command } from "commander";
 import {
   type AdapterDescription,
   describeAdapter,
-  listAdapterNames,
+  listAdapters,
+  matchAdapter,
   openAdapter,
+  openListedAdapter,
 } from "../../gpu/adapter.js";
 import { describeTelemetry, formatTelemetry, type TelemetryDescription } from "../../telemetry/describe.js";
 
 export interface DevicesReport {
-  adapters: (AdapterDescription & { backend: string })[];
+  adapters: (AdapterDescription & { index: number; backend: string })[];
   errors: string[];
   /** Filled by src/telemetry: which energy sources are available, and why not. */
   telemetry?: TelemetryDescription;
 }
 
-export async function collectDevices(): Promise<DevicesReport> {
-  const names = await listAdapterNames();
+/** Every adapter, or only the one `wanted` names (`--adapter`: a substring of its name, or its index). */
+export async function collectDevices(wanted?: string): Promise<DevicesReport> {
+  const all = await listAdapters();
   const adapters: DevicesReport["adapters"] = [];
   const errors: string[] = [];
-  const targets = names.length ? names : [{ backend: "default", name: "" }];
-  for (const n of targets) {
+  const targets = wanted ? [matchAdapter(all, wanted)] : all;
+  if (!all.length) {
+    // Dawn lists nothing: try its default adapter anyway, for the error it gives.
     try {
-      const { adapter } = await openAdapter(n.name || undefined);
-      adapters.push({ backend: n.backend, ...describeAdapter(adapter) });
+      const { adapter } = await openAdapter("");
+      adapters.push({ index: 0, backend: "default", ...describeAdapter(adapter) });
     } catch (e) {
-      errors.push(`${n.name || "default adapter"}: ${(e as Error).message}`);
+      errors.push(`default adapter: ${(e as Error).message}`);
+    }
+  }
+  for (const t of targets) {
+    try {
+      const { adapter } = await openListedAdapter(t);
+      adapters.push({ index: t.index, backend: t.backend, ...describeAdapter(adapter) });
+    } catch (e) {
+      errors.push(`${t.label}: ${(e as Error).message}`);
     }
   }
   return { adapters, errors, telemetry: await describeTelemetry() };
@@ -33,8 +45,10 @@ export async function collectDevices(): Promise<DevicesReport> {
 
 export function formatDevices(r: DevicesReport): string {
   const out: string[] = [];
-  r.adapters.forEach((a, i) => {
-    out.push(`[${i}] ${a.name}  (backend ${a.backend}${a.isFallbackAdapter ? ", fallback/software" : ""})`);
+  r.adapters.forEach((a) => {
+    out.push(
+      `[${a.index}] ${a.name}  (backend ${a.backend}${a.isFallbackAdapter ? ", fallback/software" : ""})`,
+    );
     out.push(
       `    vendor ${a.vendor || "?"}, architecture ${a.architecture || "?"}, device ${a.device || "?"}`,
     );
@@ -65,7 +79,8 @@ export function register(program: Command): void {
     .description("list WebGPU adapters: features, limits, subgroup sizes, subgroup-matrix configs")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
-      const report = await collectDevices();
+      // --adapter (a global option, copied into HALFWATT_ADAPTER by main.ts) narrows the list.
+      const report = await collectDevices(process.env.HALFWATT_ADAPTER || undefined);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDevices(report)}\n`);
       if (!report.adapters.length) process.exitCode = 1;
     });

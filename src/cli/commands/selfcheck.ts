@@ -10,6 +10,7 @@ import { sync } from "../../kernels/program.js";
 import { gemmBound, gemmReference } from "../../kernels/reference/gemm.js";
 import { createTensor, destroyTensor, downloadF32, fill, tensorFrom } from "../../kernels/tensor.js";
 import { seededRandom } from "../../util/rng.js";
+import { seedOption } from "../options.js";
 
 export interface SelfcheckRow {
   path: string;
@@ -96,9 +97,9 @@ export function register(program: Command): void {
     .command("selfcheck")
     .description("check every GEMM path of this adapter against a float64 reference")
     .option("--json", "print JSON")
-    .option("--seed <n>", "random seed (default: fresh)")
-    .action(async (opts: { json?: boolean; seed?: string }) => {
-      const r = await selfcheck(opts.seed ? Number(opts.seed) : undefined);
+    .option("--seed <n>", "random seed, an integer in [0, 2^32 - 1] (default: fresh)", seedOption("--seed"))
+    .action(async (opts: { json?: boolean; seed?: number }) => {
+      const r = await selfcheck(opts.seed);
       if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else {
         const lines = [

@@ -1,7 +1,14 @@
 // `halfwatt stats <test> FILE [--json]`: the dissertation's Excel analysis, computed properly.
 // Each test is a pure function from parsed options to { json, text } so tests can call it
 // directly; `register` wires them to commander.
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
+import {
+  formatNumber,
+  formatTable,
+  formatInterval as interval,
+  requireNoNaN,
+  toJson,
+} from "../../report/format.js";
 import {
   type Alternative,
   anova,
@@ -15,11 +22,15 @@ import {
   describe,
   findGroup,
   type Group,
+  inputName,
   levene,
+  pairByRow,
   pairs,
   pairwiseTTests,
+  parseGroupsCsv,
+  parseSummaryCsv,
   readGroupsCsv,
-  readSummaryCsv,
+  readInput,
   StatsInputError,
   shapiroWilk,
   summarize,
@@ -28,48 +39,18 @@ import {
   tTestPower,
   tTestSampleSize,
   tukeyHsd,
+  type VarianceRatio,
   varianceRatio,
   welchAnova,
   welchAnovaFromSummary,
 } from "../../stats/index.js";
+import { choiceOption, integerOption, positiveOption, probabilityOption, seedOption } from "../options.js";
 
 export interface StatsOutput {
   /** What --json prints (infinite interval bounds become null). */
   json: unknown;
   /** The human-readable table. */
   text: string;
-}
-
-/** A number for a table: 10 significant digits like the dissertation's Excel output. */
-export function formatNumber(x: number | null | undefined): string {
-  if (x === null || x === undefined) return "—";
-  if (x === Number.POSITIVE_INFINITY) return "∞";
-  if (x === Number.NEGATIVE_INFINITY) return "-∞";
-  if (Number.isInteger(x)) return String(x);
-  return String(Number(x.toPrecision(10)));
-}
-
-/** Left-aligned text table. */
-export function formatTable(headers: string[], rows: (string | number | null)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === "string" ? c : formatNumber(c))))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  return cells
-    .map((r) =>
-      r
-        .map((c, i) => (c ?? "").padEnd(widths[i]))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
-}
-
-function interval(ci: [number, number]): string {
-  return `[${formatNumber(ci[0])}, ${formatNumber(ci[1])}]`;
-}
-
-/** JSON with ±Infinity written as null (JSON has no Infinity). */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2);
 }
 
 export function statsDescribe(groups: Group[]): StatsOutput {
@@ -111,7 +92,18 @@ export function statsNormality(groups: Group[]): StatsOutput {
 export function statsVariance(groups: Group[]): StatsOutput {
   const lev = levene(groups, "mean");
   const bf = brownForsythe(groups);
-  const ratios = pairs(groups).map(([a, b]) => varianceRatio(a, b));
+  // A group with zero variance makes its F ratios infinite (or undefined), but Levene and
+  // Brown–Forsythe are still defined while any group has spread: report those, and mark the ratios.
+  const ratios = pairs(groups).map(
+    ([a, b]): VarianceRatio | { a: string; b: string; f: null; p: null; note: string } => {
+      try {
+        return varianceRatio(a, b);
+      } catch (e) {
+        if (!(e instanceof StatsInputError)) throw e;
+        return { a: a.name, b: b.name, f: null, p: null, note: e.message };
+      }
+    },
+  );
   const text = [
     formatTable(
       ["Test", "F", "P-value"],
@@ -126,6 +118,7 @@ export function statsVariance(groups: Group[]): StatsOutput {
       ["Group A", "Group B", "F", "P-value"],
       ratios.map((r) => [r.a, r.b, r.f, r.p]),
     ),
+    ...ratios.flatMap((r) => ("note" in r ? [`${r.a} / ${r.b}: ${r.note}`] : [])),
   ].join("\n");
   return { json: { levene: lev, brownForsythe: bf, pairs: ratios }, text };
 }
@@ -136,18 +129,22 @@ export interface AnovaOptions {
   alpha?: number;
 }
 
+/** ANOVA of FILE (`-`: standard input, read once). */
 export function statsAnova(file: string, options: AnovaOptions = {}): StatsOutput {
   const alpha = options.alpha ?? 0.05;
-  const summaries = options.summary ? readSummaryCsv(file) : summarize(readGroupsCsv(file));
+  const text = readInput(file);
+  const name = inputName(file);
+  const groups = options.summary ? null : parseGroupsCsv(text, name);
+  const summaries = groups ? summarize(groups) : parseSummaryCsv(text, name);
   if (options.welch) {
-    const w = options.summary ? welchAnovaFromSummary(summaries) : welchAnova(readGroupsCsv(file));
+    const w = groups ? welchAnova(groups) : welchAnovaFromSummary(summaries);
     return {
       json: w,
       text: `Welch's ANOVA\n${formatTable(["F", "df1", "df2", "P-value"], [[w.f, w.df1, w.df2, w.p]])}`,
     };
   }
-  const table = options.summary ? anovaFromSummary(summaries, alpha) : anova(readGroupsCsv(file), alpha);
-  const text = [
+  const table = groups ? anova(groups, alpha) : anovaFromSummary(summaries, alpha);
+  const out = [
     "Anova: Single Factor",
     "",
     "SUMMARY",
@@ -176,7 +173,7 @@ export function statsAnova(file: string, options: AnovaOptions = {}): StatsOutpu
     "",
     `alpha ${formatNumber(alpha)}; eta² ${formatNumber(table.etaSquared)}, omega² ${formatNumber(table.omegaSquared)}`,
   ].join("\n");
-  return { json: table, text };
+  return { json: table, text: out };
 }
 
 export interface TTestCliOptions {
@@ -205,9 +202,23 @@ export function statsTTest(groups: Group[], options: TTestCliOptions, file?: str
   const alpha = options.alpha ?? 0.05;
   const a = findGroup(groups, options.a, file);
   const b = findGroup(groups, options.b, file);
-  const r = tTest(a.values, b.values, { kind, alternative, alpha, labelA: a.name, labelB: b.name });
+  // Paired: match values by file row; rows missing either value are dropped and named.
+  const paired = kind === "paired" ? pairByRow(a, b) : null;
+  const r = tTest(paired?.a ?? a.values, paired?.b ?? b.values, {
+    kind,
+    alternative,
+    alpha,
+    labelA: a.name,
+    labelB: b.name,
+  });
+  const dropped = paired?.droppedRows ?? [];
   const text = [
     `${KIND_TITLE[kind]}: ${a.name} − ${b.name}, ${alternative}`,
+    ...(dropped.length
+      ? [
+          `${dropped.length} row(s) dropped for lack of a pair (line ${dropped.join(", ")}); ${paired?.a.length} complete pairs used`,
+        ]
+      : []),
     formatTable(
       [
         "t Stat",
@@ -221,7 +232,7 @@ export function statsTTest(groups: Group[], options: TTestCliOptions, file?: str
       [[r.t, r.df, r.p, r.meanDifference, interval(r.ci), r.cohensD, r.hedgesG]],
     ),
   ].join("\n");
-  return { json: r, text };
+  return { json: paired ? { ...r, n: paired.a.length, droppedRows: dropped } : r, text };
 }
 
 export interface PairwiseCliOptions {
@@ -244,6 +255,11 @@ export function statsPairwise(groups: Group[], options: PairwiseCliOptions = {})
     formatTable(
       ["Group A", "Group B", "t", "df", "P-value", "Adjusted", "Reject H0"],
       r.comparisons.map((c) => [c.a, c.b, c.t, c.df, c.p, c.pAdjusted, c.reject ? "yes" : "no"]),
+    ),
+    ...r.comparisons.flatMap((c) =>
+      c.droppedRows?.length
+        ? [`${c.a} / ${c.b}: line ${c.droppedRows.join(", ")} dropped for lack of a pair`]
+        : [],
     ),
   ].join("\n");
   return { json: r, text };
@@ -275,7 +291,13 @@ export function statsPower(options: PowerCliOptions): StatsOutput {
   const alpha = options.alpha ?? 0.05;
   if (options.test !== "ttest" && options.test !== "anova")
     throw new StatsInputError(`--test must be ttest or anova, got ${JSON.stringify(options.test)}`);
-  const groups = options.test === "ttest" ? 2 : (options.groups ?? 2);
+  if (options.test === "anova" && options.groups === undefined)
+    throw new StatsInputError("--test anova needs --groups K (the number of groups, >= 2)");
+  if (options.test === "ttest" && options.groups !== undefined && options.groups !== 2)
+    throw new StatsInputError(`--test ttest compares 2 groups; --groups ${options.groups} applies to anova`);
+  if (options.n !== undefined && !(Number.isInteger(options.n) && options.n >= 2))
+    throw new StatsInputError(`--n must be an integer >= 2 (per group), got ${options.n}`);
+  const groups = options.test === "ttest" ? 2 : (options.groups as number);
   const effectName = options.test === "ttest" ? "Cohen's d" : "Cohen's f";
   const what = `${options.test === "ttest" ? "two-sample t-test" : `one-way ANOVA, ${groups} groups`}, ${effectName} ${formatNumber(options.effect)}, alpha ${formatNumber(alpha)}`;
   if (options.n !== undefined) {
@@ -325,33 +347,17 @@ export function statsBootstrap(groups: Group[], options: BootstrapCliOptions, fi
   };
 }
 
-function numberOption(name: string, check: (x: number) => boolean = Number.isFinite) {
-  return (value: string): number => {
-    const x = Number(value);
-    if (value.trim() === "" || !check(x))
-      throw new InvalidArgumentError(`${name}: not a valid number: ${value}`);
-    return x;
-  };
-}
+const parseAlternative = choiceOption<Alternative>("--alternative", ["two-sided", "less", "greater"]);
+const parseCorrection = choiceOption<Correction>("--correction", ["bonferroni", "holm", "bh", "none"]);
 
-const parseAlpha = numberOption("alpha", (x) => x > 0 && x < 1);
-
-function parseAlternative(value: string): Alternative {
-  if (value === "two-sided" || value === "less" || value === "greater") return value;
-  throw new InvalidArgumentError("must be two-sided, less or greater");
-}
-
-function parseCorrection(value: string): Correction {
-  if (value === "bonferroni" || value === "holm" || value === "bh" || value === "none") return value;
-  throw new InvalidArgumentError("must be bonferroni, holm, bh or none");
-}
-
+/** Prints a result; a NaN anywhere in it is an error (E_RANGE), never output with status 0. */
 function emit(out: StatsOutput, json?: boolean): void {
+  requireNoNaN(out.json, "result");
   process.stdout.write(json ? `${toJson(out.json)}\n` : `${out.text}\n`);
 }
 
 const FILE_HELP =
-  "CSV: wide (a column per group, empty cells for unequal n) or long (header group,value); # lines are comments";
+  "FILE: CSV, or - for standard input. Wide (a column per group, empty cells for unequal n) or long\n(header group,value); # lines are comments. Comma, semicolon or tab separated (detected);\nwith ; or tabs a decimal comma (1,5) is read as 1.5. Paired tests match a wide file's rows.";
 
 export function register(program: Command): void {
   const stats = program
@@ -388,7 +394,7 @@ export function register(program: Command): void {
     .description("one-way ANOVA (Excel's Anova: Single Factor) or Welch's ANOVA")
     .option("--summary", "FILE has the header group,count,mean,variance (sample variance)")
     .option("--welch", "Welch's ANOVA (unequal variances)")
-    .option("--alpha <a>", "significance level for F crit", parseAlpha, 0.05)
+    .option("--alpha <a>", "significance level for F crit", probabilityOption("--alpha"), 0.05)
     .option("--json", "print JSON")
     .action((file: string, opts: AnovaOptions & { json?: boolean }) =>
       emit(statsAnova(file, opts), opts.json),
@@ -402,7 +408,7 @@ export function register(program: Command): void {
     .option("--paired", "paired test (rows are matched)")
     .option("--welch", "Welch's test (unequal variances)")
     .option("--alternative <h1>", "two-sided, less (A < B) or greater (A > B)", parseAlternative, "two-sided")
-    .option("--alpha <a>", "1 − confidence level of the interval", parseAlpha, 0.05)
+    .option("--alpha <a>", "1 − confidence level of the interval", probabilityOption("--alpha"), 0.05)
     .option("--json", "print JSON (a one-sided interval's infinite bound is null)")
     .action((file: string, opts: TTestCliOptions & { json?: boolean }) =>
       emit(statsTTest(readGroupsCsv(file), opts, file), opts.json),
@@ -419,7 +425,7 @@ export function register(program: Command): void {
       parseAlternative,
     )
     .option("--correction <c>", "bonferroni, holm, bh (Benjamini–Hochberg) or none", parseCorrection, "holm")
-    .option("--alpha <a>", "family-wise error rate / FDR", parseAlpha, 0.05)
+    .option("--alpha <a>", "family-wise error rate / FDR", probabilityOption("--alpha"), 0.05)
     .option("--json", "print JSON")
     .action((file: string, opts: PairwiseCliOptions & { json?: boolean }) =>
       emit(statsPairwise(readGroupsCsv(file), opts), opts.json),
@@ -428,7 +434,7 @@ export function register(program: Command): void {
   stats
     .command("tukey <file>")
     .description("Tukey's HSD (Tukey–Kramer for unequal n)")
-    .option("--alpha <a>", "family-wise error rate", parseAlpha, 0.05)
+    .option("--alpha <a>", "family-wise error rate", probabilityOption("--alpha"), 0.05)
     .option("--json", "print JSON")
     .action((file: string, opts: { alpha: number; json?: boolean }) =>
       emit(statsTukey(readGroupsCsv(file), opts.alpha), opts.json),
@@ -437,24 +443,23 @@ export function register(program: Command): void {
   stats
     .command("power")
     .description("sample size per group for a target power, or the power of a given n per group")
-    .requiredOption("--test <t>", "ttest (two-sample, effect = Cohen's d) or anova (effect = Cohen's f)")
-    .requiredOption("--effect <x>", "effect size", numberOption("effect"))
+    .requiredOption(
+      "--test <t>",
+      "ttest (two-sample, effect = Cohen's d) or anova (effect = Cohen's f)",
+      choiceOption("--test", ["ttest", "anova"] as const),
+    )
+    .requiredOption("--effect <x>", "effect size", positiveOption("--effect"))
     .option(
       "--groups <k>",
-      "number of groups (anova)",
-      numberOption("groups", (x) => Number.isInteger(x) && x >= 2),
+      "number of groups (required with --test anova)",
+      integerOption("--groups", { min: 2 }),
     )
-    .option("--alpha <a>", "significance level", parseAlpha, 0.05)
-    .option(
-      "--power <p>",
-      "target power",
-      numberOption("power", (x) => x > 0 && x < 1),
-      0.8,
-    )
+    .option("--alpha <a>", "significance level", probabilityOption("--alpha"), 0.05)
+    .option("--power <p>", "target power", probabilityOption("--power"), 0.8)
     .option(
       "--n <n>",
-      "n per group: report its power instead of solving for n",
-      numberOption("n", (x) => x > 1),
+      "n per group (an integer >= 2): report its power instead of solving for n",
+      integerOption("--n", { min: 2 }),
     )
     .option("--alternative <h1>", "t-test alternative", parseAlternative, "two-sided")
     .option("--json", "print JSON")
@@ -469,14 +474,9 @@ export function register(program: Command): void {
     .description("percentile bootstrap CI for mean(A), or mean(A) − mean(B) with --b")
     .requiredOption("--a <name>", "group A")
     .option("--b <name>", "group B")
-    .option("--resamples <n>", "resamples", numberOption("resamples", Number.isInteger), 10000)
-    .option("--seed <n>", "RNG seed", numberOption("seed", Number.isInteger), 1)
-    .option(
-      "--confidence <c>",
-      "confidence level",
-      numberOption("confidence", (x) => x > 0 && x < 1),
-      0.95,
-    )
+    .option("--resamples <n>", "resamples", integerOption("--resamples", { min: 1 }), 10000)
+    .option("--seed <n>", "RNG seed, an integer in [0, 2^32 - 1]", seedOption("--seed"), 1)
+    .option("--confidence <c>", "confidence level", probabilityOption("--confidence"), 0.95)
     .option("--json", "print JSON")
     .action((file: string, opts: BootstrapCliOptions & { json?: boolean }) =>
       emit(statsBootstrap(readGroupsCsv(file), opts, file), opts.json),
