@@ -2,7 +2,9 @@
 // against a fake libnvidia-ml, read every field and map NVML's return codes to readable errors.
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { EnergyLedger } from "../../src/telemetry/ledger.js";
 import { addonPath, loadNvmlBinding, NvmlSource, openNvml } from "../../src/telemetry/nvml.js";
+import type { Sample } from "../../src/telemetry/types.js";
 import { buildFakeNvml, hasCompiler } from "./helpers.js";
 
 /**
@@ -129,5 +131,50 @@ describe.skipIf(!hasCompiler || driverPresent)("NVML addon against a fake libnvi
     expect(rs.filter((r) => r.powerW !== undefined).map((r) => r.powerW)).toEqual([123.456, 55]);
     expect(rs.filter((r) => r.energyJ !== undefined).map((r) => r.channel)).toEqual(["nvml:0"]);
     expect(src.read({ counters: false }).some((r) => r.energyJ !== undefined)).toBe(false);
+  });
+
+  // The fake's GPU 0 draws 123 456 mW and its counter gains exactly 1234 mJ per read, so every
+  // figure below is known in joules; a lost or doubled unit conversion is off by 1000×.
+  it("reads joules and watts: counter values exact, after the mJ → J and mW → W conversions", () => {
+    const s = openNvml(lib);
+    if (!s.available) throw new Error(s.reason);
+    const src = new NvmlSource(s.binding, [0]); // its constructor probes the counter once
+    const mj0 = s.binding.energyMillijoules(0);
+    for (let k = 1; k <= 3; k++) {
+      const rs = src.read({ counters: true });
+      expect(rs.map((r) => [r.channel, r.powerW, r.energyJ])).toEqual([
+        ["nvml:0", 123.456, undefined],
+        ["nvml:0", undefined, (mj0 + 1234 * k) / 1000],
+      ]);
+    }
+  });
+
+  it("counter delta, power integral and their cross-check come out in exact joules", () => {
+    const s = openNvml(lib);
+    if (!s.available) throw new Error(s.reason);
+    const src = new NvmlSource(s.binding, [0]);
+    const ledger = new EnergyLedger(src.channels, { agreementTolerance: 1e-4 });
+    // Eleven reads, re-stamped every 10 ms from 0 to 100 ms (the update period, so the window
+    // is long enough to count): the counter climbs 10 × 1.234 J = 12.34 J, a steady 123.4 W;
+    // the power is 123.456 W throughout, so its trapezoid integral is 123.456 W × 0.1 s.
+    // The phase ends at 100 ms before the read stamped 100 ms arrives, as the sampler orders it.
+    ledger.mark("run", 0, 0);
+    for (let k = 0; k <= 10; k++) {
+      if (k === 10) ledger.end(100);
+      const rs: Sample[] = src.read({ counters: true }).map((r) => ({ ...r, t: 10 * k }));
+      ledger.add(rs);
+    }
+    const [c] = ledger.report().phases[0].channels;
+    expect(c.gross).toMatchObject({ provenance: "counter", method: "counter delta" });
+    expect(c.gross.joules).toBeCloseTo(12.34, 9);
+    expect(c.meanPowerW).toBeCloseTo(123.4, 7);
+    expect(c.integrated).toMatchObject({ provenance: "sampled", method: "trapezoid integral of power" });
+    expect(c.integrated?.joules).toBeCloseTo(12.3456, 9);
+    // |12.3456 − 12.34| / 12.34, past the 1e-4 tolerance set above: a warning in joules.
+    expect(c.disagreement).toBeCloseTo(0.0056 / 12.34, 12);
+    expect(ledger.report().warnings.join("\n")).toMatch(
+      /counter 12\.34 J and integrated power 12\.35 J differ by 0\.0 % \(> 0 %\)/,
+    );
+    expect([c.powerSamples, c.counterSamples]).toEqual([10, 10]);
   });
 });
