@@ -28,16 +28,26 @@ export async function decodeImage(file: string, size: number): Promise<Buffer> {
   }
   if (!st.isFile()) throw new DecodeFailure("unreadable: not a regular file");
   if (st.size === 0) throw new DecodeFailure("empty file (0 bytes)");
-  let flat: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    flat = await sharp(file, { failOn: FAIL_ON })
+  const first = () =>
+    sharp(file, { failOn: FAIL_ON })
       .rotate()
       .removeAlpha()
       .toColourspace("srgb")
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
+  let flat: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    flat = await first();
   } catch (e) {
-    throw new DecodeFailure(`not a decodable image: ${(e as Error).message}`);
+    // With several decodes in flight libvips sometimes loses the message ("Unknown error");
+    // one retry gets the real one (e.g. "premature end of JPEG image") for the warning.
+    let why = (e as Error).message;
+    if (/unknown error/i.test(why))
+      why = await first().then(
+        () => why,
+        (e2: Error) => e2.message,
+      );
+    throw new DecodeFailure(`not a decodable image: ${why}`);
   }
   const { width, height, channels } = flat.info;
   if (channels !== 3)

@@ -63,6 +63,10 @@ function imageSeed(seed: number, split: number, i: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+function toByte(v: number): number {
+  return v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+}
+
 /** Draws one size×size RGB image of class c (uint8, HWC). */
 export function drawImage(c: number, classes: number, size: number, rng: () => number): Uint8Array {
   const st = classStyle(c, classes);
@@ -84,6 +88,7 @@ export function drawImage(c: number, classes: number, size: number, rng: () => n
   const sb = Math.sin(st.stripeAngle);
   const k = (2 * Math.PI * st.stripeFreq) / r;
   const noise = 0.06;
+  const amp = noise * Math.sqrt(3); // uniform noise in ±amp has sd = noise
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const dx = x + 0.5 - cx;
@@ -91,11 +96,11 @@ export function drawImage(c: number, classes: number, size: number, rng: () => n
       // Shape coordinates: rotated, in units of the radius.
       const u = (cos * dx + sin * dy) / r;
       const v = (-sin * dx + cos * dy) / r;
-      const d = Math.hypot(u, v);
+      const d2 = u * u + v * v;
       let inside: boolean;
       switch (st.shape) {
         case "disc":
-          inside = d <= 1;
+          inside = d2 <= 1;
           break;
         case "square":
           inside = Math.abs(u) <= 0.8 && Math.abs(v) <= 0.8;
@@ -104,15 +109,14 @@ export function drawImage(c: number, classes: number, size: number, rng: () => n
           inside = v >= -0.5 && v <= 1 - Math.sqrt(3) * Math.abs(u);
           break;
         default:
-          inside = d <= 1 && d >= 0.55;
+          inside = d2 <= 1 && d2 >= 0.3;
       }
-      const stripe = 0.75 + 0.25 * Math.sin(k * (sa * dx + sb * dy) + phase);
       const o = (y * size + x) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        const base = inside ? fg[ch] * stripe : bg[ch];
-        // Triangular noise (sum of two uniforms): bell-shaped, bounded, cheap; sd = noise.
-        const n = noise * (rng() + rng() - 1) * Math.sqrt(6);
-        out[o + ch] = Math.max(0, Math.min(255, Math.round((base + n) * 255)));
+      if (inside) {
+        const stripe = 0.75 + 0.25 * Math.sin(k * (sa * dx + sb * dy) + phase);
+        for (let ch = 0; ch < 3; ch++) out[o + ch] = toByte(fg[ch] * stripe + amp * (2 * rng() - 1));
+      } else {
+        for (let ch = 0; ch < 3; ch++) out[o + ch] = toByte(bg[ch] + amp * (2 * rng() - 1));
       }
     }
   }

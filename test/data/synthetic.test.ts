@@ -1,0 +1,250 @@
+// The synthetic set: the spec string, determinism, the folder loader underneath, and that it is
+// learnable — checked with float64 CPU classifiers written here (nearest centroid, softmax
+// regression), not with the trainer.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  type Dataset,
+  DatasetError,
+  loadDataset,
+  type ProgressEvent,
+  parseDataSpec,
+  type SplitData,
+} from "../../src/data/index.js";
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "halfwatt-synth-"));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const cacheDir = path.join(root, "cache");
+
+function allBytes(sp: SplitData): Uint8Array {
+  const b = new Uint8Array(sp.count * sp.imageBytes);
+  sp.readRange(0, sp.count, b);
+  return b;
+}
+
+describe("parseDataSpec", () => {
+  it("folders, defaults, every key", () => {
+    expect(parseDataSpec("/data/birds")).toEqual({ kind: "folder", dir: "/data/birds" });
+    expect(parseDataSpec("./synthetic-looking-folder")).toEqual({
+      kind: "folder",
+      dir: "./synthetic-looking-folder",
+    });
+    expect(parseDataSpec("synthetic")).toEqual({
+      kind: "synthetic",
+      classes: 10,
+      size: 32,
+      train: 2000,
+      valid: 400,
+      test: 400,
+      seed: 1,
+    });
+    expect(parseDataSpec("synthetic:classes=525,size=224,train=2100,valid=525,test=525,seed=7")).toEqual({
+      kind: "synthetic",
+      classes: 525,
+      size: 224,
+      train: 2100,
+      valid: 525,
+      test: 525,
+      seed: 7,
+    });
+    expect(parseDataSpec("synthetic:seed=3")).toMatchObject({ kind: "synthetic", seed: 3, classes: 10 });
+  });
+
+  it("bad specs are errors that say what is wrong", () => {
+    const bad: [string, RegExp][] = [
+      ["", /empty/],
+      ["synthetic:colour=3", /unknown key "colour"/],
+      ["synthetic:classes=ten", /classes must be a whole number/],
+      ["synthetic:classes=2.5", /classes must be a whole number/],
+      ["synthetic:classes=-1", /classes must be a whole number/],
+      ["synthetic:classes=1", /classes must be at least 2/],
+      ["synthetic:size=4", /size must be between/],
+      ["synthetic:classes=10,valid=9", /valid=9 is fewer than classes=10/],
+      ["synthetic:seed=1,seed=2", /given twice/],
+      ["synthetic:seed=4294967296", /32 bits/],
+    ];
+    for (const [spec, msg] of bad) {
+      try {
+        parseDataSpec(spec);
+        throw new Error(`no error for ${spec}`);
+      } catch (e) {
+        expect(e, spec).toBeInstanceOf(DatasetError);
+        expect((e as DatasetError).kind).toBe("bad-spec");
+        expect((e as Error).message, spec).toMatch(msg);
+      }
+    }
+  });
+});
+
+describe("the default synthetic set (10 classes, 32×32)", () => {
+  let ds: Dataset;
+  const events: ProgressEvent[] = [];
+  afterAll(() => ds?.close());
+
+  it("has the spec's counts, balanced classes, sorted names = label order", async () => {
+    ds = await loadDataset("synthetic", { cacheDir, onProgress: (e) => events.push(e) });
+    expect(ds.source).toBe("synthetic");
+    expect(ds.imageSize).toBe(32);
+    expect(ds.classes).toHaveLength(10);
+    expect([...ds.classes].sort()).toEqual(ds.classes);
+    expect(ds.skipped).toEqual([]);
+    const last = events.filter((e) => e.phase === "synthesize").at(-1);
+    expect(last).toEqual({ phase: "synthesize", done: 2800, total: 2800 });
+    for (const [split, n] of [
+      ["train", 2000],
+      ["valid", 400],
+      ["test", 400],
+    ] as const) {
+      expect(ds[split].count).toBe(n);
+      const perClass = new Array(10).fill(0);
+      for (const l of ds[split].labels) perClass[l]++;
+      expect(perClass).toEqual(new Array(10).fill(n / 10));
+    }
+  });
+
+  it("channel mean and std match a float64 pass over the train bytes", () => {
+    const b = allBytes(ds.train);
+    for (let c = 0; c < 3; c++) {
+      let s = 0;
+      let n = 0;
+      for (let i = c; i < b.length; i += 3, n++) s += b[i] / 255;
+      const mean = s / n;
+      let q = 0;
+      for (let i = c; i < b.length; i += 3) q += (b[i] / 255 - mean) ** 2;
+      expect(ds.channelMean[c]).toBeCloseTo(mean, 10);
+      expect(ds.channelStd[c]).toBeCloseTo(Math.sqrt(q / n), 10);
+    }
+  });
+
+  it("is learnable: nearest centroid and softmax regression on normalised pixels, ≥ 0.9 test accuracy", () => {
+    const D = ds.train.imageBytes;
+    const K = ds.classes.length;
+    const feats = (sp: SplitData) => {
+      const b = allBytes(sp);
+      const x = new Float64Array(b.length);
+      for (let i = 0; i < b.length; i++) x[i] = (b[i] / 255 - ds.channelMean[i % 3]) / ds.channelStd[i % 3];
+      return x;
+    };
+    const xtr = feats(ds.train);
+    const xte = feats(ds.test);
+    const ytr = ds.train.labels;
+    const yte = ds.test.labels;
+    // Nearest centroid.
+    const cent = new Float64Array(K * D);
+    const cnt = new Float64Array(K);
+    for (let i = 0; i < ds.train.count; i++) {
+      cnt[ytr[i]]++;
+      for (let j = 0; j < D; j++) cent[ytr[i] * D + j] += xtr[i * D + j];
+    }
+    for (let c = 0; c < K; c++) for (let j = 0; j < D; j++) cent[c * D + j] /= cnt[c];
+    let ok = 0;
+    for (let i = 0; i < ds.test.count; i++) {
+      let best = -1;
+      let bd = Number.POSITIVE_INFINITY;
+      for (let c = 0; c < K; c++) {
+        let d = 0;
+        for (let j = 0; j < D; j++) d += (xte[i * D + j] - cent[c * D + j]) ** 2;
+        if (d < bd) [bd, best] = [d, c];
+      }
+      if (best === yte[i]) ok++;
+    }
+    const centroidAcc = ok / ds.test.count;
+    // Softmax regression, plain per-sample SGD, 4 epochs (the trainer's MLP has more capacity).
+    const W = new Float64Array(D * K);
+    const bias = new Float64Array(K);
+    const z = new Float64Array(K);
+    const forward = (x: Float64Array, o: number) => {
+      let m = Number.NEGATIVE_INFINITY;
+      for (let c = 0; c < K; c++) {
+        let s = bias[c];
+        for (let j = 0; j < D; j++) s += x[o + j] * W[j * K + c];
+        z[c] = s;
+        m = Math.max(m, s);
+      }
+      let t = 0;
+      for (let c = 0; c < K; c++) t += z[c] = Math.exp(z[c] - m);
+      for (let c = 0; c < K; c++) z[c] /= t;
+    };
+    const lr = 0.001;
+    for (let epoch = 0; epoch < 4; epoch++)
+      for (let i = 0; i < ds.train.count; i++) {
+        forward(xtr, i * D);
+        z[ytr[i]] -= 1;
+        for (let j = 0; j < D; j++) {
+          const g = lr * xtr[i * D + j];
+          for (let c = 0; c < K; c++) W[j * K + c] -= g * z[c];
+        }
+        for (let c = 0; c < K; c++) bias[c] -= lr * z[c];
+      }
+    ok = 0;
+    for (let i = 0; i < ds.test.count; i++) {
+      forward(xte, i * D);
+      let best = 0;
+      for (let c = 1; c < K; c++) if (z[c] > z[best]) best = c;
+      if (best === yte[i]) ok++;
+    }
+    const softmaxAcc = ok / ds.test.count;
+    console.log(`synthetic 10×32²: nearest centroid ${centroidAcc}, softmax regression ${softmaxAcc}`);
+    expect(centroidAcc).toBeGreaterThanOrEqual(0.85);
+    expect(softmaxAcc).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("is not trivial: images of a class all differ, and noise is present", () => {
+    const D = ds.train.imageBytes;
+    const b = allBytes(ds.train);
+    const seen = new Set<string>();
+    for (let i = 0; i < ds.train.count; i++)
+      seen.add(Buffer.from(b.subarray(i * D, (i + 1) * D)).toString("base64"));
+    expect(seen.size).toBe(ds.train.count);
+    // Neighbouring pixels of a flat background differ: the noise survives PNG (lossless).
+    let diff = 0;
+    for (let p = 0; p < D - 3; p += 3) if (b[p] !== b[p + 3]) diff++;
+    expect(diff / (D / 3)).toBeGreaterThan(0.5);
+  });
+
+  it("a second load reuses the PNGs and the pixel cache: nothing drawn, nothing decoded", async () => {
+    const ev: ProgressEvent[] = [];
+    const again = await loadDataset("synthetic:seed=1", { cacheDir, onProgress: (e) => ev.push(e) });
+    try {
+      expect(again.cache.reused).toBe(true);
+      expect(ev.filter((e) => e.phase === "synthesize" || e.phase === "decode")).toEqual([]);
+      expect(allBytes(again.test)).toEqual(allBytes(ds.test));
+    } finally {
+      again.close();
+    }
+  });
+});
+
+describe("determinism", () => {
+  it("the same spec in another cache gives the same bytes; another seed other bytes", async () => {
+    const spec = "synthetic:classes=3,size=11,train=7,valid=3,test=4,seed=";
+    const a = await loadDataset(`${spec}9`, { cacheDir: path.join(root, "a") });
+    const b = await loadDataset(`${spec}9`, { cacheDir: path.join(root, "b"), concurrency: 1 });
+    const c = await loadDataset(`${spec}10`, { cacheDir: path.join(root, "a") });
+    try {
+      for (const s of ["train", "valid", "test"] as const) {
+        expect(allBytes(a[s])).toEqual(allBytes(b[s]));
+        expect(Array.from(a[s].labels)).toEqual(Array.from(b[s].labels));
+        expect(allBytes(a[s])).not.toEqual(allBytes(c[s]));
+      }
+      expect(a.train.count).toBe(7);
+      expect(Array.from(a.train.labels)).toEqual([0, 0, 0, 1, 1, 2, 2]); // round robin: 3, 2, 2
+      expect(a.imageSize).toBe(11);
+    } finally {
+      a.close();
+      b.close();
+      c.close();
+    }
+  });
+
+  it("options.imageSize resizes the generated images like any folder's", async () => {
+    const ds = await loadDataset("synthetic:classes=2,size=8,train=2,valid=2,test=2", {
+      cacheDir: path.join(root, "a"),
+      imageSize: 5,
+    });
+    expect([ds.imageSize, ds.train.imageBytes]).toEqual([5, 75]);
+    ds.close();
+  });
+});
