@@ -2,8 +2,8 @@
 // and the timer (timestamp queries where present, else queue completion).
 import { describe, expect, it } from "vitest";
 import { collectDevices } from "../../src/cli/commands/devices.js";
-import { describeAdapter, listAdapterNames, openAdapter } from "../../src/gpu/adapter.js";
-import { openDevice, withErrorScopes } from "../../src/gpu/device.js";
+import { describeAdapter, listAdapterNames, listAdapters, openAdapter } from "../../src/gpu/adapter.js";
+import { LIMITS_TO_RAISE, openDevice, withErrorScopes } from "../../src/gpu/device.js";
 import { AdapterNotFoundError, GpuOperationError, NoAdapterError } from "../../src/gpu/errors.js";
 import { GpuTimer } from "../../src/gpu/timer.js";
 import { gemm } from "../../src/kernels/gemm.js";
@@ -23,11 +23,25 @@ describe("adapters", () => {
     }
   });
 
+  it("--adapter matches the name `devices` prints (any case) or its index", async () => {
+    const entries = await listAdapters();
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) {
+      // The printed label (e.g. "llvmpipe: Mesa 25…"), not Dawn's internal device string.
+      const tail = e.label.slice(Math.max(0, e.label.length - 12)).toUpperCase();
+      expect((await openAdapter(tail)).name).toBe(e.label);
+      expect((await openAdapter(String(e.index))).name).toBe(e.label);
+    }
+    const r = await collectDevices(String(entries.at(-1)?.index));
+    expect(r.adapters.map((a) => a.name)).toEqual([entries.at(-1)?.label]);
+  });
+
   it("names the available adapters when asked for one that does not exist", async () => {
     await expect(openAdapter("no-such-gpu-xyz")).rejects.toThrow(AdapterNotFoundError);
     await expect(openAdapter("no-such-gpu-xyz")).rejects.toThrow(
-      /No adapter matches "no-such-gpu-xyz". Available: "/,
+      /No adapter matches "no-such-gpu-xyz".*Available: \[0\] "/,
     );
+    await expect(openAdapter("99")).rejects.toMatchObject({ code: "E_INPUT" });
   });
 
   it("explains how to install a Vulkan driver when there is no adapter", () => {
@@ -56,8 +70,11 @@ describe("device", () => {
       expect(ctx.device.limits.maxStorageBufferBindingSize).toBe(
         ctx.adapter.limits.maxStorageBufferBindingSize,
       );
-      expect(ctx.device.limits.maxComputeWorkgroupStorageSize).toBe(
-        ctx.adapter.limits.maxComputeWorkgroupStorageSize,
+      // Every limit the kernels need is at the adapter's value; the dynamic-buffer limits are not.
+      for (const k of LIMITS_TO_RAISE) expect(ctx.device.limits[k], k).toBe(ctx.adapter.limits[k]);
+      expect(ctx.device.limits.maxStorageBuffersPerShaderStage).toBeGreaterThanOrEqual(8);
+      expect(ctx.device.limits.maxDynamicStorageBuffersPerPipelineLayout).toBeLessThanOrEqual(
+        ctx.adapter.limits.maxDynamicStorageBuffersPerPipelineLayout,
       );
     } finally {
       ctx.destroy();
