@@ -73,6 +73,10 @@ export interface TrainResult {
   adapter: string;
   dataset: { source: string; classes: number; imageSize: number; train: number; valid: number; test: number; skipped: number; cacheReused: boolean };
   parameters: number;
+  /** Per-channel mean and std the inputs were normalised with (the train split's), on 0..1. */
+  normalization: { mean: Rgb; std: Rgb };
+  /** Class names; label i is classes[i]. */
+  classes: string[];
   epochs: EpochResult[];
   test: SplitMetrics | null;
   lossScale: LossScaleSummary;
@@ -110,8 +114,10 @@ export interface TrainOptions {
   dataset?: Dataset;
   /** Initial weights and optimizer state (checkpoints), by parameter name. */
   initial?: { params: Record<string, Float32Array>; m?: Record<string, Float32Array>; v?: Record<string, Float32Array>; state?: { scale: number; steps: number; good: number; skipped: number } };
-  /** Called with the model before it is destroyed (to save a checkpoint, read weights). */
-  onModel?(model: GpuMlp): void | Promise<void>;
+  /** Called with the model and the run's result before the model is destroyed (checkpoints, weights). */
+  onModel?(model: GpuMlp, result: TrainResult): void | Promise<void>;
+  /** Normalisation to use instead of the train split's statistics (a resumed checkpoint's). */
+  normalization?: { mean: Rgb; std: Rgb };
 }
 
 export function checkTrainConfig(c: TrainConfig): void {
@@ -142,7 +148,7 @@ export function shuffledOrder(n: number, seed: number): Uint32Array<ArrayBuffer>
   return p;
 }
 
-async function uploadSplit(ctx: GpuContext, split: SplitData): Promise<GpuSplit> {
+export async function uploadSplit(ctx: GpuContext, split: SplitData): Promise<GpuSplit> {
   const bytes = split.count * split.imageBytes;
   const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize, 2 ** 32 - 4);
   if (bytes > limit)
@@ -184,9 +190,35 @@ const toMetrics = (s: Sums): SplitMetrics => ({
   nonFiniteRows: s.bad,
 });
 
+/**
+ * Loss and accuracy of `model` over a whole resident split, in batches of up to B (forward only;
+ * the eval cursor slot, so a training epoch's position is untouched).
+ */
+export async function evaluateSplit(model: GpuMlp, split: GpuSplit, B: number, mean: Rgb, std: Rgb, ring: ReadbackRing): Promise<SplitMetrics> {
+  const { ctx } = model;
+  model.setCursor(EVAL_SLOT, 0);
+  const enc0 = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
+  enc0.clearBuffer(model.evalSums.buffer);
+  ctx.device.queue.submit([enc0.finish()]);
+  for (let start = 0; start < split.count; start += B) {
+    const b = Math.min(B, split.count - start);
+    const plan = await model.evalPlan(split, b, mean, std);
+    const enc = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
+    encodeDispatches(enc, plan);
+    ctx.device.queue.submit([enc.finish()]);
+  }
+  const slot = await ring.acquire();
+  const enc = ctx.device.createCommandEncoder({ label: "eval read-back" });
+  enc.copyBufferToBuffer(model.evalSums.buffer, 0, slot.buffer, 0, SUMS_BYTES);
+  ctx.device.queue.submit([enc.finish()]);
+  const sums = zeroSums();
+  addSums(sums, new Uint32Array(await ring.read(slot.index), 0, METRIC_WORDS));
+  return toMetrics(sums);
+}
+
 /** Bytes of one read-back: the metric sums (8 words) then the training state. */
 const SUMS_BYTES = 32;
-const READBACK_BYTES = SUMS_BYTES + STATE_WORDS * 4;
+export const READBACK_BYTES = SUMS_BYTES + STATE_WORDS * 4;
 
 export async function train(config: TrainConfig, hooks: TrainHooks = {}, options: TrainOptions = {}): Promise<TrainResult> {
   checkTrainConfig(config);
@@ -214,8 +246,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
     const valid = dataset.valid.count ? await uploadSplit(ctx, dataset.valid) : null;
     const test = dataset.test.count ? await uploadSplit(ctx, dataset.test) : null;
     splits.push(train, ...(valid ? [valid] : []), ...(test ? [test] : []));
-    const mean: Rgb = dataset.channelMean;
-    const std: Rgb = dataset.channelStd.map((s) => (s > 1e-6 ? s : 1)) as unknown as Rgb;
+    // A constant channel (std 0) is only shifted, not scaled.
+    const mean: Rgb = options.normalization?.mean ?? dataset.channelMean;
+    const std: Rgb = options.normalization?.std ?? (dataset.channelStd.map((s) => (s > 1e-6 ? s : 1)) as unknown as Rgb);
     const shape = { inputs: dataset.train.imageBytes, hidden: config.neurons, classes: dataset.classes.length };
     model = await GpuMlp.create(ctx, shape, policy, opt, B);
     const m = model;
@@ -247,28 +280,13 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
     let stopped = false;
     const epochs: EpochResult[] = [];
 
-    const evaluate = async (split: GpuSplit): Promise<SplitMetrics> => {
-      m.setCursor(EVAL_SLOT, 0);
-      const sums = zeroSums();
-      const enc0 = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
-      enc0.clearBuffer(m.evalSums.buffer);
-      ctx.device.queue.submit([enc0.finish()]);
-      for (let start = 0; start < split.count; start += B) {
-        const b = Math.min(B, split.count - start);
-        const plan = await m.evalPlan(split, b, mean, std);
-        const enc = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
-        encodeDispatches(enc, plan);
-        ctx.device.queue.submit([enc.finish()]);
-      }
-      const slot = await r.acquire();
-      const enc = ctx.device.createCommandEncoder({ label: "eval read-back" });
-      enc.copyBufferToBuffer(m.evalSums.buffer, 0, slot.buffer, 0, SUMS_BYTES);
-      ctx.device.queue.submit([enc.finish()]);
-      addSums(sums, new Uint32Array(await r.read(slot.index), 0, METRIC_WORDS));
-      return toMetrics(sums);
-    };
+    const evaluate = (split: GpuSplit) => evaluateSplit(m, split, B, mean, std, r);
 
     for (let epoch = 1; epoch <= config.epochs && !stopped; epoch++) {
+      if (hooks.signal?.aborted) {
+        stopped = true;
+        break;
+      }
       await ctx.device.queue.onSubmittedWorkDone();
       await hooks.onEpochStart?.(epoch);
       const t0 = performance.now();
@@ -356,7 +374,6 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
     if (last.step !== globalStep) scaleSummary.history.push({ step: globalStep, scale: scaleSummary.final });
     const testM = test && !stopped ? await evaluate(test) : null;
     if (testM) await hooks.onEvaluation?.("test", testM, epochs.length);
-    await options.onModel?.(m);
     const result: TrainResult = {
       config,
       adapter: ctx.adapterName,
@@ -371,6 +388,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
         cacheReused: dataset.cache.reused,
       },
       parameters: m.parameterCount,
+      normalization: { mean, std },
+      classes: dataset.classes,
       epochs,
       test: testM,
       lossScale: scaleSummary,
@@ -379,6 +398,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
       stopped,
       seconds: (performance.now() - started) / 1000,
     };
+    await options.onModel?.(m, result);
     await hooks.onRunEnd?.(result);
     return result;
   } finally {

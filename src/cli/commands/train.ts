@@ -1,0 +1,174 @@
+// `halfwatt train`: trains the dense classifier on an image folder or the synthetic set, in f32 or
+// mixed precision, and prints a line per epoch (a progress bar on a terminal) or, with --json, one
+// document at the end. Ctrl-C stops cleanly at the next step boundary and still reports.
+import cliProgress from "cli-progress";
+import type { Command } from "commander";
+import { saveCheckpoint } from "../../model/checkpoint.js";
+import { type EpochResult, type TrainConfig, type TrainResult, train } from "../../model/trainer.js";
+import { formatTable } from "../../report/format.js";
+import { choiceOption, integerOption, listOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
+
+interface TrainOpts {
+  data: string;
+  precision: "f32" | "mixed";
+  batch: number;
+  neurons: number[];
+  epochs: number;
+  lr?: number;
+  optimizer: "adam" | "adamw" | "sgd";
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  seed: number;
+  imageSize?: number;
+  strict?: boolean;
+  save?: string;
+  lossScale?: number;
+  lossScaleInterval?: number;
+  cacheDir?: string;
+  json?: boolean;
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(2)} %` : "n/a");
+
+export function formatEpoch(e: EpochResult): string {
+  return `epoch ${e.epoch}: loss ${e.train.loss.toFixed(4)}, train acc ${pct(e.train.accuracy)}, valid loss ${e.valid.loss.toFixed(4)}, valid acc ${pct(e.valid.accuracy)}, ${e.samplesPerSecond.toFixed(0)} samples/s, ${e.seconds.toFixed(1)} s${e.skippedSteps ? `, ${e.skippedSteps} steps skipped (overflow)` : ""}`;
+}
+
+export function formatTrainResult(r: TrainResult): string {
+  const lines = [
+    `test: loss ${r.test ? r.test.loss.toFixed(4) : "n/a"}, top-1 ${r.test ? pct(r.test.accuracy) : "n/a"}, top-5 ${r.test ? pct(r.test.top5) : "n/a"}${r.stopped ? " (stopped early: not evaluated)" : ""}`,
+    r.lossScale.enabled
+      ? `loss scale: ${r.lossScale.initial} → ${r.lossScale.final} (min ${r.lossScale.min}, max ${r.lossScale.max}), ${r.lossScale.skippedSteps} of ${r.steps} steps skipped`
+      : "loss scale: none (f32)",
+    "kernels:",
+    formatTable(
+      ["op", "role", "in", "out", "variant"],
+      r.kernels.map((k) => [k.op, k.role, k.input, k.output, k.variant ?? ""]),
+    ),
+  ];
+  return lines.join("\n");
+}
+
+export function register(program: Command): void {
+  program
+    .command("train")
+    .description("train the dense classifier (flattened image → hidden ReLU layers → softmax) on the GPU")
+    .requiredOption("--data <dir|synthetic:…>", "image folder (DIR/{train,valid,test}/<class>/… or DIR/<class>/…) or synthetic:classes=10,size=32,…")
+    .option("--precision <p>", "f32 or mixed", choiceOption("--precision", ["f32", "mixed"] as const), "f32")
+    .option("--batch <n>", "batch size", integerOption("--batch", { min: 1 }), 32)
+    .option("--neurons <n,…>", "hidden layer widths", listOption("--neurons", integerOption("--neurons", { min: 1 })))
+    .option("--epochs <n>", "epochs", integerOption("--epochs", { min: 0 }), 25)
+    .option("--lr <x>", "learning rate (default: Adam 0.001, SGD 0.01)", positiveOption("--lr"))
+    .option("--optimizer <name>", "adam, adamw or sgd", choiceOption("--optimizer", ["adam", "adamw", "sgd"] as const), "adam")
+    .option("--momentum <x>", "SGD momentum", nonNegativeOption("--momentum"))
+    .option("--nesterov", "SGD with Nesterov momentum")
+    .option("--weight-decay <x>", "weight decay (Adam/SGD: L2 in the gradient; AdamW: decoupled)", nonNegativeOption("--weight-decay"))
+    .option("--seed <n>", "seed of the weights and the shuffle", seedOption("--seed"), 1)
+    .option("--image-size <n>", "resize images to n×n (default 224; synthetic: its size=)", integerOption("--image-size", { min: 1, max: 4096 }))
+    .option("--strict", "stop on unreadable images instead of skipping them")
+    .option("--save <file>", "write a .safetensors checkpoint at the end")
+    .option("--loss-scale <x>", "mixed: initial loss scale (default 32768)", positiveOption("--loss-scale"))
+    .option("--loss-scale-interval <n>", "mixed: clean steps before the scale doubles (default 2000)", integerOption("--loss-scale-interval", { min: 1 }))
+    .option("--cache-dir <dir>", "where decoded datasets are cached")
+    .option("--json", "print one JSON document at the end")
+    .action(async (o: TrainOpts) => {
+      const config: TrainConfig = {
+        data: o.data,
+        precision: o.precision,
+        batch: o.batch,
+        neurons: o.neurons ?? [1024],
+        epochs: o.epochs,
+        optimizer: {
+          name: o.optimizer,
+          ...(o.lr !== undefined ? { lr: o.lr } : {}),
+          ...(o.momentum !== undefined ? { momentum: o.momentum } : {}),
+          ...(o.nesterov ? { nesterov: true } : {}),
+          ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
+        },
+        seed: o.seed,
+        imageSize: o.imageSize,
+        strict: o.strict,
+        cacheDir: o.cacheDir,
+        lossScaling: {
+          ...(o.lossScale !== undefined ? { initial: o.lossScale } : {}),
+          ...(o.lossScaleInterval !== undefined ? { growthInterval: o.lossScaleInterval } : {}),
+        },
+      };
+      const tty = Boolean(process.stderr.isTTY) && !o.json;
+      const say = (s: string) => process.stderr.write(`${s}\n`);
+      const stop = new AbortController();
+      const onSigint = () => {
+        say("halfwatt: stopping after the current step (Ctrl-C again to abort)");
+        process.off("SIGINT", onSigint);
+        stop.abort();
+      };
+      process.on("SIGINT", onSigint);
+      let bar: cliProgress.SingleBar | null = null;
+      let warned = 0;
+      const result = await train(
+        config,
+        {
+          signal: stop.signal,
+          data: {
+            onWarning: (w) => {
+              warned++;
+              say(`warning: skipped ${w.file}: ${w.reason}`);
+            },
+            onProgress: tty
+              ? (() => {
+                  let dbar: cliProgress.SingleBar | null = null;
+                  return (e) => {
+                    if (e.phase !== "decode" && e.phase !== "synthesize") return;
+                    if (!dbar) {
+                      dbar = new cliProgress.SingleBar({ format: `${e.phase} {bar} {value}/{total}`, stream: process.stderr }, cliProgress.Presets.shades_classic);
+                      dbar.start(e.total, 0);
+                    }
+                    dbar.update(e.done);
+                    if (e.done >= e.total) {
+                      dbar.stop();
+                      dbar = null;
+                    }
+                  };
+                })()
+              : undefined,
+          },
+          onRunStart: (i) => {
+            if (warned) say(`${warned} file(s) skipped`);
+            if (!o.json)
+              say(`${i.adapter}: ${i.parameters.toLocaleString("en")} parameters, ${i.dataset.train.count}/${i.dataset.valid.count}/${i.dataset.test.count} images, ${i.dataset.classes.length} classes, ${i.stepsPerEpoch} steps per epoch${i.dataset.cache.reused ? " (cached pixels)" : ""}`);
+          },
+          onEpochStart: (epoch) => {
+            if (tty) {
+              bar = new cliProgress.SingleBar({ format: `epoch ${epoch} {bar} {value}/{total} steps  loss {loss}`, stream: process.stderr }, cliProgress.Presets.shades_classic);
+              bar.start(1, 0, { loss: "…" });
+            }
+          },
+          onProgress: (p) => {
+            if (bar) {
+              bar.setTotal(p.steps);
+              bar.update(p.step, { loss: p.loss.toFixed(4) });
+            }
+          },
+          onEpochEnd: (e) => {
+            bar?.stop();
+            bar = null;
+            if (!o.json) say(formatEpoch(e));
+          },
+        },
+        {
+          onModel: o.save
+            ? (model, r) => saveCheckpoint(o.save as string, model, { config, shape: model.shape, classes: r.classes, imageSize: r.dataset.imageSize, normalization: r.normalization })
+            : undefined,
+        },
+      );
+      process.off("SIGINT", onSigint);
+      if (o.json) {
+        const { test, ...rest } = result;
+        process.stdout.write(`${JSON.stringify({ ...rest, test: test ? { ...test, top1: test.accuracy } : null, checkpoint: o.save ?? null }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${formatTrainResult(result)}\n`);
+        if (o.save) say(`checkpoint: ${o.save}`);
+      }
+    });
+}
