@@ -41,6 +41,13 @@ export interface ScanResult {
 
 type Progress = (done: number, total: number) => void;
 
+// Hidden entries (.DS_Store, ._x.jpg AppleDouble files, a Jupyter .ipynb_checkpoints folder) are
+// never images or classes; they are skipped, and reported like every other skipped entry.
+const HIDDEN = "hidden (name starts with a dot), ignored";
+function isHidden(name: string): boolean {
+  return name.startsWith(".");
+}
+
 function isDir(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
@@ -88,6 +95,10 @@ function listClass(
   for (const ent of listDir(classDir)) {
     const p = path.join(classDir, ent.name);
     const rel = relPosix(root, p);
+    if (isHidden(ent.name)) {
+      skipped.push({ file: p, reason: HIDDEN });
+      continue;
+    }
     let st: fs.Stats;
     try {
       st = fs.statSync(p); // follows symlinks: a link to an image is an image
@@ -132,10 +143,14 @@ function listClasses(
 ): ClassFiles {
   const out: ClassFiles = new Map();
   const entries = listDir(splitDir);
-  const classDirs = entries.filter((e) => isDir(path.join(splitDir, e.name)));
+  const classDirs = entries.filter((e) => !isHidden(e.name) && isDir(path.join(splitDir, e.name)));
   progress.total += classDirs.length;
   for (const ent of entries) {
     const p = path.join(splitDir, ent.name);
+    if (isHidden(ent.name)) {
+      skipped.push({ file: p, reason: HIDDEN });
+      continue;
+    }
     if (!isDir(p)) {
       skipped.push({ file: p, reason: "not inside a class folder" });
       continue;

@@ -370,6 +370,10 @@ describe("bad files: skipped with a warning naming each, or an error with --stri
     fs.mkdirSync(add("folder.png"));
     fs.symlinkSync(path.join(root, "does-not-exist.png"), add("dangling.png"));
     fs.writeFileSync(add("notes.txt"), "a note");
+    fs.writeFileSync(add(".DS_Store"), "mac");
+    // A hidden folder beside the class folders is not a class.
+    fs.mkdirSync(path.join(dir, "valid", ".ipynb_checkpoints"));
+    bad.push(path.join(dir, "valid", ".ipynb_checkpoints"));
     return { dir, cache, bad: bad.sort(), good };
   }
 
@@ -386,6 +390,9 @@ describe("bad files: skipped with a warning naming each, or an error with --stri
       expect(reason("folder.png")).toMatch(/unreadable.*folder/);
       expect(reason("dangling.png")).toMatch(/unreadable.*broken symbolic link/);
       expect(reason("notes.txt")).toMatch(/not an image file extension/);
+      expect(reason(".DS_Store")).toMatch(/hidden/);
+      expect(reason(".ipynb_checkpoints")).toMatch(/hidden/);
+      expect(ds.classes).toEqual(["x", "y"]);
       expect(ds.train.count).toBe(4);
       expect(ds.train.files.map((f) => path.relative(dir, f))).toEqual([
         "train/x/img0.png",
@@ -416,9 +423,11 @@ describe("bad files: skipped with a warning naming each, or an error with --stri
     const e = await rejects(load(dir, cache, { imageSize: 4, strict: true }));
     expect(e.kind).toBe("bad-files");
     // The listing-time ones fail before decoding; all of them are named.
-    for (const f of bad.filter((f) => /folder|dangling|notes/.test(f))) expect(e.message).toContain(f);
+    const listed = bad.filter((f) => /folder|dangling|notes|\/\./.test(f));
+    expect(listed).toHaveLength(5);
+    for (const f of listed) expect(e.message).toContain(f);
     // Only decode-time failures left: still an error naming each, after decoding.
-    for (const f of bad.filter((f) => /folder|dangling|notes/.test(f))) fs.rmSync(f, { recursive: true });
+    for (const f of listed) fs.rmSync(f, { recursive: true });
     const e2 = await rejects(load(dir, cache, { imageSize: 4, strict: true }));
     expect(e2.kind).toBe("bad-files");
     for (const f of bad.filter((f) => /empty|truncated|text/.test(f))) expect(e2.message).toContain(f);
