@@ -5,6 +5,9 @@
 # Then a device call carrying [".gpu", "dist", "native/nvml/build/Release"] runs
 #   bash bench/gpu-run.sh kernels     # tests on the GPU, `npm run bench`, the torch peer
 #   bash bench/gpu-run.sh telemetry   # halfwatt measure around a GEMM load, sampler overhead
+#   bash bench/gpu-run.sh trainer     # model tests, trainer bench vs PyTorch, end-to-end training
+#     (pack with --module vitest --module sharp --module zod --module cli-progress --module commander
+#      --module csv-parse --module yaml)
 # Results go to $OUT (or bench/results when OUT is unset).
 set -uo pipefail
 out=${OUT:-bench/results}
@@ -34,5 +37,24 @@ case "${1:-}" in
     echo "measure 100 Hz rc $?"
     node dist/bench/sampler-overhead.js --out "$out/sampler-overhead.json" 2>&1 | grep -v '^Warning' | tail -12
     ;;
-  *) echo "usage: bench/gpu-run.sh kernels|telemetry" >&2; exit 2 ;;
+  trainer)
+    # The trainer issue's runs: kernel + model tests on the GPU, the trainer bench (runtime vs the
+    # naive composition, with a per-kernel step profile) beside the PyTorch peer, the optimizer
+    # fixture, and an end-to-end run on the synthetic set in both precisions.
+    nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | tee "$out/card.txt"
+    node node_modules/vitest/vitest.mjs run test/kernels test/model > "$out/vitest-trainer.log" 2>&1
+    echo "vitest rc $?"; grep -E "Test Files|Tests |FAIL|✗|×" "$out/vitest-trainer.log" | head -20
+    node dist/bench/train.bench.js --seconds "${SECONDS_PER_ROW:-8}" --out "$out/train-bench.json" 2>&1 | quiet
+    python3 bench/peers/torch_mlp.py --configs f32:32:1024,amp:32:1024,amp:256:1024,amp:256:2048,f32:256:1024,f32:256:2048 \
+      --seconds "${SECONDS_PER_ROW:-8}" --out "$out/torch-mlp.json" > /dev/null 2> "$out/torch-mlp.err"
+    echo "torch peer rc $?"
+    python3 bench/peers/torch_optim_fixture.py > "$out/torch-optim.json" 2> "$out/torch-optim.err"
+    echo "optim fixture rc $?"
+    for p in f32 mixed; do
+      $hw train --data synthetic:classes=10,size=32,train=4000,valid=500,test=500,seed=1 --precision $p \
+        --batch 64 --neurons 512 --epochs 3 --cache-dir /tmp/hwcache --json > "$out/train-synthetic-$p.json" 2> "$out/train-synthetic-$p.err"
+      echo "train $p rc $?"
+    done
+    ;;
+  *) echo "usage: bench/gpu-run.sh kernels|telemetry|trainer" >&2; exit 2 ;;
 esac

@@ -13,7 +13,9 @@ export const DAWN_LIMIT_WARNING =
   /^Warning: maxDynamic(Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\r?$/;
 
 /** Commands that open a WebGPU adapter. */
-const GPU_COMMANDS = new Set(["devices", "selfcheck"]);
+const WARNING_PREFIX = "Warning: maxDynamic";
+
+const GPU_COMMANDS = new Set(["devices", "selfcheck", "train", "eval"]);
 
 const CHILD_MARK = "HALFWATT_STDERR_FILTERED";
 
@@ -31,6 +33,12 @@ export function dawnWarningFilter(write: (text: string) => void): { push(chunk: 
         flushLine(pending.slice(0, i), "\n");
         pending = pending.slice(i + 1);
         i = pending.indexOf("\n");
+      }
+      // A partial line that cannot become Dawn's warning (a progress line redrawn with \r) goes
+      // out at once rather than waiting for a newline.
+      if (pending && !WARNING_PREFIX.startsWith(pending.slice(0, WARNING_PREFIX.length)) && !pending.startsWith(WARNING_PREFIX)) {
+        write(pending);
+        pending = "";
       }
     },
     end() {
@@ -61,8 +69,15 @@ export function runFiltered(argv: readonly string[] = process.argv): Promise<num
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...argv.slice(1)], {
       stdio: ["inherit", "inherit", "pipe"],
-      env: { ...process.env, [CHILD_MARK]: "1" },
+      // The child's stderr is our pipe: tell it whether ours is a terminal (progress lines).
+      env: { ...process.env, [CHILD_MARK]: "1", ...(process.stderr.isTTY ? { HALFWATT_STDERR_TTY: "1" } : {}) },
     });
+    // Ctrl-C reaches the child too (same process group); it stops cleanly and reports, so the
+    // parent waits for it instead of dying first. SIGTERM is passed on.
+    const ignore = () => {};
+    const forward = () => child.kill("SIGTERM");
+    process.on("SIGINT", ignore);
+    process.on("SIGTERM", forward);
     const filter = dawnWarningFilter((t) => process.stderr.write(t));
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (c: string) => filter.push(c));
@@ -71,6 +86,8 @@ export function runFiltered(argv: readonly string[] = process.argv): Promise<num
       resolve(1);
     });
     child.on("close", (code, signal) => {
+      process.off("SIGINT", ignore);
+      process.off("SIGTERM", forward);
       filter.end();
       resolve(code ?? (signal ? signalExitCode(signal) : 1));
     });

@@ -8,9 +8,11 @@ import { Command, CommanderError } from "commander";
 import { codeOf, exitCodeOf } from "../errors.js";
 import { register as registerCarbon } from "./commands/carbon.js";
 import { register as registerDevices } from "./commands/devices.js";
+import { register as registerEval } from "./commands/eval.js";
 import { register as registerMeasure } from "./commands/measure.js";
 import { register as registerSelfcheck } from "./commands/selfcheck.js";
 import { register as registerStats } from "./commands/stats.js";
+import { register as registerTrain } from "./commands/train.js";
 
 /** halfwatt's version, from the package.json above this file (src/ or dist/src/). */
 function version(): string {
@@ -53,6 +55,8 @@ export function buildProgram(): Command {
       if (adapter) process.env.HALFWATT_ADAPTER = adapter;
     });
   registerDevices(program);
+  registerTrain(program);
+  registerEval(program);
   registerMeasure(program);
   registerSelfcheck(program);
   registerStats(program);

@@ -1,11 +1,11 @@
 // `halfwatt train`: trains the dense classifier on an image folder or the synthetic set, in f32 or
 // mixed precision, and prints a line per epoch (a progress bar on a terminal) or, with --json, one
 // document at the end. Ctrl-C stops cleanly at the next step boundary and still reports.
-import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { saveCheckpoint } from "../../model/checkpoint.js";
 import { type EpochResult, type TrainConfig, type TrainResult, train } from "../../model/trainer.js";
 import { formatTable } from "../../report/format.js";
+import { bar, progressLine } from "../progress.js";
 import { choiceOption, integerOption, listOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
 
 interface TrainOpts {
@@ -95,17 +95,18 @@ export function register(program: Command): void {
           ...(o.lossScaleInterval !== undefined ? { growthInterval: o.lossScaleInterval } : {}),
         },
       };
-      const tty = Boolean(process.stderr.isTTY) && !o.json;
       const say = (s: string) => process.stderr.write(`${s}\n`);
       const stop = new AbortController();
       const onSigint = () => {
+        line.done();
         say("halfwatt: stopping after the current step (Ctrl-C again to abort)");
         process.off("SIGINT", onSigint);
         stop.abort();
       };
       process.on("SIGINT", onSigint);
-      let bar: cliProgress.SingleBar | null = null;
+      const line = progressLine();
       let warned = 0;
+      let epochNow = 0;
       const result = await train(
         config,
         {
@@ -113,46 +114,25 @@ export function register(program: Command): void {
           data: {
             onWarning: (w) => {
               warned++;
+              line.done();
               say(`warning: skipped ${w.file}: ${w.reason}`);
             },
-            onProgress: tty
-              ? (() => {
-                  let dbar: cliProgress.SingleBar | null = null;
-                  return (e) => {
-                    if (e.phase !== "decode" && e.phase !== "synthesize") return;
-                    if (!dbar) {
-                      dbar = new cliProgress.SingleBar({ format: `${e.phase} {bar} {value}/{total}`, stream: process.stderr }, cliProgress.Presets.shades_classic);
-                      dbar.start(e.total, 0);
-                    }
-                    dbar.update(e.done);
-                    if (e.done >= e.total) {
-                      dbar.stop();
-                      dbar = null;
-                    }
-                  };
-                })()
-              : undefined,
+            onProgress: (e) => {
+              if (e.phase === "decode" || e.phase === "synthesize") line.update(`${e.phase}${e.split ? ` ${e.split}` : ""} ${bar(e.done, e.total)}`);
+            },
           },
           onRunStart: (i) => {
+            line.done();
             if (warned) say(`${warned} file(s) skipped`);
             if (!o.json)
               say(`${i.adapter}: ${i.parameters.toLocaleString("en")} parameters, ${i.dataset.train.count}/${i.dataset.valid.count}/${i.dataset.test.count} images, ${i.dataset.classes.length} classes, ${i.stepsPerEpoch} steps per epoch${i.dataset.cache.reused ? " (cached pixels)" : ""}`);
           },
           onEpochStart: (epoch) => {
-            if (tty) {
-              bar = new cliProgress.SingleBar({ format: `epoch ${epoch} {bar} {value}/{total} steps  loss {loss}`, stream: process.stderr }, cliProgress.Presets.shades_classic);
-              bar.start(1, 0, { loss: "…" });
-            }
+            epochNow = epoch;
           },
-          onProgress: (p) => {
-            if (bar) {
-              bar.setTotal(p.steps);
-              bar.update(p.step, { loss: p.loss.toFixed(4) });
-            }
-          },
+          onProgress: (p) => line.update(`epoch ${epochNow} ${bar(p.step, p.steps)} loss ${p.loss.toFixed(4)}`),
           onEpochEnd: (e) => {
-            bar?.stop();
-            bar = null;
+            line.done();
             if (!o.json) say(formatEpoch(e));
           },
         },
