@@ -47,6 +47,16 @@ export function detectDelimiter(text: string): CsvDialect["delimiter"] {
   return best;
 }
 
+/** The line on which the quote left open at the end of `text` was opened (csv-parse reports the end). */
+function openingQuoteLine(text: string): number | undefined {
+  let open: number | undefined;
+  text.split(/\r\n|\n|\r/).forEach((line, i) => {
+    const quotes = line.split('"').length - 1;
+    if (quotes % 2 === 1) open = open === undefined ? i + 1 : undefined;
+  });
+  return open;
+}
+
 function parseLines(text: string, file: string, delimiter = detectDelimiter(text)): Line[] {
   let records: { record: string[]; info: { lines: number } }[];
   try {
@@ -70,7 +80,11 @@ function parseLines(text: string, file: string, delimiter = detectDelimiter(text
           : e.code === "CSV_INVALID_CLOSING_QUOTE" || e.code === "INVALID_OPENING_QUOTE"
             ? "unexpected text next to a quoted field"
             : e.message;
-      throw csvError(what, { file, row: (e as CsvError & { lines?: number }).lines });
+      const row =
+        e.code === "CSV_QUOTE_NOT_CLOSED"
+          ? openingQuoteLine(text)
+          : (e as CsvError & { lines?: number }).lines;
+      throw csvError(what, { file, row });
     }
     throw e;
   }

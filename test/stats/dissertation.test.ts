@@ -1,4 +1,6 @@
-// Reproduces the numbers of the dissertation (/work/shared/seed/dissertation.md, §4–5) that can be
+// Reproduces the numbers of the dissertation (A. Antonopoulos, "Improve Machine Learning carbon
+// footprint using Nvidia GPU and Mixed Precision training for classification models", Part I, MSc
+// dissertation, no university or year stated, latest reference August 2023; §4–5) that can be
 // reproduced: Table 3 (carbon), Table 6 (variance ratios) and Table 7 (ANOVA) from Table 8's
 // summary statistics. Tables 5 and 9 were computed in Excel from unrounded data that Table 4 only
 // prints rounded to the watt, so they are checked loosely or not at all.

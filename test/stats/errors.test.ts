@@ -1,5 +1,5 @@
 // Degenerate input must raise StatsInputError with a message that says what and where — never NaN.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -116,6 +116,28 @@ describe("CSV input", () => {
     );
   });
 
+  it("file problems carry code E_CSV, value problems E_INPUT", () => {
+    const codeOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as StatsInputError).code;
+      }
+      return null;
+    };
+    expect(codeOf(() => parseGroupsCsv("a,b\n1,x\n", "f.csv"))).toBe("E_CSV");
+    expect(codeOf(() => parseGroupsCsv('a,b\n1,"2\n', "f.csv"))).toBe("E_CSV");
+    expect(codeOf(() => readGroupsCsv("/nonexistent/halfwatt.csv"))).toBe("E_INPUT");
+    expect(codeOf(() => mean([]))).toBe("E_INPUT");
+  });
+
+  it("an unterminated quote names the line it starts on", () => {
+    expectInputError(
+      () => parseGroupsCsv('a,b\n1,2\n3,"4\n5,6\n', "q.csv"),
+      /q\.csv, row 3: unterminated quoted field/,
+    );
+  });
+
   it("ragged rows, duplicate or empty names, empty file", () => {
     expectInputError(
       () => parseGroupsCsv("a,b\n1,2,3\n", "f.csv"),
@@ -132,11 +154,15 @@ describe("CSV input", () => {
       /\/nonexistent\/halfwatt\.csv: no such file/,
     );
     const dir = mkdtempSync(join(tmpdir(), "halfwatt-stats-"));
-    const file = join(dir, "runs.csv");
-    writeFileSync(file, "fp32,amp\n1,2\n3,4\n");
-    expectInputError(
-      () => findGroup(readGroupsCsv(file), "bf16", file),
-      /no group named "bf16" \(groups: "fp32", "amp"\)/,
-    );
+    try {
+      const file = join(dir, "runs.csv");
+      writeFileSync(file, "fp32,amp\n1,2\n3,4\n");
+      expectInputError(
+        () => findGroup(readGroupsCsv(file), "bf16", file),
+        /no group named "bf16" \(groups: "fp32", "amp"\)/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

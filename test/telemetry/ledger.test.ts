@@ -1,5 +1,6 @@
 // Phase and baseline arithmetic on known curves: every expected joule is computed in closed form.
 import { describe, expect, it } from "vitest";
+import { TelemetryError } from "../../src/telemetry/errors.js";
 import { EnergyLedger } from "../../src/telemetry/ledger.js";
 import { RingBuffer } from "../../src/telemetry/ring-buffer.js";
 import type { ChannelInfo, Sample } from "../../src/telemetry/types.js";
@@ -181,6 +182,7 @@ describe("EnergyLedger", () => {
     l.mark("a", 0);
     l.add([{ channel: "w", t: 50, powerW: 1 }]);
     expect(() => l.mark("b", 40)).toThrow(/comes after a sample/);
+    expect(() => l.mark("b", 40)).toThrow(TelemetryError);
   });
 });
 
