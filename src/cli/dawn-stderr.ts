@@ -36,7 +36,11 @@ export function dawnWarningFilter(write: (text: string) => void): { push(chunk: 
       }
       // A partial line that cannot become Dawn's warning (a progress line redrawn with \r) goes
       // out at once rather than waiting for a newline.
-      if (pending && !WARNING_PREFIX.startsWith(pending.slice(0, WARNING_PREFIX.length)) && !pending.startsWith(WARNING_PREFIX)) {
+      if (
+        pending &&
+        !WARNING_PREFIX.startsWith(pending.slice(0, WARNING_PREFIX.length)) &&
+        !pending.startsWith(WARNING_PREFIX)
+      ) {
         write(pending);
         pending = "";
       }
@@ -70,7 +74,11 @@ export function runFiltered(argv: readonly string[] = process.argv): Promise<num
     const child = spawn(process.execPath, [...process.execArgv, ...argv.slice(1)], {
       stdio: ["inherit", "inherit", "pipe"],
       // The child's stderr is our pipe: tell it whether ours is a terminal (progress lines).
-      env: { ...process.env, [CHILD_MARK]: "1", ...(process.stderr.isTTY ? { HALFWATT_STDERR_TTY: "1" } : {}) },
+      env: {
+        ...process.env,
+        [CHILD_MARK]: "1",
+        ...(process.stderr.isTTY ? { HALFWATT_STDERR_TTY: "1" } : {}),
+      },
     });
     // Ctrl-C reaches the child too (same process group); it stops cleanly and reports, so the
     // parent waits for it instead of dying first. SIGTERM is passed on.
