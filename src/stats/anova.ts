@@ -1,9 +1,9 @@
 // One-way analysis of variance: the classic F test (Excel's "Anova: Single Factor"), from raw
 // groups or from per-group summaries, and Welch's heteroscedastic version.
-import { mean, sum, variance } from "./descriptive.js";
+import { ldexp, mean, sum, variance } from "./descriptive.js";
 import { fQuantileUpper, fSf } from "./distributions.js";
 import { requireProbability, StatsInputError } from "./errors.js";
-import { type Group, type GroupSummary, requireGroups, requireSummaries } from "./groups.js";
+import { type Group, type GroupSummary, requireGroups, requireSummaries, scaleGroups } from "./groups.js";
 
 export interface AnovaTable {
   between: { ss: number; df: number; ms: number };
@@ -62,10 +62,31 @@ export function anovaFromSummary(groups: GroupSummary[], alpha = 0.05): AnovaTab
   };
 }
 
-/** One-way ANOVA of raw groups (scipy.stats.f_oneway). */
+/**
+ * One-way ANOVA of raw groups (scipy.stats.f_oneway), computed at a safe scale (scaleGroups):
+ * F, p, η² and ω² are scale-free; SS and MS are scaled back, and refused (E_RANGE) when they are
+ * not representable (values near 1e200 have sums of squares near 1e400).
+ */
 export function anova(groups: Group[], alpha = 0.05): AnovaTable {
   requireGroups(groups, 2);
-  return anovaFromSummary(summarize(groups), alpha);
+  const { groups: g, e } = scaleGroups(groups);
+  const t = anovaFromSummary(summarize(g), alpha);
+  const back = (x: number) => ldexp(x, 2 * e);
+  const out: AnovaTable = {
+    ...t,
+    between: { ...t.between, ss: back(t.between.ss), ms: back(t.between.ms) },
+    within: { ...t.within, ss: back(t.within.ss), ms: back(t.within.ms) },
+    total: { ...t.total, ss: back(t.total.ss) },
+  };
+  const squares = [out.between.ss, out.between.ms, out.within.ss, out.within.ms, out.total.ss];
+  const scaledSquares = [t.between.ss, t.between.ms, t.within.ss, t.within.ms, t.total.ss];
+  if (squares.some((x, i) => !Number.isFinite(x) || (x === 0 && scaledSquares[i] !== 0)))
+    throw new StatsInputError(
+      "the sums of squares are outside double precision's range for values of this magnitude; rescale the values (e.g. change their unit) and run again",
+      {},
+      "E_RANGE",
+    );
+  return out;
 }
 
 export interface WelchAnovaResult {
@@ -97,7 +118,8 @@ export function welchAnovaFromSummary(groups: GroupSummary[]): WelchAnovaResult 
   return { f, df1, df2, p: fSf(f, df1, df2) };
 }
 
+/** Welch's ANOVA of raw groups; every output is scale-free, so it is computed at a safe scale. */
 export function welchAnova(groups: Group[]): WelchAnovaResult {
   requireGroups(groups, 2);
-  return welchAnovaFromSummary(summarize(groups));
+  return welchAnovaFromSummary(summarize(scaleGroups(groups).groups));
 }

@@ -1,4 +1,5 @@
 // Shared shape of grouped data and the checks every multi-group test needs.
+import { commonExponent, scaled } from "./descriptive.js";
 import { requireCount, StatsInputError } from "./errors.js";
 
 export interface Group {
@@ -73,4 +74,14 @@ export function pairByRow(a: Group, b: Group): PairedValues {
   for (const row of bByRow.keys()) if (!matched.has(row)) out.droppedRows.push(row);
   out.droppedRows.sort((x, y) => x - y);
   return out;
+}
+
+/**
+ * The groups divided by one power of two near their largest |x| (exact), and that exponent e:
+ * scale-free results (F, p, t) computed on them are the same, and sums of squares cannot overflow
+ * or underflow; quantities in data units are multiplied back by 2^e (squares by 2^(2e)).
+ */
+export function scaleGroups(groups: Group[]): { groups: Group[]; e: number } {
+  const e = commonExponent(...groups.map((g) => g.values));
+  return { groups: groups.map((g) => ({ ...g, values: scaled(g.values, e) })), e };
 }

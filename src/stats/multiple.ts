@@ -1,8 +1,9 @@
 // Multiple comparisons: all pairwise t-tests with a family-wise (Bonferroni, Holm) or
 // false-discovery-rate (Benjamini–Hochberg) adjustment, and Tukey's HSD.
-import { anova, summarize } from "./anova.js";
+import { anovaFromSummary, summarize } from "./anova.js";
+import { ldexp } from "./descriptive.js";
 import { requireProbability, StatsInputError } from "./errors.js";
-import { type Group, pairByRow, requireGroups } from "./groups.js";
+import { type Group, pairByRow, requireGroups, scaleGroups } from "./groups.js";
 import { studentizedRangeQuantileUpper, studentizedRangeSf } from "./studentized-range.js";
 import { type Alternative, type TTestKind, tTest } from "./ttest.js";
 import { pairs } from "./variance.js";
@@ -131,11 +132,13 @@ export interface TukeyComparison {
 export function tukeyHsd(groups: Group[], alpha = 0.05): { comparisons: TukeyComparison[] } {
   requireProbability(alpha, "alpha");
   requireGroups(groups, 2);
-  const table = anova(groups, alpha);
+  // p is scale-free; differences and intervals are computed at a safe scale and scaled back by 2^e.
+  const { groups: g, e } = scaleGroups(groups);
+  const table = anovaFromSummary(summarize(g), alpha);
   const k = groups.length;
   const df = table.within.df;
   const ms = table.within.ms;
-  const summaries = summarize(groups);
+  const summaries = summarize(g);
   const critical = studentizedRangeQuantileUpper(alpha, k, df);
   const comparisons = pairs(summaries).map(([a, b]) => {
     const difference = a.mean - b.mean;
@@ -144,9 +147,9 @@ export function tukeyHsd(groups: Group[], alpha = 0.05): { comparisons: TukeyCom
     return {
       a: a.name,
       b: b.name,
-      meanDifference: difference,
+      meanDifference: ldexp(difference, e),
       p,
-      ci: [difference - critical * se, difference + critical * se] as [number, number],
+      ci: [ldexp(difference - critical * se, e), ldexp(difference + critical * se, e)] as [number, number],
       reject: p <= alpha,
     };
   });

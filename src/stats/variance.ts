@@ -4,7 +4,7 @@ import { anova, summarize } from "./anova.js";
 import { mean, median } from "./descriptive.js";
 import { fCdf, fSf } from "./distributions.js";
 import { StatsInputError } from "./errors.js";
-import { type Group, type GroupSummary, requireGroups, requireSummaries } from "./groups.js";
+import { type Group, type GroupSummary, requireGroups, requireSummaries, scaleGroups } from "./groups.js";
 
 export interface VarianceRatio {
   a: string;
@@ -36,7 +36,8 @@ export function varianceRatioFromSummary(a: GroupSummary, b: GroupSummary): Vari
 /** F ratio of two samples' variances, larger over smaller, with its two-sided p-value. */
 export function varianceRatio(a: Group, b: Group): VarianceRatio {
   requireGroups([a, b], 2);
-  const [sa, sb] = summarize([a, b]);
+  // F and p are scale-free: compute at a safe scale (scaleGroups).
+  const [sa, sb] = summarize(scaleGroups([a, b]).groups);
   return varianceRatioFromSummary(sa, sb);
 }
 
@@ -59,7 +60,8 @@ export interface LeveneResult {
  */
 export function levene(groups: Group[], center: "mean" | "median" = "mean"): LeveneResult {
   requireGroups(groups, 2);
-  const deviations = groups.map((g) => {
+  // F and p are scale-free: compute at a safe scale (scaleGroups).
+  const deviations = scaleGroups(groups).groups.map((g) => {
     const c = center === "mean" ? mean(g.values, g.name) : median(g.values, g.name);
     return { name: g.name, values: Array.from(g.values, (x) => Math.abs(x - c)) };
   });

@@ -12,13 +12,17 @@ import { dawnWarningFilter } from "../../src/cli/dawn-stderr.js";
 import { type AdapterEntry, matchAdapter } from "../../src/gpu/adapter.js";
 import { findNaN, requireNoNaN } from "../../src/report/format.js";
 import {
+  anova,
   describe as describeSample,
+  levene,
   pairByRow,
   parseGroupsCsv,
   StatsInputError,
   standardDeviation,
   tTest,
+  tukeyHsd,
   variance,
+  welchAnova,
 } from "../../src/stats/index.js";
 
 const BIN = "dist/src/cli/main.js";
@@ -139,6 +143,27 @@ describe("magnitudes near the limits of double precision", () => {
     const e = thrown(() => statsDescribe([{ name: "big", values: x.map((v) => v * 1e200) }]));
     expect(e.code).toBe("E_RANGE");
     expect(e.message).toMatch(/big: the variance .* exceeds double precision's range; rescale/);
+  });
+
+  it("Levene, Welch's ANOVA and Tukey at 1e200: SciPy's values for the unscaled data", () => {
+    // SciPy on a = [1, 3, 2, 2.2], b = [2, 1, 5, 3], c = [3, 2.5, 4, 1]: levene(center="mean")
+    // F = 0.8933265925176943, p = 0.4426913876654567; f_oneway(equal_var=False) F =
+    // 0.40935707568336815, p = 0.6826799136123098; tukey_hsd a−b p = 0.7382397726031751,
+    // interval [-3.288153896735449, 1.8881538967354485].
+    const big = (name: string, v: number[]) => ({ name, values: v.map((x) => x * 1e200) });
+    const groups = [big("a", [1, 3, 2, 2.2]), big("b", [2, 1, 5, 3]), big("c", [3, 2.5, 4, 1])];
+    const lev = levene(groups);
+    expect(lev.f / 0.8933265925176943).toBeCloseTo(1, 10);
+    expect(lev.p / 0.4426913876654567).toBeCloseTo(1, 9);
+    const w = welchAnova(groups);
+    expect(w.f / 0.40935707568336815).toBeCloseTo(1, 10);
+    expect(w.p / 0.6826799136123098).toBeCloseTo(1, 9);
+    const t = tukeyHsd(groups).comparisons[0];
+    expect(t.p / 0.7382397726031751).toBeCloseTo(1, 8);
+    expect(t.ci[0] / (-3.288153896735449 * 1e200)).toBeCloseTo(1, 8);
+    expect(t.ci[1] / (1.8881538967354485 * 1e200)).toBeCloseTo(1, 8);
+    // The classic table's sums of squares (≈ 1e400) are not doubles: refused, not NaN.
+    expect(thrown(() => anova(groups)).code).toBe("E_RANGE");
   });
 
   it("a NaN anywhere in a result is an error naming where", () => {
