@@ -160,6 +160,7 @@ describe("magnitudes near the limits of double precision", () => {
     expect(w.p / 0.6826799136123098).toBeCloseTo(1, 9);
     const t = tukeyHsd(groups).comparisons[0];
     expect(t.p / 0.7382397726031751).toBeCloseTo(1, 8);
+    expect(t.meanDifference / (-0.7 * 1e200)).toBeCloseTo(1, 12); // mean(a) 2.05 − mean(b) 2.75
     expect(t.ci[0] / (-3.288153896735449 * 1e200)).toBeCloseTo(1, 8);
     expect(t.ci[1] / (1.8881538967354485 * 1e200)).toBeCloseTo(1, 8);
     // The classic table's sums of squares (≈ 1e400) are not doubles: refused, not NaN.
