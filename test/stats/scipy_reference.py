@@ -3,8 +3,9 @@
 
 Reads a JSON list of requests on stdin, writes a JSON list of results (same order) on stdout.
 Each request is {"op": ..., ...}; see the handlers below. Non-finite floats are written as the
-strings "inf"/"-inf"/"nan". statsmodels is not required: its power conventions are reproduced
-from scipy's noncentral distributions (TTestIndPower, FTestAnovaPower) and brentq.
+strings "inf"/"-inf"/"nan". Power and sample size follow statsmodels' conventions, computed from
+scipy's noncentral distributions (TTestIndPower, FTestAnovaPower) and brentq; statsmodels itself
+answers too (power, p-value adjustments) as a second opinion on those conventions.
 """
 import json
 import math
@@ -12,6 +13,10 @@ import sys
 
 import numpy as np
 from scipy import optimize, special, stats
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import FTestAnovaPower, TTestIndPower
+
+SM_ALTERNATIVE = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}
 
 
 def num(x):
@@ -51,9 +56,36 @@ def describe(req):
         9: "normal_unbiased",
     }
     out["quantiles"] = {
-        str(t): [num(np.quantile(x, p, method=m)) for p in req["probabilities"]] for t, m in methods.items()
+        str(t): [num(quantile(x, p, m)) for p in req["probabilities"]] for t, m in methods.items()
     }
     return out
+
+
+# Hyndman & Fan (1996) types 4–9 as np.quantile names them, and each type's m in
+# Q(p) = (1 − g)·x₍ⱼ₎ + g·x₍ⱼ₊₁₎, j = ⌊np + m⌋, g = np + m − j (x₍₀₎ = x₍₁₎, x₍ₙ₊₁₎ = x₍ₙ₎).
+HF_M = {
+    "interpolated_inverted_cdf": lambda p: 0.0,
+    "hazen": lambda p: 0.5,
+    "weibull": lambda p: p,
+    "linear": lambda p: 1 - p,
+    "median_unbiased": lambda p: (p + 1) / 3,
+    "normal_unbiased": lambda p: p / 4 + 3 / 8,
+}
+# NumPy before 2.0 gets types 4 and 6 wrong below the first order statistic and indexes past
+# the end for type 6 at p·(n + 1) ≥ n; there the definition above answers instead.
+NUMPY_QUANTILE_OK = int(np.__version__.split(".")[0]) >= 2
+
+
+def quantile(x, p, method):
+    if NUMPY_QUANTILE_OK:
+        return np.quantile(x, p, method=method)
+    xs = np.sort(x)
+    n = len(xs)
+    h = n * p + HF_M[method](p)
+    j = math.floor(h)
+    g = h - j
+    at = lambda i: xs[min(max(i, 1), n) - 1]
+    return (1 - g) * at(j) + g * at(j + 1)
 
 
 def _poly(c, x):
@@ -112,10 +144,27 @@ def shapiro_full_precision(x):
     return w, special.ndtr(-(y - mu) / sigma)
 
 
+_swilk_single = None
+
+
+def swilk_is_single():
+    """Whether this SciPy's shapiro works in single precision: then W, for fixed samples, is
+    always a float32 value (a double-precision W almost never is)."""
+    global _swilk_single
+    if _swilk_single is None:
+        samples = [np.sin(np.arange(1.0, n + 1) ** 1.5) for n in (20, 57, 301)]
+        _swilk_single = all(float(np.float32(w)) == w for w in (stats.shapiro(x).statistic for x in samples))
+    return _swilk_single
+
+
 def shapiro(req):
     r = stats.shapiro(np.asarray(req["x"], dtype=float))
     w, p = shapiro_full_precision(req["x"])
-    return {"w": num(r.statistic), "p": num(r.pvalue), "wFull": num(w), "pFull": num(p)}
+    out = {"wFull": num(w), "pFull": num(p)}
+    # SciPy before 1.11 ran swilk in single precision (W to ~1e-7, p far worse at large n): no
+    # use at 1e-6, so only the double-precision implementation above answers then (w, p null).
+    out.update({"w": None, "p": None} if swilk_is_single() else {"w": num(r.statistic), "p": num(r.pvalue)})
+    return out
 
 
 def levene(req):
@@ -140,7 +189,10 @@ def anova(req):
     groups = [np.asarray(g, dtype=float) for g in req["groups"]]
     alpha = req.get("alpha", 0.05)
     r = stats.f_oneway(*groups)
-    w = stats.f_oneway(*groups, equal_var=False)
+    try:
+        w = stats.f_oneway(*groups, equal_var=False)
+    except TypeError:
+        w = None  # SciPy < 1.15 has no Welch ANOVA: the formula below answers alone
     k = len(groups)
     n = sum(len(g) for g in groups)
     grand = np.mean(np.concatenate(groups))
@@ -164,7 +216,12 @@ def anova(req):
         "ssBetween": num(ssb),
         "ssWithin": num(ssw),
         "fCritical": num(stats.f.isf(alpha, k - 1, n - k)),
-        "welch": {"f": num(w.statistic), "p": num(w.pvalue), "df2": num(df2), "fFormula": num(fw)},
+        "welch": {
+            "f": num(w.statistic) if w else num(fw),
+            "p": num(w.pvalue) if w else num(stats.f.sf(fw, k - 1, df2)),
+            "df2": num(df2),
+            "fFormula": num(fw),
+        },
     }
 
 
@@ -176,8 +233,34 @@ def ttest(req):
         r = stats.ttest_rel(a, b, alternative=alt)
     else:
         r = stats.ttest_ind(a, b, equal_var=req["kind"] == "student", alternative=alt)
-    ci = r.confidence_interval(1 - req.get("alpha", 0.05))
-    return {"t": num(r.statistic), "p": num(r.pvalue), "df": num(r.df), "ci": [num(ci.low), num(ci.high)]}
+    alpha = req.get("alpha", 0.05)
+    if hasattr(r, "confidence_interval"):
+        ci = r.confidence_interval(1 - alpha)
+        df, low, high = r.df, ci.low, ci.high
+    else:
+        # SciPy < 1.11: neither df nor the interval; both from their textbook definitions.
+        df, low, high = ttest_interval(a, b, req["kind"], alt, alpha)
+    return {"t": num(r.statistic), "p": num(r.pvalue), "df": num(df), "ci": [num(low), num(high)]}
+
+
+def ttest_interval(a, b, kind, alt, alpha):
+    if kind == "paired":
+        d = a - b
+        diff, se, df = np.mean(d), stats.sem(d), len(d) - 1
+    elif kind == "student":
+        na, nb = len(a), len(b)
+        df = na + nb - 2
+        sp2 = ((na - 1) * np.var(a, ddof=1) + (nb - 1) * np.var(b, ddof=1)) / df
+        diff, se = np.mean(a) - np.mean(b), math.sqrt(sp2 * (1 / na + 1 / nb))
+    else:
+        va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+        diff, se = np.mean(a) - np.mean(b), math.sqrt(va + vb)
+        df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    if alt == "two-sided":
+        q = stats.t.isf(alpha / 2, df)
+        return df, diff - q * se, diff + q * se
+    q = stats.t.isf(alpha, df)
+    return (df, -math.inf, diff + q * se) if alt == "less" else (df, diff - q * se, math.inf)
 
 
 def tukey(req):
@@ -234,6 +317,13 @@ def power(req):
         at = lambda n: anova_power(req["effect"], n * k, alpha, k)
         scale = k
     out = {"power": num(at(req["n"]))}
+    if req["test"] == "ttest":
+        sm = TTestIndPower().power(
+            effect_size=req["effect"], nobs1=req["n"], alpha=alpha, ratio=1.0, alternative=SM_ALTERNATIVE[alt]
+        )
+    else:
+        sm = FTestAnovaPower().power(effect_size=req["effect"], nobs=req["n"] * k, alpha=alpha, k_groups=k)
+    out["statsmodelsPower"] = num(sm)
     target = req["target"]
     hi = 2.0
     while at(hi) < target:
@@ -266,7 +356,16 @@ def adjust(req):
     return {
         "bonferroni": [num(min(1.0, m * v)) for v in p],
         "holm": [num(v) for v in holm],
-        "bh": [num(v) for v in stats.false_discovery_control(p, method="bh")],
+        # scipy.stats.false_discovery_control is SciPy ≥ 1.11; statsmodels answers below anyway.
+        "bh": [num(v) for v in (
+            stats.false_discovery_control(p, method="bh")
+            if hasattr(stats, "false_discovery_control")
+            else multipletests(p, method="fdr_bh")[1]
+        )],
+        "statsmodels": {
+            name: [num(v) for v in multipletests(p, method=method)[1]]
+            for name, method in (("bonferroni", "bonferroni"), ("holm", "holm"), ("bh", "fdr_bh"))
+        },
     }
 
 
