@@ -6,7 +6,7 @@
 #   bash bench/gpu-run.sh kernels     # tests on the GPU, `npm run bench`, the torch peer
 #   bash bench/gpu-run.sh telemetry   # halfwatt measure around a GEMM load, sampler overhead
 #   bash bench/gpu-run.sh trainer     # model tests, trainer bench vs PyTorch, end-to-end training
-#     (pack with --module vitest --module sharp --module zod --module cli-progress --module commander
+#     (pack with --module vitest --module vite --module sharp --module zod --module jstat --module commander
 #      --module csv-parse --module yaml)
 # Results go to $OUT (or bench/results when OUT is unset).
 set -uo pipefail
@@ -43,7 +43,7 @@ case "${1:-}" in
     # fixture, and an end-to-end run on the synthetic set in both precisions.
     nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | tee "$out/card.txt"
     node node_modules/vitest/vitest.mjs run test/kernels test/model > "$out/vitest-trainer.log" 2>&1
-    echo "vitest rc $?"; grep -E "Test Files|Tests |FAIL|✗|×" "$out/vitest-trainer.log" | head -20
+    echo "vitest rc $?"; grep -E "Test Files|Tests |FAIL|✗|×|Error:" "$out/vitest-trainer.log" | head -40
     node dist/bench/train.bench.js --seconds "${SECONDS_PER_ROW:-8}" --out "$out/train-bench.json" 2>&1 | quiet
     python3 bench/peers/torch_mlp.py --configs f32:32:1024,amp:32:1024,amp:256:1024,amp:256:2048,f32:256:1024,f32:256:2048 \
       --seconds "${SECONDS_PER_ROW:-8}" --out "$out/torch-mlp.json" > /dev/null 2> "$out/torch-mlp.err"

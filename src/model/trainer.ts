@@ -249,6 +249,14 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
     // A constant channel (std 0) is only shifted, not scaled.
     const mean: Rgb = options.normalization?.mean ?? dataset.channelMean;
     const std: Rgb = options.normalization?.std ?? (dataset.channelStd.map((s) => (s > 1e-6 ? s : 1)) as unknown as Rgb);
+    if (policy.compute === "f16")
+      for (let c = 0; c < 3; c++)
+        for (const v of [0, 1])
+          if (!(Math.abs((v - mean[c]) / std[c]) <= 65504))
+            throw new ModelError(
+              "bad-value",
+              `channel ${c}: mean ${mean[c]}, std ${std[c]} normalise pixels past f16's range (65504); mixed precision needs std ≥ 1/65504`,
+            );
     const shape = { inputs: dataset.train.imageBytes, hidden: config.neurons, classes: dataset.classes.length };
     model = await GpuMlp.create(ctx, shape, policy, opt, B);
     const m = model;
