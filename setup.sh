@@ -4,7 +4,8 @@
 #      when no Vulkan driver is present; Mesa 22, Debian 12's default, is refused
 #      by Dawn: "Vulkan shaderUniform*ArrayDynamicIndexing required"),
 #   2. Node >= 22 (Node 24 from the npm registry when the machine's is older),
-#   3. SciPy and statsmodels for the statistics tests' reference values,
+#   3. SciPy and statsmodels for the statistics tests' reference values, Chromium for the
+#      report's rendering test,
 #   4. npm ci, 5. the build.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -53,6 +54,14 @@ if ! /usr/bin/python3 -c 'import scipy, statsmodels' 2>/dev/null; then
   echo "setup.sh: installing python3-scipy and python3-statsmodels (Debian)"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-scipy python3-statsmodels >/dev/null
+fi
+
+# Chromium: the report test renders report.html headless (playwright-core drives Debian's
+# chromium; nothing is downloaded by the test tool itself).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup.sh: installing chromium (Debian) for the report's rendering test"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
 # Node.js: halfwatt needs Node >= 22 (Node 20 reached end of life in April 2026); it is built
