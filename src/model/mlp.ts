@@ -34,13 +34,25 @@ export interface MlpShape {
   classes: number;
 }
 
-/** A split resident on the GPU: pixels, labels, and the order its batches are drawn in. */
+/**
+ * A split on the GPU: pixels, labels, and the order its batches are drawn in. Resident: the whole
+ * split, `count` images. Streamed (a split past one binding, e.g. the 224×224 birds set): the
+ * tensors hold one batch, filled before each step from the decoded-pixel cache (`stream`).
+ */
 export interface GpuSplit {
   name: string;
+  /** Images in the split. */
   count: number;
   pixels: Tensor;
   labels: Tensor;
   order: Tensor;
+  stream?: {
+    read(indices: ArrayLike<number>, out: Uint8Array): void;
+    labels: Uint32Array;
+    host: Uint8Array<ArrayBuffer>;
+    hostLabels: Uint32Array<ArrayBuffer>;
+    imageBytes: number;
+  };
 }
 
 /** One row of the run's per-kernel precision table. */

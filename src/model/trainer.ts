@@ -101,6 +101,8 @@ export interface TrainHooks {
   onProgress?(p: { epoch: number; step: number; steps: number; loss: number }): void;
   onEpochEnd?(e: EpochResult): void | Promise<void>;
   onEvaluation?(split: "valid" | "test", m: SplitMetrics, epoch: number): void | Promise<void>;
+  /** After the last epoch, queue drained, before the test split is evaluated (a telemetry phase mark). */
+  onTestStart?(): void | Promise<void>;
   onRunEnd?(r: TrainResult): void | Promise<void>;
   /** Aborting stops the run at the next step boundary (the result says `stopped`). */
   signal?: AbortSignal;
@@ -148,24 +150,64 @@ export function shuffledOrder(n: number, seed: number): Uint32Array<ArrayBuffer>
   return p;
 }
 
-export async function uploadSplit(ctx: GpuContext, split: SplitData): Promise<GpuSplit> {
+/**
+ * Puts a split on the GPU: whole when it fits one storage binding (and HALFWATT_STREAM is not
+ * set), else as one batch-sized buffer refilled before each step from the pixel cache
+ * (positional reads; the copy into the GPU is queued behind the previous step, so reading the
+ * next batch overlaps the GPU's work on the current one).
+ */
+export async function uploadSplit(ctx: GpuContext, split: SplitData, batch = split.count): Promise<GpuSplit> {
   const bytes = split.count * split.imageBytes;
   const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize, 2 ** 32 - 4);
-  if (bytes > limit)
-    throw new ModelError(
-      "bad-value",
-      `the ${split.name} split (${split.count} images, ${(bytes / 2 ** 20).toFixed(0)} MiB) does not fit one GPU binding of ${(limit / 2 ** 20).toFixed(0)} MiB on this adapter; use a smaller --image-size (streaming from the cache is not implemented yet)`,
-    );
-  const host = new Uint8Array(bytes);
-  split.readRange(0, split.count, host);
-  const pixels = await createTensor(ctx, "u8", [split.count, split.imageBytes], `${split.name} pixels`);
-  upload(ctx, pixels, host);
   const labels = await createTensor(ctx, "u32", [split.count], `${split.name} labels`);
-  upload(ctx, labels, split.labels);
-  const order = await createTensor(ctx, "u32", [split.count], `${split.name} order`);
-  upload(ctx, order, shuffledOrder(split.count, 0).map((_, i) => i));
-  return { name: split.name, count: split.count, pixels, labels, order };
+  if (bytes <= limit && !process.env.HALFWATT_STREAM) {
+    const host = new Uint8Array(bytes);
+    split.readRange(0, split.count, host);
+    const pixels = await createTensor(ctx, "u8", [split.count, split.imageBytes], `${split.name} pixels`);
+    upload(ctx, pixels, host);
+    upload(ctx, labels, split.labels);
+    const order = await createTensor(ctx, "u32", [split.count], `${split.name} order`);
+    upload(ctx, order, Uint32Array.from({ length: split.count }, (_, i) => i));
+    return { name: split.name, count: split.count, pixels, labels, order };
+  }
+  const b = Math.min(batch, split.count);
+  if (b * split.imageBytes > limit)
+    throw new ModelError("bad-value", `one batch of ${b} ${split.name} images (${b * split.imageBytes} bytes) is past this adapter's binding limit (${limit})`);
+  labels.buffer.destroy();
+  const pixels = await createTensor(ctx, "u8", [b, split.imageBytes], `${split.name} batch pixels`);
+  const order = await createTensor(ctx, "u32", [b], `${split.name} batch order`);
+  upload(ctx, order, Uint32Array.from({ length: b }, (_, i) => i));
+  return {
+    name: split.name,
+    count: split.count,
+    pixels,
+    labels: await createTensor(ctx, "u32", [b], `${split.name} batch labels`),
+    order,
+    stream: {
+      read: (indices, out) => split.readIndices(indices, out),
+      labels: split.labels,
+      host: new Uint8Array(b * split.imageBytes),
+      hostLabels: new Uint32Array(b),
+      imageBytes: split.imageBytes,
+    },
+  };
 }
+
+/** Streamed splits: uploads the images at `indices` as the next batch and rewinds the cursor. */
+function feedBatch(model: GpuMlp, split: GpuSplit, slot: number, indices: ArrayLike<number>): void {
+  const st = split.stream;
+  if (!st) return;
+  const n = indices.length;
+  const host = st.host.subarray(0, n * st.imageBytes);
+  st.read(indices, host);
+  for (let i = 0; i < n; i++) st.hostLabels[i] = st.labels[indices[i]];
+  const q = model.ctx.device.queue;
+  q.writeBuffer(split.pixels.buffer, 0, host);
+  q.writeBuffer(split.labels.buffer, 0, st.hostLabels, 0, n);
+  model.setCursor(slot, 0);
+}
+
+const range = (start: number, n: number) => Uint32Array.from({ length: n }, (_, i) => start + i);
 
 interface Sums {
   loss: number;
@@ -203,6 +245,7 @@ export async function evaluateSplit(model: GpuMlp, split: GpuSplit, B: number, m
   for (let start = 0; start < split.count; start += B) {
     const b = Math.min(B, split.count - start);
     const plan = await model.evalPlan(split, b, mean, std);
+    feedBatch(model, split, EVAL_SLOT, range(start, b));
     const enc = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
     encodeDispatches(enc, plan);
     ctx.device.queue.submit([enc.finish()]);
@@ -242,9 +285,9 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
   try {
     if (dataset.train.count < 1) throw new ModelError("bad-value", `${dataset.source}: the train split is empty`);
     const B = Math.min(config.batch, dataset.train.count);
-    const train = await uploadSplit(ctx, dataset.train);
-    const valid = dataset.valid.count ? await uploadSplit(ctx, dataset.valid) : null;
-    const test = dataset.test.count ? await uploadSplit(ctx, dataset.test) : null;
+    const train = await uploadSplit(ctx, dataset.train, B);
+    const valid = dataset.valid.count ? await uploadSplit(ctx, dataset.valid, B) : null;
+    const test = dataset.test.count ? await uploadSplit(ctx, dataset.test, B) : null;
     splits.push(train, ...(valid ? [valid] : []), ...(test ? [test] : []));
     // A constant channel (std 0) is only shifted, not scaled.
     const mean: Rgb = options.normalization?.mean ?? dataset.channelMean;
@@ -298,7 +341,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
       await ctx.device.queue.onSubmittedWorkDone();
       await hooks.onEpochStart?.(epoch);
       const t0 = performance.now();
-      ctx.device.queue.writeBuffer(train.order.buffer, 0, shuffledOrder(train.count, config.seed * 1000003 + epoch));
+      const order = shuffledOrder(train.count, config.seed * 1000003 + epoch);
+      if (!train.stream) ctx.device.queue.writeBuffer(train.order.buffer, 0, order);
       m.setCursor(TRAIN_SLOT, 0);
       const sums = zeroSums();
       let skippedAtStart = scaleSummary.skippedSteps;
@@ -311,6 +355,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
           break;
         }
         const plan = s < Math.floor(train.count / B) ? trainPlans[0] : trainPlans[1];
+        feedBatch(m, train, TRAIN_SLOT, order.subarray(s * B, Math.min(train.count, (s + 1) * B)));
         const enc = ctx.device.createCommandEncoder({ label: "train step" });
         encodeDispatches(enc, plan);
         globalStep++;
@@ -380,6 +425,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
     }
     const last = scaleSummary.history[scaleSummary.history.length - 1];
     if (last.step !== globalStep) scaleSummary.history.push({ step: globalStep, scale: scaleSummary.final });
+    await ctx.device.queue.onSubmittedWorkDone();
+    if (test && !stopped) await hooks.onTestStart?.();
     const testM = test && !stopped ? await evaluate(test) : null;
     if (testM) await hooks.onEvaluation?.("test", testM, epochs.length);
     const result: TrainResult = {

@@ -63,6 +63,24 @@ describe("train", () => {
     expect(Buffer.from(a["layers.0.weight"].buffer).equals(Buffer.from(c["layers.0.weight"].buffer))).toBe(false);
   });
 
+  it("a split streamed batch by batch from the pixel cache trains to the same weights as a resident one", async () => {
+    const weights = async () => {
+      let w: Record<string, Float32Array> = {};
+      const r = await train(base({ epochs: 1, batch: 64 }), {}, { ctx: env.ctx, onModel: async (m) => void (w = await m.readSlab(m.params)) });
+      return { w, test: r.test };
+    };
+    const resident = await weights();
+    process.env.HALFWATT_STREAM = "1";
+    let streamed: Awaited<ReturnType<typeof weights>>;
+    try {
+      streamed = await weights();
+    } finally {
+      delete process.env.HALFWATT_STREAM;
+    }
+    for (const k of Object.keys(resident.w)) expect(Buffer.from(streamed.w[k].buffer).equals(Buffer.from(resident.w[k].buffer)), k).toBe(true);
+    expect(streamed.test).toEqual(resident.test);
+  });
+
   it("a stop signal ends the run at a step boundary and the result says so", async () => {
     const stop = new AbortController();
     const r = await train(base({ epochs: 5 }), { signal: stop.signal, onEpochEnd: (e) => void (e.epoch === 2 && stop.abort()) }, { ctx: env.ctx });
