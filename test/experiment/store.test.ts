@@ -1,0 +1,536 @@
+// The SQLite results store: every field back through results() as written (nulls, NaN of empty
+// splits, infinities, optional fields), resume bookkeeping, the spec check, the writer's lock
+// against a second process, and a store that survives a writer killed mid-write.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../src/experiment/migrations.js";
+import { openStore, StoreError } from "../../src/experiment/store.js";
+import type { RunRecord, SuiteSpec } from "../../src/experiment/types.js";
+import { makeRng, runSeed } from "../helpers/rng.js";
+import {
+  expectedRun,
+  makeEnv,
+  makeEpoch,
+  makeFinish,
+  makePlan,
+  makeSamples,
+  makeSpec,
+} from "./fixtures/store-data.js";
+
+const seed = runSeed();
+console.log(`store.test.ts seed ${seed} (HALFWATT_SEED=${seed} replays it)`);
+
+let dir: string;
+let n = 0;
+const freshPath = () => join(dir, `store-${++n}.db`);
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "halfwatt-store-"));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const withoutTimes = (r: RunRecord) => {
+  const { startedAt: _s, endedAt: _e, ...rest } = r;
+  return rest;
+};
+
+describe("round trip", () => {
+  it("reads back every field of every run as written, through a reopened store", () => {
+    const rng = makeRng(seed);
+    const path = freshPath();
+    const spec = makeSpec(rng);
+    const plan = makePlan(spec, rng);
+    const configs = new Map(spec.configurations.map((c) => [c.id, c]));
+    const expected: Omit<RunRecord, "startedAt" | "endedAt">[] = [];
+    const samplesOf = new Map<number, ReturnType<typeof makeSamples>>();
+    const before = new Date().toISOString();
+
+    const store = openStore(path);
+    const suite = store.openSuite(spec, plan);
+    store.addSuiteNote(suite.id, 'rapl not used: permission denied on /sys/class/powercap, "intel-rapl:0"');
+    store.addSuiteNote(suite.id, "");
+    store.setIdleTemp(suite.id, 38.25);
+    plan.forEach((run, i) => {
+      const config = configs.get(run.configId);
+      if (!config) throw new Error("fixture plan names an unknown configuration");
+      const env = makeEnv(rng);
+      const temp = i % 2 ? null : 30 + 20 * rng();
+      const id = store.startRun(suite.id, run, config, env, temp);
+      const epochs = Array.from({ length: i % 3 }, (_, e) =>
+        makeEpoch(rng, e + 1, { emptyValid: e === 1, infiniteLoss: i === 2 }),
+      );
+      for (const e of epochs) store.addEpoch(id, e);
+      const samples = [...makeSamples(rng, 1 + (i % 4) * 37), ...makeSamples(rng, i % 2 ? 0 : 11, 1e6)];
+      store.addSamples(id, samples.slice(0, 5));
+      store.addSamples(id, samples.slice(5));
+      samplesOf.set(id, samples);
+      if (i === 1) {
+        store.failRun(id, "failed", 'out of memory, "f16"\nat line 2');
+        expected.push(
+          expectedRun(id, run, config, env, temp, epochs, {
+            status: "failed",
+            error: 'out of memory, "f16"\nat line 2',
+          }),
+        );
+      } else if (i === 3) {
+        expected.push(expectedRun(id, run, config, env, temp, epochs, { status: "running" }));
+      } else {
+        const finish = makeFinish(rng, { noTest: i === 4, noLossScale: i === 2 });
+        store.finishRun(id, finish);
+        expected.push(expectedRun(id, run, config, env, temp, epochs, { status: "completed", finish }));
+      }
+    });
+    store.close();
+
+    const again = openStore(path);
+    try {
+      expect(again.suites()).toStrictEqual([{ id: suite.id, name: spec.name }]);
+      const results = again.results(suite.id);
+      expect(results.suite).toStrictEqual({
+        id: suite.id,
+        name: spec.name,
+        spec,
+        createdAt: suite.createdAt,
+        plan,
+        notes: ['rapl not used: permission denied on /sys/class/powercap, "intel-rapl:0"', ""],
+        idleTempC: 38.25,
+      });
+      expect(results.runs.map(withoutTimes)).toStrictEqual(expected);
+      // NaN and infinity kept, not turned into null or 0.
+      expect(results.runs[2].epochs[1].valid.loss).toBeNaN();
+      expect(results.runs[2].epochs[0].train.loss).toBe(Number.POSITIVE_INFINITY);
+      for (const r of results.runs) {
+        expect(r.startedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        expect((r.startedAt ?? "") >= before).toBe(true);
+        if (r.status === "running") expect(r.endedAt).toBeNull();
+        else expect((r.endedAt ?? "") >= (r.startedAt ?? "")).toBe(true);
+        expect(results.samples(r.id)).toStrictEqual(samplesOf.get(r.id));
+      }
+    } finally {
+      again.close();
+    }
+  });
+
+  it("keeps suites apart and migrates a new file to the current schema version", () => {
+    const rng = makeRng(seed + 1);
+    const path = freshPath();
+    const store = openStore(path);
+    const a = makeSpec(rng, "a");
+    const b = makeSpec(rng, "b");
+    const sa = store.openSuite(a, makePlan(a, rng));
+    const sb = store.openSuite(b, makePlan(b, rng));
+    const run = sb.plan[0];
+    const config = b.configurations.find((c) => c.id === run.configId);
+    if (!config) throw new Error("fixture");
+    store.startRun(sb.id, run, config, makeEnv(rng), null);
+    expect(store.results(sa.id).runs).toStrictEqual([]);
+    expect(store.results(sb.id).runs).toHaveLength(1);
+    expect(store.suites()).toStrictEqual([
+      { id: sa.id, name: "a" },
+      { id: sb.id, name: "b" },
+    ]);
+    store.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare("SELECT version FROM schema_version").pluck().all()).toStrictEqual([SCHEMA_VERSION]);
+      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(db.prepare("SELECT count(*) FROM lock").pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("resume bookkeeping", () => {
+  it("counts completed runs, marks crashed ones interrupted, and re-runs them as new rows", () => {
+    const rng = makeRng(seed + 2);
+    const path = freshPath();
+    const spec = makeSpec(rng);
+    const plan = makePlan(spec, rng);
+    const config = (i: number) => {
+      const c = spec.configurations.find((x) => x.id === plan[i].configId);
+      if (!c) throw new Error("fixture");
+      return c;
+    };
+    const env = makeEnv(rng);
+
+    const first = openStore(path);
+    const suite = first.openSuite(spec, plan);
+    const r0 = first.startRun(suite.id, plan[0], config(0), env, null);
+    first.finishRun(r0, makeFinish(rng));
+    const r1 = first.startRun(suite.id, plan[1], config(1), env, null); // left running: the "crash"
+    first.addEpoch(r1, makeEpoch(rng, 1));
+    const r2 = first.startRun(suite.id, plan[2], config(2), env, null);
+    first.failRun(r2, "interrupted", "stopped by the user (SIGINT)");
+    first.close();
+
+    const second = openStore(path);
+    try {
+      const resumed = second.openSuite({ ...spec, origin: "another/path.yaml" }, plan);
+      expect(resumed.id).toBe(suite.id);
+      expect(resumed.spec.origin).toBe("test");
+      expect(second.completedIndices(suite.id)).toStrictEqual(new Set([0]));
+      expect(second.recoverInterrupted(suite.id)).toBe(1);
+      expect(second.recoverInterrupted(suite.id)).toBe(0);
+      const afterRecovery = second.results(suite.id).runs;
+      expect(afterRecovery.map((r) => [r.id, r.index, r.status])).toStrictEqual([
+        [r0, 0, "completed"],
+        [r1, 1, "interrupted"],
+        [r2, 2, "interrupted"],
+      ]);
+      expect(afterRecovery[1].error).toMatch(/stopped before it ended/);
+      expect(afterRecovery[1].epochs).toHaveLength(1);
+      expect(afterRecovery[2].error).toBe("stopped by the user (SIGINT)");
+
+      // Plan index 1 again: a new row; the interrupted one stays for the record.
+      const r1b = second.startRun(suite.id, plan[1], config(1), env, null);
+      expect(r1b).not.toBe(r1);
+      second.finishRun(r1b, makeFinish(rng));
+      expect(second.completedIndices(suite.id)).toStrictEqual(new Set([0, 1]));
+      const runs = second.results(suite.id).runs;
+      expect(runs.map((r) => [r.id, r.index, r.status])).toStrictEqual([
+        [r0, 0, "completed"],
+        [r1, 1, "interrupted"],
+        [r2, 2, "interrupted"],
+        [r1b, 1, "completed"],
+      ]);
+      expect(runs[3].epochs).toStrictEqual([]);
+
+      // Completed runs are final, and only planned runs can start.
+      expect(() => second.startRun(suite.id, plan[0], config(0), env, null)).toThrow(
+        /run 0 of suite \d+ is already completed/,
+      );
+      expect(() => second.finishRun(r0, makeFinish(rng))).toThrow(/is completed, not running/);
+      expect(() => second.failRun(r0, "failed", "x")).toThrow(/is completed, not running/);
+      expect(() => second.addEpoch(r1, makeEpoch(rng, 2))).toThrow(/is interrupted, not running/);
+      expect(() => second.addSamples(r1, makeSamples(rng, 3))).toThrow(/is interrupted, not running/);
+      expect(() =>
+        second.startRun(suite.id, { ...plan[3], seed: plan[3].seed + 1 }, config(3), env, null),
+      ).toThrow(/run 3 does not match suite \d+'s plan: seed is \d+, the plan says \d+/);
+      expect(() =>
+        second.startRun(suite.id, { ...plan[3], index: plan.length }, config(3), env, null),
+      ).toThrow(/not in suite/);
+      expect(() => second.startRun(suite.id, plan[3], { ...config(3), id: "other" }, env, null)).toThrow(
+        /configuration other was given/,
+      );
+      expect(() => second.completedIndices(999)).toThrow(/has no suite 999/);
+      expect(() => second.addEpoch(999, makeEpoch(rng, 1))).toThrow(/has no run 999/);
+      expect(second.results(suite.id).runs).toHaveLength(4);
+    } finally {
+      second.close();
+    }
+  });
+});
+
+describe("spec check on resume", () => {
+  const rng = makeRng(seed + 3);
+  let path: string;
+  let spec: SuiteSpec;
+  let plan: ReturnType<typeof makePlan>;
+
+  beforeAll(() => {
+    path = freshPath();
+    spec = { ...makeSpec(rng, "my-study"), replicates: 5 };
+    plan = makePlan(spec, rng);
+    const store = openStore(path);
+    store.openSuite(spec, plan);
+    store.close();
+  });
+
+  const attempt = (other: SuiteSpec, otherPlan = plan) => {
+    const store = openStore(path);
+    try {
+      store.openSuite(other, otherPlan);
+      return null;
+    } catch (e) {
+      return e as StoreError;
+    } finally {
+      store.close();
+    }
+  };
+
+  it("names the first difference with both values", () => {
+    const e = attempt({ ...spec, replicates: 3 });
+    expect(e).toBeInstanceOf(StoreError);
+    expect(e?.code).toBe("E_INPUT");
+    expect(e?.message).toBe(
+      'the store\'s suite "my-study" was run with replicates 5, this spec says 3: use another --out or the same spec',
+    );
+  });
+
+  it("finds differences deep inside, in a missing field and in an added configuration", () => {
+    const configs = structuredClone(spec.configurations);
+    configs[1].neurons = [...configs[1].neurons, 5];
+    expect(attempt({ ...spec, configurations: configs })?.message).toMatch(
+      /^the store's suite "my-study" was run with configurations\[1\]\.neurons\[2\] \(not set\), this spec says 5: /,
+    );
+    const { imageSize: _i, ...noSize } = spec;
+    expect(attempt(noSize as SuiteSpec)?.message).toMatch(
+      /was run with imageSize 8, this spec says \(not set\)/,
+    );
+    expect(
+      attempt({ ...spec, carbon: { ...spec.carbon, source: { kind: "constant", intensity: 268 } } })?.message,
+    ).toMatch(/was run with carbon\.source\.kind "zone", this spec says "constant"/);
+    expect(
+      attempt({ ...spec, configurations: [...spec.configurations, { ...spec.configurations[0], id: "x" }] })
+        ?.message,
+    ).toMatch(/configurations\[3\] \(not set\), this spec says \{"id":"x"/);
+  });
+
+  it("accepts the same spec from another origin or with its keys in another order, and refuses another plan", () => {
+    const reordered = Object.fromEntries(
+      Object.entries({ ...spec, origin: "quick" }).reverse(),
+    ) as unknown as SuiteSpec;
+    expect(attempt(reordered)).toBeNull();
+    const otherPlan = plan.map((r, i) => (i === 4 ? { ...r, seed: r.seed ^ 1 } : r));
+    expect(attempt(spec, otherPlan)?.message).toMatch(
+      /same spec but another run plan \(plan\[4\]\.seed \d+ there, \d+ here/,
+    );
+    const store = openStore(path);
+    try {
+      expect(store.suites()).toHaveLength(1);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Other processes.
+
+const CHILD = join(import.meta.dirname, "fixtures", "store-child.ts");
+const HOOKS = join(import.meta.dirname, "fixtures", "store-ts-hooks.mjs");
+
+interface Child {
+  proc: ChildProcess;
+  lines: string[];
+  /** Resolves when a line matching `re` has been printed (rejects if the child exits first). */
+  until(re: RegExp, ms?: number): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function child(...args: string[]): Child {
+  const proc = spawn(process.execPath, ["--import", HOOKS, CHILD, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  let stderr = "";
+  const waiters: (() => void)[] = [];
+  let buf = "";
+  proc.stdout?.on("data", (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split("\n");
+    buf = parts.pop() ?? "";
+    lines.push(...parts);
+    for (const w of waiters.splice(0)) w();
+  });
+  proc.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+    proc.on("exit", (code, signal) => {
+      res({ code, signal });
+      for (const w of waiters.splice(0)) w();
+    });
+  });
+  const until = (re: RegExp, ms = 30_000) =>
+    new Promise<string>((res, rej) => {
+      const timer = setTimeout(
+        () => rej(new Error(`child printed no ${re} in ${ms} ms: ${lines.join(" | ")} ${stderr}`)),
+        ms,
+      );
+      const check = () => {
+        const hit = lines.find((l) => re.test(l));
+        if (hit) {
+          clearTimeout(timer);
+          res(hit);
+        } else if (proc.exitCode !== null || proc.signalCode !== null) {
+          clearTimeout(timer);
+          rej(new Error(`child exited (${proc.exitCode ?? proc.signalCode}) before ${re}: ${stderr}`));
+        } else waiters.push(check);
+      };
+      check();
+    });
+  return { proc, lines, until, exited };
+}
+
+async function stop(c: Child) {
+  if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGKILL");
+  await c.exited;
+}
+
+describe("two processes on one store", () => {
+  it("fails at once, or after the wait, naming the store and the other process", async () => {
+    const path = freshPath();
+    const holder = child("hold", path, "60000", "0");
+    try {
+      await holder.until(/^ready$/);
+      let t0 = Date.now();
+      let error: unknown = null;
+      try {
+        openStore(path).close();
+      } catch (e) {
+        error = e;
+      }
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe("E_RUNTIME");
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `^the results store ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is in use by halfwatt pid ${holder.proc.pid} on host ${hostname()} since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: wait for it to finish, or use another --out$`,
+        ),
+      );
+      t0 = Date.now();
+      expect(() => openStore(path, { wait: true, timeoutMs: 600 })).toThrow(
+        /in use by halfwatt pid \d+ .* \(waited 0\.\d s\)/,
+      );
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(550);
+      // Reading does not need the lock.
+      const reader = openStore(path, { readonly: true });
+      expect(reader.suites()).toStrictEqual([]);
+      expect(() => reader.setIdleTemp(1, 30)).toThrow(/opened read-only/);
+      reader.close();
+    } finally {
+      await stop(holder);
+    }
+  });
+
+  it("waits until the other process closes the store (while it still runs)", async () => {
+    const path = freshPath();
+    const holder = child("hold", path, "1500", "20000");
+    try {
+      await holder.until(/^ready$/);
+      const t0 = Date.now();
+      const store = openStore(path, { wait: true, timeoutMs: 30_000 });
+      const waited = Date.now() - t0;
+      try {
+        expect(waited).toBeGreaterThan(500);
+        // The holder is alive: close(), not its death, released the store.
+        expect(holder.proc.exitCode).toBeNull();
+        expect(holder.proc.signalCode).toBeNull();
+        const rng = makeRng(seed + 4);
+        const spec = makeSpec(rng);
+        expect(store.openSuite(spec, makePlan(spec, rng)).id).toBe(1);
+      } finally {
+        store.close();
+      }
+    } finally {
+      await stop(holder);
+    }
+  });
+
+  it("refuses a second handle in the same process, and frees the store on close", () => {
+    const path = freshPath();
+    const a = openStore(path);
+    expect(() => openStore(path)).toThrow(new RegExp(`in use by halfwatt pid ${process.pid} on host`));
+    a.close();
+    a.close(); // twice is harmless
+    expect(() => a.suites()).toThrow(/is closed/);
+    openStore(path).close();
+  });
+
+  it("takes over the lock of a process that no longer exists, not that of another host", () => {
+    const path = freshPath();
+    openStore(path).close();
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+    const db = new Database(path);
+    const setLock = (pid: number, host: string) =>
+      db
+        .prepare(
+          "INSERT OR REPLACE INTO lock (id, pid, host, token, started_at) VALUES (1, ?, ?, 't', '2026-01-01T00:00:00.000Z')",
+        )
+        .run(pid, host);
+    try {
+      setLock(dead, hostname());
+      openStore(path).close();
+      setLock(dead, `not-${hostname()}`);
+      expect(() => openStore(path)).toThrow(
+        new RegExp(
+          `in use by halfwatt pid ${dead} on host not-${hostname()} since 2026-01-01T00:00:00.000Z: .*another host: if that process no longer runs, remove its lock with: sqlite3 `,
+        ),
+      );
+      setLock(process.ppid, hostname()); // alive
+      expect(() => openStore(path)).toThrow(new RegExp(`in use by halfwatt pid ${process.ppid} `));
+    } finally {
+      db.close();
+    }
+  });
+
+  it("stays intact when a writer is killed mid-write; the run is then marked interrupted", async () => {
+    const path = freshPath();
+    const BATCH = 20_000;
+    const writer = child("write", path, String(BATCH), String(seed));
+    let batches: number;
+    try {
+      await writer.until(/^batch 3$/, 60_000);
+    } finally {
+      writer.proc.kill("SIGKILL");
+      const { signal } = await writer.exited;
+      expect(signal).toBe("SIGKILL");
+      batches = Math.max(
+        ...writer.lines.filter((l) => l.startsWith("batch ")).map((l) => Number(l.slice(6))),
+      );
+    }
+    const raw = new Database(path);
+    try {
+      expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
+      expect(raw.pragma("foreign_key_check")).toStrictEqual([]);
+      // Whole batches only: a batch is one transaction; the one being written may or may not have landed.
+      const count = raw.prepare("SELECT count(*) FROM samples").pluck().get() as number;
+      expect(count % BATCH).toBe(0);
+      expect(count / BATCH).toBeGreaterThanOrEqual(batches);
+      expect(count / BATCH).toBeLessThanOrEqual(batches + 1);
+    } finally {
+      raw.close();
+    }
+    const store = openStore(path); // the dead writer's lock is taken over
+    try {
+      const [suite] = store.suites();
+      expect(store.recoverInterrupted(suite.id)).toBe(1);
+      const [run] = store.results(suite.id).runs;
+      expect(run.status).toBe("interrupted");
+      expect(run.epochs).toHaveLength(1);
+      expect(run.gpuTempC).toBe(41.5);
+      expect(store.completedIndices(suite.id).size).toBe(0);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+});
+
+describe("bad files", () => {
+  it("refuses a file that is not SQLite, an SQLite file of something else, and a newer store", () => {
+    const text = join(dir, "notes.txt");
+    writeFileSync(
+      text,
+      "this is not a database, just some text that is long enough to have a header page".repeat(20),
+    );
+    expect(() => openStore(text)).toThrow(
+      new RegExp(`cannot open the results store ${text.replace(/\./g, "\\.")}: file is not a database`),
+    );
+    const other = join(dir, "other.db");
+    const db = new Database(other);
+    db.exec("CREATE TABLE photos (id INTEGER)");
+    db.close();
+    expect(() => openStore(other)).toThrow(
+      /other\.db is an SQLite database but not a halfwatt results store/,
+    );
+    const newer = freshPath();
+    openStore(newer).close();
+    const n2 = new Database(newer);
+    n2.prepare("INSERT INTO schema_version VALUES (?, 'x')").run(SCHEMA_VERSION + 1);
+    n2.close();
+    expect(() => openStore(newer)).toThrow(
+      new RegExp(`schema version ${SCHEMA_VERSION + 1}, written by a newer halfwatt`),
+    );
+    expect(() => openStore(join(dir, "absent.db"), { readonly: true })).toThrow(
+      /cannot open the results store .*absent\.db/,
+    );
+  });
+});
