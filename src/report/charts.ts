@@ -1,0 +1,222 @@
+// Vega-Lite specifications of the report's charts, and their rendering to SVG strings in Node
+// (vega's headless SVG renderer: no canvas, no browser, nothing fetched — the data are inline).
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import type { PhaseRecord, SampleRecord } from "../experiment/types.js";
+import type { ConfigurationSummary, ReportData } from "./types.js";
+
+export interface Chart {
+  /** File name stem under charts/ (letters, digits, dash). */
+  name: string;
+  title: string;
+  spec: TopLevelSpec;
+}
+
+const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
+const CONFIG = { font: FONT, view: { stroke: "#ccc" }, axis: { labelFontSize: 11, titleFontSize: 12 } };
+
+/** A chart name safe as a file name. */
+export function chartName(s: string): string {
+  return s.replace(/[^A-Za-z0-9.-]+/g, "-").replace(/^-+|-+$/g, "") || "chart";
+}
+
+/** Mean kJ per run by configuration and component with 95 % CI whiskers (Figure 13, with energy). */
+export function energyChart(data: ReportData): Chart {
+  const rows = data.configurations.flatMap((c) =>
+    (["gpu", "cpu", "dram", "system", "measured", "total"] as const).flatMap((k) => {
+      const e = c.energy[k];
+      if (!e) return [];
+      return [
+        {
+          configuration: c.id,
+          component: k === "measured" ? "total (measured)" : k === "total" ? "total (with estimates)" : k,
+          kJ: e.mean,
+          lo: e.ci95 ? e.ci95[0] : e.mean,
+          hi: e.ci95 ? e.ci95[1] : e.mean,
+          provenance: e.provenance ?? "",
+        },
+      ];
+    }),
+  );
+  return {
+    name: "energy",
+    title: "Energy per run by configuration and component (mean, 95 % CI)",
+    spec: {
+      config: CONFIG,
+      width: { step: 14 },
+      height: 260,
+      data: { values: rows },
+      encoding: {
+        x: { field: "configuration", type: "nominal", title: null, axis: { labelAngle: 0 } },
+        xOffset: { field: "component", type: "nominal" },
+        color: { field: "component", type: "nominal", title: "component" },
+      },
+      layer: [
+        {
+          mark: { type: "bar" },
+          encoding: { y: { field: "kJ", type: "quantitative", title: "energy per run (kJ)" } },
+        },
+        {
+          mark: { type: "rule", color: "black" },
+          encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+        },
+      ],
+    },
+  };
+}
+
+/** Mean power (W) per component and configuration over the energy phases. */
+export function powerChart(data: ReportData): Chart {
+  const rows = data.configurations.flatMap((c) =>
+    (["gpu", "cpu", "dram", "system"] as const).flatMap((k) =>
+      c.meanPowerW[k] === undefined ? [] : [{ configuration: c.id, component: k, watts: c.meanPowerW[k] }],
+    ),
+  );
+  return {
+    name: "mean-power",
+    title: "Mean power per component (W, gross)",
+    spec: {
+      config: CONFIG,
+      width: { step: 14 },
+      height: 200,
+      data: { values: rows },
+      mark: "bar",
+      encoding: {
+        x: { field: "configuration", type: "nominal", title: null, axis: { labelAngle: 0 } },
+        xOffset: { field: "component", type: "nominal" },
+        y: { field: "watts", type: "quantitative", title: "mean power (W)" },
+        color: { field: "component", type: "nominal" },
+      },
+    },
+  };
+}
+
+/** At most this many points per channel in a timeline (bucket means beyond). */
+const MAX_POINTS = 600;
+
+/**
+ * Power per channel over time: power readings as they are; a channel with only an energy counter
+ * is differentiated (ΔE/Δt between consecutive readings). Long series are averaged into buckets.
+ */
+export function powerSeries(
+  samples: readonly SampleRecord[],
+): { s: number; watts: number; channel: string }[] {
+  const byChannel = new Map<string, SampleRecord[]>();
+  for (const x of samples) {
+    const list = byChannel.get(x.channel) ?? [];
+    list.push(x);
+    byChannel.set(x.channel, list);
+  }
+  const out: { s: number; watts: number; channel: string }[] = [];
+  for (const [channel, list] of byChannel) {
+    list.sort((a, b) => a.t - b.t);
+    let points = list
+      .filter((x) => x.powerW !== undefined && Number.isFinite(x.powerW))
+      .map((x) => ({ s: x.t / 1000, watts: x.powerW as number }));
+    if (!points.length) {
+      const counter = list.filter((x) => x.energyJ !== undefined && Number.isFinite(x.energyJ));
+      points = counter.slice(1).flatMap((x, i) => {
+        const dt = (x.t - counter[i].t) / 1000;
+        return dt > 0
+          ? [{ s: x.t / 1000, watts: ((x.energyJ as number) - (counter[i].energyJ as number)) / dt }]
+          : [];
+      });
+    }
+    const size = Math.ceil(points.length / MAX_POINTS);
+    for (let i = 0; i < points.length; i += size) {
+      const bucket = points.slice(i, i + size);
+      out.push({
+        s: bucket.reduce((a, p) => a + p.s, 0) / bucket.length,
+        watts: bucket.reduce((a, p) => a + p.watts, 0) / bucket.length,
+        channel,
+      });
+    }
+  }
+  return out;
+}
+
+/** The representative run's power per channel with its phases shaded. */
+export function timelineChart(
+  config: ConfigurationSummary,
+  runId: number,
+  samples: readonly SampleRecord[],
+  phases: readonly PhaseRecord[],
+): Chart {
+  const series = powerSeries(samples);
+  const shaded = phases.map((p) => ({ phase: p.name, start: p.startMs / 1000, end: p.endMs / 1000 }));
+  return {
+    name: chartName(`timeline-${config.id}`),
+    title: `Power of run ${runId} (${config.id}, median energy), phases shaded`,
+    spec: {
+      config: CONFIG,
+      width: 640,
+      height: 200,
+      layer: [
+        {
+          data: { values: shaded },
+          mark: { type: "rect", opacity: 0.18 },
+          encoding: {
+            x: { field: "start", type: "quantitative", title: "time from run start (s)" },
+            x2: { field: "end" },
+            color: { field: "phase", type: "nominal", title: "phase", scale: { scheme: "pastel1" } },
+          },
+        },
+        {
+          data: { values: series },
+          mark: { type: "line", strokeWidth: 1.5 },
+          encoding: {
+            x: { field: "s", type: "quantitative" },
+            y: { field: "watts", type: "quantitative", title: "power (W)" },
+            stroke: { field: "channel", type: "nominal", title: "channel" },
+          },
+        },
+      ],
+      resolve: { scale: { color: "independent" } },
+    },
+  };
+}
+
+/** One line per run of a per-epoch metric, coloured by configuration. */
+export function curveChart(
+  name: string,
+  title: string,
+  yTitle: string,
+  points: { configuration: string; run: number; epoch: number; value: number }[],
+): Chart {
+  return {
+    name,
+    title,
+    spec: {
+      config: CONFIG,
+      width: 420,
+      height: 220,
+      data: { values: points },
+      mark: { type: "line", point: true, strokeWidth: 1.2 },
+      encoding: {
+        x: { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1 } },
+        y: { field: "value", type: "quantitative", title: yTitle, scale: { zero: false } },
+        color: { field: "configuration", type: "nominal" },
+        detail: { field: "run", type: "nominal" },
+      },
+    },
+  };
+}
+
+/** The chart as an SVG string (Vega-Lite → Vega → headless SVG renderer). */
+export async function renderSvg(chart: Chart): Promise<string> {
+  const view = new vega.View(vega.parse(compile(chart.spec).spec), { renderer: "none" });
+  try {
+    const svg = await view.toSVG();
+    // A title for assistive technology and for a reader of the bare file.
+    return svg.replace(
+      /^<svg([^>]*)>/,
+      (_m, attrs: string) => `<svg${attrs} role="img" aria-label="${escapeAttribute(chart.title)}">`,
+    );
+  } finally {
+    view.finalize();
+  }
+}
+
+function escapeAttribute(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+}

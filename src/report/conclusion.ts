@@ -1,0 +1,95 @@
+// The plain-language conclusion, generated from the numbers: which configuration used least
+// energy, by how much against each other one, and how sure (Holm-adjusted Welch p, the CI), with
+// the caveats a reader needs (estimates, short runs, few replicates, an unfinished suite).
+import { interval, percent, pValue, sig } from "./numbers.js";
+import type { ReportData } from "./types.js";
+
+/** Runs shorter than this (energy phases, s) are flagged: sensor update periods dominate. */
+export const SHORT_RUN_SECONDS = 60;
+/** Configurations with fewer completed runs than this are flagged. */
+export const MIN_REPLICATES = 3;
+
+export function conclude(data: ReportData): { conclusion: string[]; caveats: string[] } {
+  const conclusion: string[] = [];
+  const caveats: string[] = [];
+  const configs = data.configurations.filter((c) => c.energy.metric);
+  const metric = data.metric;
+  if (!metric || !configs.length) {
+    conclusion.push("No run completed, so there is nothing to compare yet.");
+  } else {
+    const ranked = [...configs].sort((a, b) => (a.energy.metric?.mean ?? 0) - (b.energy.metric?.mean ?? 0));
+    const best = ranked[0];
+    const bm = best.energy.metric;
+    const ciText = bm?.ci95 ? `95 % CI ${interval(bm.ci95)} kJ` : "no CI: a single run";
+    if (ranked.length === 1) {
+      conclusion.push(
+        `Only one configuration completed (${best.id}): ${sig(bm?.mean)} kJ per run (${ciText}), ${metric.label}. There is nothing to compare it with.`,
+      );
+    } else {
+      conclusion.push(
+        `${best.id} used the least energy: ${sig(bm?.mean)} kJ per run (${ciText}; ${metric.label}, ${best.completed} run${best.completed === 1 ? "" : "s"}).`,
+      );
+      for (const other of ranked.slice(1)) {
+        const om = other.energy.metric?.mean ?? 0;
+        const saving = om !== 0 ? (om - (bm?.mean ?? 0)) / om : 0;
+        const pair = data.statistics?.pairwise.find(
+          (p) => (p.a === best.id && p.b === other.id) || (p.a === other.id && p.b === best.id),
+        );
+        const how =
+          pair?.pHolm === null || pair?.pHolm === undefined
+            ? `not testable (${pair?.note ?? "too few runs"})`
+            : pair.pHolm <= 0.05
+              ? `a real difference at the 5 % level (Welch t-test, Holm-adjusted p = ${pValue(pair.pHolm)}, Hedges' g = ${sig(pair.hedgesG, 3)})`
+              : `not distinguishable from noise with these runs (Holm-adjusted p = ${pValue(pair.pHolm)})`;
+        conclusion.push(
+          `Against ${other.id} (${sig(om)} kJ): ${percent(saving)} less energy (${sig(om - (bm?.mean ?? 0))} kJ per run), ${how}.`,
+        );
+      }
+      const anova = data.statistics?.anova.result;
+      if (anova)
+        conclusion.push(
+          `Across all configurations, one-way ANOVA gives F = ${sig(anova.f)}, p = ${pValue(anova.p)} (η² = ${sig(anova.etaSquared, 3)}).`,
+        );
+    }
+    const power = data.statistics?.power.result;
+    if (power)
+      conclusion.push(
+        `To detect a 5 % energy difference (${sig(power.delta)} kJ) with 80 % power, ${power.n} runs per configuration are needed (pooled SD ${sig(power.pooledSd)} kJ).`,
+      );
+  }
+
+  if (metric?.kind === "total" || metric?.provenance === "estimated")
+    caveats.push(
+      `The compared energy (${metric.label}) includes estimated components (models, not measurements): differences between configurations may be partly the model's.`,
+    );
+  const estimated = [
+    ...new Set(
+      data.runs.flatMap((r) =>
+        Object.entries(r.components)
+          .filter(([, c]) => c?.provenance === "estimated")
+          .map(([k]) => k),
+      ),
+    ),
+  ];
+  if (estimated.length && metric?.kind === "measured")
+    caveats.push(
+      `Estimated components (${estimated.join(", ")}) are left out of the compared energy; they appear only in "total with estimates".`,
+    );
+  if (metric?.basis === "gross")
+    caveats.push("Some runs have no idle baseline, so energies are gross (idle power included), not net.");
+  const short = data.runs.filter((r) => r.seconds < SHORT_RUN_SECONDS);
+  if (short.length)
+    caveats.push(
+      `${short.length} of ${data.runs.length} runs lasted under ${SHORT_RUN_SECONDS} s of measured phases: sensor update periods (NVML averages power over about 1 s) and start-up weigh on their energy.`,
+    );
+  const few = data.configurations.filter((c) => c.completed < MIN_REPLICATES);
+  if (few.length)
+    caveats.push(
+      `Fewer than ${MIN_REPLICATES} completed runs for ${few.map((c) => `${c.id} (${c.completed})`).join(", ")}: intervals are wide or missing and normality cannot be checked.`,
+    );
+  if (!data.finished)
+    caveats.push(
+      `The suite is not finished: ${data.completed} of ${data.planned} planned runs completed${data.excluded.length ? `, ${data.excluded.length} ended otherwise (listed below)` : ""}.`,
+    );
+  return { conclusion, caveats };
+}

@@ -1,0 +1,188 @@
+// From SuiteResults to ReportData: per-run energy, per-configuration means and intervals, time to
+// accuracy, the carbon table, the statistics, and the conclusion with its caveats.
+import type { RunRecord, SuiteResults } from "../experiment/types.js";
+import { mean } from "../stats/index.js";
+import type { Component } from "../telemetry/types.js";
+import { carbonRows } from "./carbon.js";
+import { conclude } from "./conclusion.js";
+import { ALL_COMPONENTS, chooseMetric, ENERGY_PHASES, runEnergy, weakest } from "./energy.js";
+import { energyStatistics, meanCi } from "./statistics.js";
+import type { ConfigurationSummary, ReportData, RunEnergy } from "./types.js";
+
+/** Time to accuracy: seconds of training until valid accuracy reaches this fraction of the suite's best. */
+export const ACCURACY_FRACTION = 0.9;
+
+const unique = (xs: (string | null | undefined)[]) =>
+  [...new Set(xs.filter((x): x is string => typeof x === "string" && x !== ""))].sort();
+
+/** Seconds of training (Σ epoch seconds) until valid accuracy first reaches `target`; null if never. */
+export function timeToAccuracy(run: RunRecord, target: number): number | null {
+  let t = 0;
+  for (const e of run.epochs) {
+    t += e.seconds;
+    if (e.valid.accuracy >= target) return t;
+  }
+  return null;
+}
+
+function summarizeConfiguration(
+  id: string,
+  runs: RunRecord[],
+  energy: RunEnergy[],
+  target: number | null,
+): ConfigurationSummary {
+  const config = runs[0].config;
+  const out: ConfigurationSummary = {
+    id,
+    config,
+    precision: config.precision,
+    completed: runs.length,
+    runIds: runs.map((r) => r.id),
+    representativeRunId: null,
+    energy: {},
+    meanPowerW: {},
+    meanSeconds: energy.length ? mean(energy.map((e) => e.seconds)) : 0,
+    timeToAccuracy: { reached: 0, meanSeconds: null, perRun: [] },
+    bestValidAccuracy: null,
+    meanTestAccuracy: null,
+  };
+  if (!energy.length) return out;
+  // The representative run: the median metric energy (lower middle for even n; ties by run id).
+  const sorted = [...energy].sort((a, b) => a.metricKJ - b.metricKJ || a.runId - b.runId);
+  out.representativeRunId = sorted[Math.floor((sorted.length - 1) / 2)].runId;
+  for (const c of ALL_COMPONENTS) {
+    const figures = energy.flatMap((e) => (e.components[c] ? [e.components[c]] : []));
+    // A component missing from some runs would compare unlike sums: shown only where every run has it.
+    if (figures.length !== energy.length) continue;
+    out.energy[c] = meanCi(
+      figures.map((f) => f.kJ),
+      weakest(figures.map((f) => f.provenance)),
+    );
+    out.meanPowerW[c] = mean(figures.map((f) => f.meanPowerW));
+  }
+  const measured = energy.flatMap((e) => (e.measuredKJ === null ? [] : [e]));
+  if (measured.length === energy.length)
+    out.energy.measured = meanCi(
+      measured.map((e) => e.measuredKJ as number),
+      weakest(measured.flatMap((e) => (e.measuredProvenance ? [e.measuredProvenance] : []))),
+    );
+  out.energy.total = meanCi(
+    energy.map((e) => e.totalKJ),
+    weakest(energy.map((e) => e.totalProvenance)),
+  );
+  out.energy.metric = meanCi(energy.map((e) => e.metricKJ));
+  out.meanPowerW.metric = mean(energy.map((e) => e.metricMeanPowerW));
+  const best = runs.flatMap((r) => r.epochs.map((e) => e.valid.accuracy));
+  out.bestValidAccuracy = best.length ? Math.max(...best) : null;
+  const tests = runs.flatMap((r) => (r.test ? [r.test.accuracy] : []));
+  out.meanTestAccuracy = tests.length ? mean(tests) : null;
+  if (target !== null) {
+    const perRun = runs.map((r) => timeToAccuracy(r, target));
+    const reached = perRun.filter((t): t is number => t !== null);
+    out.timeToAccuracy = {
+      reached: reached.length,
+      meanSeconds: reached.length ? mean(reached) : null,
+      perRun,
+    };
+  }
+  return out;
+}
+
+/** The configurations in the order the suite specifies them, then any others in run order. */
+function configurationOrder(results: SuiteResults): string[] {
+  const ids = results.suite.spec.configurations.map((c) => c.id);
+  for (const r of results.runs) if (!ids.includes(r.configId)) ids.push(r.configId);
+  return ids;
+}
+
+export function collectReportData(results: SuiteResults, generatedAt: Date): ReportData {
+  const { suite } = results;
+  const completed = results.runs.filter((r) => r.status === "completed");
+  const metric = chooseMetric(completed);
+  const runs = metric ? completed.map((r) => runEnergy(r, metric)) : [];
+  const accuracies = completed.flatMap((r) => r.epochs.map((e) => e.valid.accuracy));
+  const accuracyTarget = accuracies.length ? ACCURACY_FRACTION * Math.max(...accuracies) : null;
+  const configurations = configurationOrder(results)
+    .map((id) =>
+      summarizeConfiguration(
+        id,
+        completed.filter((r) => r.configId === id),
+        runs.filter((e) => e.configId === id),
+        accuracyTarget,
+      ),
+    )
+    .filter((c) => c.completed > 0);
+  const statistics =
+    metric && configurations.length
+      ? energyStatistics(
+          configurations.map((c) => ({
+            name: c.id,
+            values: runs.filter((e) => e.configId === c.id).map((e) => e.metricKJ),
+          })),
+          metric,
+        )
+      : null;
+  const sources = new Map<string, ReportData["environment"]["sources"][number]>();
+  for (const r of completed)
+    for (const e of r.energy) {
+      const key = `${e.component}|${e.source}|${e.channel}|${e.provenance}`;
+      if (!sources.has(key))
+        sources.set(key, {
+          component: e.component,
+          source: e.source,
+          channel: e.channel,
+          provenance: e.provenance,
+        });
+    }
+  const versions: Record<string, string[]> = {};
+  for (const r of completed)
+    for (const [k, v] of Object.entries(r.env?.versions ?? {}))
+      versions[k] = unique([...(versions[k] ?? []), v]);
+  const data: ReportData = {
+    suite: {
+      id: suite.id,
+      name: suite.name,
+      origin: suite.spec.origin,
+      createdAt: suite.createdAt,
+      generatedAt: generatedAt.toISOString(),
+    },
+    planned: Math.max(suite.plan.length, results.runs.length),
+    completed: completed.length,
+    finished: completed.length >= suite.plan.length && results.runs.every((r) => r.status === "completed"),
+    environment: {
+      adapters: unique(completed.map((r) => r.env?.adapter)),
+      drivers: unique(completed.map((r) => r.env?.driver)),
+      hosts: unique(completed.map((r) => r.env?.hostname)),
+      versions,
+      sources: [...sources.values()].sort(
+        (a, b) =>
+          ALL_COMPONENTS.indexOf(a.component as Component) -
+            ALL_COMPONENTS.indexOf(b.component as Component) ||
+          (a.channel ?? "").localeCompare(b.channel ?? ""),
+      ),
+      notes: [...suite.notes],
+    },
+    energyPhases: [...ENERGY_PHASES],
+    metric,
+    runs,
+    configurations,
+    accuracyTarget,
+    carbon: carbonRows(results, configurations, runs),
+    statistics,
+    conclusion: [],
+    caveats: [],
+    excluded: results.runs
+      .filter((r) => r.status !== "completed")
+      .map((r) => ({
+        runId: r.id,
+        configId: r.configId,
+        replicate: r.replicate,
+        status: r.status,
+        error: r.error,
+      })),
+  };
+  const { conclusion, caveats } = conclude(data);
+  data.conclusion = conclusion;
+  data.caveats = caveats;
+  return data;
+}

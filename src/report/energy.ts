@@ -1,0 +1,138 @@
+// Per-run energy for the report: the component totals (EnergyRecord rows with channel null) of the
+// energy phases, summed per component, on a net-of-baseline basis. The wall meter ("system")
+// covers the whole machine, so it is reported on its own and never added to gpu + cpu + dram.
+// Estimated components are never silently mixed into measured ones: each run has a measured-only
+// sum and a sum with estimates, each with the weakest provenance of its parts.
+import { HalfwattError } from "../errors.js";
+import type { EnergyRecord, RunRecord } from "../experiment/types.js";
+import type { Component, Provenance } from "../telemetry/types.js";
+import type { ComponentEnergy, EnergyMetric, RunEnergy } from "./types.js";
+
+/** The phases whose energy counts: training and the test pass (not the baseline or cooldown). */
+export const ENERGY_PHASES = ["train", "test"] as const;
+/** Components summed into a run's total (the machine's parts). */
+export const SUMMED_COMPONENTS: Component[] = ["gpu", "cpu", "dram"];
+export const ALL_COMPONENTS: Component[] = ["gpu", "cpu", "dram", "system"];
+
+const STRENGTH: Record<Provenance, number> = { estimated: 0, sampled: 1, counter: 2 };
+
+/** The weakest of the provenances (estimated < sampled < counter); null for none. */
+export function weakest(list: readonly Provenance[]): Provenance | null {
+  let w: Provenance | null = null;
+  for (const p of list) if (w === null || STRENGTH[p] < STRENGTH[w]) w = p;
+  return w;
+}
+
+/** The component-total rows of the energy phases, checked: a NaN or negative duration is a store bug. */
+function energyRows(run: RunRecord, phases: readonly string[]): EnergyRecord[] {
+  return run.energy.filter((e, i) => {
+    if (e.channel !== null || !phases.includes(e.phase)) return false;
+    const bad = !(Number.isFinite(e.seconds) && e.seconds >= 0)
+      ? "seconds"
+      : e.grossJ !== null && !Number.isFinite(e.grossJ)
+        ? "grossJ"
+        : e.netJ !== null && !Number.isFinite(e.netJ)
+          ? "netJ"
+          : null;
+    if (bad)
+      throw new HalfwattError(
+        "E_INPUT",
+        `run ${run.id} (${run.configId} #${run.replicate}): energy[${i}] (${e.phase}/${e.component}) field ${bad} is not a finite number (${String(e[bad])})`,
+      );
+    return true;
+  });
+}
+
+/** Whether every energy row of the run has a net figure (a baseline was measured). */
+export function hasNet(run: RunRecord, phases: readonly string[] = ENERGY_PHASES): boolean {
+  return energyRows(run, phases).every((e) => e.grossJ === null || e.netJ !== null);
+}
+
+/** Duration of the energy phases, s: from the phase marks, else from the energy rows. */
+function phaseSeconds(run: RunRecord, phases: readonly string[]): number {
+  const marked = run.phases.filter((p) => phases.includes(p.name));
+  if (marked.length) return marked.reduce((s, p) => s + Math.max(0, p.endMs - p.startMs), 0) / 1000;
+  const byPhase = new Map<string, number>();
+  for (const e of energyRows(run, phases))
+    byPhase.set(e.phase, Math.max(byPhase.get(e.phase) ?? 0, e.seconds));
+  return [...byPhase.values()].reduce((s, x) => s + x, 0);
+}
+
+/** Per-component energy of one run; `basis` picks net or gross. */
+export function componentEnergy(
+  run: RunRecord,
+  basis: "net" | "gross",
+  phases: readonly string[] = ENERGY_PHASES,
+): { seconds: number; components: Partial<Record<Component, ComponentEnergy>> } {
+  const seconds = phaseSeconds(run, phases);
+  const components: Partial<Record<Component, ComponentEnergy>> = {};
+  for (const component of ALL_COMPONENTS) {
+    const rows = energyRows(run, phases).filter((e) => e.component === component && e.grossJ !== null);
+    if (!rows.length) continue;
+    const gross = rows.reduce((s, e) => s + (e.grossJ ?? 0), 0);
+    const value = basis === "net" ? rows.reduce((s, e) => s + (e.netJ ?? 0), 0) : gross;
+    components[component] = {
+      kJ: value / 1000,
+      grossKJ: gross / 1000,
+      meanPowerW: seconds > 0 ? gross / seconds : 0,
+      provenance: weakest(rows.map((e) => e.provenance)) as Provenance,
+    };
+  }
+  return { seconds, components };
+}
+
+/**
+ * Chooses what the statistics compare, suite-wide: the sum of the components measured in every
+ * completed run, or — when no component is measured in all of them — everything, estimates
+ * included (then labelled estimated). Net of the baseline unless some run has no baseline.
+ */
+export function chooseMetric(
+  runs: RunRecord[],
+  phases: readonly string[] = ENERGY_PHASES,
+): EnergyMetric | null {
+  if (!runs.length) return null;
+  const basis = runs.every((r) => hasNet(r, phases)) ? "net" : "gross";
+  const per = runs.map((r) => componentEnergy(r, basis, phases).components);
+  const present = SUMMED_COMPONENTS.filter((c) => per.some((p) => p[c]));
+  const measured = present.filter((c) => per.every((p) => p[c] && p[c].provenance !== "estimated"));
+  const kind = measured.length ? "measured" : "total";
+  const components = kind === "measured" ? measured : present;
+  const provenance =
+    weakest(per.flatMap((p) => components.flatMap((c) => (p[c] ? [p[c].provenance] : [])))) ?? "estimated";
+  const parts = components.length ? components.join(" + ") : "no component";
+  return {
+    kind,
+    components,
+    basis,
+    provenance,
+    label: `${parts} (${basis}${kind === "total" ? ", estimates included" : ""})`,
+  };
+}
+
+/** One run's energy figures under the suite's metric. */
+export function runEnergy(
+  run: RunRecord,
+  metric: EnergyMetric,
+  phases: readonly string[] = ENERGY_PHASES,
+): RunEnergy {
+  const { seconds, components } = componentEnergy(run, metric.basis, phases);
+  const summed = SUMMED_COMPONENTS.flatMap((c) => (components[c] ? [components[c]] : []));
+  const measured = summed.filter((c) => c.provenance !== "estimated");
+  const inMetric = metric.components.flatMap((c) => (components[c] ? [components[c]] : []));
+  const metricGrossKJ = inMetric.reduce((s, c) => s + c.grossKJ, 0);
+  return {
+    runId: run.id,
+    configId: run.configId,
+    replicate: run.replicate,
+    seconds,
+    trainSeconds: run.seconds,
+    components,
+    measuredKJ: measured.length ? measured.reduce((s, c) => s + c.kJ, 0) : null,
+    measuredProvenance: weakest(measured.map((c) => c.provenance)),
+    totalKJ: summed.reduce((s, c) => s + c.kJ, 0),
+    totalProvenance: weakest(summed.map((c) => c.provenance)) ?? "estimated",
+    metricKJ: inMetric.reduce((s, c) => s + c.kJ, 0),
+    metricGrossKJ,
+    metricMeanPowerW: seconds > 0 ? (metricGrossKJ * 1000) / seconds : 0,
+  };
+}

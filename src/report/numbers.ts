@@ -1,0 +1,34 @@
+// Numbers as the report prints them: a few significant digits (a report is read, not re-keyed;
+// ReportData keeps full precision), p-values in a fixed style, "—" for a missing figure. A
+// non-finite number is a bug upstream and prints as "—" rather than "NaN".
+
+/** x to `digits` significant digits, without exponent for everyday magnitudes; "—" for null. */
+export function sig(x: number | null | undefined, digits = 4): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  if (a >= 1e-4 && a < 1e15) {
+    const decimals = Math.max(0, digits - 1 - Math.floor(Math.log10(a)));
+    return x
+      .toFixed(Math.min(decimals, 20))
+      .replace(/(\.\d*?)0+$/, "$1")
+      .replace(/\.$/, "");
+  }
+  return x.toExponential(digits - 1);
+}
+
+/** A p-value: 4 significant digits, "< 1e-16" below double precision's resolution near 1. */
+export function pValue(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return "—";
+  if (p < 1e-16) return "< 1e-16";
+  return sig(p, 4);
+}
+
+/** A fraction as a percentage. */
+export function percent(x: number | null | undefined, digits = 3): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "—" : `${sig(x * 100, digits)} %`;
+}
+
+export function interval(ci: readonly [number, number] | null | undefined, digits = 4): string {
+  return ci ? `[${sig(ci[0], digits)}, ${sig(ci[1], digits)}]` : "—";
+}

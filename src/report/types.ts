@@ -1,0 +1,173 @@
+// ReportData: the plain numbers the report shows, so that tests (and scripts, via --json) can
+// compare them with the store. Energies are kJ, powers W, times s; null where a figure does not
+// exist (one replicate has no CI, a test that is undefined for these data), never NaN.
+import type { Precision, RunConfiguration, RunStatus } from "../experiment/types.js";
+import type { Component, Provenance } from "../telemetry/types.js";
+
+/** What the statistics compare: the per-run sum of these components' energy. */
+export interface EnergyMetric {
+  /** "measured": components measured (counter/sampled) in every completed run; "total": all, estimates included. */
+  kind: "measured" | "total";
+  components: Component[];
+  /** "net" = gross − idle baseline; "gross" when some run has no baseline. */
+  basis: "net" | "gross";
+  /** The weakest provenance of what was summed, over every run. */
+  provenance: Provenance;
+  label: string;
+}
+
+export interface ComponentEnergy {
+  /** kJ over the energy phases, on the report's basis (net or gross). */
+  kJ: number;
+  grossKJ: number;
+  /** Gross energy / duration of the energy phases. */
+  meanPowerW: number;
+  provenance: Provenance;
+}
+
+export interface RunEnergy {
+  runId: number;
+  configId: string;
+  replicate: number;
+  /** Duration of the energy phases (train + test), s. */
+  seconds: number;
+  /** The trainer's wall time, s. */
+  trainSeconds: number | null;
+  components: Partial<Record<Component, ComponentEnergy>>;
+  /** Σ of the gpu/cpu/dram components that are not estimated; null if every one is estimated. */
+  measuredKJ: number | null;
+  measuredProvenance: Provenance | null;
+  /** Σ of every gpu/cpu/dram component, estimates included. */
+  totalKJ: number;
+  totalProvenance: Provenance;
+  /** The value the statistics use (see EnergyMetric). */
+  metricKJ: number;
+  /** Gross counterpart of metricKJ, and its mean power over the energy phases. */
+  metricGrossKJ: number;
+  metricMeanPowerW: number;
+}
+
+/** Mean over replicates with its 95 % t interval (null with one replicate). */
+export interface MeanCi {
+  n: number;
+  mean: number;
+  sd: number | null;
+  ci95: [number, number] | null;
+  provenance: Provenance | null;
+}
+
+export interface ConfigurationSummary {
+  id: string;
+  config: RunConfiguration;
+  precision: Precision;
+  completed: number;
+  runIds: number[];
+  /** The run whose metric energy is the median (the lower middle one for even n). */
+  representativeRunId: number | null;
+  /** kJ per run, by component, measured-only total, total with estimates and the metric. */
+  energy: Partial<Record<Component | "measured" | "total" | "metric", MeanCi>>;
+  /** Mean gross power over the energy phases, W, by component and for the metric's components. */
+  meanPowerW: Partial<Record<Component | "metric", number>>;
+  meanSeconds: number;
+  /** Seconds of training until valid accuracy first reached the suite's target; null if never. */
+  timeToAccuracy: { reached: number; meanSeconds: number | null; perRun: (number | null)[] };
+  bestValidAccuracy: number | null;
+  meanTestAccuracy: number | null;
+}
+
+/** The dissertation's four steps, from mean watts × hours, and from the measured energy. */
+export interface CarbonRow {
+  configId: string;
+  watts: number;
+  kW: number;
+  hours: number;
+  kWh: number;
+  intensity: number | null;
+  pue: number | null;
+  /** kWh × PUE × intensity (gCO2e; the dissertation labels it gCO2e/kWh). */
+  gCO2e: number | null;
+  measuredGrossKWh: number;
+  measuredGrossGCO2e: number | null;
+  measuredNetKWh: number;
+  measuredNetGCO2e: number | null;
+  source: string | null;
+}
+
+export interface TestOutcome<T> {
+  /** The result, or null with `note` saying why the test does not apply to these data. */
+  result: T | null;
+  note?: string;
+}
+
+export interface PairComparison {
+  a: string;
+  b: string;
+  /** mean(a) − mean(b), kJ. */
+  difference: number;
+  /** (mean(a) − mean(b)) / mean(b). */
+  relative: number;
+  t: number | null;
+  df: number | null;
+  p: number | null;
+  pHolm: number | null;
+  cohensD: number | null;
+  hedgesG: number | null;
+  note?: string;
+}
+
+export interface ReportStatistics {
+  metric: EnergyMetric;
+  /** Configurations with at least 2 completed runs take part in the group tests. */
+  groups: string[];
+  shapiro: { configId: string; n: number; w: number | null; p: number | null; note?: string }[];
+  levene: TestOutcome<{ f: number; p: number }>;
+  brownForsythe: TestOutcome<{ f: number; p: number }>;
+  anova: TestOutcome<{
+    f: number;
+    p: number;
+    dfBetween: number;
+    dfWithin: number;
+    ssBetween: number;
+    ssWithin: number;
+    etaSquared: number;
+    omegaSquared: number;
+  }>;
+  welch: TestOutcome<{ f: number; df1: number; df2: number; p: number }>;
+  pairwise: PairComparison[];
+  tukey: TestOutcome<{ a: string; b: string; difference: number; p: number; ci: [number, number] }[]>;
+  /** Replicates per configuration for 80 % power to detect a 5 % difference (two-sided α 0.05). */
+  power: TestOutcome<{ pooledSd: number; delta: number; effect: number; n: number }>;
+}
+
+export interface ExcludedRun {
+  runId: number;
+  configId: string;
+  replicate: number;
+  status: RunStatus;
+  error: string | null;
+}
+
+export interface ReportData {
+  suite: { id: number; name: string; origin: string; createdAt: string; generatedAt: string };
+  planned: number;
+  completed: number;
+  finished: boolean;
+  environment: {
+    adapters: string[];
+    drivers: string[];
+    hosts: string[];
+    versions: Record<string, string[]>;
+    sources: { component: Component; source: string; channel: string | null; provenance: Provenance }[];
+    notes: string[];
+  };
+  energyPhases: string[];
+  metric: EnergyMetric | null;
+  runs: RunEnergy[];
+  configurations: ConfigurationSummary[];
+  accuracyTarget: number | null;
+  carbon: CarbonRow[];
+  statistics: ReportStatistics | null;
+  conclusion: string[];
+  caveats: string[];
+  excluded: ExcludedRun[];
+}
