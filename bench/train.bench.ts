@@ -34,7 +34,10 @@ const opt = (name: string, dflt: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const configs: Cfg[] = opt("configs", "f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048")
+const configs: Cfg[] = opt(
+  "configs",
+  "f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048",
+)
   .split(",")
   .map((c) => {
     const [p, b, n] = c.split(":");
@@ -63,9 +66,17 @@ async function residentSplit(ctx: GpuContext): Promise<GpuSplit> {
   const pixels = await createTensor(ctx, "u8", [count, bytes], "pixels");
   upload(ctx, pixels, host);
   const labels = await createTensor(ctx, "u32", [count], "labels");
-  upload(ctx, labels, Uint32Array.from({ length: count }, (_, i) => i % classes));
+  upload(
+    ctx,
+    labels,
+    Uint32Array.from({ length: count }, (_, i) => i % classes),
+  );
   const order = await createTensor(ctx, "u32", [count], "order");
-  upload(ctx, order, Uint32Array.from({ length: count }, (_, i) => i));
+  upload(
+    ctx,
+    order,
+    Uint32Array.from({ length: count }, (_, i) => i),
+  );
   return { name: "bench", count, pixels, labels, order };
 }
 
@@ -99,7 +110,10 @@ function allocatedBytes(m: GpuMlp): number {
 async function profile(ctx: GpuContext, list: Parameters<typeof encodeProfiled>[1]) {
   const n = list.length;
   const qs = ctx.device.createQuerySet({ type: "timestamp", count: 2 * n });
-  const resolve = ctx.device.createBuffer({ size: 16 * n, usage: 0x200 | 0x04 /* QUERY_RESOLVE | COPY_SRC */ });
+  const resolve = ctx.device.createBuffer({
+    size: 16 * n,
+    usage: 0x200 | 0x04 /* QUERY_RESOLVE | COPY_SRC */,
+  });
   const read = ctx.device.createBuffer({ size: 16 * n, usage: 0x01 | 0x08 });
   const enc = ctx.device.createCommandEncoder();
   encodeProfiled(enc, list, qs);
@@ -112,16 +126,42 @@ async function profile(ctx: GpuContext, list: Parameters<typeof encodeProfiled>[
   const rows = list.map((d, i) => ({ kernel: d.label, us: Number(t[2 * i + 1] - t[2 * i]) / 1000 }));
   const byKernel = new Map<string, number>();
   for (const r of rows) byKernel.set(r.kernel, (byKernel.get(r.kernel) ?? 0) + r.us);
-  return { totalUs: rows.reduce((a, r) => a + r.us, 0), byKernel: Object.fromEntries([...byKernel].sort((a, b) => b[1] - a[1])) };
+  return {
+    totalUs: rows.reduce((a, r) => a + r.us, 0),
+    byKernel: Object.fromEntries([...byKernel].sort((a, b) => b[1] - a[1])),
+  };
 }
 
 /** The naive step: the op functions one after another into one encoder, per-tensor optimizer. */
-async function naiveStep(ctx: GpuContext, m: GpuMlp, split: GpuSplit, b: number, x: Tensor, labels: Tensor, h: Tensor, logits: Tensor, dl: Tensor, dh: Tensor, dz: Tensor, rl: Tensor, step: number) {
+async function naiveStep(
+  ctx: GpuContext,
+  m: GpuMlp,
+  split: GpuSplit,
+  b: number,
+  x: Tensor,
+  labels: Tensor,
+  h: Tensor,
+  logits: Tensor,
+  dl: Tensor,
+  dh: Tensor,
+  dz: Tensor,
+  rl: Tensor,
+  step: number,
+) {
   const enc = ctx.device.createCommandEncoder();
   const o = { encoder: enc };
   const half = m.half;
-  const W = (l: number, k: string) => ((half ?? m.params).views.get(`layers.${l}.${k}`) as Tensor);
-  await imageNormalize(ctx, { images: reshapeView(split.pixels, [b * split.pixels.shape[1]]) as Tensor, out: x, mean: MEAN, std: STD }, o);
+  const W = (l: number, k: string) => (half ?? m.params).views.get(`layers.${l}.${k}`) as Tensor;
+  await imageNormalize(
+    ctx,
+    {
+      images: reshapeView(split.pixels, [b * split.pixels.shape[1]]) as Tensor,
+      out: x,
+      mean: MEAN,
+      std: STD,
+    },
+    o,
+  );
   await gemm(ctx, x, W(0, "weight"), h, { ...o, bias: W(0, "bias"), relu: true });
   await gemm(ctx, h, W(1, "weight"), logits, { ...o, bias: W(1, "bias") });
   await softmaxXent(ctx, { logits, labels, dLogits: dl, rowLoss: rl, lossScale: half ? 1024 : 1 }, o);
@@ -133,13 +173,25 @@ async function naiveStep(ctx: GpuContext, m: GpuMlp, split: GpuSplit, b: number,
   await gemm(ctx, x, dz, g(0, "weight"), { ...o, transA: true });
   await biasGrad(ctx, { dY: dz, db: g(0, "bias") }, o);
   const names = m.params.layout.entries.map((e) => e.name);
-  if (half) for (const [i, n] of names.entries()) await nonfinite(ctx, { x: m.grads.views.get(n) as Tensor, flag: m.flag, reset: i === 0 }, o);
+  if (half)
+    for (const [i, n] of names.entries())
+      await nonfinite(ctx, { x: m.grads.views.get(n) as Tensor, flag: m.flag, reset: i === 0 }, o);
   for (const n of names)
-    await adam(ctx, {
-      w: m.params.views.get(n) as Tensor, m: m.m.views.get(n) as Tensor, v: (m.v as NonNullable<typeof m.v>).views.get(n) as Tensor,
-      g: m.grads.views.get(n) as Tensor, step: step + 1, lr: 1e-3, lossScale: half ? 1024 : 1,
-      flag: half ? m.flag : undefined, wHalf: half?.views.get(n),
-    }, o);
+    await adam(
+      ctx,
+      {
+        w: m.params.views.get(n) as Tensor,
+        m: m.m.views.get(n) as Tensor,
+        v: (m.v as NonNullable<typeof m.v>).views.get(n) as Tensor,
+        g: m.grads.views.get(n) as Tensor,
+        step: step + 1,
+        lr: 1e-3,
+        lossScale: half ? 1024 : 1,
+        flag: half ? m.flag : undefined,
+        wHalf: half?.views.get(n),
+      },
+      o,
+    );
   ctx.device.queue.submit([enc.finish()]);
 }
 
@@ -147,25 +199,55 @@ async function main() {
   const ctx = await openDevice();
   const split = await residentSplit(ctx);
   const rows: Record<string, unknown>[] = [];
-  console.log(`adapter ${ctx.adapterName}; NVML ${nvml.available ? "yes" : `no (${nvml.reason})`}; ${seconds} s per row`);
+  console.log(
+    `adapter ${ctx.adapterName}; NVML ${nvml.available ? "yes" : `no (${nvml.reason})`}; ${seconds} s per row`,
+  );
   for (const c of configs) {
     const shape = { inputs: size * size * 3, hidden: [c.neurons], classes };
-    const model = await GpuMlp.create(ctx, shape, precisionPolicy(c.precision), optimizerConfig({ name: "adam" }), c.batch);
+    const model = await GpuMlp.create(
+      ctx,
+      shape,
+      precisionPolicy(c.precision),
+      optimizerConfig({ name: "adam" }),
+      c.batch,
+    );
     await model.initWeights(1);
     const plan = await model.trainPlan(split, c.batch, MEAN, STD);
-    const base = { precision: c.precision, batch: c.batch, neurons: c.neurons, dispatches: plan.length, allocatedBytes: allocatedBytes(model) };
+    const base = {
+      precision: c.precision,
+      batch: c.batch,
+      neurons: c.neurons,
+      dispatches: plan.length,
+      allocatedBytes: allocatedBytes(model),
+    };
     if (modes.includes("runtime")) {
       const perEpoch = Math.floor(count / c.batch);
-      const r = await timed(ctx, (i) => {
-        if (i % perEpoch === 0) model.setCursor(TRAIN_SLOT, 0);
-        const enc = ctx.device.createCommandEncoder();
-        encodeDispatches(enc, plan);
-        if (i % 50 === 49) enc.clearBuffer(model.trainSums.buffer);
-        ctx.device.queue.submit([enc.finish()]);
-      }, c.batch);
+      const r = await timed(
+        ctx,
+        (i) => {
+          if (i % perEpoch === 0) model.setCursor(TRAIN_SLOT, 0);
+          const enc = ctx.device.createCommandEncoder();
+          encodeDispatches(enc, plan);
+          if (i % 50 === 49) enc.clearBuffer(model.trainSums.buffer);
+          ctx.device.queue.submit([enc.finish()]);
+        },
+        c.batch,
+      );
       const prof = ctx.caps.timestamps ? await profile(ctx, plan) : null;
       rows.push({ mode: "runtime", ...base, ...r, profile: prof });
-      console.log(`runtime ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000, step profile ${prof ? `${(prof.totalUs / 1000).toFixed(2)} ms ${JSON.stringify(Object.fromEntries(Object.entries(prof.byKernel).slice(0, 5).map(([k, v]) => [k, Math.round(v)])))}` : "n/a"}`);
+      console.log(
+        `runtime ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000, step profile ${
+          prof
+            ? `${(prof.totalUs / 1000).toFixed(2)} ms ${JSON.stringify(
+                Object.fromEntries(
+                  Object.entries(prof.byKernel)
+                    .slice(0, 5)
+                    .map(([k, v]) => [k, Math.round(v)]),
+                ),
+              )}`
+            : "n/a"
+        }`,
+      );
     }
     if (modes.includes("naive")) {
       const t = c.precision === "mixed" ? "f16" : "f32";
@@ -178,14 +260,28 @@ async function main() {
       const dh = await createTensor(ctx, t, [b, c.neurons], "ndh");
       const dz = await createTensor(ctx, t, [b, c.neurons], "ndz");
       const rl = await createTensor(ctx, "f32", [b], "nrl");
-      const r = await timed(ctx, (i) => naiveStep(ctx, model, split, b, x, labels, h, logits, dl, dh, dz, rl, i), b);
+      const r = await timed(
+        ctx,
+        (i) => naiveStep(ctx, model, split, b, x, labels, h, logits, dl, dh, dz, rl, i),
+        b,
+      );
       rows.push({ mode: "naive", ...base, ...r });
-      console.log(`naive   ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000`);
+      console.log(
+        `naive   ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000`,
+      );
       for (const tt of [x, h, logits, dl, dh, dz, rl]) tt.buffer.destroy();
     }
     model.destroy();
   }
-  const doc = { adapter: ctx.adapterName, date: new Date().toISOString(), imageSize: size, classes, count, seconds, rows };
+  const doc = {
+    adapter: ctx.adapterName,
+    date: new Date().toISOString(),
+    imageSize: size,
+    classes,
+    count,
+    seconds,
+    rows,
+  };
   if (out) writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
 }
 

@@ -137,8 +137,15 @@ export async function adam(ctx: GpuContext, args: AdamArgs, options: DispatchOpt
   if (!args.state) {
     const bc1 = 1 - beta1 ** args.step;
     const bc2 = 1 - beta2 ** args.step;
-    if (!Number.isFinite(Math.fround(lr / bc1)) || !Number.isFinite(Math.fround(1 / Math.sqrt(bc2))) || bc2 === 0)
-      throw new KernelInputError(OP, `step ${args.step}: a bias correction overflows f32 (β1 ${beta1}, β2 ${beta2})`);
+    if (
+      !Number.isFinite(Math.fround(lr / bc1)) ||
+      !Number.isFinite(Math.fround(1 / Math.sqrt(bc2))) ||
+      bc2 === 0
+    )
+      throw new KernelInputError(
+        OP,
+        `step ${args.step}: a bias correction overflows f32 (β1 ${beta1}, β2 ${beta2})`,
+      );
   }
   const program = await getProgram(ctx, adamSpec(g.dtype as FloatDtype, !!wHalf));
   const buffers = [

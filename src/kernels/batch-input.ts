@@ -81,14 +81,26 @@ export async function batchInput(
     throw new KernelInputError(OP, `x (${describe(x)}) must be [batch, H·W·3]`);
   const [batch, imageBytes] = x.shape;
   if (pixels.shape.length !== 2 || pixels.shape[1] !== imageBytes)
-    throw new KernelInputError(OP, `pixels (${describe(pixels)}) must be [count, ${imageBytes}] like x ${describe(x)}`);
+    throw new KernelInputError(
+      OP,
+      `pixels (${describe(pixels)}) must be [count, ${imageBytes}] like x ${describe(x)}`,
+    );
   const count = pixels.shape[0];
   checkTensor(ctx, OP, "pixels", pixels, { dtype: "u8" });
-  checkTensor(ctx, OP, "order", order, { dtype: "u32", size: count, why: `one per image of ${describe(pixels)}` });
-  checkTensor(ctx, OP, "allLabels", allLabels, { dtype: "u32", size: count, why: `one per image of ${describe(pixels)}` });
+  checkTensor(ctx, OP, "order", order, {
+    dtype: "u32",
+    size: count,
+    why: `one per image of ${describe(pixels)}`,
+  });
+  checkTensor(ctx, OP, "allLabels", allLabels, {
+    dtype: "u32",
+    size: count,
+    why: `one per image of ${describe(pixels)}`,
+  });
   checkTensor(ctx, OP, "labels", labels, { dtype: "u32", size: batch, why: `one per row of ${describe(x)}` });
   checkDistinct(OP, { pixels, order, allLabels, x, labels });
-  if (batch > count) throw new KernelInputError(OP, `batch ${batch} is larger than the split (${count} images)`);
+  if (batch > count)
+    throw new KernelInputError(OP, `batch ${batch} is larger than the split (${count} images)`);
   if (count * imageBytes >= 2 ** 32)
     throw new KernelInputError(OP, `${describe(pixels)} holds 4 GiB or more: past 32-bit byte indexing`);
   if (!Number.isInteger(args.slot) || args.slot < 0 || args.slot > 1)

@@ -19,7 +19,14 @@ import {
   tileUnsupportedReason,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
-import { type DispatchOptions, dispatch, getProgram, grid1d, opEncoder, type ProgramSpec } from "./program.js";
+import {
+  type DispatchOptions,
+  dispatch,
+  getProgram,
+  grid1d,
+  opEncoder,
+  type ProgramSpec,
+} from "./program.js";
 import { shapeStr, type Tensor } from "./tensor.js";
 
 export interface GemmOptions extends DispatchOptions {
@@ -41,7 +48,33 @@ export interface GemmOptions extends DispatchOptions {
   splitK?: number;
 }
 
-export type GemmVariant = "tiled" | "subgroup-matrix";
+export type GemmVariant = "tiled" | "subgroup-matrix" | "skinny";
+
+/** Rows per workgroup of the skinny kernel, k per staged tile, columns per workgroup. */
+const SKINNY = { rows: 32, kt: 64, cols: 128 };
+/** The skinny kernel serves A·B with at most this many rows (two row blocks) and a long K. */
+export const SKINNY_MAX_M = 64;
+
+/** Whether the skinny kernel can compute this product (A·B, few rows). */
+export function skinnyOk(s: GemmShape, opts: { transA?: boolean; transB?: boolean }): boolean {
+  return !opts.transA && !opts.transB && s.m <= SKINNY_MAX_M;
+}
+
+function skinnySpec(inType: "f32" | "f16", f: EpilogueFlags): ProgramSpec {
+  return {
+    op: gemmOpName("skinny", inType, "f32", f),
+    shader: "gemm_skinny",
+    aliases: { T: inType, TC: inType },
+    consts: { ROWS: SKINNY.rows, KT: SKINNY.kt },
+    bindings: [
+      { name: "a", access: "read", type: "T" },
+      { name: "b", access: "read", type: "T" },
+      { name: "ws", access: "read_write", type: "f32" },
+    ],
+    uniforms: GEMM_UNIFORMS,
+    workgroupSize: [SKINNY.cols],
+  };
+}
 
 export interface TileConfig {
   name: string;
@@ -238,10 +271,20 @@ function workspace(ctx: GpuContext, bytes: number): GPUBuffer {
   return s.ws;
 }
 
-/** Which variant "auto" resolves to for these inputs on this device. */
-export function resolveVariant(ctx: GpuContext, a: Tensor, opts: GemmOptions): GemmVariant {
+/**
+ * Which variant "auto" resolves to for these inputs on this device: the skinny kernel for A·B
+ * with few rows and a long K (a pass over B; tiles would idle the GPU), else tensor cores for f16
+ * where the device has them, else the tiled kernel.
+ */
+export function resolveVariant(
+  ctx: GpuContext,
+  a: Tensor,
+  opts: GemmOptions,
+  shape?: GemmShape,
+): GemmVariant {
   const v = opts.variant ?? "auto";
   if (v !== "auto") return v;
+  if (shape && skinnyOk(shape, opts) && shape.k >= 1024 && !opts.tile && !opts.matrixTile) return "skinny";
   return a.dtype === "f16" && matrixUnsupportedReason(ctx) === null ? "subgroup-matrix" : "tiled";
 }
 
@@ -254,7 +297,8 @@ export async function gemm(
   opts: GemmOptions = {},
 ): Promise<void> {
   const shape = gemmShape(a, b, c, opts);
-  const variant = resolveVariant(ctx, a, opts);
+  const variant = resolveVariant(ctx, a, opts, shape);
+  if (variant === "skinny") return skinnyGemm(ctx, a, b, c, shape, opts);
   const beta = opts.beta ?? 0;
   const inType = a.dtype as "f32" | "f16";
   const outType = c.dtype as "f32" | "f16";
@@ -331,6 +375,77 @@ export async function gemm(
     [shape.m, shape.n, used, opts.alpha ?? 1, beta],
     grid1d(ctx, Math.ceil((shape.m * shape.n) / 256)),
     { encoder, timestampWrites: last, record: opts.record },
+  );
+  done();
+}
+
+/**
+ * The skinny path: partial sums over K splits (always, so the split-K reduction applies the
+ * epilogue and writes C in its type), about four workgroups per SM in all.
+ */
+async function skinnyGemm(
+  ctx: GpuContext,
+  a: Tensor,
+  b: Tensor,
+  c: Tensor,
+  shape: GemmShape,
+  opts: GemmOptions,
+): Promise<void> {
+  if (!skinnyOk(shape, opts))
+    throw new KernelInputError(
+      "gemm (skinny)",
+      `serves A·B with at most ${SKINNY_MAX_M} rows, got ${shape.m}×${shape.n}×${shape.k}${opts.transA ? " Aᵀ" : ""}${opts.transB ? " Bᵀ" : ""}`,
+    );
+  const inType = a.dtype as "f32" | "f16";
+  const outType = c.dtype as "f32" | "f16";
+  const beta = opts.beta ?? 0;
+  const colBlocks = Math.ceil(shape.n / SKINNY.cols);
+  const rowBlocks = Math.ceil(shape.m / SKINNY.rows);
+  const wanted = opts.splitK ?? Math.max(1, Math.ceil((4 * TARGET_WORKGROUPS) / (colBlocks * rowBlocks)));
+  const kchunk = Math.max(SKINNY.kt, Math.ceil(shape.k / wanted / SKINNY.kt) * SKINNY.kt);
+  const used = Math.ceil(shape.k / kchunk);
+  const flags: EpilogueFlags = {
+    transA: false,
+    transB: false,
+    useBeta: beta !== 0,
+    hasBias: Boolean(opts.bias),
+    relu: Boolean(opts.relu),
+    splitK: true,
+  };
+  const program = await getProgram(ctx, skinnySpec(inType, flags));
+  const reduce = await getProgram(ctx, reduceSpec(outType, flags));
+  const ws = workspace(ctx, used * shape.m * shape.n * 4);
+  const { encoder, done } = opEncoder(ctx, opts, program.spec.op);
+  const tw = opts.timestampWrites;
+  dispatch(
+    ctx,
+    program,
+    [a, b, ws],
+    [shape.m, shape.n, shape.k, opts.alpha ?? 1, beta, kchunk],
+    [colBlocks, rowBlocks, used],
+    {
+      encoder,
+      record: opts.record,
+      timestampWrites:
+        tw?.beginningOfPassWriteIndex !== undefined
+          ? { querySet: tw.querySet, beginningOfPassWriteIndex: tw.beginningOfPassWriteIndex }
+          : undefined,
+    },
+  );
+  dispatch(
+    ctx,
+    reduce,
+    [ws, c, opts.bias ?? dummyBuffer(ctx, "read")],
+    [shape.m, shape.n, used, opts.alpha ?? 1, beta],
+    grid1d(ctx, Math.ceil((shape.m * shape.n) / 256)),
+    {
+      encoder,
+      record: opts.record,
+      timestampWrites:
+        tw?.endOfPassWriteIndex !== undefined
+          ? { querySet: tw.querySet, endOfPassWriteIndex: tw.endOfPassWriteIndex }
+          : undefined,
+    },
   );
   done();
 }

@@ -39,7 +39,11 @@ export function lossScaleSpec(dynamic: boolean): ProgramSpec {
   };
 }
 
-export async function lossScale(ctx: GpuContext, args: LossScaleArgs, options: DispatchOptions = {}): Promise<void> {
+export async function lossScale(
+  ctx: GpuContext,
+  args: LossScaleArgs,
+  options: DispatchOptions = {},
+): Promise<void> {
   const { growth = 2, backoff = 0.5, interval = 2000 } = args;
   checkTensor(ctx, OP, "flag", args.flag, { dtype: "u32", size: 1 });
   checkScalar(OP, "growth", growth, 1);

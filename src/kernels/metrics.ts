@@ -45,17 +45,30 @@ export function metricsSpec(dtype: FloatDtype): ProgramSpec {
   };
 }
 
-export async function metrics(ctx: GpuContext, args: MetricsArgs, options: DispatchOptions = {}): Promise<void> {
+export async function metrics(
+  ctx: GpuContext,
+  args: MetricsArgs,
+  options: DispatchOptions = {},
+): Promise<void> {
   const { logits, labels, rowLoss, sums } = args;
   const dtype = floatDtype(OP, "logits", logits);
   checkTensor(ctx, OP, "logits", logits, { dtype });
-  if (logits.shape.length !== 2) throw new KernelInputError(OP, `logits (${describe(logits)}) must be [batch, classes]`);
+  if (logits.shape.length !== 2)
+    throw new KernelInputError(OP, `logits (${describe(logits)}) must be [batch, classes]`);
   const [batch, classes] = logits.shape;
   checkTensor(ctx, OP, "labels", labels, { dtype: "u32", size: batch, why: "one per row of logits" });
   checkTensor(ctx, OP, "rowLoss", rowLoss, { dtype: "f32", size: batch, why: "one per row of logits" });
   checkTensor(ctx, OP, "sums", sums, { dtype: "u32" });
-  if (sums.size < METRIC_WORDS) throw new KernelInputError(OP, `sums (${describe(sums)}) needs ${METRIC_WORDS} words`);
+  if (sums.size < METRIC_WORDS)
+    throw new KernelInputError(OP, `sums (${describe(sums)}) needs ${METRIC_WORDS} words`);
   checkDistinct(OP, { logits, labels, rowLoss, sums });
   const program = await getProgram(ctx, metricsSpec(dtype));
-  dispatch(ctx, program, [logits, labels, rowLoss, sums, args.state], [batch, classes, args.slot], [1], options);
+  dispatch(
+    ctx,
+    program,
+    [logits, labels, rowLoss, sums, args.state],
+    [batch, classes, args.slot],
+    [1],
+    options,
+  );
 }

@@ -135,7 +135,11 @@ export async function softmaxXent(
   });
   if (mean) {
     const meanTs = ts && { querySet: ts.querySet, endOfPassWriteIndex: ts.endOfPassWriteIndex };
-    dispatch(ctx, mean, buffers, uniforms, [1], { encoder: enc, timestampWrites: meanTs, record: options.record });
+    dispatch(ctx, mean, buffers, uniforms, [1], {
+      encoder: enc,
+      timestampWrites: meanTs,
+      record: options.record,
+    });
   }
   done();
 }

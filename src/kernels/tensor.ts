@@ -132,7 +132,8 @@ export function upload(ctx: GpuContext, t: Tensor, values: ArrayLike<number>): v
     const padded = new Uint8Array(bytes);
     padded.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
     ctx.device.queue.writeBuffer(t.buffer, t.byteOffset ?? 0, padded);
-  } else ctx.device.queue.writeBuffer(t.buffer, t.byteOffset ?? 0, view.buffer, view.byteOffset, view.byteLength);
+  } else
+    ctx.device.queue.writeBuffer(t.buffer, t.byteOffset ?? 0, view.buffer, view.byteOffset, view.byteLength);
 }
 
 export async function tensorFrom(

@@ -51,7 +51,8 @@ export async function saveCheckpoint(path: string, model: GpuMlp, meta: Checkpoi
 }
 
 function parseJson<T>(path: string, field: string, text: string | undefined): T {
-  if (text === undefined) throw new ModelError("bad-metadata", `checkpoint ${path}: metadata has no "${field}"`);
+  if (text === undefined)
+    throw new ModelError("bad-metadata", `checkpoint ${path}: metadata has no "${field}"`);
   try {
     return JSON.parse(text) as T;
   } catch {
@@ -63,7 +64,10 @@ export function loadCheckpoint(path: string): Checkpoint {
   const file = readSafetensors(path);
   const md = file.metadata;
   if (md.format !== CHECKPOINT_FORMAT)
-    throw new ModelError("bad-metadata", `checkpoint ${path}: format "${md.format ?? "(none)"}" is not ${CHECKPOINT_FORMAT}`);
+    throw new ModelError(
+      "bad-metadata",
+      `checkpoint ${path}: format "${md.format ?? "(none)"}" is not ${CHECKPOINT_FORMAT}`,
+    );
   const shape = parseJson<MlpShape>(path, "shape", md.shape);
   const config = parseJson<TrainConfig>(path, "config", md.config);
   const classes = parseJson<string[]>(path, "classes", md.classes);
@@ -81,7 +85,8 @@ export function loadCheckpoint(path: string): Checkpoint {
         const name = `layers.${l}.${kind}`;
         const t = file.tensors[`${prefix}${name}`];
         if (!t) {
-          if (required) throw new ModelError("bad-shape", `checkpoint ${path}: tensor ${prefix}${name} is missing`);
+          if (required)
+            throw new ModelError("bad-shape", `checkpoint ${path}: tensor ${prefix}${name} is missing`);
           return undefined;
         }
         if (t.dtype !== "F32" || t.shape.join("×") !== want.join("×"))
@@ -94,7 +99,10 @@ export function loadCheckpoint(path: string): Checkpoint {
     return out;
   };
   if (classes.length !== shape.classes)
-    throw new ModelError("bad-metadata", `checkpoint ${path}: ${classes.length} class names for ${shape.classes} outputs`);
+    throw new ModelError(
+      "bad-metadata",
+      `checkpoint ${path}: ${classes.length} class names for ${shape.classes} outputs`,
+    );
   return {
     config,
     shape,

@@ -1,7 +1,7 @@
 // evaluateCheckpoint: a saved model's loss and top-1/top-5 accuracy on a dataset's split(s), with
 // the normalisation it was trained with. Classes are matched by name, so a folder whose classes
 // differ from the checkpoint's is refused rather than scored against the wrong labels.
-import { loadDataset, type LoadOptions } from "../data/index.js";
+import { type LoadOptions, loadDataset } from "../data/index.js";
 import { type GpuContext, openDevice } from "../gpu/device.js";
 import { destroyTensor } from "../kernels/tensor.js";
 import { ReadbackRing } from "../runtime/readback.js";
@@ -23,7 +23,12 @@ export interface EvaluationResult {
 export async function evaluateCheckpoint(
   path: string,
   data: string,
-  options: { splits?: ("train" | "valid" | "test")[]; ctx?: GpuContext; batch?: number; precision?: "f32" | "mixed" } & Pick<LoadOptions, "cacheDir" | "strict" | "onProgress" | "onWarning"> = {},
+  options: {
+    splits?: ("train" | "valid" | "test")[];
+    ctx?: GpuContext;
+    batch?: number;
+    precision?: "f32" | "mixed";
+  } & Pick<LoadOptions, "cacheDir" | "strict" | "onProgress" | "onWarning"> = {},
 ): Promise<EvaluationResult> {
   const ckpt = loadCheckpoint(path);
   const dataset = await loadDataset(data, {
@@ -43,11 +48,20 @@ export async function evaluateCheckpoint(
         `${data} has classes [${dataset.classes.slice(0, 5).join(", ")}${dataset.classes.length > 5 ? ", …" : ""}] (${dataset.classes.length}), the checkpoint ${path} [${ckpt.classes.slice(0, 5).join(", ")}${ckpt.classes.length > 5 ? ", …" : ""}] (${ckpt.classes.length})`,
       );
     if (dataset.train.imageBytes !== ckpt.shape.inputs)
-      throw new ModelError("bad-shape", `${data}: images of ${dataset.train.imageBytes} bytes, the checkpoint expects ${ckpt.shape.inputs}`);
+      throw new ModelError(
+        "bad-shape",
+        `${data}: images of ${dataset.train.imageBytes} bytes, the checkpoint expects ${ckpt.shape.inputs}`,
+      );
     const ctx = options.ctx ?? (await openDevice());
     const B = options.batch ?? ckpt.config.batch;
     const precision = options.precision ?? ckpt.config.precision;
-    model = await GpuMlp.create(ctx, ckpt.shape, precisionPolicy(precision), optimizerConfig(ckpt.config.optimizer), B);
+    model = await GpuMlp.create(
+      ctx,
+      ckpt.shape,
+      precisionPolicy(precision),
+      optimizerConfig(ckpt.config.optimizer),
+      B,
+    );
     await model.uploadParams(ckpt.params);
     ring = new ReadbackRing(ctx, READBACK_BYTES, 2, "eval metrics");
     const out: EvaluationResult["splits"] = {};
@@ -56,7 +70,14 @@ export async function evaluateCheckpoint(
       if (s.count === 0) throw new ModelError("bad-value", `${data}: the ${name} split is empty`);
       const g = await uploadSplit(ctx, s);
       splits.push(g);
-      out[name] = await evaluateSplit(model, g, Math.min(B, s.count), ckpt.normalization.mean, ckpt.normalization.std, ring);
+      out[name] = await evaluateSplit(
+        model,
+        g,
+        Math.min(B, s.count),
+        ckpt.normalization.mean,
+        ckpt.normalization.std,
+        ring,
+      );
     }
     return { checkpoint: path, data, adapter: ctx.adapterName, precision, splits: out };
   } finally {

@@ -10,7 +10,7 @@ import { adam } from "../kernels/adam.js";
 import { batchInput } from "../kernels/batch-input.js";
 import { biasGrad } from "../kernels/bias-grad.js";
 import { cast } from "../kernels/cast.js";
-import { gemm, resolveVariant } from "../kernels/gemm.js";
+import { type GemmOptions, gemm, gemmShape, resolveVariant } from "../kernels/gemm.js";
 import type { Rgb } from "../kernels/image-normalize.js";
 import { lossScale } from "../kernels/loss-scale.js";
 import { METRIC_WORDS, metrics } from "../kernels/metrics.js";
@@ -20,7 +20,7 @@ import { reluBackward } from "../kernels/relu-backward.js";
 import { sgd } from "../kernels/sgd.js";
 import { softmaxXent } from "../kernels/softmax-xent.js";
 import { createTensor, readBytes, reshapeView, type Tensor } from "../kernels/tensor.js";
-import { STATE, STATE_WORDS, stateWords, type TrainStateValues, readState } from "../kernels/train-state.js";
+import { readState, STATE, STATE_WORDS, stateWords, type TrainStateValues } from "../kernels/train-state.js";
 import { createSlab, layoutSlab, type Slab, slabChunks } from "../runtime/slab.js";
 import { seededRandom } from "../util/rng.js";
 import { ModelError } from "./errors.js";
@@ -64,6 +64,9 @@ export interface KernelRecord {
   variant?: string;
 }
 
+const variantOf = (ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, o: GemmOptions) =>
+  resolveVariant(ctx, a, o, gemmShape(a, b, c, o));
+
 export const layerSizes = (s: MlpShape) => [s.inputs, ...s.hidden, s.classes];
 
 export function paramEntries(s: MlpShape): { name: string; shape: number[] }[] {
@@ -91,7 +94,16 @@ export class GpuMlp {
   readonly trainSums: Tensor;
   readonly evalSums: Tensor;
   readonly kernels: KernelRecord[] = [];
-  private readonly acts: { x: Tensor; labels: Tensor; h: Tensor[]; logits: Tensor; dLogits: Tensor; dh: Tensor[]; dz: Tensor[]; rowLoss: Tensor };
+  private readonly acts: {
+    x: Tensor;
+    labels: Tensor;
+    h: Tensor[];
+    logits: Tensor;
+    dLogits: Tensor;
+    dh: Tensor[];
+    dz: Tensor[];
+    rowLoss: Tensor;
+  };
   private readonly plans = new Map<string, RecordedDispatch[]>();
 
   private constructor(
@@ -100,7 +112,10 @@ export class GpuMlp {
     readonly policy: PrecisionPolicy,
     readonly optimizer: OptimizerConfig,
     readonly maxBatch: number,
-    parts: Pick<GpuMlp, "params" | "grads" | "m" | "v" | "half" | "state" | "flag" | "trainSums" | "evalSums"> & {
+    parts: Pick<
+      GpuMlp,
+      "params" | "grads" | "m" | "v" | "half" | "state" | "flag" | "trainSums" | "evalSums"
+    > & {
       acts: GpuMlp["acts"];
     },
   ) {
@@ -130,8 +145,10 @@ export class GpuMlp {
       ["batch", maxBatch],
       ...shape.hidden.map((h, i) => [`hidden[${i}]`, h] as const),
     ] as const)
-      if (!(Number.isInteger(v) && v >= 1)) throw new ModelError("bad-value", `model ${what} = ${v} must be an integer ≥ 1`);
-    if (shape.classes < 2) throw new ModelError("bad-value", `a classifier needs ≥ 2 classes, got ${shape.classes}`);
+      if (!(Number.isInteger(v) && v >= 1))
+        throw new ModelError("bad-value", `model ${what} = ${v} must be an integer ≥ 1`);
+    if (shape.classes < 2)
+      throw new ModelError("bad-value", `a classifier needs ≥ 2 classes, got ${shape.classes}`);
     const layout = layoutSlab(paramEntries(shape));
     const t = policy.compute;
     const params = await createSlab(ctx, "f32", layout, "params");
@@ -199,8 +216,17 @@ export class GpuMlp {
     for (const e of this.params.layout.entries) {
       const v = values[e.name];
       if (!v || v.length !== e.size)
-        throw new ModelError("bad-shape", `parameter ${e.name} needs ${e.size} values, got ${v?.length ?? "none"}`);
-      this.ctx.device.queue.writeBuffer(this.params.all.buffer, e.offset * 4, v.buffer, v.byteOffset, v.byteLength);
+        throw new ModelError(
+          "bad-shape",
+          `parameter ${e.name} needs ${e.size} values, got ${v?.length ?? "none"}`,
+        );
+      this.ctx.device.queue.writeBuffer(
+        this.params.all.buffer,
+        e.offset * 4,
+        v.buffer,
+        v.byteOffset,
+        v.byteLength,
+      );
     }
     if (this.half) await cast(this.ctx, { src: this.params.all, dst: this.half.all });
   }
@@ -211,7 +237,8 @@ export class GpuMlp {
     if (!slab) throw new ModelError("bad-value", `this optimizer (${this.optimizer.name}) has no ${which}`);
     for (const e of slab.layout.entries) {
       const v = values[e.name];
-      if (!v || v.length !== e.size) throw new ModelError("bad-shape", `${which}.${e.name} needs ${e.size} values`);
+      if (!v || v.length !== e.size)
+        throw new ModelError("bad-shape", `${which}.${e.name} needs ${e.size} values`);
       this.ctx.device.queue.writeBuffer(slab.all.buffer, e.offset * 4, v.buffer, v.byteOffset, v.byteLength);
     }
   }
@@ -259,7 +286,13 @@ export class GpuMlp {
       const o = reshapeView(out, [b, out.shape[1]]);
       const w = this.weightFor(l, "weight");
       await gemm(this.ctx, h, w, o, { bias: this.weightFor(l, "bias"), relu: !last, record: rec });
-      this.note("gemm", `forward layer ${l}${last ? "" : " + bias + ReLU"}`, t, t, resolveVariant(this.ctx, h, {}));
+      this.note(
+        "gemm",
+        `forward layer ${l}${last ? "" : " + bias + ReLU"}`,
+        t,
+        t,
+        variantOf(this.ctx, h, w, o, {}),
+      );
       h = o;
     }
     return h;
@@ -279,14 +312,22 @@ export class GpuMlp {
     const rec: RecordedDispatch[] = [];
     const x = reshapeView(this.acts.x, [b, this.shape.inputs]);
     const labels = reshapeView(this.acts.labels, [b]);
-    await batchInput(ctx, { ...split, allLabels: split.labels, x, labels, state: this.state, slot: TRAIN_SLOT, mean, std }, { record: rec });
+    await batchInput(
+      ctx,
+      { ...split, allLabels: split.labels, x, labels, state: this.state, slot: TRAIN_SLOT, mean, std },
+      { record: rec },
+    );
     this.note("batch_input", "gather + normalise", "u8", t);
     const logits = await this.recordForward(b, rec);
     const dLogits = reshapeView(this.acts.dLogits, [b, this.shape.classes]);
     const rowLoss = reshapeView(this.acts.rowLoss, [b]);
     await softmaxXent(ctx, { logits, labels, dLogits, rowLoss, state: this.state }, { record: rec });
     this.note("softmax_xent", "loss and its (scaled) gradient, f32 inside", t, t);
-    await metrics(ctx, { logits, labels, rowLoss, sums: this.trainSums, state: this.state, slot: TRAIN_SLOT }, { record: rec });
+    await metrics(
+      ctx,
+      { logits, labels, rowLoss, sums: this.trainSums, state: this.state, slot: TRAIN_SLOT },
+      { record: rec },
+    );
     this.note("metrics", "loss sum, top-1/top-5 counts", t, "f32/u32");
     let dz = dLogits;
     for (let l = this.layers - 1; l >= 0; l--) {
@@ -294,13 +335,25 @@ export class GpuMlp {
       const gw = this.grads.views.get(`layers.${l}.weight`) as Tensor;
       const gb = this.grads.views.get(`layers.${l}.bias`) as Tensor;
       await gemm(ctx, input, dz, gw, { transA: true, record: rec });
-      this.note("gemm", `weight gradient layer ${l} (Hᵀ·dZ)`, t, "f32", resolveVariant(ctx, input, {}));
+      this.note(
+        "gemm",
+        `weight gradient layer ${l} (Hᵀ·dZ)`,
+        t,
+        "f32",
+        variantOf(ctx, input, dz, gw, { transA: true }),
+      );
       await biasGrad(ctx, { dY: dz, db: gb }, { record: rec });
       this.note("bias_grad", `bias gradient layer ${l}`, t, "f32");
       if (l > 0) {
         const dh = reshapeView(this.acts.dh[l - 1], [b, this.shape.hidden[l - 1]]);
         await gemm(ctx, dz, this.weightFor(l, "weight"), dh, { transB: true, record: rec });
-        this.note("gemm", `input gradient layer ${l} (dZ·Wᵀ)`, t, t, resolveVariant(ctx, dz, {}));
+        this.note(
+          "gemm",
+          `input gradient layer ${l} (dZ·Wᵀ)`,
+          t,
+          t,
+          variantOf(ctx, dz, this.weightFor(l, "weight"), dh, { transB: true }),
+        );
         const dzPrev = reshapeView(this.acts.dz[l - 1], [b, this.shape.hidden[l - 1]]);
         await reluBackward(ctx, { dY: dh, y: input, dX: dzPrev }, { record: rec });
         this.note("relu_backward", `layer ${l - 1}`, t, t);
@@ -326,7 +379,13 @@ export class GpuMlp {
     const { ctx } = this;
     const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
     const chunks = (s: Slab | null) => (s ? slabChunks(s, limit) : []);
-    const [w, g, m, v, half] = [chunks(this.params), chunks(this.grads), chunks(this.m), chunks(this.v), chunks(this.half)];
+    const [w, g, m, v, half] = [
+      chunks(this.params),
+      chunks(this.grads),
+      chunks(this.m),
+      chunks(this.v),
+      chunks(this.half),
+    ];
     if (this.policy.lossScaling) {
       // The overflow check runs over the f16 tensors every gradient is computed from — the hidden
       // activations H, dLogits and each dH — not over the f32 gradients themselves: a weight
@@ -334,7 +393,8 @@ export class GpuMlp {
       // non-finite exactly when one of them is (dZ is dH masked by ReLU, X is checked finite
       // before training). Same decision as a check of the gradients, on B·N elements instead of
       // every parameter (154 M at the dissertation's shapes: 0.4 ms of an H200's step).
-      for (const t of this.overflowSources(b)) await nonfinite(ctx, { x: t, flag: this.flag }, { record: rec });
+      for (const t of this.overflowSources(b))
+        await nonfinite(ctx, { x: t, flag: this.flag }, { record: rec });
       this.note("nonfinite", "overflow check of the f16 activations and activation gradients", "f16", "flag");
     }
     const flag = this.policy.lossScaling ? this.flag : undefined;
@@ -343,24 +403,59 @@ export class GpuMlp {
       if (o.name === "sgd")
         await sgd(
           ctx,
-          { w: w[i], v: m[i], g: g[i], lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay, flag, wHalf: half[i], state: this.state },
+          {
+            w: w[i],
+            v: m[i],
+            g: g[i],
+            lr: o.lr,
+            momentum: o.momentum,
+            nesterov: o.nesterov,
+            weightDecay: o.weightDecay,
+            flag,
+            wHalf: half[i],
+            state: this.state,
+          },
           { record: rec },
         );
       else
         await adam(
           ctx,
           {
-            w: w[i], m: m[i], v: v[i], g: g[i], step: 1, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps,
-            weightDecay: o.weightDecay, decoupled: o.name === "adamw", flag, wHalf: half[i], state: this.state,
+            w: w[i],
+            m: m[i],
+            v: v[i],
+            g: g[i],
+            step: 1,
+            lr: o.lr,
+            beta1: o.beta1,
+            beta2: o.beta2,
+            eps: o.eps,
+            weightDecay: o.weightDecay,
+            decoupled: o.name === "adamw",
+            flag,
+            wHalf: half[i],
+            state: this.state,
           },
           { record: rec },
         );
     }
-    this.note(o.name === "sgd" ? "sgd" : "adam", `${o.name} over all parameters${half.length ? ", writes the f16 copy" : ""}`, "f32", "f32");
+    this.note(
+      o.name === "sgd" ? "sgd" : "adam",
+      `${o.name} over all parameters${half.length ? ", writes the f16 copy" : ""}`,
+      "f32",
+      "f32",
+    );
     const ls = this.policy.lossScaling;
     await lossScale(
       ctx,
-      { flag: this.flag, state: this.state, dynamic: ls !== null, growth: ls?.growthFactor, backoff: ls?.backoffFactor, interval: ls?.growthInterval },
+      {
+        flag: this.flag,
+        state: this.state,
+        dynamic: ls !== null,
+        growth: ls?.growthFactor,
+        backoff: ls?.backoffFactor,
+        interval: ls?.growthInterval,
+      },
       { record: rec },
     );
     this.note("loss_scale", ls ? "skip/step count, dynamic loss scale" : "step count", "flag", "state");
@@ -375,11 +470,19 @@ export class GpuMlp {
     const rec: RecordedDispatch[] = [];
     const x = reshapeView(this.acts.x, [b, this.shape.inputs]);
     const labels = reshapeView(this.acts.labels, [b]);
-    await batchInput(ctx, { ...split, allLabels: split.labels, x, labels, state: this.state, slot: EVAL_SLOT, mean, std }, { record: rec });
+    await batchInput(
+      ctx,
+      { ...split, allLabels: split.labels, x, labels, state: this.state, slot: EVAL_SLOT, mean, std },
+      { record: rec },
+    );
     const logits = await this.recordForward(b, rec);
     const rowLoss = reshapeView(this.acts.rowLoss, [b]);
     await softmaxXent(ctx, { logits, labels, rowLoss, state: this.state }, { record: rec });
-    await metrics(ctx, { logits, labels, rowLoss, sums: this.evalSums, state: this.state, slot: EVAL_SLOT }, { record: rec });
+    await metrics(
+      ctx,
+      { logits, labels, rowLoss, sums: this.evalSums, state: this.state, slot: EVAL_SLOT },
+      { record: rec },
+    );
     this.plans.set(key, rec);
     return rec;
   }
@@ -392,7 +495,19 @@ export class GpuMlp {
   destroy(): void {
     for (const s of [this.params, this.grads, this.m, this.v, this.half]) s?.all.buffer.destroy();
     const a = this.acts;
-    for (const t of [a.x, a.labels, a.logits, a.dLogits, a.rowLoss, ...a.h, ...a.dh, ...a.dz, this.flag, this.trainSums, this.evalSums])
+    for (const t of [
+      a.x,
+      a.labels,
+      a.logits,
+      a.dLogits,
+      a.rowLoss,
+      ...a.h,
+      ...a.dh,
+      ...a.dz,
+      this.flag,
+      this.trainSums,
+      this.evalSums,
+    ])
       t.buffer.destroy();
     this.state.destroy();
   }

@@ -17,8 +17,15 @@ export function optimizerConfig(o: Partial<OptimizerConfig> & { name?: string })
   if (name === "sgd") {
     const momentum = num("momentum", any.momentum as number | undefined, 0, 0);
     const nesterov = Boolean(any.nesterov);
-    if (nesterov && momentum === 0) throw new ModelError("bad-value", "optimizer sgd: Nesterov needs momentum > 0 (as PyTorch)");
-    return { name, lr: num("lr", o.lr, 0.01, 0), momentum, nesterov, weightDecay: num("weightDecay", any.weightDecay as number | undefined, 0, 0) };
+    if (nesterov && momentum === 0)
+      throw new ModelError("bad-value", "optimizer sgd: Nesterov needs momentum > 0 (as PyTorch)");
+    return {
+      name,
+      lr: num("lr", o.lr, 0.01, 0),
+      momentum,
+      nesterov,
+      weightDecay: num("weightDecay", any.weightDecay as number | undefined, 0, 0),
+    };
   }
   if (name === "adam" || name === "adamw")
     return {

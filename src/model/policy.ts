@@ -44,8 +44,12 @@ export function precisionPolicy(name: string, scaling: Partial<LossScaling> = {}
     if (!(s.initial > 0 && Number.isFinite(s.initial)))
       throw new ModelError("bad-value", `loss scale ${s.initial} must be a positive finite number`);
     if (!(Number.isInteger(s.growthInterval) && s.growthInterval >= 1))
-      throw new ModelError("bad-value", `loss-scale growth interval ${s.growthInterval} must be an integer ≥ 1`);
-    if (!(s.growthFactor >= 1)) throw new ModelError("bad-value", `growth factor ${s.growthFactor} must be ≥ 1`);
+      throw new ModelError(
+        "bad-value",
+        `loss-scale growth interval ${s.growthInterval} must be an integer ≥ 1`,
+      );
+    if (!(s.growthFactor >= 1))
+      throw new ModelError("bad-value", `growth factor ${s.growthFactor} must be ≥ 1`);
     if (!(s.backoffFactor > 0 && s.backoffFactor < 1))
       throw new ModelError("bad-value", `backoff factor ${s.backoffFactor} must be in (0, 1)`);
     return { name, compute: "f16", master: "f32", loss: "f32", lossScaling: s };

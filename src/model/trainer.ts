@@ -3,9 +3,10 @@
 // one encoder and one submit per step, metrics read back every `readbackEvery` steps through a
 // ring of mapped buffers (never stalling the step), hooks at step boundaries after the queue
 // drains (so telemetry phases line up with GPU work), and a clean stop between steps.
-import { openDevice, type GpuContext } from "../gpu/device.js";
-import { loadDataset } from "../data/index.js";
+
 import type { Dataset, LoadOptions, SplitData } from "../data/index.js";
+import { loadDataset } from "../data/index.js";
+import { type GpuContext, openDevice } from "../gpu/device.js";
 import type { Rgb } from "../kernels/image-normalize.js";
 import { METRIC_WORDS } from "../kernels/metrics.js";
 import { createTensor, destroyTensor, upload } from "../kernels/tensor.js";
@@ -71,7 +72,16 @@ export interface LossScaleSummary {
 export interface TrainResult {
   config: TrainConfig;
   adapter: string;
-  dataset: { source: string; classes: number; imageSize: number; train: number; valid: number; test: number; skipped: number; cacheReused: boolean };
+  dataset: {
+    source: string;
+    classes: number;
+    imageSize: number;
+    train: number;
+    valid: number;
+    test: number;
+    skipped: number;
+    cacheReused: boolean;
+  };
   parameters: number;
   /** Per-channel mean and std the inputs were normalised with (the train split's), on 0..1. */
   normalization: { mean: Rgb; std: Rgb };
@@ -115,7 +125,12 @@ export interface TrainOptions {
   /** An already loaded dataset (else config.data is loaded). */
   dataset?: Dataset;
   /** Initial weights and optimizer state (checkpoints), by parameter name. */
-  initial?: { params: Record<string, Float32Array>; m?: Record<string, Float32Array>; v?: Record<string, Float32Array>; state?: { scale: number; steps: number; good: number; skipped: number } };
+  initial?: {
+    params: Record<string, Float32Array>;
+    m?: Record<string, Float32Array>;
+    v?: Record<string, Float32Array>;
+    state?: { scale: number; steps: number; good: number; skipped: number };
+  };
   /** Called with the model and the run's result before the model is destroyed (checkpoints, weights). */
   onModel?(model: GpuMlp, result: TrainResult): void | Promise<void>;
   /** Normalisation to use instead of the train split's statistics (a resumed checkpoint's). */
@@ -124,13 +139,14 @@ export interface TrainOptions {
 
 export function checkTrainConfig(c: TrainConfig): void {
   const int = (name: string, v: number, min: number) => {
-    if (!(Number.isInteger(v) && v >= min)) throw new ModelError("bad-value", `${name} = ${v} must be an integer ≥ ${min}`);
+    if (!(Number.isInteger(v) && v >= min))
+      throw new ModelError("bad-value", `${name} = ${v} must be an integer ≥ ${min}`);
   };
   int("batch", c.batch, 1);
   int("epochs", c.epochs, 0);
   int("seed", c.seed, 0);
   if (!c.neurons.length) throw new ModelError("bad-value", "neurons: give at least one hidden layer width");
-  c.neurons.forEach((n, i) => int(`neurons[${i}]`, n, 1));
+  for (const [i, n] of c.neurons.entries()) int(`neurons[${i}]`, n, 1);
   if (c.readbackEvery !== undefined) int("readbackEvery", c.readbackEvery, 1);
   precisionPolicy(c.precision, c.lossScaling);
   optimizerConfig(c.optimizer);
@@ -158,7 +174,11 @@ export function shuffledOrder(n: number, seed: number): Uint32Array<ArrayBuffer>
  */
 export async function uploadSplit(ctx: GpuContext, split: SplitData, batch = split.count): Promise<GpuSplit> {
   const bytes = split.count * split.imageBytes;
-  const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize, 2 ** 32 - 4);
+  const limit = Math.min(
+    ctx.device.limits.maxStorageBufferBindingSize,
+    ctx.device.limits.maxBufferSize,
+    2 ** 32 - 4,
+  );
   const labels = await createTensor(ctx, "u32", [split.count], `${split.name} labels`);
   if (bytes <= limit && !process.env.HALFWATT_STREAM) {
     const host = new Uint8Array(bytes);
@@ -167,16 +187,27 @@ export async function uploadSplit(ctx: GpuContext, split: SplitData, batch = spl
     upload(ctx, pixels, host);
     upload(ctx, labels, split.labels);
     const order = await createTensor(ctx, "u32", [split.count], `${split.name} order`);
-    upload(ctx, order, Uint32Array.from({ length: split.count }, (_, i) => i));
+    upload(
+      ctx,
+      order,
+      Uint32Array.from({ length: split.count }, (_, i) => i),
+    );
     return { name: split.name, count: split.count, pixels, labels, order };
   }
   const b = Math.min(batch, split.count);
   if (b * split.imageBytes > limit)
-    throw new ModelError("bad-value", `one batch of ${b} ${split.name} images (${b * split.imageBytes} bytes) is past this adapter's binding limit (${limit})`);
+    throw new ModelError(
+      "bad-value",
+      `one batch of ${b} ${split.name} images (${b * split.imageBytes} bytes) is past this adapter's binding limit (${limit})`,
+    );
   labels.buffer.destroy();
   const pixels = await createTensor(ctx, "u8", [b, split.imageBytes], `${split.name} batch pixels`);
   const order = await createTensor(ctx, "u32", [b], `${split.name} batch order`);
-  upload(ctx, order, Uint32Array.from({ length: b }, (_, i) => i));
+  upload(
+    ctx,
+    order,
+    Uint32Array.from({ length: b }, (_, i) => i),
+  );
   return {
     name: split.name,
     count: split.count,
@@ -236,7 +267,14 @@ const toMetrics = (s: Sums): SplitMetrics => ({
  * Loss and accuracy of `model` over a whole resident split, in batches of up to B (forward only;
  * the eval cursor slot, so a training epoch's position is untouched).
  */
-export async function evaluateSplit(model: GpuMlp, split: GpuSplit, B: number, mean: Rgb, std: Rgb, ring: ReadbackRing): Promise<SplitMetrics> {
+export async function evaluateSplit(
+  model: GpuMlp,
+  split: GpuSplit,
+  B: number,
+  mean: Rgb,
+  std: Rgb,
+  ring: ReadbackRing,
+): Promise<SplitMetrics> {
   const { ctx } = model;
   model.setCursor(EVAL_SLOT, 0);
   const enc0 = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
@@ -263,7 +301,11 @@ export async function evaluateSplit(model: GpuMlp, split: GpuSplit, B: number, m
 const SUMS_BYTES = 32;
 export const READBACK_BYTES = SUMS_BYTES + STATE_WORDS * 4;
 
-export async function train(config: TrainConfig, hooks: TrainHooks = {}, options: TrainOptions = {}): Promise<TrainResult> {
+export async function train(
+  config: TrainConfig,
+  hooks: TrainHooks = {},
+  options: TrainOptions = {},
+): Promise<TrainResult> {
   checkTrainConfig(config);
   const started = performance.now();
   const policy = precisionPolicy(config.precision, config.lossScaling);
@@ -283,7 +325,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
   let model: GpuMlp | undefined;
   let ring: ReadbackRing | undefined;
   try {
-    if (dataset.train.count < 1) throw new ModelError("bad-value", `${dataset.source}: the train split is empty`);
+    if (dataset.train.count < 1)
+      throw new ModelError("bad-value", `${dataset.source}: the train split is empty`);
     const B = Math.min(config.batch, dataset.train.count);
     const train = await uploadSplit(ctx, dataset.train, B);
     const valid = dataset.valid.count ? await uploadSplit(ctx, dataset.valid, B) : null;
@@ -291,7 +334,8 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
     splits.push(train, ...(valid ? [valid] : []), ...(test ? [test] : []));
     // A constant channel (std 0) is only shifted, not scaled.
     const mean: Rgb = options.normalization?.mean ?? dataset.channelMean;
-    const std: Rgb = options.normalization?.std ?? (dataset.channelStd.map((s) => (s > 1e-6 ? s : 1)) as unknown as Rgb);
+    const std: Rgb =
+      options.normalization?.std ?? (dataset.channelStd.map((s) => (s > 1e-6 ? s : 1)) as unknown as Rgb);
     if (policy.compute === "f16")
       for (let c = 0; c < 3; c++)
         for (const v of [0, 1])
@@ -300,7 +344,11 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
               "bad-value",
               `channel ${c}: mean ${mean[c]}, std ${std[c]} normalise pixels past f16's range (65504); mixed precision needs std ≥ 1/65504`,
             );
-    const shape = { inputs: dataset.train.imageBytes, hidden: config.neurons, classes: dataset.classes.length };
+    const shape = {
+      inputs: dataset.train.imageBytes,
+      hidden: config.neurons,
+      classes: dataset.classes.length,
+    };
     model = await GpuMlp.create(ctx, shape, policy, opt, B);
     const m = model;
     if (options.initial) {
@@ -315,7 +363,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
     const stepsPerEpoch = Math.ceil(train.count / B);
     const trainPlans = [await m.trainPlan(train, B, mean, std)];
     if (train.count % B) trainPlans.push(await m.trainPlan(train, train.count % B, mean, std));
-    await hooks.onRunStart?.({ adapter: ctx.adapterName, dataset, parameters: m.parameterCount, stepsPerEpoch });
+    await hooks.onRunStart?.({
+      adapter: ctx.adapterName,
+      dataset,
+      parameters: m.parameterCount,
+      stepsPerEpoch,
+    });
 
     const ls = policy.lossScaling;
     const scaleSummary: LossScaleSummary = {
@@ -380,7 +433,12 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}, options
               scaleSummary.max = Math.max(scaleSummary.max, st.scale);
               const prev = scaleSummary.history[scaleSummary.history.length - 1];
               if (prev.scale !== st.scale) scaleSummary.history.push({ step: stepNow, scale: st.scale });
-              hooks.onProgress?.({ epoch, step: stepInEpoch, steps: stepsPerEpoch, loss: sums.loss / Math.max(1, sums.samples) });
+              hooks.onProgress?.({
+                epoch,
+                step: stepInEpoch,
+                steps: stepsPerEpoch,
+                loss: sums.loss / Math.max(1, sums.samples),
+              });
             }),
           );
         } else ctx.device.queue.submit([enc.finish()]);

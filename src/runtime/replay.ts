@@ -6,7 +6,11 @@
 import type { RecordedDispatch } from "../kernels/program.js";
 
 /** Encodes every dispatch of `list` into one compute pass of `encoder`. */
-export function encodeDispatches(encoder: GPUCommandEncoder, list: readonly RecordedDispatch[], label?: string): void {
+export function encodeDispatches(
+  encoder: GPUCommandEncoder,
+  list: readonly RecordedDispatch[],
+  label?: string,
+): void {
   const pass = encoder.beginComputePass(label ? { label } : {});
   let pipeline: GPUComputePipeline | undefined;
   for (const d of list) {
@@ -24,7 +28,11 @@ export function encodeDispatches(encoder: GPUCommandEncoder, list: readonly Reco
  * Profiling: one pass per dispatch, each with begin/end timestamps at 2i, 2i+1 of `querySet`
  * (which needs 2·list.length queries), so a step's time splits by kernel.
  */
-export function encodeProfiled(encoder: GPUCommandEncoder, list: readonly RecordedDispatch[], querySet: GPUQuerySet): void {
+export function encodeProfiled(
+  encoder: GPUCommandEncoder,
+  list: readonly RecordedDispatch[],
+  querySet: GPUQuerySet,
+): void {
   list.forEach((d, i) => {
     const pass = encoder.beginComputePass({
       label: d.label,

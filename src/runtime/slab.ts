@@ -45,11 +45,17 @@ export interface Slab {
   layout: SlabLayout;
 }
 
-export async function createSlab(ctx: GpuContext, dtype: "f32" | "f16", layout: SlabLayout, label: string): Promise<Slab> {
+export async function createSlab(
+  ctx: GpuContext,
+  dtype: "f32" | "f16",
+  layout: SlabLayout,
+  label: string,
+): Promise<Slab> {
   const all = await createTensor(ctx, dtype, [layout.total], label);
   const bytes = dtype === "f32" ? 4 : 2;
   const views = new Map<string, Tensor>();
-  for (const e of layout.entries) views.set(e.name, tensorView(all.buffer, e.offset * bytes, dtype, e.shape, `${label}.${e.name}`));
+  for (const e of layout.entries)
+    views.set(e.name, tensorView(all.buffer, e.offset * bytes, dtype, e.shape, `${label}.${e.name}`));
   return { all, views, layout };
 }
 
@@ -60,11 +66,20 @@ export async function createSlab(ctx: GpuContext, dtype: "f32" | "f16", layout: 
 export function slabChunks(slab: Slab, maxBytes: number): Tensor[] {
   const bytes = slab.all.dtype === "f32" ? 4 : 2;
   const perChunk = Math.floor(maxBytes / 4 / SLAB_ALIGN) * SLAB_ALIGN; // in elements, sized for f32
-  if (perChunk < SLAB_ALIGN) throw new KernelInputError("slab", `binding limit ${maxBytes} bytes is too small`);
+  if (perChunk < SLAB_ALIGN)
+    throw new KernelInputError("slab", `binding limit ${maxBytes} bytes is too small`);
   const out: Tensor[] = [];
   for (let start = 0; start < slab.layout.total; start += perChunk) {
     const n = Math.min(perChunk, slab.layout.total - start);
-    out.push(tensorView(slab.all.buffer, start * bytes, slab.all.dtype as Dtype, [n], `${slab.all.label}[${start}:${start + n}]`));
+    out.push(
+      tensorView(
+        slab.all.buffer,
+        start * bytes,
+        slab.all.dtype as Dtype,
+        [n],
+        `${slab.all.label}[${start}:${start + n}]`,
+      ),
+    );
   }
   return out;
 }

@@ -127,6 +127,47 @@ describe("gemm (tiled)", () => {
       );
     });
 
+  for (const [inT, outT] of precisions)
+    it(`${inT}→${outT} skinny A·B (few rows, one or two row blocks, K splits), with the epilogue`, async () => {
+      for (const [m, n, k] of [
+        [1, 1, 1],
+        [7, 129, 1031],
+        [32, 200, 4099],
+        [33, 17, 63],
+        [64, 130, 2049],
+      ])
+        await runCase({ m, n, k, transA: false, transB: false, alpha: 1, beta: 0, relu: false }, inT, outT, {
+          variant: "skinny",
+        });
+      await runCase(
+        { m: 45, n: 66, k: 1031, transA: false, transB: false, alpha: 0.75, beta: -1.5, relu: true },
+        inT,
+        outT,
+        {
+          variant: "skinny",
+          bias: true,
+        },
+      );
+      await runCase(
+        { m: 19, n: 37, k: 4099, transA: false, transB: false, alpha: 1, beta: 0, relu: false },
+        inT,
+        outT,
+        {
+          variant: "skinny",
+          splitK: 1,
+        },
+      );
+    });
+
+  it("skinny refuses transposed or tall products, naming the shapes", async () => {
+    const { ctx } = env;
+    const a = await createTensor(ctx, "f32", [65, 8], "A");
+    const b = await createTensor(ctx, "f32", [8, 8], "B");
+    const c = await createTensor(ctx, "f32", [65, 8], "C");
+    await expect(gemm(ctx, a, b, c, { variant: "skinny" })).rejects.toThrow(/skinny.*65×8×8/);
+    for (const t of [a, b, c]) t.buffer.destroy();
+  });
+
   it("a large square product with the auto-chosen tile", async () => {
     await runCase(
       { m: 1024, n: 1024, k: 96, transA: false, transB: false, alpha: 1, beta: 0, relu: false },

@@ -31,7 +31,11 @@ describe("train", () => {
   for (const precision of ["f32", "mixed"] as const)
     it(`${precision}: learns the synthetic set (test top-1 ≥ 0.9), loss falls, metrics are consistent`, async () => {
       const epochs: number[] = [];
-      const r = await train(base({ precision }), { onEpochEnd: (e) => void epochs.push(e.train.loss) }, { ctx: env.ctx });
+      const r = await train(
+        base({ precision }),
+        { onEpochEnd: (e) => void epochs.push(e.train.loss) },
+        { ctx: env.ctx },
+      );
       expect(r.epochs).toHaveLength(3);
       expect(r.test?.accuracy).toBeGreaterThanOrEqual(0.9);
       expect(r.test?.samples).toBe(200);
@@ -53,20 +57,41 @@ describe("train", () => {
   it("same seed, adapter and precision: bit-identical f32 weights; another seed differs", async () => {
     const weights = async (seed: number) => {
       let w: Record<string, Float32Array> = {};
-      await train(base({ epochs: 1, seed, batch: 64 }), {}, { ctx: env.ctx, onModel: async (m) => void (w = await m.readSlab(m.params)) });
+      await train(
+        base({ epochs: 1, seed, batch: 64 }),
+        {},
+        {
+          ctx: env.ctx,
+          onModel: async (m) => {
+            w = await m.readSlab(m.params);
+          },
+        },
+      );
       return w;
     };
     const a = await weights(11);
     const b = await weights(11);
     const c = await weights(12);
-    for (const k of Object.keys(a)) expect(Buffer.from(a[k].buffer).equals(Buffer.from(b[k].buffer)), k).toBe(true);
-    expect(Buffer.from(a["layers.0.weight"].buffer).equals(Buffer.from(c["layers.0.weight"].buffer))).toBe(false);
+    for (const k of Object.keys(a))
+      expect(Buffer.from(a[k].buffer).equals(Buffer.from(b[k].buffer)), k).toBe(true);
+    expect(Buffer.from(a["layers.0.weight"].buffer).equals(Buffer.from(c["layers.0.weight"].buffer))).toBe(
+      false,
+    );
   });
 
   it("a split streamed batch by batch from the pixel cache trains to the same weights as a resident one", async () => {
     const weights = async () => {
       let w: Record<string, Float32Array> = {};
-      const r = await train(base({ epochs: 1, batch: 64 }), {}, { ctx: env.ctx, onModel: async (m) => void (w = await m.readSlab(m.params)) });
+      const r = await train(
+        base({ epochs: 1, batch: 64 }),
+        {},
+        {
+          ctx: env.ctx,
+          onModel: async (m) => {
+            w = await m.readSlab(m.params);
+          },
+        },
+      );
       return { w, test: r.test };
     };
     const resident = await weights();
@@ -77,13 +102,18 @@ describe("train", () => {
     } finally {
       delete process.env.HALFWATT_STREAM;
     }
-    for (const k of Object.keys(resident.w)) expect(Buffer.from(streamed.w[k].buffer).equals(Buffer.from(resident.w[k].buffer)), k).toBe(true);
+    for (const k of Object.keys(resident.w))
+      expect(Buffer.from(streamed.w[k].buffer).equals(Buffer.from(resident.w[k].buffer)), k).toBe(true);
     expect(streamed.test).toEqual(resident.test);
   });
 
   it("a stop signal ends the run at a step boundary and the result says so", async () => {
     const stop = new AbortController();
-    const r = await train(base({ epochs: 5 }), { signal: stop.signal, onEpochEnd: (e) => void (e.epoch === 2 && stop.abort()) }, { ctx: env.ctx });
+    const r = await train(
+      base({ epochs: 5 }),
+      { signal: stop.signal, onEpochEnd: (e) => void (e.epoch === 2 && stop.abort()) },
+      { ctx: env.ctx },
+    );
     expect(r.stopped).toBe(true);
     expect(r.epochs).toHaveLength(2);
     expect(r.test).toBeNull();
@@ -93,13 +123,23 @@ describe("train", () => {
     const file = join(dir, "m.safetensors");
     const config = base({ precision: "mixed", epochs: 2 });
     let saved: Record<string, Float32Array> = {};
-    const r = await train(config, {}, {
-      ctx: env.ctx,
-      onModel: async (m, res) => {
-        saved = await m.readSlab(m.params);
-        await saveCheckpoint(file, m, { config, shape: m.shape, classes: res.classes, imageSize: res.dataset.imageSize, normalization: res.normalization });
+    const r = await train(
+      config,
+      {},
+      {
+        ctx: env.ctx,
+        onModel: async (m, res) => {
+          saved = await m.readSlab(m.params);
+          await saveCheckpoint(file, m, {
+            config,
+            shape: m.shape,
+            classes: res.classes,
+            imageSize: res.dataset.imageSize,
+            normalization: res.normalization,
+          });
+        },
       },
-    });
+    );
     const ck = loadCheckpoint(file);
     expect(ck.config).toEqual(config);
     expect(ck.classes).toHaveLength(10);
@@ -110,14 +150,25 @@ describe("train", () => {
     const ev = await evaluateCheckpoint(file, DATA, { ctx: env.ctx, cacheDir: config.cacheDir });
     expect(ev.splits.test?.accuracy).toBe(r.test?.accuracy);
     expect(ev.splits.test?.loss).toBeCloseTo(r.test?.loss ?? Number.NaN, 6);
-    await expect(evaluateCheckpoint(file, "synthetic:classes=4,size=16,train=40,valid=8,test=8,seed=3", { ctx: env.ctx, cacheDir: config.cacheDir })).rejects.toThrow(/classes/);
+    await expect(
+      evaluateCheckpoint(file, "synthetic:classes=4,size=16,train=40,valid=8,test=8,seed=3", {
+        ctx: env.ctx,
+        cacheDir: config.cacheDir,
+      }),
+    ).rejects.toThrow(/classes/);
   });
 
   it("bad configurations are refused before any work, naming the field", async () => {
     await expect(train(base({ batch: 0 }), {}, { ctx: env.ctx })).rejects.toThrow(/batch = 0/);
     await expect(train(base({ neurons: [] }), {}, { ctx: env.ctx })).rejects.toThrow(/neurons/);
-    await expect(train(base({ precision: "bf16" as "f32" }), {}, { ctx: env.ctx })).rejects.toThrow(/precision "bf16"/);
-    await expect(train(base({ optimizer: { name: "rmsprop" as "adam" } }), {}, { ctx: env.ctx })).rejects.toThrow(/rmsprop/);
-    await expect(train(base({ lossScaling: { initial: -1 } , precision: "mixed"}), {}, { ctx: env.ctx })).rejects.toThrow(/loss scale/);
+    await expect(train(base({ precision: "bf16" as "f32" }), {}, { ctx: env.ctx })).rejects.toThrow(
+      /precision "bf16"/,
+    );
+    await expect(
+      train(base({ optimizer: { name: "rmsprop" as "adam" } }), {}, { ctx: env.ctx }),
+    ).rejects.toThrow(/rmsprop/);
+    await expect(
+      train(base({ lossScaling: { initial: -1 }, precision: "mixed" }), {}, { ctx: env.ctx }),
+    ).rejects.toThrow(/loss scale/);
   });
 });

@@ -14,8 +14,10 @@ import {
   referenceTrainStep,
   topkCorrect,
 } from "../../src/model/reference/mlp.js";
+import { adamStepRef, sgdStepRef } from "../../src/model/reference/optimizers.js";
 import { encodeDispatches } from "../../src/runtime/replay.js";
 import { useGpu } from "../helpers/gpu.js";
+import { mixedGradsRef } from "./mixed-reference.js";
 
 const env = useGpu("trainer-steps");
 
@@ -29,7 +31,11 @@ const BATCH = 7;
 const MEAN = [0.45, 0.5, 0.55] as const;
 const STD = [0.2, 0.25, 0.3] as const;
 
-async function setup(precision: "f32" | "mixed", opt: OptimizerConfig, scale?: Partial<{ initial: number; growthInterval: number }>) {
+async function setup(
+  precision: "f32" | "mixed",
+  opt: OptimizerConfig,
+  scale?: Partial<{ initial: number; growthInterval: number }>,
+) {
   const { ctx, rng } = env;
   const pixels = Uint8Array.from({ length: COUNT * INPUTS }, () => Math.floor(rng() * 256));
   const labels = Uint32Array.from({ length: COUNT }, () => Math.floor(rng() * CLASSES));
@@ -42,7 +48,13 @@ async function setup(precision: "f32" | "mixed", opt: OptimizerConfig, scale?: P
   const to = await createTensor(ctx, "u32", [COUNT], "order");
   upload(ctx, to, order);
   const split: GpuSplit = { name: "t", count: COUNT, pixels: tp, labels: tl, order: to };
-  const model = await GpuMlp.create(ctx, { inputs: INPUTS, hidden: HIDDEN, classes: CLASSES }, precisionPolicy(precision, scale), opt, BATCH);
+  const model = await GpuMlp.create(
+    ctx,
+    { inputs: INPUTS, hidden: HIDDEN, classes: CLASSES },
+    precisionPolicy(precision, scale),
+    opt,
+    BATCH,
+  );
   await model.initWeights(env.seed);
   const plan = await model.trainPlan(split, BATCH, MEAN, STD);
   const w0 = await model.readSlab(model.params);
@@ -56,7 +68,7 @@ async function setup(precision: "f32" | "mixed", opt: OptimizerConfig, scale?: P
     const start = (step * BATCH) % COUNT;
     const idx = Array.from(order.subarray(start, start + BATCH));
     const px = new Uint8Array(BATCH * INPUTS);
-    idx.forEach((s, r) => px.set(pixels.subarray(s * INPUTS, (s + 1) * INPUTS), r * INPUTS));
+    for (const [r, i] of idx.entries()) px.set(pixels.subarray(i * INPUTS, (i + 1) * INPUTS), r * INPUTS);
     return { X: normalizeImagesRef(px, MEAN, STD), y: Uint32Array.from(idx.map((s) => labels[s])) };
   };
   const run = async (steps: number) => {
@@ -76,15 +88,34 @@ async function setup(precision: "f32" | "mixed", opt: OptimizerConfig, scale?: P
 }
 
 const flatten = (p: MlpParamsRef) => p.weights.flatMap((w, l) => [w, p.biases[l]]);
-const names = (n: number) => Array.from({ length: n }, (_, l) => [`layers.${l}.weight`, `layers.${l}.bias`]).flat();
+const names = (n: number) =>
+  Array.from({ length: n }, (_, l) => [`layers.${l}.weight`, `layers.${l}.bias`]).flat();
 
 function refOptimizer(o: OptimizerConfig): OptimizerRef {
-  if (o.name === "sgd") return { kind: "sgd", options: { lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay } };
-  return { kind: "adam", options: { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, decoupled: o.name === "adamw" } };
+  if (o.name === "sgd")
+    return {
+      kind: "sgd",
+      options: { lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay },
+    };
+  return {
+    kind: "adam",
+    options: {
+      lr: o.lr,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+      weightDecay: o.weightDecay,
+      decoupled: o.name === "adamw",
+    },
+  };
 }
 
 /** Largest |got − want| relative to the largest |want − start| (the total update), per tensor. */
-function worstRelativeUpdateError(got: Record<string, Float32Array>, want: MlpParamsRef, start: MlpParamsRef): { name: string; err: number } {
+function worstRelativeUpdateError(
+  got: Record<string, Float32Array>,
+  want: MlpParamsRef,
+  start: MlpParamsRef,
+): { name: string; err: number } {
   let worst = { name: "", err: 0 };
   const W = flatten(want);
   const S = flatten(start);
@@ -103,7 +134,11 @@ function worstRelativeUpdateError(got: Record<string, Float32Array>, want: MlpPa
   return worst;
 }
 
-const clone = (p: MlpParamsRef): MlpParamsRef => ({ sizes: p.sizes, weights: p.weights.map((w) => w.slice()), biases: p.biases.map((b) => b.slice()) });
+const clone = (p: MlpParamsRef): MlpParamsRef => ({
+  sizes: p.sizes,
+  weights: p.weights.map((w) => w.slice()),
+  biases: p.biases.map((b) => b.slice()),
+});
 
 describe("training step on the GPU vs the float64 reference", () => {
   // Bounds, as a fraction of each tensor's largest total update over the steps (the weights
@@ -116,9 +151,24 @@ describe("training step on the GPU vs the float64 reference", () => {
   //    (Observed on lavapipe: SGD 3.4e-7, Adam/AdamW 1.4e-5.)
   //  Mixed precision has its own test below: no element-wise bound holds there (see it).
   const CASES: { precision: "f32" | "mixed"; opt: OptimizerConfig; steps: number; bound: number }[] = [
-    { precision: "f32", opt: optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 }), steps: 5, bound: 1e-5 },
-    { precision: "f32", opt: optimizerConfig({ name: "adamw", lr: 1e-2, weightDecay: 0.05 }), steps: 5, bound: 3e-4 },
-    { precision: "f32", opt: optimizerConfig({ name: "adam", lr: 1e-2, weightDecay: 1e-2 }), steps: 4, bound: 3e-4 },
+    {
+      precision: "f32",
+      opt: optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 }),
+      steps: 5,
+      bound: 1e-5,
+    },
+    {
+      precision: "f32",
+      opt: optimizerConfig({ name: "adamw", lr: 1e-2, weightDecay: 0.05 }),
+      steps: 5,
+      bound: 3e-4,
+    },
+    {
+      precision: "f32",
+      opt: optimizerConfig({ name: "adam", lr: 1e-2, weightDecay: 1e-2 }),
+      steps: 4,
+      bound: 3e-4,
+    },
   ];
   for (const c of CASES)
     it(`${c.precision} ${c.opt.name}: weights after ${c.steps} steps within ${c.bound} of each tensor's update; loss and accuracy sums exact to f32`, async () => {
@@ -145,7 +195,9 @@ describe("training step on the GPU vs the float64 reference", () => {
         const sums = new Uint32Array(await readBytes(env.ctx, s.model.trainSums.buffer, 32));
         expect(sums[3]).toBe(c.steps * BATCH);
         // The loss sum is accumulated in f32 from f32 row losses: relative 1e-5 (f32) / 1e-2 (mixed).
-        expect(Math.abs(new Float32Array(sums.buffer, 0, 1)[0] - lossSum) / lossSum).toBeLessThan(c.precision === "f32" ? 1e-5 : 1e-2);
+        expect(Math.abs(new Float32Array(sums.buffer, 0, 1)[0] - lossSum) / lossSum).toBeLessThan(
+          c.precision === "f32" ? 1e-5 : 1e-2,
+        );
         if (c.precision === "f32") {
           // Counts can only differ where two logits tie to within f32 rounding; not with random data.
           expect([sums[1], sums[2]]).toEqual([top1, top5]);
@@ -158,38 +210,48 @@ describe("training step on the GPU vs the float64 reference", () => {
       }
     });
 
-  // Mixed precision rounds activations, logits, activation gradients and the weight copy to f16
-  // (2^-11 ≈ 4.9e-4 relative each). An element-wise bound cannot hold: a pre-activation within
-  // f16 rounding of 0 flips its ReLU mask (a whole row of the next gradient changes), and Adam
-  // turns an f16-sized error in a near-zero gradient into a move of ±lr. So the bound is on each
-  // tensor's whole update, in the L2 norm: ‖Δw_gpu − Δw_ref‖ ≤ bound·‖Δw_ref‖ (f64 reference,
-  // exact arithmetic), and every element stays within Adam's/SGD's largest possible move.
+  // Mixed precision against a float64 reference that rounds to f16 at the same storage points
+  // (mixed-reference.ts). What remains is f32 vs f64 accumulation before each rounding: an
+  // occasional 1-ulp f16 difference (2^-11 ≈ 4.9e-4 relative) in an activation, which the next
+  // layers carry; and, for Adam, the amplification of near-zero gradients. So the bound is on
+  // each tensor's whole update in the L2 norm, ‖Δw_gpu − Δw_ref‖ ≤ bound·‖Δw_ref‖, well above
+  // what lavapipe shows over many seeds (SGD ≤ 3.4e-7, Adam ≤ 2.1e-4). Against a reference
+  // without the f16 roundings the same steps miss by up to 0.57 of an element's update (a ReLU
+  // mask flipped by rounding), which is why the roundings are modelled rather than bounded.
   for (const [name, opt, bound] of [
-    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 3e-2],
-    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 1e-1],
+    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 1e-4],
+    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3],
   ] as const)
-    it(`mixed ${name}: each tensor's update within ${bound} of the reference's in the L2 norm`, async () => {
+    it(`mixed ${name}: each tensor's update within ${bound} (L2) of an f16-rounding float64 reference`, async () => {
       const steps = 4;
+      const scale = 2 ** 15;
       const s = await setup("mixed", opt);
       try {
         const ref = clone(s.params);
-        const state = initTrainStateRef(ref);
+        const ps = flatten(ref);
+        const m = ps.map((p) => new Float64Array(p.length));
+        const v = ps.map((p) => new Float64Array(p.length));
         for (let k = 0; k < steps; k++) {
           const { X, y } = s.batchOf(k);
-          referenceTrainStep(ref, state, X, y, BATCH, refOptimizer(opt), 2 ** 15);
+          const g = mixedGradsRef(ref.sizes, ref.weights, ref.biases, X, y, BATCH, scale);
+          ps.forEach((p, i) => {
+            if (opt.name === "sgd")
+              sgdStepRef(p, m[i], g[i], { lr: opt.lr, momentum: opt.momentum, lossScale: scale });
+            else adamStepRef(p, m[i], v[i], g[i], { step: k + 1, lr: opt.lr, lossScale: scale });
+            // The master weights are f32 on the GPU: keep the reference's there too.
+            for (let j = 0; j < p.length; j++) p[j] = Math.fround(p[j]);
+          });
         }
         await s.run(steps);
         const got = await s.model.readSlab(s.model.params);
-        const W = flatten(ref);
         const S = flatten(s.params);
-        names(W.length / 2).forEach((tname, i) => {
+        names(ps.length / 2).forEach((tname, i) => {
           let num = 0;
           let den = 0;
-          for (let j = 0; j < W[i].length; j++) {
-            const d = got[tname][j] - W[i][j];
-            num += d * d;
-            den += (W[i][j] - S[i][j]) ** 2;
+          for (let j = 0; j < ps[i].length; j++) {
             expect(Number.isFinite(got[tname][j]), `${tname}[${j}]`).toBe(true);
+            num += (got[tname][j] - ps[i][j]) ** 2;
+            den += (ps[i][j] - S[i][j]) ** 2;
           }
           expect(Math.sqrt(num / den), `${tname}: seed ${env.seed}`).toBeLessThanOrEqual(bound);
         });
@@ -227,7 +289,10 @@ describe("training step on the GPU vs the float64 reference", () => {
   });
 
   it("mixed: the scale doubles after the growth interval of clean steps", async () => {
-    const s = await setup("mixed", optimizerConfig({ name: "sgd", lr: 0.01 }), { initial: 16, growthInterval: 3 });
+    const s = await setup("mixed", optimizerConfig({ name: "sgd", lr: 0.01 }), {
+      initial: 16,
+      growthInterval: 3,
+    });
     try {
       await s.run(2);
       expect((await s.model.readState()).scale).toBe(16);
@@ -259,7 +324,9 @@ describe("training step on the GPU vs the float64 reference", () => {
         const scaleOf = Math.max(...Array.from(g[i], Math.abs));
         for (let j = 0; j < g[i].length; j++) {
           const applied = (w0[i][j] - got[name][j]) / lr;
-          expect(Math.abs(applied - g[i][j]), `${name}[${j}]`).toBeLessThanOrEqual(1e-4 * scaleOf + 1e-6 * Math.abs(w0[i][j]) / lr);
+          expect(Math.abs(applied - g[i][j]), `${name}[${j}]`).toBeLessThanOrEqual(
+            1e-4 * scaleOf + (1e-6 * Math.abs(w0[i][j])) / lr,
+          );
         }
       });
     } finally {

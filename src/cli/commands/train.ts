@@ -5,8 +5,15 @@ import type { Command } from "commander";
 import { saveCheckpoint } from "../../model/checkpoint.js";
 import { type EpochResult, type TrainConfig, type TrainResult, train } from "../../model/trainer.js";
 import { formatTable } from "../../report/format.js";
+import {
+  choiceOption,
+  integerOption,
+  listOption,
+  nonNegativeOption,
+  positiveOption,
+  seedOption,
+} from "../options.js";
 import { bar, progressLine } from "../progress.js";
-import { choiceOption, integerOption, listOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
 
 interface TrainOpts {
   data: string;
@@ -54,22 +61,46 @@ export function register(program: Command): void {
   program
     .command("train")
     .description("train the dense classifier (flattened image → hidden ReLU layers → softmax) on the GPU")
-    .requiredOption("--data <dir|synthetic:…>", "image folder (DIR/{train,valid,test}/<class>/… or DIR/<class>/…) or synthetic:classes=10,size=32,…")
+    .requiredOption(
+      "--data <dir|synthetic:…>",
+      "image folder (DIR/{train,valid,test}/<class>/… or DIR/<class>/…) or synthetic:classes=10,size=32,…",
+    )
     .option("--precision <p>", "f32 or mixed", choiceOption("--precision", ["f32", "mixed"] as const), "f32")
     .option("--batch <n>", "batch size", integerOption("--batch", { min: 1 }), 32)
-    .option("--neurons <n,…>", "hidden layer widths", listOption("--neurons", integerOption("--neurons", { min: 1 })))
+    .option(
+      "--neurons <n,…>",
+      "hidden layer widths",
+      listOption("--neurons", integerOption("--neurons", { min: 1 })),
+    )
     .option("--epochs <n>", "epochs", integerOption("--epochs", { min: 0 }), 25)
     .option("--lr <x>", "learning rate (default: Adam 0.001, SGD 0.01)", positiveOption("--lr"))
-    .option("--optimizer <name>", "adam, adamw or sgd", choiceOption("--optimizer", ["adam", "adamw", "sgd"] as const), "adam")
+    .option(
+      "--optimizer <name>",
+      "adam, adamw or sgd",
+      choiceOption("--optimizer", ["adam", "adamw", "sgd"] as const),
+      "adam",
+    )
     .option("--momentum <x>", "SGD momentum", nonNegativeOption("--momentum"))
     .option("--nesterov", "SGD with Nesterov momentum")
-    .option("--weight-decay <x>", "weight decay (Adam/SGD: L2 in the gradient; AdamW: decoupled)", nonNegativeOption("--weight-decay"))
+    .option(
+      "--weight-decay <x>",
+      "weight decay (Adam/SGD: L2 in the gradient; AdamW: decoupled)",
+      nonNegativeOption("--weight-decay"),
+    )
     .option("--seed <n>", "seed of the weights and the shuffle", seedOption("--seed"), 1)
-    .option("--image-size <n>", "resize images to n×n (default 224; synthetic: its size=)", integerOption("--image-size", { min: 1, max: 4096 }))
+    .option(
+      "--image-size <n>",
+      "resize images to n×n (default 224; synthetic: its size=)",
+      integerOption("--image-size", { min: 1, max: 4096 }),
+    )
     .option("--strict", "stop on unreadable images instead of skipping them")
     .option("--save <file>", "write a .safetensors checkpoint at the end")
     .option("--loss-scale <x>", "mixed: initial loss scale (default 32768)", positiveOption("--loss-scale"))
-    .option("--loss-scale-interval <n>", "mixed: clean steps before the scale doubles (default 2000)", integerOption("--loss-scale-interval", { min: 1 }))
+    .option(
+      "--loss-scale-interval <n>",
+      "mixed: clean steps before the scale doubles (default 2000)",
+      integerOption("--loss-scale-interval", { min: 1 }),
+    )
     .option("--cache-dir <dir>", "where decoded datasets are cached")
     .option("--json", "print one JSON document at the end")
     .action(async (o: TrainOpts) => {
@@ -118,19 +149,23 @@ export function register(program: Command): void {
               say(`warning: skipped ${w.file}: ${w.reason}`);
             },
             onProgress: (e) => {
-              if (e.phase === "decode" || e.phase === "synthesize") line.update(`${e.phase}${e.split ? ` ${e.split}` : ""} ${bar(e.done, e.total)}`);
+              if (e.phase === "decode" || e.phase === "synthesize")
+                line.update(`${e.phase}${e.split ? ` ${e.split}` : ""} ${bar(e.done, e.total)}`);
             },
           },
           onRunStart: (i) => {
             line.done();
             if (warned) say(`${warned} file(s) skipped`);
             if (!o.json)
-              say(`${i.adapter}: ${i.parameters.toLocaleString("en")} parameters, ${i.dataset.train.count}/${i.dataset.valid.count}/${i.dataset.test.count} images, ${i.dataset.classes.length} classes, ${i.stepsPerEpoch} steps per epoch${i.dataset.cache.reused ? " (cached pixels)" : ""}`);
+              say(
+                `${i.adapter}: ${i.parameters.toLocaleString("en")} parameters, ${i.dataset.train.count}/${i.dataset.valid.count}/${i.dataset.test.count} images, ${i.dataset.classes.length} classes, ${i.stepsPerEpoch} steps per epoch${i.dataset.cache.reused ? " (cached pixels)" : ""}`,
+              );
           },
           onEpochStart: (epoch) => {
             epochNow = epoch;
           },
-          onProgress: (p) => line.update(`epoch ${epochNow} ${bar(p.step, p.steps)} loss ${p.loss.toFixed(4)}`),
+          onProgress: (p) =>
+            line.update(`epoch ${epochNow} ${bar(p.step, p.steps)} loss ${p.loss.toFixed(4)}`),
           onEpochEnd: (e) => {
             line.done();
             if (!o.json) say(formatEpoch(e));
@@ -138,14 +173,23 @@ export function register(program: Command): void {
         },
         {
           onModel: o.save
-            ? (model, r) => saveCheckpoint(o.save as string, model, { config, shape: model.shape, classes: r.classes, imageSize: r.dataset.imageSize, normalization: r.normalization })
+            ? (model, r) =>
+                saveCheckpoint(o.save as string, model, {
+                  config,
+                  shape: model.shape,
+                  classes: r.classes,
+                  imageSize: r.dataset.imageSize,
+                  normalization: r.normalization,
+                })
             : undefined,
         },
       );
       process.off("SIGINT", onSigint);
       if (o.json) {
         const { test, ...rest } = result;
-        process.stdout.write(`${JSON.stringify({ ...rest, test: test ? { ...test, top1: test.accuracy } : null, checkpoint: o.save ?? null }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ...rest, test: test ? { ...test, top1: test.accuracy } : null, checkpoint: o.save ?? null }, null, 2)}\n`,
+        );
       } else {
         process.stdout.write(`${formatTrainResult(result)}\n`);
         if (o.save) say(`checkpoint: ${o.save}`);
