@@ -500,7 +500,7 @@ function readDocument(file: string): unknown {
     try {
       return JSON.parse(text);
     } catch (e) {
-      const msg = (e as Error).message;
+      const msg = (e as Error).message.replace(/ \(line \d+ column \d+\)$/, "");
       const m = /position (\d+)/.exec(msg);
       const where = m ? lineCol(text, Number(m[1])) : null;
       throw new SuiteSpecError(file, [
@@ -511,13 +511,14 @@ function readDocument(file: string): unknown {
       ]);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0)
     throw new SuiteSpecError(
       file,
       doc.errors.map((err) => {
         const pos = err.linePos?.[0];
-        const first = err.message.split("\n")[0];
+        // prettyErrors adds linePos and a " at line L, column C:" tail with a code excerpt: keep the gist.
+        const first = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
         return {
           path: "",
           message: `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ""}: ${first}`,
