@@ -72,9 +72,10 @@ function summarizeConfiguration(
   );
   out.energy.metric = meanCi(energy.map((e) => e.metricKJ));
   out.meanPowerW.metric = mean(energy.map((e) => e.metricMeanPowerW));
-  const best = runs.flatMap((r) => r.epochs.map((e) => e.valid.accuracy));
+  // A diverged run's metrics can be NaN (the store reads NULL as NaN): left out, not averaged.
+  const best = runs.flatMap((r) => r.epochs.map((e) => e.valid.accuracy)).filter(Number.isFinite);
   out.bestValidAccuracy = best.length ? Math.max(...best) : null;
-  const tests = runs.flatMap((r) => (r.test ? [r.test.accuracy] : []));
+  const tests = runs.flatMap((r) => (r.test && Number.isFinite(r.test.accuracy) ? [r.test.accuracy] : []));
   out.meanTestAccuracy = tests.length ? mean(tests) : null;
   if (target !== null) {
     const perRun = runs.map((r) => timeToAccuracy(r, target));
@@ -100,9 +101,10 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
   const completed = results.runs.filter((r) => r.status === "completed");
   const metric = chooseMetric(completed);
   const runs = metric ? completed.map((r) => runEnergy(r, metric)) : [];
-  const accuracies = completed.flatMap((r) => r.epochs.map((e) => e.valid.accuracy));
+  const accuracies = completed.flatMap((r) => r.epochs.map((e) => e.valid.accuracy)).filter(Number.isFinite);
   const accuracyTarget = accuracies.length ? ACCURACY_FRACTION * Math.max(...accuracies) : null;
   const configurations = configurationOrder(results)
+    .filter((id) => completed.some((r) => r.configId === id))
     .map((id) =>
       summarizeConfiguration(
         id,
@@ -110,8 +112,7 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
         runs.filter((e) => e.configId === id),
         accuracyTarget,
       ),
-    )
-    .filter((c) => c.completed > 0);
+    );
   const statistics =
     metric && configurations.length
       ? energyStatistics(
