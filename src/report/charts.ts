@@ -13,11 +13,27 @@ export interface Chart {
 }
 
 const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
-const CONFIG = { font: FONT, view: { stroke: "#ccc" }, axis: { labelFontSize: 11, titleFontSize: 12 } };
+const CONFIG = {
+  font: FONT,
+  view: { stroke: "#ccc" },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelLimit: 240 },
+};
 
 /** A chart name safe as a file name. */
 export function chartName(s: string): string {
   return s.replace(/[^A-Za-z0-9.-]+/g, "-").replace(/^-+|-+$/g, "") || "chart";
+}
+
+/** The configuration axis of the bar charts, in the suite's order, labels slanted to stay apart. */
+function configurationAxis(data: ReportData) {
+  return {
+    field: "configuration",
+    type: "nominal" as const,
+    title: null,
+    sort: data.configurations.map((c) => c.id),
+    axis: { labelAngle: -20, labelLimit: 200 },
+  };
 }
 
 /** Mean kJ per run by configuration and component with 95 % CI whiskers (Figure 13, with energy). */
@@ -47,7 +63,7 @@ export function energyChart(data: ReportData): Chart {
       height: 260,
       data: { values: rows },
       encoding: {
-        x: { field: "configuration", type: "nominal", title: null, axis: { labelAngle: 0 } },
+        x: configurationAxis(data),
         xOffset: { field: "component", type: "nominal" },
         color: { field: "component", type: "nominal", title: "component" },
       },
@@ -57,8 +73,12 @@ export function energyChart(data: ReportData): Chart {
           encoding: { y: { field: "kJ", type: "quantitative", title: "energy per run (kJ)" } },
         },
         {
-          mark: { type: "rule", color: "black" },
-          encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+          mark: { type: "rule", strokeWidth: 1.5 },
+          encoding: {
+            y: { field: "lo", type: "quantitative" },
+            y2: { field: "hi" },
+            color: { value: "black" },
+          },
         },
       ],
     },
@@ -82,7 +102,7 @@ export function powerChart(data: ReportData): Chart {
       data: { values: rows },
       mark: "bar",
       encoding: {
-        x: { field: "configuration", type: "nominal", title: null, axis: { labelAngle: 0 } },
+        x: configurationAxis(data),
         xOffset: { field: "component", type: "nominal" },
         y: { field: "watts", type: "quantitative", title: "mean power (W)" },
         color: { field: "component", type: "nominal" },
@@ -182,6 +202,7 @@ export function curveChart(
   title: string,
   yTitle: string,
   points: { configuration: string; run: number; epoch: number; value: number }[],
+  order: string[],
 ): Chart {
   return {
     name,
@@ -195,7 +216,7 @@ export function curveChart(
       encoding: {
         x: { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1 } },
         y: { field: "value", type: "quantitative", title: yTitle, scale: { zero: false } },
-        color: { field: "configuration", type: "nominal" },
+        color: { field: "configuration", type: "nominal", sort: order },
         detail: { field: "run", type: "nominal" },
       },
     },

@@ -46,9 +46,12 @@ function charts(results: SuiteResults, data: ReportData): { list: Chart[]; timel
     );
   const loss = curve((e) => e.train.loss).filter((x) => Number.isFinite(x.value));
   const accuracy = curve((e) => e.valid.accuracy).filter((x) => Number.isFinite(x.value));
-  if (loss.length) list.push(curveChart("train-loss", "Training loss per epoch", "train loss", loss));
+  const order = data.configurations.map((c) => c.id);
+  if (loss.length) list.push(curveChart("train-loss", "Training loss per epoch", "train loss", loss, order));
   if (accuracy.length)
-    list.push(curveChart("valid-accuracy", "Validation accuracy per epoch", "valid accuracy", accuracy));
+    list.push(
+      curveChart("valid-accuracy", "Validation accuracy per epoch", "valid accuracy", accuracy, order),
+    );
   return { list, timeline };
 }
 
