@@ -164,7 +164,7 @@ function openDatabase(path: string, readonly: boolean, busyMs: number): Db {
 }
 
 /** The store's schema version (0: an empty file); refuses other SQLite files and newer stores. */
-export function schemaVersion(db: Db, path: string): number {
+export function schemaVersion(db: Db, path: string, known = SCHEMA_VERSION): number {
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
   if (!tables.includes("schema_version")) {
     if (tables.length)
@@ -175,23 +175,26 @@ export function schemaVersion(db: Db, path: string): number {
     return 0;
   }
   const v = (db.prepare("SELECT max(version) FROM schema_version").pluck().get() as number | null) ?? 0;
-  if (v > SCHEMA_VERSION)
+  if (v > known)
     throw new StoreError(
       "E_INPUT",
-      `the results store ${path} has schema version ${v}, written by a newer halfwatt; this one reads up to version ${SCHEMA_VERSION}`,
+      `the results store ${path} has schema version ${v}, written by a newer halfwatt; this one reads up to version ${known}`,
     );
   return v;
 }
 
-/** Brings the schema up to SCHEMA_VERSION in one transaction (a crash leaves the old version). */
-function migrate(db: Db, path: string): void {
+/**
+ * Brings the schema up to the last of `migrations` in one transaction (a crash leaves the old
+ * version). Exported, with the list as a parameter, so a test can play a later version's migration.
+ */
+export function migrate(db: Db, path: string, migrations: readonly string[] = MIGRATIONS): void {
   db.transaction(() => {
-    const from = schemaVersion(db, path);
+    const from = schemaVersion(db, path, migrations.length);
     if (from === 0)
       db.exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
     const record = db.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)");
-    for (let v = from; v < SCHEMA_VERSION; v++) {
-      db.exec(MIGRATIONS[v]);
+    for (let v = from; v < migrations.length; v++) {
+      db.exec(migrations[v]);
       record.run(v + 1, now());
     }
   }).immediate();

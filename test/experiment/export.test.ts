@@ -21,6 +21,7 @@ let dir: string;
 let dbPath: string;
 const allSamples: SampleRecord[] = [];
 const ERROR_TEXT = 'device lost, "VK_ERROR_DEVICE_LOST"\r\nat step 12; 25 °C × 2';
+const LONE_LF = "kernel panic\nafter a lone line feed";
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "halfwatt-export-"));
@@ -41,7 +42,7 @@ beforeAll(() => {
         const samples = makeSamples(rng, 3000 + i * 1000);
         allSamples.push(...samples);
         store.addSamples(id, samples);
-        if (i === 1) store.failRun(id, "failed", ERROR_TEXT);
+        if (i === 1) store.failRun(id, "failed", name === "second" ? LONE_LF : ERROR_TEXT);
         else if (i === 2) store.failRun(id, "interrupted", "");
         else store.finishRun(id, makeFinish(rng, { noTest: i === 3 }));
       });
@@ -148,6 +149,7 @@ describe("exportCsv", () => {
       "completed",
     ]);
     expect(runs[1][rc("error")]).toStrictEqual({ v: ERROR_TEXT, q: true });
+    expect(runs[5][rc("error")]).toStrictEqual({ v: LONE_LF, q: true });
     expect(runs[2][rc("error")]).toStrictEqual({ v: "", q: true }); // an empty message, not NULL
     expect(runs[0][rc("error")]).toStrictEqual({ v: "", q: false }); // NULL
     const env = JSON.parse(runs[0][rc("env")].v);
@@ -180,6 +182,7 @@ describe("exportCsv", () => {
     expect(raw.endsWith("\r\n")).toBe(true);
     // The error field: quoted, its quotes doubled, its own line break kept inside the quotes.
     expect(raw).toContain(',"device lost, ""VK_ERROR_DEVICE_LOST""\r\nat step 12; 25 °C × 2",');
+    expect(raw).toContain(',"kernel panic\nafter a lone line feed",');
     const suitesRaw = readFileSync(join(outDir, "suites.csv"), "utf8");
     expect(suitesRaw.split("\r\n")[1]).toMatch(/^1,"first, ""quoted"" study","\{/);
     // Every record ends with CRLF: no bare \n outside quoted fields (the notes' \n is JSON-escaped).

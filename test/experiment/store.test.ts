@@ -7,8 +7,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SCHEMA_VERSION } from "../../src/experiment/migrations.js";
-import { openStore, StoreError } from "../../src/experiment/store.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "../../src/experiment/migrations.js";
+import { migrate, openStore, StoreError } from "../../src/experiment/store.js";
 import type { RunRecord, SuiteSpec } from "../../src/experiment/types.js";
 import { makeRng, runSeed } from "../helpers/rng.js";
 import {
@@ -144,6 +144,46 @@ describe("round trip", () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe("migrations", () => {
+  it("brings a version-1 store up to a later version once, keeping its data, and refuses a broken migration whole", () => {
+    const rng = makeRng(seed + 5);
+    const path = freshPath();
+    const store = openStore(path);
+    const spec = makeSpec(rng);
+    store.openSuite(spec, makePlan(spec, rng));
+    store.close();
+    const later = [
+      ...MIGRATIONS,
+      "ALTER TABLE runs ADD COLUMN power_limit_w REAL",
+      "CREATE TABLE hosts (name TEXT)",
+    ];
+    const db = new Database(path);
+    try {
+      migrate(db, path, later);
+      migrate(db, path, later); // nothing left to do
+      expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toStrictEqual([
+        1, 2, 3,
+      ]);
+      expect(
+        (db.prepare("PRAGMA table_info(runs)").all() as { name: string }[]).map((c) => c.name),
+      ).toContain("power_limit_w");
+      expect(db.prepare("SELECT name FROM suites").pluck().all()).toStrictEqual([spec.name]);
+      // A failing migration rolls back with the ones before it in the same call.
+      expect(() => migrate(db, path, [...later, "CREATE TABLE t4 (x)", "THIS IS NOT SQL"])).toThrow(
+        /syntax error/,
+      );
+      expect(db.prepare("SELECT max(version) FROM schema_version").pluck().get()).toBe(3);
+      expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 't4'").pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+    // This halfwatt (version 1) now refuses the newer store rather than misread it.
+    expect(() => openStore(path)).toThrow(
+      /has schema version 3, written by a newer halfwatt; this one reads up to version 1/,
+    );
   });
 });
 
@@ -288,7 +328,7 @@ describe("spec check on resume", () => {
       Object.entries({ ...spec, origin: "quick" }).reverse(),
     ) as unknown as SuiteSpec;
     expect(attempt(reordered)).toBeNull();
-    const otherPlan = plan.map((r, i) => (i === 4 ? { ...r, seed: r.seed ^ 1 } : r));
+    const otherPlan = plan.map((r, i) => (i === 4 ? { ...r, seed: r.seed + 1 } : r));
     expect(attempt(spec, otherPlan)?.message).toMatch(
       /same spec but another run plan \(plan\[4\]\.seed \d+ there, \d+ here/,
     );
