@@ -11,7 +11,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { stringify } from "csv-stringify/sync";
+import { type Options as CsvOptions, stringify } from "csv-stringify/sync";
 import { SCHEMA_VERSION } from "./migrations.js";
 import { StoreError, schemaVersion } from "./store.js";
 
@@ -25,12 +25,12 @@ export interface ExportedTable {
   rows: number;
 }
 
-const CSV_OPTIONS = {
+const CSV_OPTIONS: CsvOptions = {
   record_delimiter: "windows",
   // Line breaks inside a field must be quoted (csv-stringify leaves a lone \n unquoted when the
   // record delimiter is \r\n); an empty string is quoted to tell it from NULL.
   quoted_match: [/[\r\n]/, /^$/],
-} as const;
+};
 
 /** Rows per write: the samples table can hold millions, so it is streamed, not loaded. */
 const CHUNK_ROWS = 5000;

@@ -64,7 +64,7 @@ const readCsv = (file: string): Cell[][] =>
   parse(readFileSync(file), {
     bom: true,
     cast: (v: string, c: { quoting: boolean }) => ({ v, q: c.quoting }),
-  });
+  }) as unknown as Cell[][];
 
 /** Whether a CSV cell holds exactly this SQLite value. */
 function same(cell: Cell, value: unknown): boolean {
