@@ -9,9 +9,12 @@ import { codeOf, exitCodeOf } from "../errors.js";
 import { register as registerCarbon } from "./commands/carbon.js";
 import { register as registerDevices } from "./commands/devices.js";
 import { register as registerEval } from "./commands/eval.js";
+import { register as registerExport } from "./commands/export.js";
 import { register as registerMeasure } from "./commands/measure.js";
+import { register as registerReport } from "./commands/report.js";
 import { register as registerSelfcheck } from "./commands/selfcheck.js";
 import { register as registerStats } from "./commands/stats.js";
+import { register as registerSuite } from "./commands/suite.js";
 import { register as registerTrain } from "./commands/train.js";
 
 /** halfwatt's version, from the package.json above this file (src/ or dist/src/). */
@@ -54,6 +57,9 @@ export function buildProgram(): Command {
       const adapter = cmd.opts().adapter as string | undefined;
       if (adapter) process.env.HALFWATT_ADAPTER = adapter;
     });
+  registerSuite(program);
+  registerReport(program);
+  registerExport(program);
   registerDevices(program);
   registerTrain(program);
   registerEval(program);

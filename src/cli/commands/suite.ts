@@ -1,0 +1,158 @@
+// `halfwatt suite PRESET|FILE`: the main job. Validates the spec (every problem listed, nothing
+// run), plans the blocked random order, runs it under telemetry into OUT/results.sqlite, and
+// writes the report (OUT/report.html, report.md). A live line on a terminal (runs done/total,
+// the current run's phase and epoch, watts, ETA), plain lines otherwise; Ctrl-C stops at the next
+// step boundary, marks the run interrupted, and `--resume` finishes the suite later.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { planRuns } from "../../experiment/plan.js";
+import { runSuite } from "../../experiment/runner.js";
+import { loadSuiteSpec } from "../../experiment/spec.js";
+import { openStore } from "../../experiment/store.js";
+import { writeReport } from "../../report/report.js";
+import { integerOption, nonNegativeOption, seedOption } from "../options.js";
+import { progressLine } from "../progress.js";
+
+interface SuiteOpts {
+  data?: string;
+  out: string;
+  replicates?: number;
+  seed?: number;
+  baselineSeconds?: number;
+  resume?: boolean;
+  cacheDir?: string;
+  json?: boolean;
+}
+
+const fmtTime = (s: number) =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
+    : s >= 60
+      ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
+      : `${Math.round(s)} s`;
+
+export function register(program: Command): void {
+  program
+    .command("suite")
+    .description("run a replicated, randomised precision experiment under telemetry, store it, report it")
+    .argument("<preset|file>", "dissertation, quick, or a suite file (.yaml/.yml/.json)")
+    .option("--data <dir|synthetic:…>", "dataset (the dissertation preset needs your image folder)")
+    .option("--out <dir>", "where results.sqlite and the report go", "results")
+    .option("--replicates <n>", "replicates per configuration", integerOption("--replicates", { min: 1 }))
+    .option("--seed <n>", "master seed of the order and the runs' seeds", seedOption("--seed"))
+    .option("--baseline-seconds <s>", "idle window before each run", nonNegativeOption("--baseline-seconds"))
+    .option("--resume", "finish a suite already in --out without redoing completed runs")
+    .option("--cache-dir <dir>", "where decoded datasets are cached")
+    .option("--json", "print a JSON summary at the end")
+    .action(async (source: string, o: SuiteOpts) => {
+      const spec = loadSuiteSpec(source, {
+        ...(o.data !== undefined ? { data: o.data } : {}),
+        ...(o.replicates !== undefined ? { replicates: o.replicates } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.baselineSeconds !== undefined ? { baselineSeconds: o.baselineSeconds } : {}),
+      });
+      const plan = planRuns(spec);
+      const out = resolve(o.out);
+      mkdirSync(out, { recursive: true });
+      const dbPath = join(out, "results.sqlite");
+      const store = openStore(dbPath, { wait: false });
+      const say = (s: string) => process.stderr.write(`${s}\n`);
+      const line = progressLine();
+      const stop = new AbortController();
+      const onSigint = () => {
+        line.done();
+        say(
+          "halfwatt: stopping after the current step; the run is marked interrupted (--resume finishes the suite)",
+        );
+        process.off("SIGINT", onSigint);
+        stop.abort();
+      };
+      process.on("SIGINT", onSigint);
+      const started = Date.now();
+      let doneAtStart = 0;
+      let finished = 0;
+      let total = plan.length;
+      let current = "";
+      let phase = "";
+      let epoch = "";
+      let watts = "";
+      const redraw = () => {
+        const elapsed = (Date.now() - started) / 1000;
+        const eta = finished > 0 ? fmtTime((elapsed / finished) * (total - doneAtStart - finished)) : "…";
+        line.update(
+          `run ${doneAtStart + finished + 1}/${total} ${current} · ${phase}${epoch} ${watts}· ETA ${eta}`,
+        );
+      };
+      try {
+        const summary = await runSuite(spec, plan, {
+          store,
+          resume: o.resume,
+          signal: stop.signal,
+          cacheDir: o.cacheDir,
+          progress: {
+            onStart: (i) => {
+              doneAtStart = i.done;
+              total = i.total;
+              if (!o.json) {
+                say(
+                  `suite "${spec.name}" (${spec.origin}): ${spec.configurations.length} configurations × ${spec.replicates} replicates = ${plan.length} runs${i.done ? `, ${i.done} already done` : ""}, on ${i.adapter}`,
+                );
+                say(
+                  `telemetry: ${i.sources.join(", ")}${i.unavailable.length ? `; not available: ${i.unavailable.join("; ")}` : ""}`,
+                );
+                say(`store: ${dbPath}`);
+              }
+            },
+            onRunStart: (run, config) => {
+              current = `${config.id} #${run.replicate}`;
+              epoch = "";
+              redraw();
+            },
+            onPhase: (_run, p) => {
+              phase = p;
+              redraw();
+            },
+            onEpoch: (_run, e, of) => {
+              epoch = ` epoch ${e}/${of}`;
+              redraw();
+            },
+            onPower: (w) => {
+              watts = `${w.toFixed(0)} W `;
+              redraw();
+            },
+            onRunEnd: (run, status, detail) => {
+              finished++;
+              line.done();
+              if (!o.json)
+                say(
+                  `run ${doneAtStart + finished}/${total} ${run.configId} #${run.replicate}: ${status} (${detail})`,
+                );
+            },
+            onNote: (n) => {
+              line.done();
+              if (!o.json) say(`note: ${n}`);
+            },
+          },
+        });
+        line.done();
+        const results = store.results(summary.suiteId);
+        const report = await writeReport(results, out);
+        if (o.json)
+          process.stdout.write(
+            `${JSON.stringify({ store: dbPath, report: { html: join(out, "report.html"), markdown: join(out, "report.md") }, ...summary, conclusion: report.data.conclusion }, null, 2)}\n`,
+          );
+        else {
+          say(
+            `${summary.completed} run(s) completed, ${summary.interrupted} interrupted, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} done before` : ""}${summary.stopped ? " (stopped: finish with --resume)" : ""}`,
+          );
+          say(`report: ${join(out, "report.html")} and report.md`);
+        }
+        if (summary.stopped) process.exitCode = 130;
+        else if (summary.failed) process.exitCode = 1;
+      } finally {
+        process.off("SIGINT", onSigint);
+        store.close();
+      }
+    });
+}
