@@ -2,8 +2,9 @@
 // against a fake libnvidia-ml, read every field and map NVML's return codes to readable errors.
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { monotonicMs } from "../../src/telemetry/clock.js";
 import { EnergyLedger } from "../../src/telemetry/ledger.js";
-import { addonPath, loadNvmlBinding, NvmlSource, openNvml } from "../../src/telemetry/nvml.js";
+import { addonPath, loadNvmlBinding, NvmlSource, nvmlLibrary, openNvml } from "../../src/telemetry/nvml.js";
 import type { Sample } from "../../src/telemetry/types.js";
 import { buildFakeNvml, hasCompiler } from "./helpers.js";
 
@@ -54,6 +55,19 @@ describe("NVML addon", () => {
     const s = openNvml("libnvidia-ml.so.1");
     expect(s.available).toBe(false);
     expect(!s.available && s.reason).toMatch(/cannot open libnvidia-ml\.so\.1 .*NVIDIA driver/);
+  });
+
+  it("takes the library from HALFWATT_NVML_LIB, else libnvidia-ml.so.1", () => {
+    const saved = process.env.HALFWATT_NVML_LIB;
+    try {
+      process.env.HALFWATT_NVML_LIB = "/opt/x/libnvidia-ml.so.1";
+      expect(nvmlLibrary()).toBe("/opt/x/libnvidia-ml.so.1");
+      delete process.env.HALFWATT_NVML_LIB;
+      expect(nvmlLibrary()).toBe("libnvidia-ml.so.1");
+    } finally {
+      if (saved === undefined) delete process.env.HALFWATT_NVML_LIB;
+      else process.env.HALFWATT_NVML_LIB = saved;
+    }
   });
 
   it("maps return codes to names and explanations without the library", () => {
@@ -146,6 +160,19 @@ describe.skipIf(!hasCompiler || driverPresent)("NVML addon against a fake libnvi
         ["nvml:0", 123.456, undefined],
         ["nvml:0", undefined, (mj0 + 1234 * k) / 1000],
       ]);
+    }
+  });
+
+  it("stamps each reading inside the call that made it, on the shared monotonic clock", () => {
+    const s = openNvml(lib);
+    if (!s.available) throw new Error(s.reason);
+    const src = new NvmlSource(s.binding, [0]);
+    const before = monotonicMs();
+    const rs = src.read({ counters: true });
+    const after = monotonicMs();
+    for (const r of rs) {
+      expect(r.t).toBeGreaterThanOrEqual(before);
+      expect(r.t).toBeLessThanOrEqual(after);
     }
   });
 
