@@ -1,0 +1,158 @@
+// The suite end to end on this adapter: the quick preset for real (through the CLI, as the
+// README's main job runs it), an interrupted suite resumed without redoing finished runs, the
+// store intact after a SIGINT, and the report's numbers equal to the store's.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { planRuns } from "../../src/experiment/plan.js";
+import { runSuite } from "../../src/experiment/runner.js";
+import { parseSuiteSpec } from "../../src/experiment/spec.js";
+import { openStore } from "../../src/experiment/store.js";
+import { useGpu } from "../helpers/gpu.js";
+
+const env = useGpu("suite");
+const dir = mkdtempSync(join(tmpdir(), "halfwatt-suite-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const CLI = resolve("dist/src/cli/main.js");
+const cache = join(dir, "cache");
+
+const tinyRaw = (name: string) => ({
+  name,
+  data: "synthetic:classes=4,size=8,train=96,valid=32,test=32,seed=5",
+  replicates: 2,
+  epochs: 2,
+  optimizer: { name: "adam", lr: 0.003 },
+  configurations: [
+    { precision: "f32", batch: 16, neurons: [16] },
+    { precision: "mixed", batch: 32, neurons: [32] },
+  ],
+  baselineSeconds: 0.2,
+  cooldown: { withinCelsius: 3, maxSeconds: 0 },
+  carbon: { intensity: 268, pue: 1.2 },
+});
+const tiny = (name: string) => parseSuiteSpec(tinyRaw(name), "test");
+
+describe("suite", () => {
+  it("interrupted after the first run, then resumed: every planned run completed once, none redone; the store intact", async () => {
+    const spec = tiny("resume");
+    const plan = planRuns(spec);
+    const db = join(dir, "resume.sqlite");
+    const stop = new AbortController();
+    let store = openStore(db);
+    const first = await runSuite(spec, plan, {
+      store,
+      ctx: env.ctx,
+      cacheDir: cache,
+      signal: stop.signal,
+      progress: { onEpoch: (run) => void (run.index === 1 && stop.abort()) },
+    });
+    store.close();
+    expect(first.completed).toBe(1);
+    expect(first.interrupted).toBe(1);
+    expect(first.stopped).toBe(true);
+
+    store = openStore(db);
+    // Without --resume a store holding completed runs is refused.
+    await expect(runSuite(spec, plan, { store, ctx: env.ctx, cacheDir: cache })).rejects.toThrow(/--resume/);
+    const second = await runSuite(spec, plan, { store, ctx: env.ctx, cacheDir: cache, resume: true });
+    expect(second.skipped).toBe(1);
+    expect(second.completed).toBe(plan.length - 1);
+    const results = store.results(second.suiteId);
+    const completed = results.runs.filter((r) => r.status === "completed");
+    expect(completed.map((r) => r.index).sort()).toEqual(plan.map((p) => p.index));
+    expect(results.runs.filter((r) => r.status === "interrupted")).toHaveLength(1);
+    for (const r of completed) {
+      expect(r.epochs).toHaveLength(2);
+      expect(r.seed).toBe(plan[r.index].seed);
+      expect(r.phases.map((p) => p.name)).toEqual(["idle-baseline", "train", "test"]);
+      const train = r.energy.find((e) => e.phase === "train" && e.component === "cpu" && e.channel === null);
+      expect(train?.provenance).toBe("estimated");
+      expect(train?.grossJ).toBeGreaterThan(0);
+      expect(r.carbon).toEqual({ intensity: 268, pue: 1.2, source: expect.any(String) });
+      expect(results.samples(r.id).length).toBeGreaterThan(0);
+    }
+    store.close();
+    const raw = new Database(db, { readonly: true });
+    expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
+    raw.close();
+  });
+
+  it.skipIf(!existsSync(CLI))(
+    "the CLI: SIGINT mid-suite leaves an interrupted run and an intact store; --resume finishes; report and CSV export",
+    async () => {
+      const specFile = join(dir, "cli-suite.json");
+      writeFileSync(specFile, JSON.stringify(tinyRaw("cli")));
+      const out = join(dir, "cli-out");
+      const args = [CLI, "suite", specFile, "--out", out, "--cache-dir", cache];
+      // Detached: its own process group, so SIGINT reaches the filter parent and the worker child, as Ctrl-C does.
+      const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+      let err = "";
+      const interrupted = new Promise<number>((done) => {
+        child.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+          if (/run 1\/4 .*completed/.test(err) && child.pid) process.kill(-child.pid, "SIGINT");
+        });
+        child.on("close", (code) => done(code ?? -1));
+      });
+      expect(await interrupted, err).toBe(130);
+      const raw = new Database(join(out, "results.sqlite"), { readonly: true });
+      expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
+      const statuses = raw.prepare("select status from runs order by id").pluck().all() as string[];
+      raw.close();
+      expect(statuses[0]).toBe("completed");
+      expect(statuses).toContain("interrupted");
+      const resumed = spawnSync(process.execPath, [...args, "--resume", "--json"], { encoding: "utf8" });
+      expect(resumed.status, resumed.stderr).toBe(0);
+      const summary = JSON.parse(resumed.stdout);
+      expect(summary.skipped).toBe(1);
+      expect(summary.completed).toBe(3);
+      const html = readFileSync(join(out, "report.html"), "utf8");
+      expect(html).toContain("<svg");
+      expect(html).not.toMatch(/NaN|undefined/);
+      const exp = spawnSync(
+        process.execPath,
+        [CLI, "export", join(out, "results.sqlite"), "--csv", join(out, "csv"), "--json"],
+        { encoding: "utf8" },
+      );
+      expect(exp.status, exp.stderr).toBe(0);
+      // Every run row (the interrupted one kept for the record) plus the header.
+      const runsCsv = readFileSync(join(out, "csv", "runs.csv"), "utf8");
+      expect(runsCsv.trim().split(/\r?\n/)).toHaveLength(1 + statuses.length + 3);
+    },
+  );
+
+  it.skipIf(!existsSync(CLI))(
+    "an invalid suite file: every problem listed with its path, exit 2, nothing run",
+    () => {
+      const bad = join(dir, "bad.json");
+      writeFileSync(
+        bad,
+        JSON.stringify({
+          name: "x",
+          data: "synthetic",
+          replicate: 3,
+          configurations: [{ precision: "f16", batch: 0, neurons: [] }],
+          carbon: { intensity: -1 },
+        }),
+      );
+      const r = spawnSync(process.execPath, [CLI, "suite", bad, "--out", join(dir, "bad-out"), "--json"], {
+        encoding: "utf8",
+      });
+      expect(r.status).toBe(2);
+      const e = JSON.parse(r.stdout).error;
+      expect(e.code).toBe("E_INPUT");
+      for (const field of [
+        "replicate",
+        "configurations[0].precision",
+        "configurations[0].batch",
+        "configurations[0].neurons",
+        "carbon",
+      ])
+        expect(e.message).toContain(field);
+      expect(existsSync(join(dir, "bad-out", "results.sqlite"))).toBe(false);
+    },
+  );
+});
