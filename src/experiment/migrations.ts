@@ -112,6 +112,7 @@ export const MIGRATIONS: readonly string[] = [
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     pid        INTEGER NOT NULL,
     host       TEXT NOT NULL,
+    proc_start TEXT,                        -- its start time in /proc (Linux): a reused pid is not it
     token      TEXT NOT NULL,               -- tells two handles of one process apart
     started_at TEXT NOT NULL
   );

@@ -11,11 +11,12 @@
 //
 // Concurrency: one writer per store. A `lock` row (pid, host, token, since) is taken inside
 // BEGIN IMMEDIATE; a second process waits for it or fails at once with a message naming the
-// holder. The lock dies with its process: a row whose pid no longer exists on this host is taken
-// over. Readers (the export, a report of a running suite) open read-only and need no lock: WAL
-// lets them read while the writer writes. SQLite's busy timeout covers the writes themselves.
+// holder. The lock dies with its process: a row whose pid no longer runs on this host (gone, a
+// zombie, or reused by a process with another start time) is taken over. Readers (the export, a
+// report of a running suite) open read-only and need no lock: WAL lets them read while the writer
+// writes. SQLite's busy timeout covers the writes themselves.
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -71,17 +72,35 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
 }
 
+/**
+ * A process's state letter and start time (clock ticks since boot) from Linux's /proc/PID/stat;
+ * null where there is no /proc. The start time tells a reused pid from the lock's writer.
+ */
+function procStat(pid: number): { state: string; start: string } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may itself hold spaces or ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: fields[0], start: fields[19] };
+  } catch {
+    return null;
+  }
+}
+
 /** Whether the process that wrote a lock row still runs (unknowable on another host: assumed so). */
-function holderAlive(pid: number, host: string): boolean {
+function holderAlive(pid: number, host: string, procStart: string | null): boolean {
   if (host !== hostname()) return true;
   if (pid === process.pid) return true; // another handle of this process (its token differs)
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     // EPERM: it exists but belongs to someone else.
     return (e as NodeJS.ErrnoException).code !== "ESRCH";
   }
+  const stat = procStat(pid);
+  if (!stat) return true;
+  // A zombie has exited (its parent has not reaped it yet); another start time is another process.
+  return stat.state !== "Z" && (procStart === null || stat.start === procStart);
 }
 
 /** NULL (SQLite's NaN) back to NaN, for columns the types call `number`. */
@@ -205,14 +224,14 @@ function acquireLock(db: Db, path: string, wait: boolean, timeoutMs: number): st
   const token = randomUUID();
   const host = hostname();
   const take = db.transaction((): Row | null => {
-    const holder = db.prepare("SELECT pid, host, started_at FROM lock WHERE id = 1").get() as Row | undefined;
-    if (holder && holderAlive(holder.pid as number, holder.host as string)) return holder;
-    db.prepare("INSERT OR REPLACE INTO lock (id, pid, host, token, started_at) VALUES (1, ?, ?, ?, ?)").run(
-      process.pid,
-      host,
-      token,
-      now(),
-    );
+    const holder = db.prepare("SELECT pid, host, proc_start, started_at FROM lock WHERE id = 1").get() as
+      | Row
+      | undefined;
+    if (holder && holderAlive(holder.pid as number, holder.host as string, strOrNull(holder.proc_start)))
+      return holder;
+    db.prepare(
+      "INSERT OR REPLACE INTO lock (id, pid, host, proc_start, token, started_at) VALUES (1, ?, ?, ?, ?, ?)",
+    ).run(process.pid, host, procStat(process.pid)?.start ?? null, token, now());
     return null;
   });
   const start = Date.now();

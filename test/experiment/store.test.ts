@@ -2,7 +2,7 @@
 // splits, infinities, optional fields), resume bookkeeping, the spec check, the writer's lock
 // against a second process, and a store that survives a writer killed mid-write.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -411,6 +411,16 @@ describe("two processes on one store", () => {
     const holder = child("hold", path, "60000", "0");
     try {
       await holder.until(/^ready$/);
+      // The lock row names the holder, down to its start time (so a reused pid is not taken for it).
+      const raw = new Database(path, { readonly: true });
+      const row = raw.prepare("SELECT pid, host, proc_start FROM lock").get();
+      raw.close();
+      const stat = readFileSync(`/proc/${holder.proc.pid}/stat`, "utf8");
+      expect(row).toStrictEqual({
+        pid: holder.proc.pid,
+        host: hostname(),
+        proc_start: stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19],
+      });
       let t0 = Date.now();
       let error: unknown = null;
       try {
@@ -465,6 +475,21 @@ describe("two processes on one store", () => {
     }
   });
 
+  it("waiting, takes the store over when the other process dies without closing it", async () => {
+    const path = freshPath();
+    const holder = child("die", path, "1200");
+    try {
+      await holder.until(/^ready$/);
+      const t0 = Date.now();
+      const store = openStore(path, { wait: true, timeoutMs: 30_000 });
+      store.close();
+      expect(Date.now() - t0).toBeGreaterThan(300);
+      expect((await holder.exited).signal).toBe("SIGKILL");
+    } finally {
+      await stop(holder);
+    }
+  });
+
   it("refuses a second handle in the same process, and frees the store on close", () => {
     const path = freshPath();
     const a = openStore(path);
@@ -475,17 +500,20 @@ describe("two processes on one store", () => {
     openStore(path).close();
   });
 
-  it("takes over the lock of a process that no longer exists, not that of another host", () => {
+  it("takes over the lock of a process that no longer exists or whose pid was reused, not that of another host", () => {
     const path = freshPath();
     openStore(path).close();
     const dead = spawnSync(process.execPath, ["-e", ""]).pid;
     const db = new Database(path);
-    const setLock = (pid: number, host: string) =>
+    const setLock = (pid: number, host: string, procStart: string | null = null) =>
       db
         .prepare(
-          "INSERT OR REPLACE INTO lock (id, pid, host, token, started_at) VALUES (1, ?, ?, 't', '2026-01-01T00:00:00.000Z')",
+          "INSERT OR REPLACE INTO lock (id, pid, host, proc_start, token, started_at) VALUES (1, ?, ?, ?, 't', '2026-01-01T00:00:00.000Z')",
         )
-        .run(pid, host);
+        .run(pid, host, procStart);
+    // Field 22 of /proc/PID/stat: the process's start time (proc(5)).
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, "utf8");
+    const parentStart = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
     try {
       setLock(dead, hostname());
       openStore(path).close();
@@ -497,6 +525,10 @@ describe("two processes on one store", () => {
       );
       setLock(process.ppid, hostname()); // alive
       expect(() => openStore(path)).toThrow(new RegExp(`in use by halfwatt pid ${process.ppid} `));
+      setLock(process.ppid, hostname(), parentStart); // alive, and the very process that wrote the row
+      expect(() => openStore(path)).toThrow(new RegExp(`in use by halfwatt pid ${process.ppid} `));
+      setLock(process.ppid, hostname(), `${Number(parentStart) + 1}`); // the pid now belongs to another process
+      openStore(path).close();
     } finally {
       db.close();
     }
@@ -538,6 +570,17 @@ describe("two processes on one store", () => {
       expect(run.epochs).toHaveLength(1);
       expect(run.gpuTempC).toBe(41.5);
       expect(store.completedIndices(suite.id).size).toBe(0);
+      // ...and the suite goes on: the same plan entry again, as a new run.
+      const { suite: record } = store.results(suite.id);
+      const config = record.spec.configurations.find((c) => c.id === record.plan[0].configId);
+      if (!config) throw new Error("fixture");
+      const again = store.startRun(suite.id, record.plan[0], config, run.env ?? makeEnv(makeRng(seed)), null);
+      store.finishRun(again, makeFinish(makeRng(seed)));
+      expect(store.completedIndices(suite.id)).toStrictEqual(new Set([0]));
+      expect(store.results(suite.id).runs.map((r) => [r.index, r.status])).toStrictEqual([
+        [0, "interrupted"],
+        [0, "completed"],
+      ]);
     } finally {
       store.close();
     }
