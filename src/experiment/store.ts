@@ -265,6 +265,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): ResultS
   try {
     if (readonly) {
       const v = schemaVersion(db, path);
+      if (v === 0) throw new StoreError("E_INPUT", `${path} is empty, not a halfwatt results store`);
       if (v !== SCHEMA_VERSION)
         throw new StoreError(
           "E_INPUT",
@@ -569,7 +570,10 @@ class SqliteStore implements ResultStore {
           );
       });
       // A checkpoint syncs the WAL (synchronous = NORMAL syncs only there): the completed run survives a power cut.
-      this.db.pragma("wal_checkpoint(PASSIVE)");
+      // Best effort: the run is already committed, and a failed checkpoint only defers the sync.
+      try {
+        this.db.pragma("wal_checkpoint(PASSIVE)");
+      } catch {}
     });
   }
 

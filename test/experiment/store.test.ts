@@ -615,5 +615,10 @@ describe("bad files", () => {
     expect(() => openStore(join(dir, "absent.db"), { readonly: true })).toThrow(
       /cannot open the results store .*absent\.db/,
     );
+    const empty = join(dir, "empty.db");
+    writeFileSync(empty, "");
+    expect(() => openStore(empty, { readonly: true })).toThrow(
+      /empty\.db is empty, not a halfwatt results store/,
+    );
   });
 });
