@@ -31,7 +31,16 @@ import type {
 } from "./types.js";
 import { packageVersions } from "./versions.js";
 
-export const RUN_PHASES = { baseline: "idle-baseline", train: "train", test: "test" } as const;
+/**
+ * A run's phases. `setup` (the split's upload to the GPU, recording the step) is measured but kept
+ * out of `train`, so the compared energy is the training's, not the data loading's.
+ */
+export const RUN_PHASES = {
+  baseline: "idle-baseline",
+  setup: "setup",
+  train: "train",
+  test: "test",
+} as const;
 
 export interface SuiteProgress {
   onStart?(info: {
@@ -264,12 +273,16 @@ export async function runSuite(
         progress.onPhase?.(run, RUN_PHASES.baseline);
         await s.mark(RUN_PHASES.baseline);
         await sleep(baselineS * 1000);
-        progress.onPhase?.(run, RUN_PHASES.train);
-        await s.mark(RUN_PHASES.train);
+        progress.onPhase?.(run, RUN_PHASES.setup);
+        await s.mark(RUN_PHASES.setup);
         const result: TrainResult = await train(
           trainConfigOf(spec, config, run.seed, opts.cacheDir),
           {
             signal: opts.signal,
+            onRunStart: async () => {
+              progress.onPhase?.(run, RUN_PHASES.train);
+              await s.mark(RUN_PHASES.train);
+            },
             onEpochEnd: (e) => {
               store.addEpoch(runId, e);
               progress.onEpoch?.(run, e.epoch, config.epochs);

@@ -29,8 +29,22 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
       conclusion.push(
         `${best.id} used the least energy: ${sig(bm?.mean)} kJ per run (${ciText}; ${metric.label}, ${best.completed} run${best.completed === 1 ? "" : "s"}).`,
       );
+      const nonPositive = ranked.filter((c) => (c.energy.metric?.mean ?? 0) <= 0).map((c) => c.id);
+      if (nonPositive.length)
+        conclusion.push(
+          `Net energy at or below zero for ${nonPositive.join(", ")}: what these runs added above the idle baseline is within the measurement's noise, so no percentage is given for them; run longer (more epochs or data) to compare them.`,
+        );
       for (const other of ranked.slice(1)) {
         const om = other.energy.metric?.mean ?? 0;
+        if (nonPositive.length && (om <= 0 || (bm?.mean ?? 0) <= 0)) {
+          const pair0 = data.statistics?.pairwise.find(
+            (p) => (p.a === best.id && p.b === other.id) || (p.a === other.id && p.b === best.id),
+          );
+          conclusion.push(
+            `Against ${other.id} (${sig(om)} kJ): ${sig(om - (bm?.mean ?? 0))} kJ per run more${pair0?.pHolm != null ? ` (Holm-adjusted p = ${pValue(pair0.pHolm)})` : ""}.`,
+          );
+          continue;
+        }
         const saving = om !== 0 ? (om - (bm?.mean ?? 0)) / om : 0;
         const pair = data.statistics?.pairwise.find(
           (p) => (p.a === best.id && p.b === other.id) || (p.a === other.id && p.b === best.id),
@@ -77,6 +91,10 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
     );
   if (metric?.basis === "gross")
     caveats.push("Some runs have no idle baseline, so energies are gross (idle power included), not net.");
+  if (data.configurations.some((c) => (c.energy.metric?.mean ?? 0) <= 0))
+    caveats.push(
+      "Some configurations' mean net energy is at or below zero: their work is too short to stand out from the idle baseline's variation.",
+    );
   const short = data.runs.filter((r) => r.seconds < SHORT_RUN_SECONDS);
   if (short.length)
     caveats.push(

@@ -67,7 +67,7 @@ describe("suite", () => {
     for (const r of completed) {
       expect(r.epochs).toHaveLength(2);
       expect(r.seed).toBe(plan[r.index].seed);
-      expect(r.phases.map((p) => p.name)).toEqual(["idle-baseline", "train", "test"]);
+      expect(r.phases.map((p) => p.name)).toEqual(["idle-baseline", "setup", "train", "test"]);
       const train = r.energy.find((e) => e.phase === "train" && e.component === "cpu" && e.channel === null);
       expect(train?.provenance).toBe("estimated");
       expect(train?.grossJ).toBeGreaterThan(0);
