@@ -536,11 +536,13 @@ describe("two processes on one store", () => {
 
   it("stays intact when a writer is killed mid-write; the run is then marked interrupted", async () => {
     const path = freshPath();
-    const BATCH = 20_000;
+    const BATCH = 50_000;
     const writer = child("write", path, String(BATCH), String(seed));
     let batches: number;
     try {
       await writer.until(/^batch 3$/, 60_000);
+      // Into the next batch's transaction (one batch takes ~150 ms here).
+      await new Promise((r) => setTimeout(r, 20 + 30 * makeRng(seed)()));
     } finally {
       writer.proc.kill("SIGKILL");
       const { signal } = await writer.exited;
