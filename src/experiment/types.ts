@@ -2,8 +2,9 @@
 // the results store keeps per run, and `SuiteResults`, the one object the report is built from.
 // spec.ts validates files into SuiteSpec; plan.ts turns it into PlannedRuns; runner.ts executes
 // them into a ResultStore (store.ts, SQLite); src/report renders SuiteResults.
-import type { EpochResult, LossScaleSummary, SplitMetrics } from "../model/trainer.js";
+
 import type { KernelRecord } from "../model/mlp.js";
+import type { EpochResult, LossScaleSummary, SplitMetrics } from "../model/trainer.js";
 import type { Component, Provenance } from "../telemetry/types.js";
 
 export type Precision = "f32" | "mixed";
@@ -171,7 +172,13 @@ export interface ResultStore {
   completedIndices(suiteId: number): Set<number>;
   /** Marks runs left `running` by a crashed process as `interrupted`. */
   recoverInterrupted(suiteId: number): number;
-  startRun(suiteId: number, run: PlannedRun, config: RunConfiguration, env: RunEnvironment, gpuTempC: number | null): number;
+  startRun(
+    suiteId: number,
+    run: PlannedRun,
+    config: RunConfiguration,
+    env: RunEnvironment,
+    gpuTempC: number | null,
+  ): number;
   addEpoch(runId: number, epoch: EpochResult): void;
   addSamples(runId: number, samples: readonly SampleRecord[]): void;
   finishRun(
