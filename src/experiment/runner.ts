@@ -243,6 +243,7 @@ export async function runSuite(
         if (pending.length) store.addSamples(runId, pending.splice(0));
       };
       let sampler: Sampler | null = null;
+      let completedDetail: string | null = null;
       const windowStart = Date.now();
       try {
         sampler = await Sampler.start({
@@ -324,11 +325,7 @@ export async function runSuite(
         const gpu = report.phases
           .find((p) => p.name === RUN_PHASES.train)
           ?.totals.find((t) => t.component === "gpu");
-        progress.onRunEnd?.(
-          run,
-          "completed",
-          `test acc ${result.test ? (100 * result.test.accuracy).toFixed(1) : "n/a"} %${gpu?.gross != null ? `, GPU ${(gpu.gross / 1000).toFixed(2)} kJ` : ""}`,
-        );
+        completedDetail = `test acc ${result.test ? (100 * result.test.accuracy).toFixed(1) : "n/a"} %${gpu?.gross != null ? `, GPU ${(gpu.gross / 1000).toFixed(2)} kJ` : ""}`;
       } catch (e) {
         if (sampler) await sampler.abort().catch(() => {});
         flush();
@@ -345,6 +342,8 @@ export async function runSuite(
         // A configuration error would fail every run alike: stop rather than fail them all.
         if (summary.failed >= 2 && summary.completed === 0) throw e;
       }
+      // Outside the try: a progress callback that throws must not turn a stored run into a failed one.
+      if (completedDetail !== null) progress.onRunEnd?.(run, "completed", completedDetail);
     }
   } finally {
     if (!opts.dataset) dataset.close();
