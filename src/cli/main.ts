@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 // halfwatt's command line: src/cli/program.ts builds it; GPU commands run with Dawn's limit
 // warnings filtered out of stderr (src/cli/dawn-stderr.ts).
+import { availableParallelism } from "node:os";
 import { runFiltered } from "./dawn-stderr.js";
 import { buildProgram, reportError, wantsJson } from "./program.js";
+
+// sharp decodes on libuv's thread pool (4 threads unless told): give image decoding every core.
+// Set before anything touches the pool; the GPU commands' child process inherits it.
+process.env.UV_THREADPOOL_SIZE ??= String(availableParallelism());
 
 async function main(): Promise<number> {
   const filtered = runFiltered();
