@@ -1,6 +1,7 @@
 // The tensor-core GEMM: f16 inputs, f32 accumulation, through chromium-experimental-subgroup-matrix
 // (shaders/gemm_subgroup_matrix.wgsl). The dispatch (and split-K) is shared: src/kernels/gemm.ts.
 import type { GpuContext } from "../gpu/device.js";
+import { KernelInputError } from "../gpu/errors.js";
 import {
   type EpilogueFlags,
   epilogueConsts,
@@ -8,7 +9,7 @@ import {
   GEMM_UNIFORMS,
   type GemmShape,
   gemmOpName,
-} from "./gemm.js";
+} from "./gemm-common.js";
 import type { ProgramSpec } from "./program.js";
 
 export interface MatrixTile {
@@ -40,7 +41,7 @@ export interface MatrixTile {
  */
 export function matrixTile(name: string): MatrixTile {
   const m = /^([mdus])(\d)x(\d)a(\d)x(\d)(n8)?$/.exec(name);
-  if (!m) throw new Error(`not a subgroup-matrix tile name: ${name}`);
+  if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
   const kind = m[1];
   const direct = kind === "d" || kind === "u";
   return {

@@ -6,9 +6,18 @@
 //     f32 accumulation (shaders/gemm_subgroup_matrix.wgsl), chosen for f16 where the device has it.
 // Both split K over workgroups when the output has too few tiles to fill the GPU (the
 // classifier's first layer: 32 × 1024 outputs over K = 150528), finishing with
-// shaders/gemm_splitk_reduce.wgsl.
+// shaders/gemm_splitk_reduce.wgsl. A third, "skinny", serves A·B with few rows (the batch-32
+// forward). What the kernels share lives in gemm-common.ts.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
+import {
+  type EpilogueFlags,
+  epilogueConsts,
+  GEMM_BINDINGS,
+  GEMM_UNIFORMS,
+  type GemmShape,
+  gemmOpName,
+} from "./gemm-common.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -28,6 +37,8 @@ import {
   type ProgramSpec,
 } from "./program.js";
 import { shapeStr, type Tensor } from "./tensor.js";
+
+export { type EpilogueFlags, epilogueConsts, GEMM_BINDINGS, GEMM_UNIFORMS, type GemmShape, gemmOpName };
 
 export interface GemmOptions extends DispatchOptions {
   transA?: boolean;
@@ -103,12 +114,6 @@ export function chooseTile(m: number, n: number): TileConfig {
   return TILES.t32;
 }
 
-export interface GemmShape {
-  m: number;
-  n: number;
-  k: number;
-}
-
 /** Checks shapes and dtypes; returns M, N, K. Errors name the op and every shape. */
 export function gemmShape(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): GemmShape {
   const desc = () =>
@@ -135,48 +140,6 @@ export function gemmShape(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {
   if (m * n * Math.max(1, opts.splitK ?? 1) >= 2 ** 32 || m * ka >= 2 ** 32 || ka * n >= 2 ** 32)
     throw new KernelInputError("gemm", `too many elements for 32-bit indexing: ${desc()}`);
   return { m, n, k: ka };
-}
-
-export interface EpilogueFlags {
-  transA: boolean;
-  transB: boolean;
-  useBeta: boolean;
-  hasBias: boolean;
-  relu: boolean;
-  splitK: boolean;
-}
-
-export const GEMM_UNIFORMS: ProgramSpec["uniforms"] = [
-  ["m", "u32"],
-  ["n", "u32"],
-  ["k", "u32"],
-  ["alpha", "f32"],
-  ["beta", "f32"],
-  ["kchunk", "u32"],
-];
-
-/** The buffers every GEMM kernel binds, in order (ws: split-K partial sums, f32). */
-export const GEMM_BINDINGS: ProgramSpec["bindings"] = [
-  { name: "a", access: "read", type: "T" },
-  { name: "b", access: "read", type: "T" },
-  { name: "c", access: "read_write", type: "TC" },
-  { name: "bias", access: "read", type: "TC" },
-  { name: "ws", access: "read_write", type: "f32" },
-];
-
-export function epilogueConsts(f: EpilogueFlags): Record<string, boolean> {
-  return {
-    TRANS_A: f.transA,
-    TRANS_B: f.transB,
-    USE_BETA: f.useBeta && !f.splitK,
-    HAS_BIAS: f.hasBias,
-    RELU: f.relu,
-    SPLIT_K: f.splitK,
-  };
-}
-
-export function gemmOpName(kernel: string, inType: string, outType: string, f: EpilogueFlags): string {
-  return `gemm_${kernel}_${inType}_${outType}${f.transA ? "_tA" : ""}${f.transB ? "_tB" : ""}${f.splitK ? "_splitk" : ""}`;
 }
 
 export function tiledSpec(

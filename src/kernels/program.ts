@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { HalfwattError } from "../errors.js";
 import { type GpuContext, withErrorScopes } from "../gpu/device.js";
 import { GpuOperationError, KernelInputError, MissingFeatureError } from "../gpu/errors.js";
 import { type Tensor, tensorBinding } from "./tensor.js";
@@ -51,7 +52,10 @@ function shaderDir(): string {
       return d;
     } catch {}
   }
-  throw new Error(`halfwatt: cannot find the shaders/ folder above ${here}`);
+  throw new HalfwattError(
+    "E_RUNTIME",
+    `cannot find the shaders/ folder above ${here} (an incomplete installation?)`,
+  );
 }
 let shadersPath: string | null = null;
 const sourceCache = new Map<string, string>();

@@ -1,0 +1,52 @@
+// What the GEMM kernels share (the portable tiled one in gemm.ts, the tensor-core one in
+// gemm-subgroup-matrix.ts, the skinny one): shapes, epilogue flags, bindings, uniforms and op
+// names. Its own module so that neither kernel module imports the other's internals in a cycle.
+import type { ProgramSpec } from "./program.js";
+
+export interface GemmShape {
+  m: number;
+  n: number;
+  k: number;
+}
+
+export interface EpilogueFlags {
+  transA: boolean;
+  transB: boolean;
+  useBeta: boolean;
+  hasBias: boolean;
+  relu: boolean;
+  splitK: boolean;
+}
+
+export const GEMM_UNIFORMS: ProgramSpec["uniforms"] = [
+  ["m", "u32"],
+  ["n", "u32"],
+  ["k", "u32"],
+  ["alpha", "f32"],
+  ["beta", "f32"],
+  ["kchunk", "u32"],
+];
+
+/** The buffers every GEMM kernel binds, in order (ws: split-K partial sums, f32). */
+export const GEMM_BINDINGS: ProgramSpec["bindings"] = [
+  { name: "a", access: "read", type: "T" },
+  { name: "b", access: "read", type: "T" },
+  { name: "c", access: "read_write", type: "TC" },
+  { name: "bias", access: "read", type: "TC" },
+  { name: "ws", access: "read_write", type: "f32" },
+];
+
+export function epilogueConsts(f: EpilogueFlags): Record<string, boolean> {
+  return {
+    TRANS_A: f.transA,
+    TRANS_B: f.transB,
+    USE_BETA: f.useBeta && !f.splitK,
+    HAS_BIAS: f.hasBias,
+    RELU: f.relu,
+    SPLIT_K: f.splitK,
+  };
+}
+
+export function gemmOpName(kernel: string, inType: string, outType: string, f: EpilogueFlags): string {
+  return `gemm_${kernel}_${inType}_${outType}${f.transA ? "_tA" : ""}${f.transB ? "_tB" : ""}${f.splitK ? "_splitk" : ""}`;
+}
