@@ -90,10 +90,15 @@ describe("suite", () => {
       // Detached: its own process group, so SIGINT reaches the filter parent and the worker child, as Ctrl-C does.
       const child = spawn(process.execPath, args, { detached: true, stdio: ["ignore", "pipe", "pipe"] });
       let err = "";
+      let sent = false;
       const interrupted = new Promise<number>((done) => {
         child.stderr.on("data", (d: Buffer) => {
           err += d.toString();
-          if (/run 1\/4 .*completed/.test(err) && child.pid) process.kill(-child.pid, "SIGINT");
+          // Once: a second Ctrl-C is the user insisting, which (as in any CLI) kills outright.
+          if (!sent && /run 1\/4 .*completed/.test(err) && child.pid) {
+            sent = true;
+            process.kill(-child.pid, "SIGINT");
+          }
         });
         child.on("close", (code) => done(code ?? -1));
       });
