@@ -1,0 +1,73 @@
+// `halfwatt train` and `halfwatt eval` as a user runs them (the built CLI): one JSON document with
+// the issue's fields, a checkpoint that eval scores identically, and bad options refused up front.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const CLI = resolve("dist/src/cli/main.js");
+const dir = mkdtempSync(join(tmpdir(), "halfwatt-cli-train-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const DATA = "synthetic:classes=5,size=8,train=200,valid=50,test=50,seed=2";
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, HALFWATT_CACHE: join(dir, "cache") },
+  });
+
+describe.skipIf(!existsSync(CLI))("halfwatt train / eval", () => {
+  it("train --json: configuration, adapter, epochs, test top-1/top-5, loss scale, kernels; eval agrees", () => {
+    const ckpt = join(dir, "m.safetensors");
+    const r = run(
+      "train",
+      "--data",
+      DATA,
+      "--precision",
+      "mixed",
+      "--batch",
+      "20",
+      "--neurons",
+      "32,16",
+      "--epochs",
+      "2",
+      "--save",
+      ckpt,
+      "--json",
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.config).toMatchObject({ precision: "mixed", batch: 20, neurons: [32, 16], epochs: 2 });
+    expect(typeof doc.adapter).toBe("string");
+    expect(doc.epochs).toHaveLength(2);
+    expect(doc.epochs[0].train.samples).toBe(200);
+    expect(doc.test.accuracy).toBeGreaterThanOrEqual(0);
+    expect(doc.test.top5).toBeGreaterThanOrEqual(doc.test.accuracy);
+    expect(doc.lossScale.enabled).toBe(true);
+    expect(
+      doc.kernels.find(
+        (k: { op: string; role: string }) => k.op === "gemm" && k.role.startsWith("forward layer 0"),
+      ).input,
+    ).toBe("f16");
+    expect(doc.checkpoint).toBe(ckpt);
+    const e = run("eval", "--checkpoint", ckpt, "--data", DATA, "--json");
+    expect(e.status, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).splits.test.accuracy).toBe(doc.test.accuracy);
+  });
+
+  it("bad options are refused before any work, as JSON errors with exit 2", () => {
+    for (const args of [
+      ["--batch", "0"],
+      ["--precision", "bf16"],
+      ["--neurons", "64,x"],
+      ["--lr", "0x10"],
+    ]) {
+      const r = run("train", "--data", DATA, ...args, "--json");
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(JSON.parse(r.stdout).error.message).toContain(args[0]);
+    }
+    const missing = run("train", "--data", join(dir, "no-such-folder"), "--json");
+    expect(missing.status).toBe(2);
+    expect(JSON.parse(missing.stdout).error.message).toContain("no-such-folder");
+  });
+});
