@@ -1,10 +1,16 @@
-// IEEE 754 binary16 <-> binary32 conversion on the CPU (Node 20 has no Float16Array).
+// IEEE 754 binary16 <-> binary32 conversion on the CPU (exact bit patterns, independent of any
+// runtime's Float16Array).
 // Used to upload f16 tensors, read them back, and quantize inputs of the float64 references.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** Rounds a number to the nearest binary16 (ties to even) and returns its 16 bits. */
+/**
+ * Rounds a binary32 value to the nearest binary16 (ties to even) and returns its 16 bits. A
+ * float64 argument is first rounded to f32, so it can round twice (1 + 2^-11 + 2^-40 gives
+ * 0x3C00, not 0x3C01): that is what a GPU kernel does when it computes in f32 and stores f16,
+ * which is how the references use it.
+ */
 export function f32ToF16Bits(value: number): number {
   f32[0] = value;
   const x = u32[0];
@@ -41,7 +47,7 @@ export function f16BitsToF32(h: number): number {
   return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
-/** Rounds a number to binary16 and back: what an f16 store would keep. */
+/** Rounds to binary16 (through f32, as f32ToF16Bits) and back: what an f16 store would keep. */
 export function roundToF16(value: number): number {
   return f16BitsToF32(f32ToF16Bits(value));
 }
