@@ -8,6 +8,12 @@
 // from CodeCarbon's machine mode (load_factor = 0.1 + 0.9·load³, codecarbon/external/hardware.py);
 // CodeCarbon's own docs say none of these shapes is fitted to measurements. Every figure from
 // this model is labelled `estimated`.
+//
+// Range: the same curve with the idle floor at either end of f_idle ∈ [0, 0.3]. 0 is Green
+// Algorithms' curve (no idle power); 0.3 is our assumed upper end for a server package idling
+// with its uncore, memory controller and I/O powered (not a fitted figure). TDP itself is taken
+// as the full-load power at both ends, so the band closes at 100 % load: turbo above TDP
+// (Intel's PL2) and TDP errors (e.g. the 4 W/thread fallback) are not in it.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { monotonicMs } from "./clock.js";
@@ -17,12 +23,16 @@ import type { ChannelInfo, ChannelReading, TelemetrySource } from "./types.js";
 
 /** The idle floor, as a fraction of TDP (CodeCarbon machine mode's 0.1). */
 export const DEFAULT_IDLE_FRACTION = 0.1;
+/** The idle floor's stated uncertainty: the ends of the range (see the file comment). */
+export const IDLE_FRACTION_RANGE: readonly [number, number] = [0, 0.3];
 /** W per hardware thread for CPUs not in the table: CodeCarbon's DEFAULT_POWER_PER_CORE (core/cpu.py). */
 export const UNKNOWN_CPU_WATTS_PER_THREAD = 4;
 
 interface TdpEntry {
   tdpW: number;
   threads: number;
+  /** Where the figure was checked: the maker's spec page. */
+  source: string;
 }
 type TdpTable = Record<string, TdpEntry>;
 
@@ -70,6 +80,8 @@ export interface CpuPowerModel {
   cpuModel: string;
   /** How tdpW was chosen, in words. */
   origin: string;
+  /** Idle fractions of the low and high bound (default IDLE_FRACTION_RANGE, widened to idleFraction). */
+  idleFractionRange?: readonly [number, number];
 }
 
 export interface CpuModelOptions {
@@ -92,7 +104,13 @@ export function resolveCpuModel(options: CpuModelOptions = {}): CpuPowerModel {
   if (options.tdpW !== undefined) {
     if (!(options.tdpW > 0))
       throw new TelemetryInputError(`--cpu-tdp ${options.tdpW} must be a positive number of watts`);
-    return { tdpW: options.tdpW, idleFraction, cpuModel, origin: `set with --cpu-tdp (${options.tdpW} W)` };
+    return {
+      tdpW: options.tdpW,
+      idleFraction,
+      cpuModel,
+      origin: `set with --cpu-tdp (${options.tdpW} W)`,
+      idleFractionRange: idleRange(idleFraction),
+    };
   }
   const found = lookupTdp(cpuModel);
   if (found) {
@@ -104,7 +122,8 @@ export function resolveCpuModel(options: CpuModelOptions = {}): CpuPowerModel {
       tdpW,
       idleFraction,
       cpuModel,
-      origin: `table entry "${found.key}": ${found.entry.tdpW} W × ${info.packages} package(s)${scaled}`,
+      origin: `table entry "${found.key}": ${found.entry.tdpW} W × ${info.packages} package(s)${scaled} (source: ${found.entry.source})`,
+      idleFractionRange: idleRange(idleFraction),
     };
   }
   const threads = Math.max(1, info.logicalCpus);
@@ -112,8 +131,14 @@ export function resolveCpuModel(options: CpuModelOptions = {}): CpuPowerModel {
     tdpW: UNKNOWN_CPU_WATTS_PER_THREAD * threads,
     idleFraction,
     cpuModel,
-    origin: `"${cpuModel}" is not in the TDP table: ${UNKNOWN_CPU_WATTS_PER_THREAD} W × ${threads} threads (CodeCarbon's fallback); set --cpu-tdp`,
+    origin: `fallback, not a spec sheet: "${cpuModel}" is not in the TDP table, so ${UNKNOWN_CPU_WATTS_PER_THREAD} W × ${threads} threads (CodeCarbon's DEFAULT_POWER_PER_CORE); set --cpu-tdp`,
+    idleFractionRange: idleRange(idleFraction),
   };
+}
+
+/** The stated idle-fraction range, widened to include the value in use. */
+export function idleRange(idleFraction: number): [number, number] {
+  return [Math.min(IDLE_FRACTION_RANGE[0], idleFraction), Math.max(IDLE_FRACTION_RANGE[1], idleFraction)];
 }
 
 /** P = TDP × (f_idle + (1 − f_idle)·u). */
@@ -130,11 +155,15 @@ export class CpuModelSource implements TelemetrySource {
   readonly channels: ChannelInfo[];
   private last: { t: number; times: CpuTimes } | null = null;
   private energyJ = 0;
+  private lowJ = 0;
+  private highJ = 0;
+  private readonly range: readonly [number, number];
 
   constructor(
     private readonly model: CpuPowerModel,
     private readonly procStat = "/proc/stat",
   ) {
+    this.range = model.idleFractionRange ?? idleRange(model.idleFraction);
     this.channels = [
       {
         id: "cpu-model",
@@ -143,7 +172,7 @@ export class CpuModelSource implements TelemetrySource {
         counter: "estimated",
         // /proc/stat counts in USER_HZ ticks of 10 ms.
         updatePeriodMs: 10,
-        note: `P = TDP × (${model.idleFraction} + ${1 - model.idleFraction}·utilisation); TDP: ${model.origin}`,
+        note: `P = TDP × (${model.idleFraction} + ${1 - model.idleFraction}·utilisation), range from f_idle = ${this.range[0]} to ${this.range[1]}; TDP: ${model.origin}`,
       },
     ];
   }
@@ -153,9 +182,17 @@ export class CpuModelSource implements TelemetrySource {
     const times = readCpuTimes(this.procStat);
     if (this.last) {
       const u = utilisation(this.last.times, times);
-      if (u !== null) this.energyJ += modelledCpuPowerW(this.model, u) * ((t - this.last.t) / 1000);
+      if (u !== null) {
+        const s = (t - this.last.t) / 1000;
+        const { tdpW } = this.model;
+        this.energyJ += modelledCpuPowerW(this.model, u) * s;
+        this.lowJ += modelledCpuPowerW({ tdpW, idleFraction: this.range[0] }, u) * s;
+        this.highJ += modelledCpuPowerW({ tdpW, idleFraction: this.range[1] }, u) * s;
+      }
     }
     this.last = { t, times };
-    return [{ channel: "cpu-model", energyJ: this.energyJ, t }];
+    return [
+      { channel: "cpu-model", energyJ: this.energyJ, energyLowJ: this.lowJ, energyHighJ: this.highJ, t },
+    ];
   }
 }

@@ -2,7 +2,7 @@
 // Shown by `halfwatt devices` and at the top of `halfwatt measure`.
 import { type CpuPowerModel, resolveCpuModel } from "./cpu-model.js";
 import { type NvmlLoadResult, type NvmlSnapshot, nvmlAvailability, openNvml } from "./nvml.js";
-import { type RamPowerModel, resolveRamModel } from "./ram-model.js";
+import { type RamPowerModel, resolveRamPowerModel } from "./ram-model.js";
 import { probeRapl } from "./rapl.js";
 import type { Availability, Provenance } from "./types.js";
 
@@ -54,8 +54,8 @@ export async function describeTelemetry(
   const ram = modelStatus("dram");
   if (ram.available) {
     try {
-      out.ramModel = resolveRamModel();
-      ram.detail = `${out.ramModel.gigabytes.toFixed(1)} GiB × ${out.ramModel.wattsPerGb} W/GB = ${out.ramModel.powerW.toFixed(2)} W`;
+      out.ramModel = resolveRamPowerModel();
+      ram.detail = `${out.ramModel.powerW.toFixed(2)} W: ${out.ramModel.note}`;
     } catch (e) {
       Object.assign(ram, { available: false, reason: (e as Error).message });
     }

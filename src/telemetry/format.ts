@@ -4,8 +4,14 @@ import type { ChannelEnergy, EnergyFigure, EnergyReport } from "./ledger.js";
 const joules = (j: number | null) =>
   j == null ? "—" : Math.abs(j) >= 1e4 ? `${(j / 1e3).toFixed(2)} kJ` : `${j.toFixed(2)} J`;
 
+/** "x J (y–z)" where a range is known and not a single point. */
+export function withRange(j: number | null, low?: number | null, high?: number | null): string {
+  if (j == null || low == null || high == null || (low === j && high === j)) return joules(j);
+  return `${joules(j)} (${joules(low)}–${joules(high)})`;
+}
+
 function figure(f: EnergyFigure): string {
-  return `${joules(f.joules)} [${f.provenance}]${f.flag ? ` (${f.flag})` : ""}`;
+  return `${withRange(f.joules, f.low, f.high)} [${f.provenance}]${f.flag ? ` (${f.flag})` : ""}`;
 }
 
 function channelLine(c: ChannelEnergy): string[] {
@@ -27,13 +33,14 @@ export function formatEnergyReport(r: EnergyReport): string {
     for (const c of p.channels) out.push(...channelLine(c));
     for (const t of p.totals)
       out.push(
-        `  total ${t.component}: ${joules(t.gross)}${t.net != null ? `, net ${joules(t.net)}` : ""} [${t.provenance}]${t.flag ? ` (${t.flag})` : ""}`,
+        `  total ${t.component}: ${withRange(t.gross, t.low, t.high)}${t.net != null ? `, net ${withRange(t.net, t.netLow, t.netHigh)}` : ""} [${t.provenance}]${t.flag ? ` (${t.flag})` : ""}`,
       );
   }
   if (r.baselinePhase) out.push(`net = gross − (mean power in "${r.baselinePhase}") × phase duration`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   out.push(
     "provenance: counter = hardware energy counter delta; sampled = measured power, integrated; estimated = model",
+    "ranges (low–high): a model's stated uncertainty, or a counter's disagreement with its power integral",
   );
   return out.join("\n");
 }

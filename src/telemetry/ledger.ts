@@ -8,6 +8,13 @@
 // The ledger works incrementally (one segment at a time) so it keeps O(phases × channels)
 // state, not the samples. Marks must be registered before any sample later than them is added;
 // the sampler guarantees that (see sampler.ts) and `add` refuses samples out of that order.
+//
+// Ranges: every figure carries `low`/`high`. A model's bounds arrive as two more cumulative
+// counters on its readings (energyLowJ/energyHighJ: the model rerun at each end of its stated
+// uncertainty) and get the same counter arithmetic. A hardware counter that also has power
+// readings is bounded by the counter and the integral; anything else has low = high = value.
+// Sums add lows and highs (the bounds of one model move together, so this is the range of the
+// sum, not a statistical interval).
 
 import { TelemetryError } from "./errors.js";
 import type { ChannelInfo, Component, Provenance, Sample } from "./types.js";
@@ -20,6 +27,9 @@ export interface EnergyFigure {
   /** "power × duration": a constant (a model, a manual average). */
   method: "counter delta" | "trapezoid integral of power" | "power × duration";
   flag?: string;
+  /** Bounds of `joules` (null with it); see the file comment. */
+  low?: number | null;
+  high?: number | null;
 }
 
 export interface ChannelEnergy {
@@ -49,6 +59,11 @@ export interface ComponentTotal {
   provenance: Provenance;
   sources: string[];
   flag?: string;
+  /** Sums of the parts' bounds (a part without bounds counts its value at both ends). */
+  low?: number | null;
+  high?: number | null;
+  netLow?: number | null;
+  netHigh?: number | null;
 }
 
 export interface PhaseEnergy {
@@ -82,13 +97,21 @@ export interface PhaseMark {
   wallMs: number;
 }
 
+/** One cumulative counter's value at a phase's start and end (NaN start: it was reset inside). */
+interface CounterEnds {
+  start?: number;
+  end?: number;
+}
+
+/** The counter itself and a model's low and high bound counters. */
+type Track = "value" | "low" | "high";
+
 interface ChannelPhase {
   integralJ: number;
   coveredMs: number;
   powerSamples: number;
   counterSamples: number;
-  counterStart?: number;
-  counterEnd?: number;
+  counter: Record<Track, CounterEnds>;
 }
 
 interface Phase {
@@ -114,7 +137,11 @@ const lerp = (a: Point, b: Point, t: number) =>
 export class EnergyLedger {
   private readonly phases: Phase[] = [];
   private readonly lastPower = new Map<string, Point>();
-  private readonly lastCounter = new Map<string, Point>();
+  private readonly lastCounter: Record<Track, Map<string, Point>> = {
+    value: new Map(),
+    low: new Map(),
+    high: new Map(),
+  };
   private readonly byId: Map<string, ChannelInfo>;
   private latestSampleT = Number.NEGATIVE_INFINITY;
   private readonly warnings: string[] = [];
@@ -161,6 +188,10 @@ export class EnergyLedger {
         this.powerPoint(s.channel, { t: s.t, v: s.powerW });
       if (s.energyJ !== undefined && Number.isFinite(s.energyJ))
         this.counterPoint(s.channel, { t: s.t, v: s.energyJ });
+      if (s.energyLowJ !== undefined && Number.isFinite(s.energyLowJ))
+        this.counterPoint(s.channel, { t: s.t, v: s.energyLowJ }, "low");
+      if (s.energyHighJ !== undefined && Number.isFinite(s.energyHighJ))
+        this.counterPoint(s.channel, { t: s.t, v: s.energyHighJ }, "high");
       if (s.t > this.latestSampleT) this.latestSampleT = s.t;
     }
   }
@@ -173,7 +204,7 @@ export class EnergyLedger {
   private state(phase: Phase, channel: string): ChannelPhase {
     let st = phase.perChannel.get(channel);
     if (!st) {
-      st = { integralJ: 0, coveredMs: 0, powerSamples: 0, counterSamples: 0 };
+      st = emptyChannelPhase();
       phase.perChannel.set(channel, st);
     }
     return st;
@@ -198,32 +229,34 @@ export class EnergyLedger {
     this.lastPower.set(channel, p);
   }
 
-  private counterPoint(channel: string, c: Point): void {
-    const prev = this.lastCounter.get(channel);
+  private counterPoint(channel: string, c: Point, track: Track = "value"): void {
+    const last = this.lastCounter[track];
+    const prev = last.get(channel);
+    const what = track === "value" ? "" : ` (${track} bound)`;
     if (prev && c.t < prev.t) {
-      this.warn(`${channel}: counter sample out of time order dropped`);
+      this.warn(`${channel}: counter sample${what} out of time order dropped`);
       return;
     }
     if (prev && c.v < prev.v) {
       // Sources unwrap known wrap-arounds; a decrease left here is a reset (driver reload).
       this.warn(
-        `${channel}: energy counter went backwards (${prev.v} → ${c.v} J); phases spanning it have no counter figure`,
+        `${channel}: energy counter${what} went backwards (${prev.v} → ${c.v} J); phases spanning it have no counter figure`,
       );
-      this.lastCounter.set(channel, c);
+      last.set(channel, c);
       for (const ph of this.phases)
-        if (ph.start < c.t && ph.end > prev.t) this.state(ph, channel).counterStart = Number.NaN;
+        if (ph.start < c.t && ph.end > prev.t) this.state(ph, channel).counter[track].start = Number.NaN;
       return;
     }
     for (const ph of this.phases) {
-      const st = () => this.state(ph, channel);
-      if (c.t >= ph.start && c.t < ph.end) st().counterSamples++;
+      const ends = () => this.state(ph, channel).counter[track];
+      if (track === "value" && c.t >= ph.start && c.t < ph.end) this.state(ph, channel).counterSamples++;
       // A boundary at exactly a reading's time takes that reading; otherwise interpolate.
-      if (c.t === ph.start) st().counterStart = c.v;
-      else if (prev && prev.t < ph.start && ph.start < c.t) st().counterStart = lerp(prev, c, ph.start);
-      if (c.t === ph.end) st().counterEnd = c.v;
-      else if (prev && prev.t < ph.end && ph.end < c.t) st().counterEnd = lerp(prev, c, ph.end);
+      if (c.t === ph.start) ends().start = c.v;
+      else if (prev && prev.t < ph.start && ph.start < c.t) ends().start = lerp(prev, c, ph.start);
+      if (c.t === ph.end) ends().end = c.v;
+      else if (prev && prev.t < ph.end && ph.end < c.t) ends().end = lerp(prev, c, ph.end);
     }
-    this.lastCounter.set(channel, c);
+    last.set(channel, c);
   }
 
   /** Energy of every closed phase. */
@@ -243,10 +276,9 @@ export class EnergyLedger {
         for (const ce of channels) {
           const base = baselineGross.get(ce.channel)?.gross;
           const baseW = base?.joules != null && baseS > 0 ? base.joules / baseS : null;
-          ce.net = {
-            ...ce.gross,
-            joules: ce.gross.joules != null && baseW != null ? ce.gross.joules - baseW * durationS : null,
-          };
+          const joules =
+            ce.gross.joules != null && baseW != null ? ce.gross.joules - baseW * durationS : null;
+          ce.net = { ...ce.gross, joules, ...netBounds(ce.gross, base, joules, durationS / baseS) };
           if (baseW == null) ce.net.flag ??= `no idle-baseline power (${base?.flag ?? "channel missing"})`;
         }
       }
@@ -264,7 +296,7 @@ export class EnergyLedger {
   }
 
   private channelEnergy(ph: Phase, ch: ChannelInfo, warnings: string[]): ChannelEnergy {
-    const st = ph.perChannel.get(ch.id) ?? { integralJ: 0, coveredMs: 0, powerSamples: 0, counterSamples: 0 };
+    const st = ph.perChannel.get(ch.id) ?? emptyChannelPhase();
     const durationMs = ph.end - ph.start;
     const tooShort =
       durationMs < ch.updatePeriodMs
@@ -291,8 +323,10 @@ export class EnergyLedger {
     }
     let counter: EnergyFigure | undefined;
     if (ch.counter) {
-      const known = st.counterStart !== undefined && st.counterEnd !== undefined;
-      const delta = known ? (st.counterEnd as number) - (st.counterStart as number) : Number.NaN;
+      const known = st.counter.value.start !== undefined && st.counter.value.end !== undefined;
+      const delta = known
+        ? (st.counter.value.end as number) - (st.counter.value.start as number)
+        : Number.NaN;
       const flag =
         tooShort ??
         (Number.isNaN(delta)
@@ -300,15 +334,29 @@ export class EnergyLedger {
             ? "energy counter reset inside this window"
             : "no counter readings bracket this window"
           : undefined);
+      const joules = flag ? null : delta;
       counter = {
-        joules: flag ? null : delta,
+        joules,
         provenance: ch.counter,
         source: ch.source,
         method: "counter delta",
         ...(flag ? { flag } : {}),
+        ...modelBounds(joules, st.counter),
       };
     }
+    if (integrated) Object.assign(integrated, { low: integrated.joules, high: integrated.joules });
     const gross = (counter ?? integrated) as EnergyFigure;
+    // The known error term of a hardware counter: its disagreement with the power integral.
+    if (
+      counter &&
+      integrated &&
+      counter.joules != null &&
+      integrated.joules != null &&
+      ch.counter !== "estimated"
+    ) {
+      counter.low = Math.min(counter.joules, integrated.joules);
+      counter.high = Math.max(counter.joules, integrated.joules);
+    }
     const out: ChannelEnergy = {
       channel: ch.id,
       component: ch.component,
@@ -334,6 +382,52 @@ export class EnergyLedger {
   }
 }
 
+function emptyChannelPhase(): ChannelPhase {
+  return {
+    integralJ: 0,
+    coveredMs: 0,
+    powerSamples: 0,
+    counterSamples: 0,
+    counter: { value: {}, low: {}, high: {} },
+  };
+}
+
+const delta = (e: CounterEnds) =>
+  e.start !== undefined && e.end !== undefined && !Number.isNaN(e.start) ? e.end - e.start : null;
+
+/**
+ * A counter figure's bounds from its low/high bound counters, widened to include the value;
+ * low = high = value where the channel has none (or they do not bracket this window).
+ */
+function modelBounds(
+  joules: number | null,
+  ends: Record<Track, CounterEnds>,
+): { low: number | null; high: number | null } {
+  if (joules == null) return { low: null, high: null };
+  const lo = delta(ends.low);
+  const hi = delta(ends.high);
+  if (lo == null || hi == null) return { low: joules, high: joules };
+  return { low: Math.min(lo, hi, joules), high: Math.max(lo, hi, joules) };
+}
+
+/**
+ * Net bounds: each bound is a whole alternative model, so its baseline is subtracted from the
+ * same bound (low − low·r, high − high·r, r = phase / baseline duration); the two results and
+ * the net value are then ordered, since a higher idle floor means a lower net.
+ */
+function netBounds(
+  gross: EnergyFigure,
+  base: EnergyFigure | undefined,
+  net: number | null,
+  ratio: number,
+): { low: number | null; high: number | null } {
+  if (net == null || !base || base.joules == null || !Number.isFinite(ratio))
+    return { low: null, high: null };
+  const a = (gross.low ?? gross.joules ?? 0) - (base.low ?? base.joules) * ratio;
+  const b = (gross.high ?? gross.joules ?? 0) - (base.high ?? base.joules) * ratio;
+  return { low: Math.min(a, b, net), high: Math.max(a, b, net) };
+}
+
 /** Sums channels per component; the total is only as strong as its weakest part. */
 export function componentTotals(channels: readonly ChannelEnergy[]): ComponentTotal[] {
   const out: ComponentTotal[] = [];
@@ -353,14 +447,55 @@ export function componentTotals(channels: readonly ChannelEnergy[]): ComponentTo
     const weakest = parts
       .map((c) => c.gross.provenance)
       .reduce((a, b) => (PROVENANCE_STRENGTH[b] < PROVENANCE_STRENGTH[a] ? b : a));
+    const withNet = parts.every((c) => c.net);
+    const net = withNet ? sum((c) => c.net?.joules) : null;
     out.push({
       component,
       gross: sum((c) => c.gross.joules),
-      net: parts.every((c) => c.net) ? sum((c) => c.net?.joules) : null,
+      net,
+      low: sum((c) => (c.gross.joules == null ? null : (c.gross.low ?? c.gross.joules))),
+      high: sum((c) => (c.gross.joules == null ? null : (c.gross.high ?? c.gross.joules))),
+      netLow: withNet ? sum((c) => (c.net?.joules == null ? null : (c.net.low ?? c.net.joules))) : null,
+      netHigh: withNet ? sum((c) => (c.net?.joules == null ? null : (c.net.high ?? c.net.joules))) : null,
       provenance: weakest,
       sources: parts.map((c) => c.source),
       ...(missing.length ? { flag: `no figure from ${missing.map((c) => c.source).join(", ")}` } : {}),
     });
   }
   return out;
+}
+
+export interface PhaseTotal {
+  joules: number | null;
+  low: number | null;
+  high: number | null;
+  provenance: Provenance;
+}
+
+/**
+ * A phase's total over `components` (default gpu + cpu + dram: the wall plug's `system` already
+ * contains them), from its component totals; null where a component's figure is missing.
+ */
+export function phaseTotal(
+  totals: readonly ComponentTotal[],
+  components: readonly Component[] = ["gpu", "cpu", "dram"],
+  which: "gross" | "net" = "gross",
+): PhaseTotal | null {
+  const parts = totals.filter((t) => components.includes(t.component));
+  if (!parts.length) return null;
+  let joules: number | null = 0;
+  let low: number | null = 0;
+  let high: number | null = 0;
+  for (const t of parts) {
+    const v = which === "gross" ? t.gross : t.net;
+    const lo = which === "gross" ? t.low : t.netLow;
+    const hi = which === "gross" ? t.high : t.netHigh;
+    joules = v == null || joules == null ? null : joules + v;
+    low = v == null || low == null ? null : low + (lo ?? v);
+    high = v == null || high == null ? null : high + (hi ?? v);
+  }
+  const provenance = parts
+    .map((t) => t.provenance)
+    .reduce((a, b) => (PROVENANCE_STRENGTH[b] < PROVENANCE_STRENGTH[a] ? b : a));
+  return { joules, low, high, provenance };
 }

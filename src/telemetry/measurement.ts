@@ -33,6 +33,8 @@ export interface MeasurementOptions {
   cpuTdp?: number;
   cpuIdleFraction?: number;
   ramWPerGb?: number;
+  /** RAM model: "modules" (default) or "constant" (--ram-w-per-gb alone also selects it). */
+  ramModel?: "modules" | "constant";
   /** Idle baseline before the run (default 5 s with a command, else 0). */
   baselineSeconds?: number;
   cooldownSeconds?: number;
@@ -170,6 +172,7 @@ export async function measure(
     cpuTdpW: opts.cpuTdp,
     cpuIdleFraction: opts.cpuIdleFraction,
     ramWattsPerGb: opts.ramWPerGb,
+    ramModel: opts.ramModel,
     plug: opts.plug,
     nvidiaSmi: opts.nvidiaSmi,
   });

@@ -4,7 +4,7 @@ import { CpuModelSource, type CpuPowerModel, resolveCpuModel } from "./cpu-model
 import { TelemetryError } from "./errors.js";
 import { NvidiaSmiSource, nvidiaSmiAvailability } from "./nvidia-smi.js";
 import { NvmlSource, openNvml } from "./nvml.js";
-import { RamModelSource, type RamPowerModel, resolveRamModel } from "./ram-model.js";
+import { type RamModelKind, RamModelSource, type RamSourceModel, resolveRamPowerModel } from "./ram-model.js";
 import { DEFAULT_POWERCAP_ROOT, probeRapl, RaplSource } from "./rapl.js";
 import type { TelemetrySource } from "./types.js";
 import { type PlugKind, SmartPlugSource } from "./wall-meter.js";
@@ -13,7 +13,7 @@ export type SourceSpec =
   | { kind: "nvml"; library?: string; devices?: number[] }
   | { kind: "rapl"; root?: string }
   | { kind: "cpu-model"; model: CpuPowerModel; procStat?: string }
-  | { kind: "ram-model"; model: RamPowerModel }
+  | { kind: "ram-model"; model: RamSourceModel }
   | { kind: "plug"; plug: PlugKind; url: string; intervalMs?: number }
   | { kind: "nvidia-smi"; devices: number[]; intervalMs?: number }
   /** A module exporting `createSource(options)`: test doubles, experimental sensors. */
@@ -57,7 +57,10 @@ export interface PlanOptions {
   /** --cpu-tdp W */
   cpuTdpW?: number;
   cpuIdleFraction?: number;
+  /** The constant RAM model's W/GB; giving it selects that model unless ramModel says otherwise. */
   ramWattsPerGb?: number;
+  /** "modules" (default) or "constant" (W per GB, for comparison with older studies). */
+  ramModel?: RamModelKind;
   raplRoot?: string;
   /** Leave NVML out (e.g. a CPU-only run). */
   noNvml?: boolean;
@@ -102,7 +105,10 @@ export function planSources(options: PlanOptions = {}): SourcePlan {
       model: resolveCpuModel({ tdpW: options.cpuTdpW, idleFraction: options.cpuIdleFraction }),
     });
   if (!hasDram)
-    specs.push({ kind: "ram-model", model: resolveRamModel({ wattsPerGb: options.ramWattsPerGb }) });
+    specs.push({
+      kind: "ram-model",
+      model: resolveRamPowerModel({ model: options.ramModel, wattsPerGb: options.ramWattsPerGb }),
+    });
   if (options.plug) specs.push({ kind: "plug", plug: options.plug.kind, url: options.plug.url });
   return { specs, unavailable };
 }

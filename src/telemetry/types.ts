@@ -35,6 +35,12 @@ export interface ChannelReading {
   channel: string;
   powerW?: number;
   energyJ?: number;
+  /**
+   * Bounds of a modelled cumulative energy (`estimated` counters): the same model run with the
+   * low and the high end of its stated uncertainty. The ledger turns them into a figure's range.
+   */
+  energyLowJ?: number;
+  energyHighJ?: number;
   /** Monotonic ms when the source knows better than the sampler when the value was taken. */
   t?: number;
 }
