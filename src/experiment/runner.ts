@@ -298,7 +298,7 @@ export async function runSuite(
         const report = await s.stop();
         sampler = null;
         flush();
-        for (const w of report.warnings) progress.onNote?.(`run ${run.index + 1}: ${w}`);
+        for (const w of new Set(report.warnings)) progress.onNote?.(`run ${run.index + 1}: ${w}`);
         if (result.stopped) {
           store.failRun(runId, "interrupted", "stopped by the user (SIGINT) before the run finished");
           summary.interrupted++;

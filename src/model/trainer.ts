@@ -398,7 +398,8 @@ export async function train(
       if (!train.stream) ctx.device.queue.writeBuffer(train.order.buffer, 0, order);
       m.setCursor(TRAIN_SLOT, 0);
       const sums = zeroSums();
-      let skippedAtStart = scaleSummary.skippedSteps;
+      // Skipped steps are a running total in the GPU state; an epoch's share is the difference.
+      const skippedAtStart = scaleSummary.skippedSteps;
       let lastState = scaleSummary.skippedSteps;
       const reads: Promise<void>[] = [];
       let stepsDone = 0;
@@ -465,7 +466,6 @@ export async function train(
       await ctx.device.queue.onSubmittedWorkDone();
       ctx.check(`training epoch ${epoch}`);
       const seconds = (performance.now() - t0) / 1000;
-      void skippedAtStart;
       const validM = valid ? await evaluate(valid) : toMetrics(zeroSums());
       if (valid) await hooks.onEvaluation?.("valid", validM, epoch);
       const e: EpochResult = {
@@ -477,7 +477,6 @@ export async function train(
         steps: stepsDone,
         skippedSteps: lastState - skippedAtStart,
       };
-      skippedAtStart = lastState;
       epochs.push(e);
       await hooks.onEpochEnd?.(e);
     }
