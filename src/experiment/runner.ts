@@ -161,7 +161,8 @@ export async function runSuite(
   if (recovered)
     progress.onNote?.(`${recovered} run(s) left running by an earlier process marked interrupted`);
   const done = store.completedIndices(suite.id);
-  if (done.size && !opts.resume)
+  // A finished suite is not an error: the caller re-writes its report.
+  if (done.size && done.size < plan.length && !opts.resume)
     throw new SuiteError(
       `the store already holds suite "${spec.name}" with ${done.size} completed run(s): pass --resume to finish it, or choose another --out`,
     );
