@@ -159,14 +159,14 @@ function runDmidecode(): { text: string } | { reason: string } {
 export function estimateModuleCount(gb: number): number {
   if (!(gb > 0)) throw new TelemetryInputError(`memory size ${gb} GB must be > 0`);
   let n: number;
-  if (gb <= 16) n = 2;
+  if (gb <= 16) n = MIN_ESTIMATED_MODULES; // CodeCarbon: 2 × 4 or 2 × 8 GB; also the floor
   else if (gb <= 64) n = 4;
   else if (gb <= 128) n = 8;
   else {
     const size = [128, 64, 32, 16, 8, 4].find((s) => s <= gb / 8) as number;
     n = Math.ceil(gb / size);
   }
-  return Math.max(MIN_ESTIMATED_MODULES, n, Math.ceil(gb / MAX_GB_PER_MODULE));
+  return Math.max(n, Math.ceil(gb / MAX_GB_PER_MODULE));
 }
 
 /** CodeCarbon 3's discount at scale: modules 1–4 at 100 %, 5–8 at 90 %, 9–16 at 80 %, then 70 %. */

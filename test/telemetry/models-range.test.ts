@@ -233,6 +233,57 @@ describe("RAM per-module model (CodeCarbon 3)", () => {
   });
 });
 
+/**
+ * [key, W, threads] per package, transcribed from the makers' data (Intel ARK "TDP" / "Processor
+ * Base Power", AMD "Default TDP"; read from the ARK and amd.com exports in
+ * github.com/felixsteinke/cpu-spec-dataset @ 4c08d88), not from cpu-tdp.json.
+ */
+const SPEC_SHEET: [string, number, number][] = [
+  ["Xeon Platinum 8480+", 350, 112],
+  ["Xeon Platinum 8468", 350, 96],
+  ["Xeon Platinum 8462Y+", 300, 64],
+  ["Xeon Gold 6430", 270, 64],
+  ["Xeon Platinum 8380", 270, 80],
+  ["Xeon Platinum 8358", 250, 64],
+  ["Xeon Gold 6348", 235, 56],
+  ["Xeon Silver 4310", 120, 24],
+  ["Xeon Platinum 8280", 205, 56],
+  ["Xeon Gold 6248", 150, 40],
+  ["Xeon Gold 6230", 125, 40],
+  ["Xeon Gold 6148", 150, 40],
+  ["Xeon Silver 4214", 85, 24],
+  ["Xeon E5-2690 v4", 135, 28],
+  ["Xeon E5-2680 v4", 120, 28],
+  ["Xeon E5-2620 v3", 85, 12],
+  ["Xeon E3-1240 v2", 69, 8],
+  ["EPYC 9754", 360, 256],
+  ["EPYC 9654", 360, 192],
+  ["EPYC 9554", 360, 128],
+  ["EPYC 9454", 290, 96],
+  ["EPYC 9354", 280, 64],
+  ["EPYC 9124", 200, 32],
+  ["EPYC 7763", 280, 128],
+  ["EPYC 7742", 225, 128],
+  ["EPYC 7713", 225, 128],
+  ["EPYC 7543", 225, 64],
+  ["EPYC 7513", 200, 64],
+  ["EPYC 7452", 155, 64],
+  ["EPYC 7282", 120, 32],
+  ["Ryzen Threadripper 1950X", 180, 32],
+  ["Ryzen 9 7950X", 170, 32],
+  ["Ryzen 9 5950X", 105, 32],
+  ["Ryzen 9 3900X", 105, 24],
+  ["Ryzen 7 7800X3D", 120, 16],
+  ["Ryzen 7 5800X", 105, 16],
+  ["Core i9-13900K", 125, 32],
+  ["Core i7-13700K", 125, 24],
+  ["Core i7-12700K", 125, 20],
+  ["Core i5-12600K", 125, 16],
+  ["Core i9-9900K", 95, 16],
+  ["Core i7-8700K", 95, 12],
+  ["Core i7-7600U", 15, 4],
+];
+
 describe("CPU model: checked table, fallback, range", () => {
   it("every table entry cites its source: Intel's ARK page, AMD's product specifications", () => {
     const t = tdpTable();
@@ -246,7 +297,16 @@ describe("CPU model: checked table, fallback, range", () => {
     }
   });
 
-  it("matches the makers' spec sheets (values read off ARK / amd.com by hand)", () => {
+  it("holds exactly the entries confirmed on a maker's page, with the maker's figures", () => {
+    const t = tdpTable();
+    expect(Object.keys(t).sort()).toEqual(SPEC_SHEET.map(([k]) => k).sort());
+    for (const [key, w, th] of SPEC_SHEET) {
+      expect([key, t[key].tdpW, t[key].threads]).toEqual([key, w, th]);
+      expect(lookupTdp(key)?.key, key).toBe(key);
+    }
+  });
+
+  it("matches the makers' spec sheets through /proc/cpuinfo-style names", () => {
     const sheet: [string, number, number][] = [
       ["Intel(R) Xeon(R) Platinum 8480+", 350, 112], // ARK: TDP 350 W
       ["Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz", 150, 40],
@@ -366,6 +426,21 @@ describe("ranges through the ledger and its sums", () => {
     expect(total?.low).toBeCloseTo(10 + 2 + 200, 9);
     expect(total?.high).toBeCloseTo(40 + 6 + 220, 9);
     expect(total?.provenance).toBe("estimated");
+    // the wall plug already contains GPU, CPU and DRAM: left out of the default phase total
+    const plug = {
+      component: "system" as const,
+      gross: 1000,
+      net: null,
+      provenance: "sampled" as const,
+      sources: [],
+    };
+    expect(phaseTotal([...cmd.totals, plug])?.joules).toBeCloseTo(224, 9);
+    expect(phaseTotal([...cmd.totals, plug], ["system"])).toEqual({
+      joules: 1000,
+      low: 1000,
+      high: 1000,
+      provenance: "sampled",
+    });
     const net = phaseTotal(cmd.totals, ["cpu", "dram"], "net");
     expect([net?.joules, net?.low, net?.high]).toEqual([close9(10), close9(6), close9(20)]);
     const text = formatEnergyReport(r);
