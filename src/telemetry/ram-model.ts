@@ -159,7 +159,8 @@ function runDmidecode(): { text: string } | { reason: string } {
 export function estimateModuleCount(gb: number): number {
   if (!(gb > 0)) throw new TelemetryInputError(`memory size ${gb} GB must be > 0`);
   let n: number;
-  if (gb <= 16) n = MIN_ESTIMATED_MODULES; // CodeCarbon: 2 × 4 or 2 × 8 GB; also the floor
+  // CodeCarbon: 2 × 4 or 2 × 8 GB up to 16 GB; also the issue's floor of 2 modules.
+  if (gb <= 16) n = MIN_ESTIMATED_MODULES;
   else if (gb <= 64) n = 4;
   else if (gb <= 128) n = 8;
   else {
