@@ -117,6 +117,13 @@ export const MIGRATIONS: readonly string[] = [
     started_at TEXT NOT NULL
   );
   `,
+  // 2: the bounds of every energy figure (issue 12: estimates come as ranges).
+  `
+  ALTER TABLE energy ADD COLUMN gross_low_j REAL;
+  ALTER TABLE energy ADD COLUMN gross_high_j REAL;
+  ALTER TABLE energy ADD COLUMN net_low_j REAL;
+  ALTER TABLE energy ADD COLUMN net_high_j REAL;
+  `,
 ];
 
 /** The schema version this halfwatt writes. */

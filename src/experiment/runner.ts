@@ -127,6 +127,10 @@ export function energyRecords(report: EnergyReport): EnergyRecord[] {
         seconds: p.durationS,
         meanPowerW: t.gross === null || p.durationS <= 0 ? null : t.gross / p.durationS,
         ...(t.flag ? { flag: t.flag } : {}),
+        grossLowJ: t.low ?? null,
+        grossHighJ: t.high ?? null,
+        netLowJ: t.netLow ?? null,
+        netHighJ: t.netHigh ?? null,
       });
     for (const c of p.channels)
       out.push({
@@ -139,6 +143,10 @@ export function energyRecords(report: EnergyReport): EnergyRecord[] {
         netJ: c.net?.joules ?? null,
         seconds: p.durationS,
         meanPowerW: c.meanPowerW,
+        grossLowJ: c.gross.low ?? null,
+        grossHighJ: c.gross.high ?? null,
+        netLowJ: c.net?.low ?? null,
+        netHighJ: c.net?.high ?? null,
         ...(c.gross.flag
           ? { flag: c.gross.flag }
           : c.crossCheck

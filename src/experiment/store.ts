@@ -551,8 +551,9 @@ class SqliteStore implements ResultStore {
         );
         for (const p of r.phases) phase.run(runId, p.name, p.startMs, p.endMs);
         const energy = this.db.prepare(
-          `INSERT INTO energy (run_id, phase, component, channel, source, provenance, gross_j, net_j, seconds, mean_power_w, flag)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO energy (run_id, phase, component, channel, source, provenance, gross_j, net_j, seconds, mean_power_w, flag,
+                               gross_low_j, gross_high_j, net_low_j, net_high_j)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
         for (const e of r.energy)
           energy.run(
@@ -567,6 +568,10 @@ class SqliteStore implements ResultStore {
             e.seconds,
             e.meanPowerW,
             e.flag ?? null,
+            e.grossLowJ ?? null,
+            e.grossHighJ ?? null,
+            e.netLowJ ?? null,
+            e.netHighJ ?? null,
           );
       });
       // A checkpoint syncs the WAL (synchronous = NORMAL syncs only there): the completed run survives a power cut.
@@ -716,6 +721,14 @@ function runRecord(r: Row, epochs: Row[], phases: Row[], energy: Row[]): RunReco
       seconds: num(e.seconds),
       meanPowerW: numOrNull(e.mean_power_w),
       ...(e.flag === null ? {} : { flag: e.flag as string }),
+      ...(e.gross_low_j == null && e.gross_high_j == null && e.net_low_j == null && e.net_high_j == null
+        ? {}
+        : {
+            grossLowJ: numOrNull(e.gross_low_j),
+            grossHighJ: numOrNull(e.gross_high_j),
+            netLowJ: numOrNull(e.net_low_j),
+            netHighJ: numOrNull(e.net_high_j),
+          }),
     })),
     carbon:
       carbonSource === null

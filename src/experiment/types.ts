@@ -100,6 +100,14 @@ export interface EnergyRecord {
   seconds: number;
   meanPowerW: number | null;
   flag?: string;
+  /**
+   * Bounds of grossJ and netJ from the models' stated uncertainty (estimated figures) or the
+   * counter/integral disagreement (measured ones); absent in stores written before they existed.
+   */
+  grossLowJ?: number | null;
+  grossHighJ?: number | null;
+  netLowJ?: number | null;
+  netHighJ?: number | null;
 }
 
 /** One raw telemetry reading; t in ms from the run's start. */

@@ -148,7 +148,7 @@ export function buildDocument(
           "Replicate",
           "Seconds",
           "Measured total (kJ)",
-          "Total with estimates (kJ)",
+          "Total with estimates (kJ) [models' range]",
           "Compared (kJ)",
         ],
         rows: data.runs.map((r) => [
@@ -157,7 +157,9 @@ export function buildDocument(
           String(r.replicate),
           sig(r.seconds),
           r.measuredKJ === null ? "—" : `${sig(r.measuredKJ)} (${r.measuredProvenance})`,
-          `${sig(r.totalKJ)} (${r.totalProvenance})`,
+          r.totalHighKJ > r.totalLowKJ
+            ? `${sig(r.totalKJ)} [${sig(r.totalLowKJ)}, ${sig(r.totalHighKJ)}] (${r.totalProvenance})`
+            : `${sig(r.totalKJ)} (${r.totalProvenance})`,
           sig(r.metricKJ),
         ]),
       },

@@ -71,7 +71,24 @@ export function componentEnergy(
     if (!rows.length) continue;
     const gross = rows.reduce((s, e) => s + (e.grossJ ?? 0), 0);
     const value = basis === "net" ? rows.reduce((s, e) => s + (e.netJ ?? 0), 0) : gross;
+    // Bounds (issue 12): each row's low/high on the same basis, its value where it has none.
+    const bound = (e: EnergyRecord, side: "low" | "high") => {
+      const v = basis === "net" ? e.netJ : e.grossJ;
+      const b =
+        basis === "net"
+          ? side === "low"
+            ? e.netLowJ
+            : e.netHighJ
+          : side === "low"
+            ? e.grossLowJ
+            : e.grossHighJ;
+      return b ?? v ?? 0;
+    };
+    const low = rows.reduce((s, e) => s + Math.min(bound(e, "low"), bound(e, "high")), 0);
+    const high = rows.reduce((s, e) => s + Math.max(bound(e, "low"), bound(e, "high")), 0);
     components[component] = {
+      lowKJ: Math.min(low, value) / 1000,
+      highKJ: Math.max(high, value) / 1000,
       kJ: value / 1000,
       grossKJ: gross / 1000,
       meanPowerW: seconds > 0 ? gross / seconds : 0,
@@ -130,6 +147,8 @@ export function runEnergy(
     measuredKJ: measured.length ? measured.reduce((s, c) => s + c.kJ, 0) : null,
     measuredProvenance: weakest(measured.map((c) => c.provenance)),
     totalKJ: summed.reduce((s, c) => s + c.kJ, 0),
+    totalLowKJ: summed.reduce((s, c) => s + c.lowKJ, 0),
+    totalHighKJ: summed.reduce((s, c) => s + c.highKJ, 0),
     totalProvenance: weakest(summed.map((c) => c.provenance)) ?? "estimated",
     metricKJ: inMetric.reduce((s, c) => s + c.kJ, 0),
     metricGrossKJ,

@@ -23,6 +23,9 @@ export interface ComponentEnergy {
   /** Gross energy / duration of the energy phases. */
   meanPowerW: number;
   provenance: Provenance;
+  /** Bounds of kJ from the models' stated uncertainty (= kJ where the store holds none). */
+  lowKJ: number;
+  highKJ: number;
 }
 
 export interface RunEnergy {
@@ -37,8 +40,10 @@ export interface RunEnergy {
   /** Σ of the gpu/cpu/dram components that are not estimated; null if every one is estimated. */
   measuredKJ: number | null;
   measuredProvenance: Provenance | null;
-  /** Σ of every gpu/cpu/dram component, estimates included. */
+  /** Σ of every gpu/cpu/dram component, estimates included, and the sums of their bounds. */
   totalKJ: number;
+  totalLowKJ: number;
+  totalHighKJ: number;
   totalProvenance: Provenance;
   /** The value the statistics use (see EnergyMetric). */
   metricKJ: number;

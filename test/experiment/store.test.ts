@@ -138,7 +138,9 @@ describe("round trip", () => {
     store.close();
     const db = new Database(path, { readonly: true });
     try {
-      expect(db.prepare("SELECT version FROM schema_version").pluck().all()).toStrictEqual([SCHEMA_VERSION]);
+      expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toStrictEqual(
+        Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+      );
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
       expect(db.prepare("SELECT count(*) FROM lock").pluck().get()).toBe(0);
     } finally {
@@ -164,9 +166,9 @@ describe("migrations", () => {
     try {
       migrate(db, path, later);
       migrate(db, path, later); // nothing left to do
-      expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toStrictEqual([
-        1, 2, 3,
-      ]);
+      expect(db.prepare("SELECT version FROM schema_version ORDER BY version").pluck().all()).toStrictEqual(
+        Array.from({ length: SCHEMA_VERSION + 2 }, (_, i) => i + 1),
+      );
       expect(
         (db.prepare("PRAGMA table_info(runs)").all() as { name: string }[]).map((c) => c.name),
       ).toContain("power_limit_w");
@@ -175,14 +177,16 @@ describe("migrations", () => {
       expect(() => migrate(db, path, [...later, "CREATE TABLE t4 (x)", "THIS IS NOT SQL"])).toThrow(
         /syntax error/,
       );
-      expect(db.prepare("SELECT max(version) FROM schema_version").pluck().get()).toBe(3);
+      expect(db.prepare("SELECT max(version) FROM schema_version").pluck().get()).toBe(SCHEMA_VERSION + 2);
       expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 't4'").pluck().get()).toBe(0);
     } finally {
       db.close();
     }
-    // This halfwatt (version 1) now refuses the newer store rather than misread it.
+    // This halfwatt now refuses the newer store rather than misread it.
     expect(() => openStore(path)).toThrow(
-      /has schema version 3, written by a newer halfwatt; this one reads up to version 1/,
+      new RegExp(
+        `has schema version ${SCHEMA_VERSION + 2}, written by a newer halfwatt; this one reads up to version ${SCHEMA_VERSION}`,
+      ),
     );
   });
 });

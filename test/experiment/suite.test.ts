@@ -71,6 +71,15 @@ describe("suite", () => {
       const train = r.energy.find((e) => e.phase === "train" && e.component === "cpu" && e.channel === null);
       expect(train?.provenance).toBe("estimated");
       expect(train?.grossJ).toBeGreaterThan(0);
+      // The models' ranges (issue 12) reach the store: low ≤ value ≤ high, a real spread.
+      const [lo, v, hi] = [
+        train?.grossLowJ ?? Number.NaN,
+        train?.grossJ ?? Number.NaN,
+        train?.grossHighJ ?? Number.NaN,
+      ];
+      expect(lo).toBeLessThanOrEqual(v);
+      expect(hi).toBeGreaterThanOrEqual(v);
+      expect(hi).toBeGreaterThan(lo);
       expect(r.carbon).toEqual({ intensity: 268, pue: 1.2, source: expect.any(String) });
       expect(results.samples(r.id).length).toBeGreaterThan(0);
     }

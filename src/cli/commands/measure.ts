@@ -9,7 +9,7 @@ import { describeTelemetry, formatTelemetry } from "../../telemetry/describe.js"
 import { formatEnergyReport } from "../../telemetry/format.js";
 import { type MeasurementOptions, measure, validateMeasurement } from "../../telemetry/measurement.js";
 import type { PlugKind } from "../../telemetry/wall-meter.js";
-import { nonNegativeOption, numberOption, OptionError, positiveOption } from "../options.js";
+import { choiceOption, nonNegativeOption, numberOption, OptionError, positiveOption } from "../options.js";
 
 interface MeasureCliOptions extends MeasurementOptions {
   json?: boolean;
@@ -47,8 +47,13 @@ export function register(program: Command): void {
       numberOption("--cpu-idle-fraction", { min: 0, max: 1 }),
     )
     .option(
+      "--ram-model <kind>",
+      "RAM model: modules (per DIMM, read from SMBIOS or estimated; default) or constant (W per GB, as older studies)",
+      choiceOption("--ram-model", ["modules", "constant"] as const),
+    )
+    .option(
       "--ram-w-per-gb <w>",
-      "RAM model constant (default 0.375 W/GB)",
+      "W per GB of the constant RAM model (default 0.375; implies --ram-model constant)",
       nonNegativeOption("--ram-w-per-gb"),
     )
     .option(
