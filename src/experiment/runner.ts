@@ -15,7 +15,7 @@ import { monotonicMs } from "../telemetry/clock.js";
 import type { EnergyReport } from "../telemetry/ledger.js";
 import { openNvml } from "../telemetry/nvml.js";
 import { Sampler } from "../telemetry/sampler.js";
-import { planSources } from "../telemetry/sources.js";
+import { type PlanOptions, planSources } from "../telemetry/sources.js";
 import type { Sample } from "../telemetry/types.js";
 import { resolveIntensity } from "./carbon.js";
 import { SuiteError } from "./errors.js";
@@ -69,6 +69,8 @@ export interface SuiteRunOptions {
   ctx?: GpuContext;
   dataset?: Dataset;
   cacheDir?: string;
+  /** Telemetry options (CPU TDP, RAM model, a smart plug, …), as `halfwatt measure` takes them. */
+  telemetry?: PlanOptions;
   /** Sleep function (tests shorten the waits). */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -189,7 +191,7 @@ export async function runSuite(
   const dataset =
     opts.dataset ?? (await loadDataset(spec.data, { imageSize: spec.imageSize, cacheDir: opts.cacheDir }));
   const ctx = opts.ctx ?? (await openDevice());
-  const sources = planSources({});
+  const sources = planSources(opts.telemetry ?? {});
   const nvml = openNvml();
   const onGpu = nvml.available;
   for (const u of sources.unavailable) {

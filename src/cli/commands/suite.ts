@@ -11,7 +11,7 @@ import { runSuite } from "../../experiment/runner.js";
 import { loadSuiteSpec } from "../../experiment/spec.js";
 import { openStore } from "../../experiment/store.js";
 import { writeReport } from "../../report/report.js";
-import { integerOption, nonNegativeOption, seedOption } from "../options.js";
+import { choiceOption, integerOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
 import { progressLine } from "../progress.js";
 
 interface SuiteOpts {
@@ -22,6 +22,8 @@ interface SuiteOpts {
   baselineSeconds?: number;
   resume?: boolean;
   cacheDir?: string;
+  cpuTdp?: number;
+  ramModel?: "modules" | "constant";
   json?: boolean;
 }
 
@@ -44,6 +46,16 @@ export function register(program: Command): void {
     .option("--baseline-seconds <s>", "idle window before each run", nonNegativeOption("--baseline-seconds"))
     .option("--resume", "finish a suite already in --out without redoing completed runs")
     .option("--cache-dir <dir>", "where decoded datasets are cached")
+    .option(
+      "--cpu-tdp <w>",
+      "CPU TDP in watts for the CPU model (where RAPL is absent)",
+      positiveOption("--cpu-tdp"),
+    )
+    .option(
+      "--ram-model <kind>",
+      "RAM model: modules (default) or constant (W per GB, as older studies)",
+      choiceOption("--ram-model", ["modules", "constant"] as const),
+    )
     .option("--json", "print a JSON summary at the end")
     .action(async (source: string, o: SuiteOpts) => {
       const spec = loadSuiteSpec(source, {
@@ -90,6 +102,7 @@ export function register(program: Command): void {
           resume: o.resume,
           signal: stop.signal,
           cacheDir: o.cacheDir,
+          telemetry: { cpuTdpW: o.cpuTdp, ramModel: o.ramModel },
           progress: {
             onStart: (i) => {
               doneAtStart = i.done;
