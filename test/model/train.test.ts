@@ -107,6 +107,35 @@ describe("train", () => {
     expect(streamed.test).toEqual(resident.test);
   });
 
+  it("hooks fire in order: run start, each epoch's start/end with its validation, test, run end", async () => {
+    const order: string[] = [];
+    const r = await train(
+      base({ epochs: 2, batch: 100 }),
+      {
+        onRunStart: (i) => void order.push(`start:${i.stepsPerEpoch}`),
+        onEpochStart: (e) => void order.push(`epoch${e}`),
+        onEvaluation: (split, m, e) => void order.push(`${split}${e}:${m.samples}`),
+        onEpochEnd: (e) => void order.push(`end${e.epoch}`),
+        onTestStart: () => void order.push("test-start"),
+        onRunEnd: (res) => void order.push(`run-end:${res.steps}`),
+      },
+      { ctx: env.ctx },
+    );
+    expect(order).toEqual([
+      "start:10",
+      "epoch1",
+      "valid1:200",
+      "end1",
+      "epoch2",
+      "valid2:200",
+      "end2",
+      "test-start",
+      "test2:200",
+      "run-end:20",
+    ]);
+    expect(r.steps).toBe(20);
+  });
+
   it("a stop signal ends the run at a step boundary and the result says so", async () => {
     const stop = new AbortController();
     const r = await train(
