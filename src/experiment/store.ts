@@ -26,8 +26,7 @@ import type { EpochResult, LossScaleSummary, SplitMetrics } from "../model/train
 import type { Component, Provenance } from "../telemetry/types.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
 import type {
-  EnergyRecord,
-  PhaseRecord,
+  FinishedRun,
   PlannedRun,
   ResultStore,
   RunConfiguration,
@@ -514,18 +513,7 @@ class SqliteStore implements ResultStore {
     });
   }
 
-  finishRun(
-    runId: number,
-    r: {
-      seconds: number;
-      test: SplitMetrics | null;
-      lossScale: LossScaleSummary | null;
-      kernels: KernelRecord[];
-      phases: PhaseRecord[];
-      energy: EnergyRecord[];
-      carbon: { intensity: number; pue: number; source: string };
-    },
-  ): void {
+  finishRun(runId: number, r: FinishedRun): void {
     this.guard(`finishing run ${runId}`, true, () => {
       this.tx(() => {
         this.requireRunning(runId, "finishing the run");

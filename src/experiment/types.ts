@@ -169,6 +169,17 @@ export interface SuiteResults {
   samples(runId: number): SampleRecord[];
 }
 
+/** What a completed run adds to its record (ResultStore.finishRun). */
+export interface FinishedRun {
+  seconds: number;
+  test: SplitMetrics | null;
+  lossScale: LossScaleSummary | null;
+  kernels: KernelRecord[];
+  phases: PhaseRecord[];
+  energy: EnergyRecord[];
+  carbon: { intensity: number; pue: number; source: string };
+}
+
 /**
  * The results store as the runner uses it (store.ts implements it on SQLite). Every write is
  * committed at once, so a crash loses at most the run in progress.
@@ -189,18 +200,7 @@ export interface ResultStore {
   ): number;
   addEpoch(runId: number, epoch: EpochResult): void;
   addSamples(runId: number, samples: readonly SampleRecord[]): void;
-  finishRun(
-    runId: number,
-    result: {
-      seconds: number;
-      test: SplitMetrics | null;
-      lossScale: LossScaleSummary | null;
-      kernels: KernelRecord[];
-      phases: PhaseRecord[];
-      energy: EnergyRecord[];
-      carbon: { intensity: number; pue: number; source: string };
-    },
-  ): void;
+  finishRun(runId: number, result: FinishedRun): void;
   failRun(runId: number, status: "interrupted" | "failed", error: string): void;
   addSuiteNote(suiteId: number, note: string): void;
   setIdleTemp(suiteId: number, celsius: number): void;

@@ -3,10 +3,9 @@
 // dispatch of every step; see shaders/batch_input.wgsl.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
-import type { Rgb } from "./image-normalize.js";
+import { NORMALIZE_UNIFORMS, normalizeFactors, type Rgb } from "./image-normalize.js";
 import {
   checkDistinct,
-  checkScalar,
   checkTensor,
   describe,
   type FloatDtype,
@@ -54,17 +53,7 @@ export function batchInputSpec(dtype: FloatDtype): ProgramSpec {
       { name: "labels", access: "read_write", type: "u32" },
       { name: "state", access: "read", type: "u32" },
     ],
-    uniforms: [
-      ["n", "u32"],
-      ["image_bytes", "u32"],
-      ["slot", "u32"],
-      ["scale0", "f32"],
-      ["scale1", "f32"],
-      ["scale2", "f32"],
-      ["bias0", "f32"],
-      ["bias1", "f32"],
-      ["bias2", "f32"],
-    ],
+    uniforms: [["n", "u32"], ["image_bytes", "u32"], ["slot", "u32"], ...NORMALIZE_UNIFORMS],
     workgroupSize: [WG],
   };
 }
@@ -105,20 +94,14 @@ export async function batchInput(
     throw new KernelInputError(OP, `${describe(pixels)} holds 4 GiB or more: past 32-bit byte indexing`);
   if (!Number.isInteger(args.slot) || args.slot < 0 || args.slot > 1)
     throw new KernelInputError(OP, `slot ${args.slot} must be 0 or 1`);
-  for (let c = 0; c < 3; c++) {
-    checkScalar(OP, `mean[${c}]`, mean[c]);
-    checkScalar(OP, `std[${c}]`, std[c], Number.MIN_VALUE);
-  }
-  // As image_normalize: one multiply-add per element, both factors formed in f64 here.
-  const scale = std.map((s) => 1 / (255 * s));
-  const bias = std.map((s, c) => -mean[c] / s);
+  const factors = normalizeFactors(OP, mean, std);
   const n = x.size;
   const program = await getProgram(ctx, batchInputSpec(dtype));
   dispatch(
     ctx,
     program,
     [pixels, order, allLabels, x, labels, args.state],
-    [n, imageBytes, args.slot, ...scale, ...bias],
+    [n, imageBytes, args.slot, ...factors],
     grid(ctx, OP, n, WG, `${n} pixels`),
     options,
   );

@@ -31,6 +31,35 @@ export interface ImageNormalizeArgs {
   std: Rgb;
 }
 
+/** The per-channel uniforms of a normalising op (image_normalize, batch_input), in order. */
+export const NORMALIZE_UNIFORMS: [string, "f32"][] = [
+  ["scale0", "f32"],
+  ["scale1", "f32"],
+  ["scale2", "f32"],
+  ["bias0", "f32"],
+  ["bias1", "f32"],
+  ["bias2", "f32"],
+];
+
+/**
+ * Checks mean/std and returns [scale0..2, bias0..2] for NORMALIZE_UNIFORMS: the GPU does one
+ * multiply-add per element, x·scale + bias, with scale = 1/(255·std), bias = −mean/std formed in
+ * f64 here.
+ */
+export function normalizeFactors(op: string, mean: Rgb, std: Rgb): number[] {
+  if (mean.length !== 3 || std.length !== 3)
+    throw new KernelInputError(op, `mean and std need 3 channels, got ${mean.length} and ${std.length}`);
+  for (let c = 0; c < 3; c++) {
+    checkScalar(op, `mean[${c}]`, mean[c]);
+    checkScalar(op, `std[${c}]`, std[c], Number.MIN_VALUE);
+  }
+  const scale = std.map((s) => 1 / (255 * s));
+  const bias = std.map((s, c) => -mean[c] / s);
+  if (![...scale, ...bias].every((v) => Number.isFinite(Math.fround(v))))
+    throw new KernelInputError(op, `mean ${mean} / std ${std} overflow f32 (std too small)`);
+  return [...scale, ...bias];
+}
+
 export function imageNormalizeSpec(dtype: FloatDtype): ProgramSpec {
   const t = floatTypes(dtype);
   return {
@@ -43,15 +72,7 @@ export function imageNormalizeSpec(dtype: FloatDtype): ProgramSpec {
       { name: "pixels", access: "read", type: "u32" },
       { name: "y", access: "read_write", type: "T" },
     ],
-    uniforms: [
-      ["n", "u32"],
-      ["scale0", "f32"],
-      ["scale1", "f32"],
-      ["scale2", "f32"],
-      ["bias0", "f32"],
-      ["bias1", "f32"],
-      ["bias2", "f32"],
-    ],
+    uniforms: [["n", "u32"], ...NORMALIZE_UNIFORMS],
     workgroupSize: [WG],
   };
 }
@@ -69,17 +90,7 @@ export async function imageNormalize(
     throw new KernelInputError(OP, `out (${describe(out)}) must be [batch, H·W·3]`);
   checkTensor(ctx, OP, "images", images, { dtype: "u8", size: out.size, why: `as out ${describe(out)}` });
   checkDistinct(OP, { images, out });
-  if (mean.length !== 3 || std.length !== 3)
-    throw new KernelInputError(OP, `mean and std need 3 channels, got ${mean.length} and ${std.length}`);
-  for (let c = 0; c < 3; c++) {
-    checkScalar(OP, `mean[${c}]`, mean[c]);
-    checkScalar(OP, `std[${c}]`, std[c], Number.MIN_VALUE);
-  }
-  // One multiply-add per element on the GPU: x·scale + bias, both formed in f64 here.
-  const scale = std.map((s) => 1 / (255 * s));
-  const bias = std.map((s, c) => -mean[c] / s);
-  if (![...scale, ...bias].every((v) => Number.isFinite(Math.fround(v))))
-    throw new KernelInputError(OP, `mean ${mean} / std ${std} overflow f32 (std too small)`);
+  const factors = normalizeFactors(OP, mean, std);
   const n = out.size;
   const program = await getProgram(ctx, imageNormalizeSpec(dtype));
   // One invocation per u32 word of 4 bytes.
@@ -87,7 +98,7 @@ export async function imageNormalize(
     ctx,
     program,
     [images, out],
-    [n, ...scale, ...bias],
+    [n, ...factors],
     grid(ctx, OP, Math.ceil(n / 4), WG, `${n} bytes`),
     options,
   );

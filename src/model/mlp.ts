@@ -213,21 +213,7 @@ export class GpuMlp {
 
   /** Writes f32 master values (by name) and refreshes the f16 copy. */
   async uploadParams(values: Record<string, Float32Array>): Promise<void> {
-    for (const e of this.params.layout.entries) {
-      const v = values[e.name];
-      if (!v || v.length !== e.size)
-        throw new ModelError(
-          "bad-shape",
-          `parameter ${e.name} needs ${e.size} values, got ${v?.length ?? "none"}`,
-        );
-      this.ctx.device.queue.writeBuffer(
-        this.params.all.buffer,
-        e.offset * 4,
-        v.buffer,
-        v.byteOffset,
-        v.byteLength,
-      );
-    }
+    this.writeSlab(this.params, values, "parameter ");
     if (this.half) await cast(this.ctx, { src: this.params.all, dst: this.half.all });
   }
 
@@ -235,10 +221,18 @@ export class GpuMlp {
   uploadSlab(which: "m" | "v", values: Record<string, Float32Array>): void {
     const slab = which === "m" ? this.m : this.v;
     if (!slab) throw new ModelError("bad-value", `this optimizer (${this.optimizer.name}) has no ${which}`);
+    this.writeSlab(slab, values, `${which}.`);
+  }
+
+  /** Writes one f32 array per entry of an f32 slab, each checked against its entry's size. */
+  private writeSlab(slab: Slab, values: Record<string, Float32Array>, what: string): void {
     for (const e of slab.layout.entries) {
       const v = values[e.name];
       if (!v || v.length !== e.size)
-        throw new ModelError("bad-shape", `${which}.${e.name} needs ${e.size} values`);
+        throw new ModelError(
+          "bad-shape",
+          `${what}${e.name} needs ${e.size} values, got ${v?.length ?? "none"}`,
+        );
       this.ctx.device.queue.writeBuffer(slab.all.buffer, e.offset * 4, v.buffer, v.byteOffset, v.byteLength);
     }
   }

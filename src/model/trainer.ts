@@ -283,7 +283,7 @@ export async function evaluateSplit(
   for (let start = 0; start < split.count; start += B) {
     const b = Math.min(B, split.count - start);
     const plan = await model.evalPlan(split, b, mean, std);
-    feedBatch(model, split, EVAL_SLOT, range(start, b));
+    if (split.stream) feedBatch(model, split, EVAL_SLOT, range(start, b));
     const enc = ctx.device.createCommandEncoder({ label: `eval ${split.name}` });
     encodeDispatches(enc, plan);
     ctx.device.queue.submit([enc.finish()]);
@@ -400,8 +400,35 @@ export async function train(
       const sums = zeroSums();
       // Skipped steps are a running total in the GPU state; an epoch's share is the difference.
       const skippedAtStart = scaleSummary.skippedSteps;
-      let lastState = scaleSummary.skippedSteps;
       const reads: Promise<void>[] = [];
+      // Copies the metric sums and the training state into the next ring slot with `enc`'s step,
+      // submits, and folds them in when the mapping resolves (the step never waits for it).
+      const readBack = async (enc: GPUCommandEncoder, stepInEpoch: number) => {
+        const slot = await r.acquire();
+        enc.copyBufferToBuffer(m.trainSums.buffer, 0, slot.buffer, 0, SUMS_BYTES);
+        enc.copyBufferToBuffer(m.state, 0, slot.buffer, SUMS_BYTES, STATE_WORDS * 4);
+        enc.clearBuffer(m.trainSums.buffer);
+        ctx.device.queue.submit([enc.finish()]);
+        const stepNow = globalStep;
+        reads.push(
+          r.read(slot.index).then((bytes) => {
+            addSums(sums, new Uint32Array(bytes, 0, METRIC_WORDS));
+            const st = readState(new Uint32Array(bytes, SUMS_BYTES, STATE_WORDS));
+            scaleSummary.skippedSteps = st.skipped;
+            scaleSummary.final = st.scale;
+            scaleSummary.min = Math.min(scaleSummary.min, st.scale);
+            scaleSummary.max = Math.max(scaleSummary.max, st.scale);
+            const prev = scaleSummary.history[scaleSummary.history.length - 1];
+            if (prev.scale !== st.scale) scaleSummary.history.push({ step: stepNow, scale: st.scale });
+            hooks.onProgress?.({
+              epoch,
+              step: stepInEpoch,
+              steps: stepsPerEpoch,
+              loss: sums.loss / Math.max(1, sums.samples),
+            });
+          }),
+        );
+      };
       let stepsDone = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         if (hooks.signal?.aborted) {
@@ -409,59 +436,18 @@ export async function train(
           break;
         }
         const plan = s < Math.floor(train.count / B) ? trainPlans[0] : trainPlans[1];
-        feedBatch(m, train, TRAIN_SLOT, order.subarray(s * B, Math.min(train.count, (s + 1) * B)));
+        if (train.stream)
+          feedBatch(m, train, TRAIN_SLOT, order.subarray(s * B, Math.min(train.count, (s + 1) * B)));
         const enc = ctx.device.createCommandEncoder({ label: "train step" });
         encodeDispatches(enc, plan);
         globalStep++;
         stepsDone++;
-        const flush = (s + 1) % readEvery === 0 || s === stepsPerEpoch - 1;
-        if (flush) {
-          const slot = await r.acquire();
-          enc.copyBufferToBuffer(m.trainSums.buffer, 0, slot.buffer, 0, SUMS_BYTES);
-          enc.copyBufferToBuffer(m.state, 0, slot.buffer, SUMS_BYTES, STATE_WORDS * 4);
-          enc.clearBuffer(m.trainSums.buffer);
-          ctx.device.queue.submit([enc.finish()]);
-          const stepNow = globalStep;
-          const stepInEpoch = s + 1;
-          reads.push(
-            r.read(slot.index).then((bytes) => {
-              addSums(sums, new Uint32Array(bytes, 0, METRIC_WORDS));
-              const st = readState(new Uint32Array(bytes, SUMS_BYTES, STATE_WORDS));
-              scaleSummary.skippedSteps = st.skipped;
-              lastState = st.skipped;
-              scaleSummary.final = st.scale;
-              scaleSummary.min = Math.min(scaleSummary.min, st.scale);
-              scaleSummary.max = Math.max(scaleSummary.max, st.scale);
-              const prev = scaleSummary.history[scaleSummary.history.length - 1];
-              if (prev.scale !== st.scale) scaleSummary.history.push({ step: stepNow, scale: st.scale });
-              hooks.onProgress?.({
-                epoch,
-                step: stepInEpoch,
-                steps: stepsPerEpoch,
-                loss: sums.loss / Math.max(1, sums.samples),
-              });
-            }),
-          );
-        } else ctx.device.queue.submit([enc.finish()]);
+        if ((s + 1) % readEvery === 0 || s === stepsPerEpoch - 1) await readBack(enc, s + 1);
+        else ctx.device.queue.submit([enc.finish()]);
       }
-      if (stopped && stepsDone % readEvery !== 0) {
-        // Read what the last steps added before stopping.
-        const slot = await r.acquire();
-        const enc = ctx.device.createCommandEncoder({ label: "final read-back" });
-        enc.copyBufferToBuffer(m.trainSums.buffer, 0, slot.buffer, 0, SUMS_BYTES);
-        enc.copyBufferToBuffer(m.state, 0, slot.buffer, SUMS_BYTES, STATE_WORDS * 4);
-        enc.clearBuffer(m.trainSums.buffer);
-        ctx.device.queue.submit([enc.finish()]);
-        reads.push(
-          r.read(slot.index).then((bytes) => {
-            addSums(sums, new Uint32Array(bytes, 0, METRIC_WORDS));
-            const st = readState(new Uint32Array(bytes, SUMS_BYTES, STATE_WORDS));
-            scaleSummary.skippedSteps = st.skipped;
-            lastState = st.skipped;
-            scaleSummary.final = st.scale;
-          }),
-        );
-      }
+      // Stopped between read-backs: read what the last steps added.
+      if (stopped && stepsDone % readEvery !== 0)
+        await readBack(ctx.device.createCommandEncoder({ label: "final read-back" }), stepsDone);
       await Promise.all(reads);
       await ctx.device.queue.onSubmittedWorkDone();
       ctx.check(`training epoch ${epoch}`);
@@ -475,7 +461,7 @@ export async function train(
         seconds,
         samplesPerSecond: sums.samples / seconds,
         steps: stepsDone,
-        skippedSteps: lastState - skippedAtStart,
+        skippedSteps: scaleSummary.skippedSteps - skippedAtStart,
       };
       epochs.push(e);
       await hooks.onEpochEnd?.(e);
