@@ -124,6 +124,22 @@ export interface RunEnvironment {
   hostname: string;
   /** node, halfwatt, webgpu, … */
   versions: Record<string, string>;
+  /**
+   * The GPU the run ran on, where known: its NVML index, PCI bus id (as NVML prints it), UUID and
+   * name. Written by suites on several GPUs / Slurm tasks; older stores lack it (one GPU, index 0).
+   */
+  gpu?: RunGpu | null;
+  /** The worker process (0-based) that ran it, when a suite ran several at once. */
+  worker?: number;
+  /** Whether other runs of the suite were in flight on this host during this run. */
+  overlapped?: boolean;
+}
+
+export interface RunGpu {
+  index: number;
+  pciBusId: string | null;
+  uuid: string | null;
+  name: string | null;
 }
 
 export interface RunRecord extends PlannedRun {

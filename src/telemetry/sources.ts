@@ -64,6 +64,11 @@ export interface PlanOptions {
   raplRoot?: string;
   /** Leave NVML out (e.g. a CPU-only run). */
   noNvml?: boolean;
+  /**
+   * NVML indices of the GPUs to read (default: every GPU). A suite worker bound to one GPU reads
+   * that GPU alone, so an idle or busy neighbour never enters its run's energy.
+   */
+  gpus?: number[];
   plug?: { kind: PlugKind; url: string };
   /** Log nvidia-smi power.draw next to NVML as a cross-check. */
   nvidiaSmi?: boolean;
@@ -84,14 +89,20 @@ export function planSources(options: PlanOptions = {}): SourcePlan {
   const unavailable: SourcePlan["unavailable"] = [];
   if (!options.noNvml) {
     const nvml = openNvml();
-    if (nvml.available) specs.push({ kind: "nvml" });
-    else unavailable.push({ source: "NVML", reason: nvml.reason });
+    const count = nvml.available ? (nvml.load.deviceCount ?? 0) : 0;
+    const gpus = options.gpus ?? [...Array(count).keys()];
+    if (nvml.available) {
+      const missing = gpus.filter((i) => !Number.isInteger(i) || i < 0 || i >= count);
+      if (missing.length)
+        throw new TelemetryError(`NVML has ${count} GPU(s) (0..${count - 1}); no GPU ${missing.join(", ")}`);
+      specs.push({ kind: "nvml", ...(options.gpus ? { devices: gpus } : {}) });
+    } else unavailable.push({ source: "NVML", reason: nvml.reason });
     if (options.nvidiaSmi) {
       const smi = nvidiaSmiAvailability();
       if (!smi.available) unavailable.push({ source: "nvidia-smi", reason: smi.reason });
       else if (!nvml.available)
         unavailable.push({ source: "nvidia-smi", reason: "only logged next to NVML" });
-      else specs.push({ kind: "nvidia-smi", devices: [...Array(nvml.load.deviceCount).keys()] });
+      else specs.push({ kind: "nvidia-smi", devices: gpus });
     }
   }
   const rapl = probeRapl(options.raplRoot);
