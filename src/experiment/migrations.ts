@@ -124,6 +124,32 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE energy ADD COLUMN net_low_j REAL;
   ALTER TABLE energy ADD COLUMN net_high_j REAL;
   `,
+  // 3: Slurm array tasks (issue 11). A task's store holds only some blocks of its suite's plan and
+  // says which, so a merge can tell a block that no task ran from one that was never assigned.
+  // No rows for a suite: the store holds (or is meant to hold) the whole plan.
+  `
+  CREATE TABLE task_blocks (
+    suite_id  INTEGER NOT NULL REFERENCES suites(id),
+    block     INTEGER NOT NULL,
+    slurm_job TEXT,                         -- "<array job id>_<task id>", where Slurm ran it
+    PRIMARY KEY (suite_id, block)
+  );
+  `,
+  // 4: worker processes of one suite on several GPUs of a host (issue 11). A worker claims a whole
+  // block (replicate) of the plan, so each block runs on one GPU; the session is the parent
+  // process's run of the suite, so a resumed suite (a new session) may claim again the blocks an
+  // earlier session left unfinished.
+  `
+  CREATE TABLE block_claims (
+    suite_id   INTEGER NOT NULL REFERENCES suites(id),
+    block      INTEGER NOT NULL,
+    session    TEXT NOT NULL,
+    worker     INTEGER NOT NULL,
+    gpu        TEXT,                        -- the worker's GPU: "index pci" as halfwatt numbers it
+    claimed_at TEXT NOT NULL,
+    PRIMARY KEY (suite_id, block)
+  );
+  `,
 ];
 
 /** The schema version this halfwatt writes. */

@@ -64,6 +64,11 @@ export interface SuiteRunOptions {
   store: ResultStore;
   /** Continue a suite the store already holds (else finding completed runs is an error). */
   resume?: boolean;
+  /**
+   * Run only the plan's runs of these blocks (a Slurm array task runs one block into its own
+   * store); the store still records the whole plan. Default: every block.
+   */
+  blocks?: readonly number[];
   signal?: AbortSignal;
   progress?: SuiteProgress;
   ctx?: GpuContext;
@@ -170,14 +175,17 @@ export async function runSuite(
   const recovered = store.recoverInterrupted(suite.id);
   if (recovered)
     progress.onNote?.(`${recovered} run(s) left running by an earlier process marked interrupted`);
-  const done = store.completedIndices(suite.id);
+  const blocks = opts.blocks;
+  const scope = blocks ? plan.filter((r) => blocks.includes(r.block)) : plan;
+  const inScope = new Set(scope.map((r) => r.index));
+  const done = new Set([...store.completedIndices(suite.id)].filter((i) => inScope.has(i)));
   // A finished suite is not an error: the caller re-writes its report.
-  if (done.size && done.size < plan.length && !opts.resume)
+  if (done.size && done.size < scope.length && !opts.resume)
     throw new SuiteError(
       `the store already holds suite "${spec.name}" with ${done.size} completed run(s): pass --resume to finish it, or choose another --out`,
     );
   const configs = new Map(spec.configurations.map((c) => [c.id, c]));
-  const todo = plan.filter((r) => !done.has(r.index));
+  const todo = scope.filter((r) => !done.has(r.index));
   const summary: SuiteRunSummary = {
     suiteId: suite.id,
     completed: 0,
@@ -212,7 +220,7 @@ export async function runSuite(
   };
   progress.onStart?.({
     suiteId: suite.id,
-    total: plan.length,
+    total: scope.length,
     done: done.size,
     adapter: ctx.adapterName,
     sources: sources.specs.map((s) => s.kind),
@@ -230,7 +238,7 @@ export async function runSuite(
       const config = configs.get(run.configId);
       if (!config)
         throw new SuiteError(`plan names configuration ${run.configId}, which the spec does not have`);
-      progress.onRunStart?.(run, config, position, plan.length);
+      progress.onRunStart?.(run, config, position, scope.length);
 
       // Cooldown: back to within a few °C of the pre-suite idle, or the time limit.
       if (idleTemp !== null && spec.cooldown.maxSeconds > 0 && position > 1) {

@@ -59,6 +59,12 @@ export interface OpenStoreOptions {
   timeoutMs?: number;
   /** Open for reading only: no lock, no migration, writes refused (report or export of a store in use). */
   readonly?: boolean;
+  /**
+   * Write under the lock another process holds, given its token (SqliteResultStore.lockToken): a
+   * suite's worker processes join their parent's lock. Refused unless that lock is held, by a live
+   * process; close() leaves it to its holder. Any other writer is still refused.
+   */
+  join?: string;
 }
 
 const DEFAULT_WAIT_MS = 10 * 60_000;
@@ -253,10 +259,70 @@ function acquireLock(db: Db, path: string, wait: boolean, timeoutMs: number): st
 }
 
 /**
+ * What a Slurm array task's store adds to the ResultStore (migration 3): the blocks of the suite's
+ * plan it holds, so that `halfwatt merge` can list the blocks no task completed.
+ */
+export interface TaskMarks {
+  /**
+   * Records that this store holds only `blocks` of suite `suiteId`'s plan, run by Slurm job
+   * `slurmJob` ("<array job>_<task>", null outside Slurm). Marking the same blocks again (a
+   * resubmitted task) updates the job; other blocks than those marked before are refused.
+   */
+  markTask(suiteId: number, blocks: readonly number[], slurmJob: string | null): void;
+  /** The blocks suite `suiteId` holds in this store, ascending; null when it holds the whole plan. */
+  taskBlocks(suiteId: number): number[] | null;
+}
+
+/**
+ * What a suite's worker processes (workers.ts) add: claiming whole blocks, the in-flight times of
+ * the host's runs (to apportion shared energy), and cleaning up after a worker that died.
+ */
+export interface WorkerStore {
+  /**
+   * Claims, for `worker` of `session`, the next block of the suite with runs not completed and no
+   * claim of this session, in an IMMEDIATE transaction (two workers never get the same block).
+   * Prefers a block whose completed runs ran on `gpu` (so a resumed block stays on its GPU), then
+   * untouched blocks, then the rest; the lowest block number first. Null when none is left.
+   */
+  claimBlock(suiteId: number, session: string, worker: number, gpu: string | null): number | null;
+  /** The blocks claimed in `session`, with their worker. */
+  claims(suiteId: number, session: string): { block: number; worker: number; gpu: string | null }[];
+  /** Start and end (ms since the epoch; end Infinity while running) of the suite's runs on `host`. */
+  runIntervals(suiteId: number, host: string): { id: number; startMs: number; endMs: number }[];
+  /** Rewrites a running run's environment (whether it overlapped is known only at its end). */
+  setRunEnv(runId: number, env: RunEnvironment): void;
+  /** Marks the running runs of `worker` (env.worker) failed or interrupted: its process died. */
+  failWorkerRuns(suiteId: number, worker: number, status: "interrupted" | "failed", error: string): number;
+}
+
+export type SqliteResultStore = ResultStore &
+  TaskMarks &
+  WorkerStore & {
+    path: string;
+    /** This handle's lock token (for workers to join, see OpenStoreOptions.join); null when read-only. */
+    readonly lockToken: string | null;
+  };
+
+/** The provenance column of a figure apportioned among runs in flight (see shared-energy.ts). */
+export const SHARED_PROVENANCE = "estimated, shared";
+
+/** Joins a lock another process holds (a suite's parent), checking it is held and alive. */
+function joinLock(db: Db, path: string, token: string): void {
+  const holder = db.prepare("SELECT pid, host, proc_start, token FROM lock WHERE id = 1").get() as Row | undefined;
+  if (!holder || holder.token !== token)
+    throw new StoreError(
+      "E_RUNTIME",
+      `the results store ${path} is not held by the suite this worker belongs to (its lock is ${holder ? `held by pid ${holder.pid}` : "free"})`,
+    );
+  if (!holderAlive(holder.pid as number, holder.host as string, strOrNull(holder.proc_start)))
+    throw new StoreError("E_RUNTIME", `the suite process (pid ${holder.pid}) holding ${path} is gone`);
+}
+
+/**
  * Opens (creating and migrating if needed) the results store at `path` for writing, taking its
  * writer's lock; or, with `readonly`, for reading. Close it to release the lock.
  */
-export function openStore(path: string, options: OpenStoreOptions = {}): ResultStore & { path: string } {
+export function openStore(path: string, options: OpenStoreOptions = {}): SqliteResultStore {
   const readonly = options.readonly ?? false;
   const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_MS;
   const db = openDatabase(path, readonly, Math.min(BUSY_TIMEOUT_MS, Math.max(timeoutMs, 1000)));
@@ -279,7 +345,10 @@ export function openStore(path: string, options: OpenStoreOptions = {}): ResultS
         );
       db.pragma("synchronous = NORMAL");
       migrate(db, path);
-      token = acquireLock(db, path, options.wait ?? false, timeoutMs);
+      if (options.join !== undefined) {
+        joinLock(db, path, options.join);
+        token = options.join;
+      } else token = acquireLock(db, path, options.wait ?? false, timeoutMs);
     }
     db.pragma("foreign_keys = ON");
   } catch (e) {
@@ -289,10 +358,10 @@ export function openStore(path: string, options: OpenStoreOptions = {}): ResultS
       cause: e,
     });
   }
-  return new SqliteStore(db, path, token);
+  return new SqliteStore(db, path, token, options.join === undefined);
 }
 
-class SqliteStore implements ResultStore {
+class SqliteStore implements ResultStore, TaskMarks, WorkerStore {
   private closed = false;
   /** Plans of the suites this handle opened, for startRun's check. */
   private readonly plans = new Map<number, PlannedRun[]>();
@@ -301,12 +370,19 @@ class SqliteStore implements ResultStore {
   readonly path: string;
   /** This handle's lock token; null when opened read-only. */
   private readonly token: string | null;
+  /** False for a worker that joined another process's lock: close() leaves the lock alone. */
+  private readonly ownsLock: boolean;
 
   // Plain fields, not parameter properties: tests run this file under Node's type stripping.
-  constructor(db: Db, path: string, token: string | null) {
+  constructor(db: Db, path: string, token: string | null, ownsLock = true) {
     this.db = db;
     this.path = path;
     this.token = token;
+    this.ownsLock = ownsLock;
+  }
+
+  get lockToken(): string | null {
+    return this.token;
   }
 
   /** Runs `fn`, turning anything but a StoreError into one that names the store and the operation. */
@@ -550,7 +626,7 @@ class SqliteStore implements ResultStore {
             e.component,
             e.channel,
             e.source,
-            e.provenance,
+            e.shared ? SHARED_PROVENANCE : e.provenance,
             e.grossJ,
             e.netJ,
             e.seconds,
@@ -649,6 +725,138 @@ class SqliteStore implements ResultStore {
     });
   }
 
+  markTask(suiteId: number, blocks: readonly number[], slurmJob: string | null): void {
+    this.guard(`marking suite ${suiteId} as a task of blocks ${blocks.join(", ")}`, true, () =>
+      this.tx(() => {
+        const suite = this.suiteRecord(this.suiteRow(suiteId));
+        const planned = new Set(suite.plan.map((r) => r.block));
+        const wanted = [...new Set(blocks)].sort((a, b) => a - b);
+        const unknown = wanted.filter((b) => !planned.has(b));
+        if (!wanted.length || unknown.length)
+          throw new StoreError(
+            "E_INPUT",
+            wanted.length
+              ? `suite "${suite.name}" has blocks 0 to ${planned.size - 1}, not ${unknown.join(", ")}`
+              : "a task holds at least one block",
+          );
+        const before = this.taskBlocks(suiteId);
+        if (before && before.join(",") !== wanted.join(","))
+          throw new StoreError(
+            "E_INPUT",
+            `the results store ${this.path} holds block(s) ${before.join(", ")} of suite "${suite.name}", not ${wanted.join(", ")}: give each task its own store`,
+          );
+        const upsert = this.db.prepare(
+          "INSERT INTO task_blocks (suite_id, block, slurm_job) VALUES (?, ?, ?) ON CONFLICT (suite_id, block) DO UPDATE SET slurm_job = excluded.slurm_job",
+        );
+        for (const b of wanted) upsert.run(suiteId, b, slurmJob);
+      }),
+    );
+  }
+
+  taskBlocks(suiteId: number): number[] | null {
+    return this.guard(`reading the task blocks of suite ${suiteId}`, false, () => {
+      const blocks = this.db
+        .prepare("SELECT block FROM task_blocks WHERE suite_id = ? ORDER BY block")
+        .pluck()
+        .all(suiteId) as number[];
+      return blocks.length ? blocks : null;
+    });
+  }
+
+  claimBlock(suiteId: number, session: string, worker: number, gpu: string | null): number | null {
+    return this.guard(`claiming a block for worker ${worker}`, true, () =>
+      this.tx(() => {
+        const plan = this.plans.get(suiteId) ?? this.suiteRecord(this.suiteRow(suiteId)).plan;
+        const completed = this.db
+          .prepare("SELECT plan_index, env FROM runs WHERE suite_id = ? AND status = 'completed'")
+          .all(suiteId) as Row[];
+        const doneIndex = new Set(completed.map((r) => r.plan_index as number));
+        const gpuOfDone = new Map<number, string | null>();
+        for (const r of completed) {
+          const env = jsonOrNull<RunEnvironment>(r.env);
+          gpuOfDone.set(r.plan_index as number, env?.gpu ? `${env.gpu.index} ${env.gpu.pciBusId ?? ""}`.trim() : null);
+        }
+        const taken = new Set(
+          this.db
+            .prepare("SELECT block FROM block_claims WHERE suite_id = ? AND session = ?")
+            .pluck()
+            .all(suiteId, session) as number[],
+        );
+        const blocks = [...new Set(plan.map((r) => r.block))].sort((a, b) => a - b);
+        // 0: part done on this GPU; 1: untouched; 2: part done elsewhere.
+        const rank = (b: number) => {
+          const runs = plan.filter((r) => r.block === b);
+          const done = runs.filter((r) => doneIndex.has(r.index));
+          if (!done.length) return 1;
+          return gpu !== null && done.some((r) => gpuOfDone.get(r.index) === gpu) ? 0 : 2;
+        };
+        const open = blocks
+          .filter((b) => !taken.has(b) && plan.some((r) => r.block === b && !doneIndex.has(r.index)))
+          .map((b) => ({ b, rank: rank(b) }))
+          .sort((x, y) => x.rank - y.rank || x.b - y.b);
+        const next = open[0]?.b;
+        if (next === undefined) return null;
+        this.db
+          .prepare(
+            `INSERT INTO block_claims (suite_id, block, session, worker, gpu, claimed_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (suite_id, block) DO UPDATE SET session = excluded.session, worker = excluded.worker,
+               gpu = excluded.gpu, claimed_at = excluded.claimed_at`,
+          )
+          .run(suiteId, next, session, worker, gpu, now());
+        return next;
+      }),
+    );
+  }
+
+  claims(suiteId: number, session: string): { block: number; worker: number; gpu: string | null }[] {
+    return this.guard("reading block claims", false, () =>
+      (
+        this.db
+          .prepare("SELECT block, worker, gpu FROM block_claims WHERE suite_id = ? AND session = ? ORDER BY block")
+          .all(suiteId, session) as Row[]
+      ).map((r) => ({ block: r.block as number, worker: r.worker as number, gpu: strOrNull(r.gpu) })),
+    );
+  }
+
+  runIntervals(suiteId: number, host: string): { id: number; startMs: number; endMs: number }[] {
+    return this.guard("reading the runs' times", false, () =>
+      (
+        this.db
+          .prepare(
+            "SELECT id, started_at, ended_at, status FROM runs WHERE suite_id = ? AND started_at IS NOT NULL AND json_extract(env, '$.hostname') = ?",
+          )
+          .all(suiteId, host) as Row[]
+      ).map((r) => ({
+        id: r.id as number,
+        startMs: Date.parse(r.started_at as string),
+        endMs:
+          r.ended_at !== null ? Date.parse(r.ended_at as string) : r.status === "running" ? Infinity : Date.parse(r.started_at as string),
+      })),
+    );
+  }
+
+  setRunEnv(runId: number, env: RunEnvironment): void {
+    this.guard(`updating the environment of run ${runId}`, true, () =>
+      this.tx(() => {
+        this.requireRunning(runId, "updating its environment");
+        this.db.prepare("UPDATE runs SET env = ? WHERE id = ?").run(JSON.stringify(env), runId);
+      }),
+    );
+  }
+
+  failWorkerRuns(suiteId: number, worker: number, status: "interrupted" | "failed", error: string): number {
+    return this.guard(`marking worker ${worker}'s runs ${status}`, true, () =>
+      this.tx(
+        () =>
+          this.db
+            .prepare(
+              "UPDATE runs SET status = ?, error = ?, ended_at = ? WHERE suite_id = ? AND status = 'running' AND json_extract(env, '$.worker') = ?",
+            )
+            .run(status, error, now(), suiteId, worker).changes,
+      ),
+    );
+  }
+
   suites(): { id: number; name: string }[] {
     return this.guard(
       "listing suites",
@@ -661,7 +869,8 @@ class SqliteStore implements ResultStore {
   close(): void {
     if (this.closed) return;
     try {
-      if (this.token !== null) this.db.prepare("DELETE FROM lock WHERE token = ?").run(this.token);
+      if (this.token !== null && this.ownsLock)
+        this.db.prepare("DELETE FROM lock WHERE token = ?").run(this.token);
     } finally {
       this.closed = true;
       this.db.close();
@@ -703,7 +912,9 @@ function runRecord(r: Row, epochs: Row[], phases: Row[], energy: Row[]): RunReco
       component: e.component as Component,
       channel: strOrNull(e.channel),
       source: e.source as string,
-      provenance: e.provenance as Provenance,
+      // "estimated, shared": an apportioned figure (SHARED_PROVENANCE); its strength is an estimate's.
+      provenance: (e.provenance === SHARED_PROVENANCE ? "estimated" : e.provenance) as Provenance,
+      ...(e.provenance === SHARED_PROVENANCE ? { shared: true } : {}),
       grossJ: numOrNull(e.gross_j),
       netJ: numOrNull(e.net_j),
       seconds: num(e.seconds),

@@ -3,13 +3,25 @@
 // writes the report (OUT/report.html, report.md). A live line on a terminal (runs done/total,
 // the current run's phase and epoch, watts, ETA), plain lines otherwise; Ctrl-C stops at the next
 // step boundary, marks the run interrupted, and `--resume` finishes the suite later.
-import { mkdirSync } from "node:fs";
+// On a cluster (experiment/slurm.ts): `--slurm` writes a Slurm array job instead of running, and
+// `--task N`, what each array task runs, runs block N alone into OUT/task-N.db with no report.
+import { mkdirSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import { HalfwattError } from "../../errors.js";
 import { planRuns } from "../../experiment/plan.js";
 import { runSuite } from "../../experiment/runner.js";
+import {
+  checkTask,
+  type SlurmOptions,
+  slurmJobOf,
+  taskStorePath,
+  writeSlurmJob,
+} from "../../experiment/slurm.js";
 import { loadSuiteSpec } from "../../experiment/spec.js";
 import { openStore } from "../../experiment/store.js";
+import type { SuiteSpec } from "../../experiment/types.js";
+import { packageVersions } from "../../experiment/versions.js";
 import { writeReport } from "../../report/report.js";
 import { choiceOption, integerOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
 import { progressLine } from "../progress.js";
@@ -25,6 +37,49 @@ interface SuiteOpts {
   cpuTdp?: number;
   ramModel?: "modules" | "constant";
   json?: boolean;
+  /** Slurm (issue 11): write an array job instead of running; or run one array task's block. */
+  slurm?: boolean;
+  task?: number;
+  partition?: string;
+  account?: string;
+  time?: string;
+  gpusPerTask?: number;
+  cpusPerTask?: number;
+  mem?: string;
+}
+
+const SLURM_ONLY = ["partition", "account", "time", "gpusPerTask", "cpusPerTask", "mem"] as const;
+/** gpusPerTask → --gpus-per-task */
+const optionName = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** `--slurm`: writes the array job (library: experiment/slurm.ts) and prints how to submit it. */
+function writeSlurm(spec: SuiteSpec, o: SuiteOpts): void {
+  if (o.task !== undefined || o.resume)
+    throw new HalfwattError(
+      "E_USAGE",
+      "--slurm writes a job and runs nothing: leave out --task and --resume",
+    );
+  const options: SlurmOptions = {};
+  for (const k of SLURM_ONLY) if (o[k] !== undefined) Object.assign(options, { [k]: o[k] });
+  const job = writeSlurmJob(spec, {
+    out: o.out,
+    // Absolute paths of this node and this halfwatt: the nodes run the same ones (a shared filesystem).
+    halfwatt: [process.execPath, realpathSync(process.argv[1])],
+    options,
+    // --adapter (or HALFWATT_ADAPTER) is passed on: the nodes may not share this shell's environment.
+    pass: {
+      cacheDir: o.cacheDir,
+      cpuTdp: o.cpuTdp,
+      ramModel: o.ramModel,
+      adapter: process.env.HALFWATT_ADAPTER,
+    },
+    version: packageVersions().halfwatt,
+  });
+  if (o.json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  else
+    process.stdout.write(
+      `wrote ${job.script} (${job.tasks} array task(s), one per block) and ${job.suiteFile}\nnext: ${job.submit}\n`,
+    );
 }
 
 const fmtTime = (s: number) =>
@@ -57,6 +112,26 @@ export function register(program: Command): void {
       choiceOption("--ram-model", ["modules", "constant"] as const),
     )
     .option("--json", "print a JSON summary at the end")
+    .option("--slurm", "write OUT/suite.sbatch, a Slurm array job with one task per block, and run nothing")
+    .option("--partition <p>", "with --slurm: the partition(s)")
+    .option("--account <a>", "with --slurm: the account charged")
+    .option("--time <HH:MM:SS>", "with --slurm: each task's time limit (HH:MM:SS or D-HH:MM:SS)")
+    .option(
+      "--gpus-per-task <n>",
+      "with --slurm: GPUs per task (default 1; 0 for a CPU adapter)",
+      integerOption("--gpus-per-task", { min: 0 }),
+    )
+    .option(
+      "--cpus-per-task <n>",
+      "with --slurm: CPUs per task",
+      integerOption("--cpus-per-task", { min: 1 }),
+    )
+    .option("--mem <amount>", "with --slurm: memory per node, e.g. 16G")
+    .option(
+      "--task <n>",
+      "run block N of the plan alone into OUT/task-N.db, without a report (a Slurm array task)",
+      integerOption("--task", { min: 0 }),
+    )
     .action(async (source: string, o: SuiteOpts) => {
       const spec = loadSuiteSpec(source, {
         ...(o.data !== undefined ? { data: o.data } : {}),
@@ -64,10 +139,16 @@ export function register(program: Command): void {
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o.baselineSeconds !== undefined ? { baselineSeconds: o.baselineSeconds } : {}),
       });
+      if (o.slurm) return writeSlurm(spec, o);
+      const misplaced = SLURM_ONLY.filter((k) => o[k] !== undefined);
+      if (misplaced.length)
+        throw new HalfwattError("E_USAGE", `${misplaced.map(optionName).join(", ")}: only with --slurm`);
+      const task = o.task;
+      if (task !== undefined) checkTask(spec, task);
       const plan = planRuns(spec);
       const out = resolve(o.out);
       mkdirSync(out, { recursive: true });
-      const dbPath = join(out, "results.sqlite");
+      const dbPath = task === undefined ? join(out, "results.sqlite") : taskStorePath(out, task);
       const store = openStore(dbPath, { wait: false });
       const say = (s: string) => process.stderr.write(`${s}\n`);
       const line = progressLine();
@@ -97,9 +178,13 @@ export function register(program: Command): void {
         );
       };
       try {
+        // A task's store records the whole plan and which block it holds (for halfwatt merge).
+        if (task !== undefined) store.markTask(store.openSuite(spec, plan).id, [task], slurmJobOf());
         const summary = await runSuite(spec, plan, {
           store,
-          resume: o.resume,
+          // A task resumes its store: a resubmitted task finishes its block without redoing runs.
+          resume: o.resume || task !== undefined,
+          ...(task !== undefined ? { blocks: [task] } : {}),
           signal: stop.signal,
           cacheDir: o.cacheDir,
           telemetry: { cpuTdpW: o.cpuTdp, ramModel: o.ramModel },
@@ -109,7 +194,7 @@ export function register(program: Command): void {
               total = i.total;
               if (!o.json) {
                 say(
-                  `suite "${spec.name}" (${spec.origin}): ${spec.configurations.length} configurations × ${spec.replicates} replicates = ${plan.length} runs${i.done ? `, ${i.done} already done` : ""}, on ${i.adapter}`,
+                  `suite "${spec.name}" (${spec.origin}): ${task === undefined ? `${spec.configurations.length} configurations × ${spec.replicates} replicates` : `task ${task} (block ${task} of ${spec.replicates})`} = ${i.total} runs${i.done ? `, ${i.done} already done` : ""}, on ${i.adapter}`,
                 );
                 say(
                   `telemetry: ${i.sources.join(", ")}${i.unavailable.length ? `; not available: ${i.unavailable.join("; ")}` : ""}`,
@@ -149,6 +234,18 @@ export function register(program: Command): void {
           },
         });
         line.done();
+        if (task !== undefined) {
+          // A task's report would show one block: the merged store's report is the one to read.
+          if (o.json)
+            process.stdout.write(`${JSON.stringify({ store: dbPath, task, ...summary }, null, 2)}\n`);
+          else
+            say(
+              `task ${task}: ${summary.completed} run(s) completed, ${summary.interrupted} interrupted, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} done before` : ""}; store ${dbPath}`,
+            );
+          if (summary.stopped) process.exitCode = 130;
+          else if (summary.failed) process.exitCode = 1;
+          return;
+        }
         const results = store.results(summary.suiteId);
         const report = await writeReport(results, out);
         if (o.json)
