@@ -13,6 +13,7 @@
 #include <napi.h>
 
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -40,7 +41,27 @@ struct nvmlMemory_t {
   unsigned long long free;
   unsigned long long used;
 };
+// Running processes: the unversioned symbols (NVML < 11) fill nvmlProcessInfo_v1_t; the _v2 and
+// _v3 symbols fill the 24-byte layout with the MIG instance ids (nvml.h names it
+// nvmlProcessInfo_v2_t, and nvmlProcessInfo_t for _v3). Picking the wrong one for a symbol would
+// misread every entry after the first, hence a layout per symbol below.
+struct nvmlProcessInfo_v1_t {
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+};
+struct nvmlProcessInfo_v2_t {
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+};
+static_assert(sizeof(nvmlProcessInfo_v1_t) == 16, "nvmlProcessInfo_v1_t is 16 bytes in NVML's ABI");
+static_assert(sizeof(nvmlProcessInfo_v2_t) == 24, "nvmlProcessInfo_v2_t is 24 bytes in NVML's ABI");
+// usedGpuMemory when NVML cannot tell (WDDM, some containers): NVML_VALUE_NOT_AVAILABLE, (unsigned)-1.
+constexpr unsigned long long kValueNotAvailable = ~0ULL;
 constexpr nvmlReturn_t NVML_SUCCESS = 0;
+constexpr nvmlReturn_t NVML_ERROR_NOT_SUPPORTED = 3;
+constexpr nvmlReturn_t NVML_ERROR_INSUFFICIENT_SIZE = 7;
 constexpr nvmlReturn_t NVML_ERROR_FUNCTION_NOT_FOUND = 13;
 constexpr nvmlReturn_t NVML_ERROR_UNINITIALIZED = 1;
 constexpr int NVML_TEMPERATURE_GPU = 0;
@@ -92,6 +113,14 @@ const ErrorInfo kErrors[] = {
 };
 
 // ---- the loaded library ------------------------------------------------------------------------
+// One of nvmlDevice{Compute,Graphics}RunningProcesses[_v2|_v3]: the newest symbol the library
+// has, with the entry layout that symbol fills (1 or 2, see above).
+struct ProcessQuery {
+  nvmlReturn_t (*fn)(nvmlDevice_t, unsigned int*, void*) = nullptr;
+  std::string symbol;
+  int layout = 0;
+};
+
 struct Api {
   void* lib = nullptr;
   std::string path;
@@ -112,6 +141,7 @@ struct Api {
   nvmlReturn_t (*DeviceGetClockInfo)(nvmlDevice_t, int, unsigned int*) = nullptr;
   nvmlReturn_t (*DeviceGetMemoryInfo)(nvmlDevice_t, nvmlMemory_t*) = nullptr;
   nvmlReturn_t (*DeviceGetEnforcedPowerLimit)(nvmlDevice_t, unsigned int*) = nullptr;
+  ProcessQuery compute, graphics;
 };
 
 std::mutex g_mutex;
@@ -136,6 +166,20 @@ std::string ErrorText(nvmlReturn_t code) {
 template <typename Fn>
 void Resolve(void* lib, Fn& slot, const char* symbol) {
   slot = reinterpret_cast<Fn>(dlsym(lib, symbol));
+}
+
+// The newest of base_v3, base_v2, base (each optional: older drivers lack the versioned ones).
+void ResolveProcessQuery(void* lib, ProcessQuery& q, const std::string& base) {
+  static const std::string kSuffixes[] = {"_v3", "_v2", ""};
+  for (const auto& suffix : kSuffixes) {
+    std::string name = base + suffix;
+    void* fn = dlsym(lib, name.c_str());
+    if (fn == nullptr) continue;
+    q.fn = reinterpret_cast<nvmlReturn_t (*)(nvmlDevice_t, unsigned int*, void*)>(fn);
+    q.symbol = name;
+    q.layout = suffix.empty() ? 1 : 2;
+    return;
+  }
 }
 
 // Opens and initialises NVML once per process. Returns "" on success, else why not.
@@ -172,6 +216,8 @@ std::string LoadLocked(const std::string& path) {
   Resolve(lib, api.DeviceGetClockInfo, "nvmlDeviceGetClockInfo");
   Resolve(lib, api.DeviceGetMemoryInfo, "nvmlDeviceGetMemoryInfo");
   Resolve(lib, api.DeviceGetEnforcedPowerLimit, "nvmlDeviceGetEnforcedPowerLimit");
+  ResolveProcessQuery(lib, api.compute, "nvmlDeviceGetComputeRunningProcesses");
+  ResolveProcessQuery(lib, api.graphics, "nvmlDeviceGetGraphicsRunningProcesses");
   if (!api.Init || !api.DeviceGetCount || !api.DeviceGetHandleByIndex) {
     dlclose(lib);
     return path + " lacks nvmlInit_v2/nvmlDeviceGetCount_v2/nvmlDeviceGetHandleByIndex_v2 (driver too old?)";
@@ -433,6 +479,91 @@ Napi::Value EnergyMillijoules(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(mj));
 }
 
+// ---- running processes --------------------------------------------------------------------------
+struct RunningProcess {
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+};
+
+// One process list of `dev` through `q`, into `out`. NVML answers NVML_ERROR_INSUFFICIENT_SIZE
+// with the count it needs; the buffer grows to that plus a margin (processes may start between
+// two calls) and the call is retried a few times.
+nvmlReturn_t QueryProcesses(const ProcessQuery& q, nvmlDevice_t dev, std::vector<RunningProcess>& out) {
+  if (q.fn == nullptr) return NVML_ERROR_FUNCTION_NOT_FOUND;
+  const size_t entry = q.layout == 1 ? sizeof(nvmlProcessInfo_v1_t) : sizeof(nvmlProcessInfo_v2_t);
+  unsigned int capacity = 32;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    std::vector<unsigned char> buffer(static_cast<size_t>(capacity) * entry, 0);
+    unsigned int count = capacity;
+    nvmlReturn_t rc = q.fn(dev, &count, buffer.data());
+    if (rc == NVML_ERROR_INSUFFICIENT_SIZE) {
+      capacity = (count > capacity ? count : capacity * 2) + 16;
+      continue;
+    }
+    if (rc != NVML_SUCCESS) return rc;
+    if (count > capacity) count = capacity;  // never read past the buffer, whatever NVML says
+    for (unsigned int i = 0; i < count; ++i) {
+      RunningProcess p{};
+      if (q.layout == 1) {
+        nvmlProcessInfo_v1_t e;
+        std::memcpy(&e, buffer.data() + i * entry, sizeof e);
+        p = {e.pid, e.usedGpuMemory};
+      } else {
+        nvmlProcessInfo_v2_t e;
+        std::memcpy(&e, buffer.data() + i * entry, sizeof e);
+        p = {e.pid, e.usedGpuMemory};
+      }
+      out.push_back(p);
+    }
+    return NVML_SUCCESS;
+  }
+  return NVML_ERROR_INSUFFICIENT_SIZE;
+}
+
+// runningProcesses(index) -> [{ pid, usedGpuMemoryBytes (null where NVML cannot tell), kind }]
+// kind "compute" (CUDA contexts) or "graphics" (Vulkan/OpenGL: Dawn's work is usually here); a
+// process using both appears once per kind. A list this GPU or driver does not offer
+// (NOT_SUPPORTED, or no such symbol) is skipped as long as the other one answered; any other
+// failure throws, naming the symbol.
+Napi::Value RunningProcessesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  unsigned int index = IndexArg(info);
+  nvmlDevice_t dev = LoadedHandle(env, index);
+  struct Kind {
+    const ProcessQuery& query;
+    const char* name;
+    const char* base;
+    std::vector<RunningProcess> found;
+    nvmlReturn_t rc = NVML_SUCCESS;
+  };
+  Kind kinds[] = {{g_api.compute, "compute", "nvmlDeviceGetComputeRunningProcesses", {}},
+                  {g_api.graphics, "graphics", "nvmlDeviceGetGraphicsRunningProcesses", {}}};
+  for (Kind& k : kinds) k.rc = QueryProcesses(k.query, dev, k.found);
+  auto label = [&](const Kind& k) {
+    return (k.query.symbol.empty() ? std::string(k.base) : k.query.symbol) + "(GPU " + std::to_string(index) + ")";
+  };
+  auto skippable = [](nvmlReturn_t rc) {
+    return rc == NVML_ERROR_NOT_SUPPORTED || rc == NVML_ERROR_FUNCTION_NOT_FOUND;
+  };
+  if (kinds[0].rc != NVML_SUCCESS && kinds[1].rc != NVML_SUCCESS)
+    ThrowJs(env, kinds[1].rc, label(kinds[0]) + ": " + ErrorText(kinds[0].rc) + "; " + label(kinds[1]));
+  for (const Kind& k : kinds)
+    if (k.rc != NVML_SUCCESS && !skippable(k.rc)) ThrowJs(env, k.rc, label(k));
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (const Kind& k : kinds)
+    for (const RunningProcess& p : k.found) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("pid", p.pid);
+      o.Set("usedGpuMemoryBytes", p.usedGpuMemory == kValueNotAvailable
+                                      ? env.Null()
+                                      : Napi::Number::New(env, static_cast<double>(p.usedGpuMemory)));
+      o.Set("kind", k.name);
+      out.Set(n++, o);
+    }
+  return out;
+}
+
 Napi::Value SnapshotSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   unsigned int index = IndexArg(info);
@@ -463,6 +594,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("energyMillijoules", Napi::Function::New(env, EnergyMillijoules));
   exports.Set("snapshot", Napi::Function::New(env, SnapshotSync));
   exports.Set("snapshotAsync", Napi::Function::New(env, SnapshotAsync));
+  exports.Set("runningProcesses", Napi::Function::New(env, RunningProcessesJs));
   return exports;
 }
 

@@ -1,4 +1,5 @@
 // Text rendering of an energy report: every figure with its provenance and source.
+import { describeGpuSelection, type GpuSelection } from "./gpu-selection.js";
 import type { ChannelEnergy, EnergyFigure, EnergyReport } from "./ledger.js";
 
 const joules = (j: number | null) =>
@@ -14,9 +15,18 @@ function figure(f: EnergyFigure): string {
   return `${withRange(f.joules, f.low, f.high)} [${f.provenance}]${f.flag ? ` (${f.flag})` : ""}`;
 }
 
-function channelLine(c: ChannelEnergy): string[] {
+/** " [used]", " [idle, not in total]" … for a GPU channel of a measurement that decided them. */
+function gpuMark(c: ChannelEnergy, gpus?: GpuSelection): string {
+  const g = gpus?.gpus.find((e) => e.channel === c.channel);
+  if (!g) return "";
+  return ` [${g.used ? "used" : "idle"}${g.inTotal ? "" : ", not in total"}]`;
+}
+
+function channelLine(c: ChannelEnergy, gpus?: GpuSelection): string[] {
   const mean = c.meanPowerW == null ? "" : `, mean ${c.meanPowerW.toFixed(1)} W`;
-  const lines = [`    ${c.source}${c.crossCheck ? " (cross-check)" : ""}: gross ${figure(c.gross)}${mean}`];
+  const lines = [
+    `    ${c.source}${c.crossCheck ? " (cross-check)" : ""}${gpuMark(c, gpus)}: gross ${figure(c.gross)}${mean}`,
+  ];
   if (c.net) lines.push(`      net of idle baseline: ${figure(c.net)}`);
   if (c.integrated) {
     const d =
@@ -28,9 +38,10 @@ function channelLine(c: ChannelEnergy): string[] {
 
 export function formatEnergyReport(r: EnergyReport): string {
   const out: string[] = [];
+  if (r.gpus) out.push(describeGpuSelection(r.gpus));
   for (const p of r.phases) {
     out.push(`phase "${p.name}" (${p.durationS.toFixed(3)} s):`);
-    for (const c of p.channels) out.push(...channelLine(c));
+    for (const c of p.channels) out.push(...channelLine(c, r.gpus));
     for (const t of p.totals)
       out.push(
         `  total ${t.component}: ${withRange(t.gross, t.low, t.high)}${t.net != null ? `, net ${withRange(t.net, t.netLow, t.netHigh)}` : ""} [${t.provenance}]${t.flag ? ` (${t.flag})` : ""}`,

@@ -17,6 +17,7 @@
 // sum, not a statistical interval).
 
 import { TelemetryError } from "./errors.js";
+import type { GpuSelection } from "./gpu-selection.js";
 import type { ChannelInfo, Component, Provenance, Sample } from "./types.js";
 
 export interface EnergyFigure {
@@ -38,6 +39,11 @@ export interface ChannelEnergy {
   source: string;
   /** Left out of component totals (see ChannelInfo.crossCheck). */
   crossCheck?: boolean;
+  /**
+   * Reported but left out of component totals, and why (a GPU the measured command did not use,
+   * or one outside --gpus: see gpu-selection.ts).
+   */
+  notInTotal?: string;
   /** The best figure: the counter delta where the channel has a counter, else integrated power. */
   gross: EnergyFigure;
   /** gross − (idle-baseline mean power × this phase's duration); absent without a baseline. */
@@ -82,6 +88,8 @@ export interface EnergyReport {
   phases: PhaseEnergy[];
   baselinePhase: string | null;
   warnings: string[];
+  /** Which GPUs the `gpu` totals hold and why (halfwatt measure); absent where not decided. */
+  gpus?: GpuSelection;
 }
 
 export interface LedgerOptions {
@@ -428,11 +436,14 @@ function netBounds(
   return { low: Math.min(a, b, net), high: Math.max(a, b, net) };
 }
 
-/** Sums channels per component; the total is only as strong as its weakest part. */
+/**
+ * Sums channels per component; the total is only as strong as its weakest part. Cross-checks and
+ * channels marked notInTotal are reported but never summed.
+ */
 export function componentTotals(channels: readonly ChannelEnergy[]): ComponentTotal[] {
   const out: ComponentTotal[] = [];
   for (const component of ["gpu", "cpu", "dram", "system"] as Component[]) {
-    const parts = channels.filter((c) => c.component === component && !c.crossCheck);
+    const parts = channels.filter((c) => c.component === component && !c.crossCheck && !c.notInTotal);
     if (!parts.length) continue;
     const missing = parts.filter((c) => c.gross.joules == null);
     const sum = (pick: (c: ChannelEnergy) => number | null | undefined) => {

@@ -1,12 +1,15 @@
 // One measurement: an optional idle baseline, then a command (or an idle window), then an optional
 // cooldown, each a sampler phase; wall-meter figures (a CSV export, a manual average) are merged
-// into every phase. Shared by `halfwatt measure`, the experiment suite and the report: callers
+// into every phase. Every GPU is read; while the command runs, NVML's process lists show which
+// GPUs its process tree used, and those (or the ones --gpus names) make the `gpu` total. Shared by `halfwatt measure`, the experiment suite and the report: callers
 // parse their options, call validateMeasurement() before anything runs, then measure().
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HalfwattError } from "../errors.js";
 import { TelemetryInputError } from "./errors.js";
+import { applyGpuSelection, decideGpuSelection, type GpuChoice, validateGpuChoice } from "./gpu-selection.js";
+import { GPU_POLL_MS, type GpuUsage, GpuUsageWatcher } from "./gpu-usage.js";
 import {
   type ChannelEnergy,
   componentTotals,
@@ -14,6 +17,7 @@ import {
   type EnergyReport,
   type PhaseMark,
 } from "./ledger.js";
+import { openNvml } from "./nvml.js";
 import { Sampler } from "./sampler.js";
 import { planSources } from "./sources.js";
 import { manualWallEnergy, type PlugKind, readWallCsv, wallCsvEnergy } from "./wall-meter.js";
@@ -45,6 +49,13 @@ export interface MeasurementOptions {
   wallWatts?: number;
   nvidiaSmi?: boolean;
   /**
+   * The GPUs (NVML indices) whose energy makes the `gpu` total, or "all"; the others are still
+   * reported. Default: the GPUs the command's process tree was seen on, else all of them.
+   */
+  gpus?: GpuChoice;
+  /** How often NVML's process lists are polled while the command runs (default 1000 ms). */
+  gpuPollMs?: number;
+  /**
    * Where the command's stdout goes: the terminal ("inherit", default) or this process's stderr
    * ("stderr"), so that a machine-readable report on stdout is not mixed with the command's output.
    */
@@ -71,6 +82,18 @@ export function validateMeasurement(command: readonly string[], opts: Measuremen
     throw new TelemetryInputError(`--seconds must be a positive number, got ${opts.seconds}`);
   if (opts.wallWatts !== undefined && !(opts.wallWatts >= 0))
     throw new TelemetryInputError(`--wall-watts must be >= 0, got ${opts.wallWatts}`);
+  if (opts.gpuPollMs !== undefined && !(opts.gpuPollMs > 0 && Number.isFinite(opts.gpuPollMs)))
+    throw new TelemetryInputError(
+      `the GPU process poll interval must be a positive number of ms, got ${opts.gpuPollMs}`,
+    );
+  if (opts.gpus !== undefined) {
+    const nvml = openNvml();
+    if (!nvml.available)
+      throw new TelemetryInputError(
+        `--gpus: no GPU energy to choose from: NVML unavailable (${nvml.reason}); nothing was run`,
+      );
+    validateGpuChoice(opts.gpus, nvml.load.deviceCount ?? 0);
+  }
   if (opts.wallCsv !== undefined) {
     try {
       accessSync(opts.wallCsv, constants.R_OK);
@@ -114,12 +137,14 @@ export function runCommand(
   argv: readonly string[],
   stdout: MeasurementOptions["childStdout"] = "inherit",
   onSpawnError: (message: string) => void = (m) => process.stderr.write(`halfwatt: ${m}\n`),
+  onSpawn?: (pid: number) => void,
 ): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), {
       // fd 2: the child writes straight into our stderr, whatever it is (terminal, pipe, file).
       stdio: ["inherit", stdout === "stderr" ? 2 : "inherit", "inherit"],
     });
+    if (child.pid !== undefined) onSpawn?.(child.pid);
     child.on("error", (e) => {
       onSpawnError(`cannot run ${argv[0]}: ${e.message}`);
       resolve(127);
@@ -177,6 +202,17 @@ export async function measure(
     nvidiaSmi: opts.nvidiaSmi,
   });
   const sampler = await Sampler.start({ sources: plan.specs, hz: opts.hz ?? 10 });
+  // The GPUs NVML reads (planSources reads every one) and, while the command runs, their users.
+  const nvml = plan.specs.some((s) => s.kind === "nvml") ? openNvml() : null;
+  const gpus = nvml?.available ? [...Array(nvml.load.deviceCount ?? 0).keys()] : [];
+  const watcher = nvml?.available
+    ? new GpuUsageWatcher(
+        { listProcesses: (i) => nvml.binding.runningProcesses(i) },
+        gpus,
+        opts.gpuPollMs ?? GPU_POLL_MS,
+      )
+    : null;
+  let usage: GpuUsage | null = null;
   let exitCode = 0;
   try {
     const baseline = opts.baselineSeconds ?? (command.length ? 5 : 0);
@@ -186,7 +222,8 @@ export async function measure(
     }
     if (command.length) {
       await sampler.mark(MEASUREMENT_PHASES.command);
-      exitCode = await runCommand(command, opts.childStdout);
+      exitCode = await runCommand(command, opts.childStdout, undefined, (pid) => watcher?.start(pid));
+      usage = watcher?.stop() ?? null;
     } else {
       await sampler.mark(MEASUREMENT_PHASES.window);
       await sleep((opts.seconds as number) * 1000);
@@ -196,11 +233,13 @@ export async function measure(
       await sleep((opts.cooldownSeconds as number) * 1000);
     }
   } catch (e) {
+    watcher?.stop();
     await sampler.abort();
     throw e;
   }
   const report = await sampler.stop();
   for (const u of plan.unavailable) report.warnings.unshift(`${u.source} not used: ${u.reason}`);
+  if (gpus.length) applyGpuSelection(report, decideGpuSelection(gpus, opts.gpus, usage, report.channels));
   // The run already happened: a wall CSV that fails to read now costs its figures, not the report.
   try {
     addWallFigures(report, opts);

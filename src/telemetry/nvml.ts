@@ -36,6 +36,16 @@ export interface NvmlSnapshot {
   errors: Record<string, string>;
 }
 
+/** One entry of a GPU's running-process lists (nvmlDeviceGet{Compute,Graphics}RunningProcesses). */
+export interface NvmlProcess {
+  /** As the driver sees it: the host's PID namespace, whatever namespace halfwatt runs in. */
+  pid: number;
+  /** null where NVML cannot tell (NVML_VALUE_NOT_AVAILABLE). */
+  usedGpuMemoryBytes: number | null;
+  /** CUDA contexts are "compute"; Vulkan/OpenGL (Dawn) work is usually "graphics". */
+  kind: "compute" | "graphics";
+}
+
 export interface NvmlBinding {
   load(library?: string): NvmlLoadResult;
   errorText(code: number): string;
@@ -43,6 +53,11 @@ export interface NvmlBinding {
   energyMillijoules(index: number): number;
   snapshot(index: number): NvmlSnapshot;
   snapshotAsync(index: number): Promise<NvmlSnapshot>;
+  /**
+   * Both process lists of GPU `index` (a process using both appears once per kind). A list the
+   * GPU or driver lacks is skipped if the other answered; otherwise throws with NVML's error.
+   */
+  runningProcesses(index: number): NvmlProcess[];
 }
 
 const ADDON_RELATIVE = "native/nvml/build/Release/halfwatt_nvml.node";

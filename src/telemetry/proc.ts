@@ -1,6 +1,7 @@
 // Parsers for the /proc files the CPU and RAM models read. Each takes the file's text so the
 // tests can feed it fixtures; the readers take a path so they can be pointed elsewhere.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { TelemetryError } from "./errors.js";
 
 /** The aggregate `cpu` line of /proc/stat, in USER_HZ ticks. */
@@ -55,4 +56,63 @@ export function parseCpuInfo(text: string): CpuInfo {
   const logicalCpus = (text.match(/^processor\s*:/gm) ?? []).length;
   const ids = new Set([...text.matchAll(/^physical id\s*:\s*(\d+)/gm)].map((m) => m[1]));
   return { model, logicalCpus, packages: Math.max(1, ids.size) };
+}
+
+/** The fields of /proc/PID/stat that place a process in a tree. */
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** Clock ticks after boot when it started: tells a process from a later one with its PID. */
+  startTime: number;
+}
+
+/**
+ * /proc/PID/stat (proc(5)): `pid (comm) state ppid … starttime(22nd field) …`. comm may hold
+ * spaces and parentheses, so the fields are counted from the last ")".
+ */
+export function parseProcPidStat(text: string): ProcStat {
+  const close = text.lastIndexOf(")");
+  const pid = Number(text.slice(0, text.indexOf(" (")));
+  // After ") ": state(3) ppid(4) pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
+  // utime stime cutime cstime priority nice num_threads itrealvalue starttime(22).
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
+  const ppid = Number(f[1]);
+  const startTime = Number(f[19]);
+  if (close < 0 || !Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isFinite(startTime))
+    throw new TelemetryError(`/proc/PID/stat: cannot parse "${text.slice(0, 80)}"`);
+  return { pid, ppid, startTime };
+}
+
+/** Every process /proc shows now, by PID; ones that vanish while being read are left out. */
+export function readProcessTable(root = "/proc"): Map<number, ProcStat> {
+  const table = new Map<number, ProcStat>();
+  for (const name of readdirSync(root)) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const s = parseProcPidStat(readFileSync(join(root, name, "stat"), "utf8"));
+      table.set(s.pid, s);
+    } catch {
+      // exited between readdir and read, or unreadable: not in this snapshot
+    }
+  }
+  return table;
+}
+
+/** The inode of the initial (host) PID namespace, fixed by the kernel (PROC_PID_INIT_INO). */
+export const INIT_PID_NAMESPACE_INODE = 0xeffffffc;
+
+/**
+ * Whether this process sees the host's PIDs: "host" in the initial PID namespace, "other" in a
+ * container's own one (NVML's process lists hold host PIDs, which then do not match /proc's),
+ * "unknown" where /proc/self/ns/pid cannot be read.
+ */
+export function pidNamespace(root = "/proc"): "host" | "other" | "unknown" {
+  try {
+    return statSync(join(root, "self/ns/pid")).ino === INIT_PID_NAMESPACE_INODE ? "host" : "other";
+  } catch {
+    return "unknown";
+  }
 }

@@ -4,16 +4,36 @@
 //
 //   halfwatt measure --seconds 30
 //   halfwatt measure --baseline-seconds 10 -- python train.py
+//   halfwatt measure --gpus 0,1 -- python train.py    # these GPUs in the gpu total, not the detected ones
 import type { Command } from "commander";
 import { describeTelemetry, formatTelemetry } from "../../telemetry/describe.js";
 import { formatEnergyReport } from "../../telemetry/format.js";
+import type { GpuChoice } from "../../telemetry/gpu-selection.js";
 import { type MeasurementOptions, measure, validateMeasurement } from "../../telemetry/measurement.js";
 import type { PlugKind } from "../../telemetry/wall-meter.js";
-import { choiceOption, nonNegativeOption, numberOption, OptionError, positiveOption } from "../options.js";
+import {
+  choiceOption,
+  integerOption,
+  listOption,
+  nonNegativeOption,
+  numberOption,
+  OptionError,
+  positiveOption,
+} from "../options.js";
 
 interface MeasureCliOptions extends MeasurementOptions {
   json?: boolean;
 }
+
+/** `all` or NVML indices (0,1 or repeated); whether they exist is checked against NVML later. */
+const gpuIndices = listOption("--gpus", integerOption("--gpus", { min: 0 }));
+const gpusArg = (v: string, previous?: GpuChoice): GpuChoice => {
+  const all = v.trim() === "all";
+  if (previous !== undefined && (all || previous === "all"))
+    throw new OptionError("--gpus", v, "either all or indices, not both");
+  if (all) return "all";
+  return [...new Set(gpuIndices(v, previous))].sort((a, b) => a - b);
+};
 
 const plugArg = (v: string) => {
   const m = /^(shelly|tasmota)=(https?:\/\/.+)$/.exec(v);
@@ -71,6 +91,11 @@ export function register(program: Command): void {
     .option("--wall-csv <file>", "wall-meter readings to import (timestamp,watts); must exist before the run")
     .option("--wall-watts <w>", "a manual wall-meter average (estimated)", nonNegativeOption("--wall-watts"))
     .option("--nvidia-smi", "also log nvidia-smi power.draw as a cross-check on NVML")
+    .option(
+      "--gpus <list>",
+      "GPUs (NVML indices, e.g. 0,1, or all) in the gpu total; default: those the command's processes ran on, else all. Every GPU is still reported",
+      gpusArg,
+    )
     .addHelpText(
       "after",
       "\nExit status: the command's own; 127 if it cannot be started; 128 + N if signal N ended it.",
