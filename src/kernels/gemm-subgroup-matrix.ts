@@ -17,82 +17,87 @@ export interface MatrixTile {
   /** Subgroups per workgroup, as rows × cols. */
   sgRows: number;
   sgCols: number;
-  /** 16×16 accumulators per subgroup, as rows × cols. */
+  /** 16×FN accumulators per subgroup, as rows × cols. */
   am: number;
   an: number;
-  /** K step staged in workgroup memory (a multiple of 16). */
+  /** K step: 16 for direct tiles, the depth staged in workgroup memory for the others. */
   bk: number;
   /** Padding of each staged row, in halves. */
   pad: number;
   /** Load fragments straight from storage (needs M, N, K multiples of 16; else staged). */
-  direct?: boolean;
+  direct: boolean;
+  /** Direct: load the next k step's fragments before this step's multiply-adds. */
+  pipelined: boolean;
+  /** Staged: fetch the next tile from storage into registers while this one is multiplied. */
+  prefetch: boolean;
   /** Columns of a fragment: 16 (the 16×16×16 config, default) or 8 (the 16×8×16 config). */
-  fn?: 8 | 16;
-  /** The k loop written out with named fragments and accumulators (no arrays indexed in loops). */
-  unrolled?: boolean;
+  fn: 8 | 16;
 }
 
 /**
- * A tile from its name, so the name is the whole description:
- *   m = staged in workgroup memory, d = direct from storage, u = direct and unrolled,
- *   s = staged and unrolled; then <sgRows>x<sgCols> subgroups, a<am>x<an> accumulators each,
- *   and n8 for 16×8×16 fragments (default 16×16×16). "u2x2a4x4": 2×2 subgroups × 4×4 accumulators
- *   of 16×16, fragments loaded straight from storage by written-out code (a 128×128 tile).
+ * A tile from its name, so the name is the whole description: the kind, then <sgRows>x<sgCols>
+ * subgroups, a<am>x<an> accumulators each, n8 for 16×8×16 fragments (default 16×16×16):
+ *   u = direct from storage; p = direct, next step's fragments loaded ahead;
+ *   s = staged in workgroup memory, 32 deep; b = staged, next tile fetched ahead into registers.
+ * "u2x2a4x4": 2×2 subgroups × 4×4 accumulators of 16×16 loaded straight from storage (128×128).
+ * Every kind is generated with one named variable per fragment and accumulator (arrays of
+ * fragments indexed in loops were 2.5–3× slower; those tiles are recorded in docs/performance.md).
  */
 export function matrixTile(name: string): MatrixTile {
-  const m = /^([mdus])(\d)x(\d)a(\d)x(\d)(n8)?$/.exec(name);
+  const m = /^([upsb])(\d)x(\d)a(\d)x(\d)(n8)?$/.exec(name);
   if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
   const kind = m[1];
-  const direct = kind === "d" || kind === "u";
+  const direct = kind === "u" || kind === "p";
   return {
     name,
     sgRows: Number(m[2]),
     sgCols: Number(m[3]),
     am: Number(m[4]),
     an: Number(m[5]),
-    // Direct tiles step K by one fragment; staged ones stage 32 deep with 8 halves of row padding.
     bk: direct ? 16 : 32,
     pad: direct ? 0 : 8,
     direct,
-    unrolled: kind === "u" || kind === "s",
+    pipelined: kind === "p",
+    prefetch: kind === "b",
     fn: m[6] ? 8 : 16,
   };
 }
 
-/** Every tile the bench and the tests know, as llm.c numbers its kernel variants. */
+/** Every tile the production path, the tuner and the tests know, as llm.c numbers its kernels. */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
   [
-    "m1x1a2x2",
-    "m2x2a2x2",
-    "m2x2a4x2",
-    "m2x2a4x4",
-    "m2x2a4x8n8",
-    "d1x1a2x2",
-    "d1x1a4x4",
-    "d2x2a2x2",
-    "d2x2a4x4",
-    "d2x1a4x4",
-    "d1x1a2x4n8",
-    "d1x1a4x8n8",
-    "d2x2a2x4n8",
     "u1x1a2x2",
     "u1x1a4x4",
     "u2x2a2x2",
     "u2x2a4x4",
     "u2x4a4x4",
+    "u2x2a4x8n8",
+    "p1x1a4x4",
+    "p2x2a4x4",
+    "p2x2a2x4",
+    "s1x1a2x2",
     "s2x2a2x2",
     "s2x2a4x4",
     "s2x4a4x4",
+    "b1x1a2x2",
+    "b2x2a2x2",
+    "b2x2a4x4",
+    "b2x4a4x4",
   ].map((n) => [n, matrixTile(n)]),
 );
 
 /**
- * The k loops of an unrolled tile written out with one named variable per fragment and
- * accumulator (see MatrixTile.unrolled): declarations, the direct loop, the staged inner loop,
- * and the copy into `acc` for the epilogue. Markers in shaders/gemm_subgroup_matrix.wgsl.
+ * The generated parts of the shader (markers in shaders/gemm_subgroup_matrix.wgsl): accumulator
+ * declarations, the k loop of the tile's kind, the direct stores of the results and the copy
+ * into the epilogue's array.
  */
-export function unrolledSnippets(tile: MatrixTile, transA: boolean, transB: boolean): Record<string, string> {
-  const fn = tile.fn ?? 16;
+export function tileSnippets(
+  tile: MatrixTile,
+  transA: boolean,
+  transB: boolean,
+  outF32: boolean,
+): Record<string, string> {
+  const fn = tile.fn;
   const L = "subgroup_matrix_left<f16, 16, 16>";
   const R = `subgroup_matrix_right<f16, ${fn}, 16>`;
   const I = [...Array(tile.am).keys()];
@@ -101,47 +106,108 @@ export function unrolledSnippets(tile: MatrixTile, transA: boolean, transB: bool
   const mma = pairs.map(
     ([i, j]) => `c${i}_${j} = subgroupMatrixMultiplyAccumulate(l${i}, r${j}, c${i}_${j});`,
   );
-  const direct = [
-    "for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {",
+  /** The direct loads of k step `k`, into variables named with `prefix`. */
+  const directLoads = (k: string, decl: string, prefix = "") => [
     ...I.map((i) => {
       const m = `min(row0 + sgRow + ${i * 16}u, params.m - 16u)`;
       return transA
-        ? `  let l${i} = subgroupMatrixLoad<${L}, col_major>(&a, k0 * params.m + ${m}, params.m);`
-        : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&a, ${m} * params.k + k0, params.k);`;
+        ? `${decl}${prefix}l${i} = subgroupMatrixLoad<${L}, col_major>(&a, ${k} * params.m + ${m}, params.m);`
+        : `${decl}${prefix}l${i} = subgroupMatrixLoad<${L}, row_major>(&a, ${m} * params.k + ${k}, params.k);`;
     }),
     ...J.map((j) => {
       const n = `min(col0 + sgCol + ${j * fn}u, params.n - ${fn}u)`;
       return transB
-        ? `  let r${j} = subgroupMatrixLoad<${R}, col_major>(&b, ${n} * params.k + k0, params.k);`
-        : `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&b, k0 * params.n + ${n}, params.n);`;
+        ? `${decl}${prefix}r${j} = subgroupMatrixLoad<${R}, col_major>(&b, ${n} * params.k + ${k}, params.k);`
+        : `${decl}${prefix}r${j} = subgroupMatrixLoad<${R}, row_major>(&b, ${k} * params.n + ${n}, params.n);`;
     }),
-    ...mma.map((x) => `  ${x}`),
+  ];
+  let loop: string[];
+  if (tile.direct && !tile.pipelined) {
+    loop = [
+      "for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {",
+      ...directLoads("k0", "let ").map((x) => `  ${x}`),
+      ...mma.map((x) => `  ${x}`),
+      "}",
+    ];
+  } else if (tile.direct) {
+    // Every split spans at least one step (K and the chunk are multiples of 16); the last
+    // iteration's look-ahead reloads its own step, which nothing uses.
+    loop = [
+      ...directLoads("kBegin", "var "),
+      "for (var k0 = kBegin; k0 < kEnd; k0 += 16u) {",
+      "  let kn = min(k0 + 16u, kEnd - 16u);",
+      ...directLoads("kn", "let ", "n").map((x) => `  ${x}`),
+      ...mma.map((x) => `  ${x}`),
+      ...I.map((i) => `  l${i} = nl${i};`),
+      ...J.map((j) => `  r${j} = nr${j};`),
+      "}",
+    ];
+  } else {
+    const inner = [
+      "for (var kk = 0u; kk < BK; kk += 16u) {",
+      ...I.map(
+        (i) =>
+          `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
+      ),
+      ...J.map(
+        (j) =>
+          `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, kk * LDB + sgCol + ${j * fn}u, LDB);`,
+      ),
+      ...mma.map((x) => `  ${x}`),
+      "}",
+    ];
+    loop = tile.prefetch
+      ? [
+          "fetchA(tid, row0, kBegin, kEnd);",
+          "fetchB(tid, col0, kBegin, kEnd);",
+          "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
+          "  storeA(tid, row0, k0, kEnd);",
+          "  storeB(tid, col0, k0, kEnd);",
+          "  workgroupBarrier();",
+          "  if (k0 + BK < kEnd) {",
+          "    fetchA(tid, row0, k0 + BK, kEnd);",
+          "    fetchB(tid, col0, k0 + BK, kEnd);",
+          "  }",
+          ...inner.map((x) => `  ${x}`),
+          "  workgroupBarrier();",
+          "}",
+        ]
+      : [
+          "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
+          "  fetchA(tid, row0, k0, kEnd);",
+          "  fetchB(tid, col0, k0, kEnd);",
+          "  storeA(tid, row0, k0, kEnd);",
+          "  storeB(tid, col0, k0, kEnd);",
+          "  workgroupBarrier();",
+          ...inner.map((x) => `  ${x}`),
+          "  workgroupBarrier();",
+          "}",
+        ];
+  }
+  const at = (i: number, j: number) => `(row0 + sgRow + ${i * 16}u) * params.n + col0 + sgCol + ${j * fn}u`;
+  const storeTo = (buf: string, base: string) =>
+    pairs.map(
+      ([i, j]) => `subgroupMatrixStore<row_major>(&${buf}, ${base}${at(i, j)}, c${i}_${j}, params.n);`,
+    );
+  // C is only an f32 array when the output is f32: the f16 build must not name it in a store.
+  const direct = [
+    "if (SPLIT_K) {",
+    ...storeTo("ws", "wid.z * params.m * params.n + ").map((x) => `  ${x}`),
+    ...(outF32 ? ["} else {", ...storeTo("c", "").map((x) => `  ${x}`)] : []),
     "}",
   ];
-  const staged = [
-    "for (var kk = 0u; kk < BK; kk += 16u) {",
-    ...I.map(
-      (i) =>
-        `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
-    ),
-    ...J.map(
-      (j) => `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, kk * LDB + sgCol + ${j * fn}u, LDB);`,
-    ),
-    ...mma.map((x) => `  ${x}`),
-    "}",
-  ];
-  const join = (xs: string[]) => xs.join("\n    ");
+  const join = (xs: string[]) => xs.join("\n  ");
   return {
-    UNROLLED_DECL: join(pairs.map(([i, j]) => `var c${i}_${j}: subgroup_matrix_result<f32, ${fn}, 16>;`)),
-    UNROLLED_DIRECT: tile.direct ? join(direct) : "",
-    UNROLLED_STAGED: tile.direct ? "" : join(staged),
-    UNROLLED_OUT: join(pairs.map(([i, j]) => `acc[${i * tile.an + j}] = c${i}_${j};`)),
+    ACC_DECL: join(pairs.map(([i, j]) => `var c${i}_${j}: subgroup_matrix_result<f32, ${fn}, 16>;`)),
+    MAIN_LOOP: join(loop),
+    STORE_DIRECT: join(direct),
+    ACC_OUT: join(pairs.map(([i, j]) => `acc[${i * tile.an + j}] = c${i}_${j};`)),
   };
 }
 
 /** Why this device can't run this tile (its fragment config is missing), or null. */
 export function tileUnsupportedReason(ctx: GpuContext, tile: MatrixTile): string | null {
-  const fn = tile.fn ?? 16;
+  const fn = tile.fn;
   return ctx.caps.f16f32Matrix.some((c) => c.M === 16 && c.N === fn && c.K === 16)
     ? null
     : `tile ${tile.name} needs a 16×${fn}×16 f16→f32 subgroup-matrix config`;
@@ -162,7 +228,7 @@ export function chooseMatrixTile(s: GemmShape): MatrixTile {
   const big = s.m >= 1024 && s.n >= 1024;
   const mid = s.m >= 64 && s.n >= 64;
   if (directOk(s)) return big ? MATRIX_TILES.u2x2a4x4 : mid ? MATRIX_TILES.u1x1a4x4 : MATRIX_TILES.u1x1a2x2;
-  return big ? MATRIX_TILES.m2x2a4x4 : mid ? MATRIX_TILES.m2x2a2x2 : MATRIX_TILES.m1x1a2x2;
+  return big ? MATRIX_TILES.s2x2a4x4 : mid ? MATRIX_TILES.s2x2a2x2 : MATRIX_TILES.s1x1a2x2;
 }
 
 /**
@@ -207,17 +273,17 @@ export function matrixSpec(
       AM: tile.am,
       AN: tile.an,
       BM: tile.sgRows * tile.am * 16,
-      BN: tile.sgCols * tile.an * (tile.fn ?? 16),
-      FN: tile.fn ?? 16,
+      BN: tile.sgCols * tile.an * tile.fn,
+      FN: tile.fn,
       BK: tile.bk,
       PAD: tile.pad,
       VEC_A: vec.vecA,
       VEC_B: vec.vecB,
-      DIRECT: Boolean(tile.direct),
-      UNROLLED: Boolean(tile.unrolled),
+      DIRECT: tile.direct,
+      TC_IS_F32: outType === "f32",
       ...epilogueConsts(flags),
     },
-    snippets: tile.unrolled ? unrolledSnippets(tile, flags.transA, flags.transB) : undefined,
+    snippets: tileSnippets(tile, flags.transA, flags.transB, outType === "f32"),
     // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
     bindings: [
       ...GEMM_BINDINGS,
@@ -241,5 +307,5 @@ export function matrixUnsupportedReason(ctx: GpuContext): string | null {
 
 /** Workgroup tile of a matrix tile config: BM×BN outputs, BK deep. */
 export function matrixTileDims(tile: MatrixTile): { bm: number; bn: number; bk: number } {
-  return { bm: tile.sgRows * tile.am * 16, bn: tile.sgCols * tile.an * (tile.fn ?? 16), bk: tile.bk };
+  return { bm: tile.sgRows * tile.am * 16, bn: tile.sgCols * tile.an * tile.fn, bk: tile.bk };
 }

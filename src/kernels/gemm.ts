@@ -21,6 +21,7 @@ import {
 import {
   chooseMatrixTile,
   directOk,
+  MATRIX_TILES,
   type MatrixTile,
   matrixSpec,
   matrixTileDims,
@@ -28,6 +29,7 @@ import {
   tileUnsupportedReason,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
+import { type GemmCall, type GemmChoice, tunedChoice } from "./gemm-tune-cache.js";
 import {
   type DispatchOptions,
   dispatch,
@@ -57,6 +59,8 @@ export interface GemmOptions extends DispatchOptions {
   matrixTile?: MatrixTile;
   /** Number of K splits (default: chosen from the shape; 1 = no split). */
   splitK?: number;
+  /** With false, the tune cache is not consulted (the heuristics decide what is not given). */
+  tuned?: boolean;
 }
 
 export type GemmVariant = "tiled" | "subgroup-matrix" | "skinny";
@@ -234,6 +238,102 @@ function workspace(ctx: GpuContext, bytes: number): GPUBuffer {
   return s.ws;
 }
 
+/** The options a choice gives gemm(). */
+export function choiceOptions(c: GemmChoice): GemmOptions {
+  return {
+    variant: c.variant,
+    ...(c.tile ? { tile: TILES[c.tile] } : {}),
+    ...(c.matrixTile ? { matrixTile: MATRIX_TILES[c.matrixTile] } : {}),
+    ...(c.splitK !== undefined ? { splitK: c.splitK } : {}),
+  };
+}
+
+/** Whether a stored choice still names kernels this build has. */
+function choiceValid(c: GemmChoice): boolean {
+  if (c.variant === "tiled") return !c.tile || c.tile in TILES;
+  if (c.variant === "subgroup-matrix") return !c.matrixTile || c.matrixTile in MATRIX_TILES;
+  return c.variant === "skinny";
+}
+
+/** Whether a tuned choice can serve this call here (its tile exists, fits the shape and the device). */
+function choiceUsable(ctx: GpuContext, c: GemmChoice, a: Tensor, s: GemmShape, opts: GemmOptions): boolean {
+  if (!choiceValid(c)) return false;
+  if (c.variant === "skinny") return skinnyOk(s, opts);
+  if (c.variant === "tiled") return true;
+  const tile = c.matrixTile ? MATRIX_TILES[c.matrixTile] : chooseMatrixTile(s);
+  return (
+    a.dtype === "f16" &&
+    matrixUnsupportedReason(ctx) === null &&
+    tileUnsupportedReason(ctx, tile) === null &&
+    (!tile.direct || directOk(s))
+  );
+}
+
+/**
+ * The options gemm() runs with: the caller's where they name a kernel, tile or split; else the
+ * tuned choice for this call on this device (\`halfwatt tune\`), if the cache has one that applies.
+ */
+export function effectiveOptions(
+  ctx: GpuContext,
+  a: Tensor,
+  c: Tensor,
+  shape: GemmShape,
+  opts: GemmOptions,
+): { opts: GemmOptions; tuned: boolean } {
+  const explicit =
+    (opts.variant !== undefined && opts.variant !== "auto") ||
+    opts.tile !== undefined ||
+    opts.matrixTile !== undefined ||
+    opts.splitK !== undefined;
+  if (explicit || opts.tuned === false || (a.dtype !== "f32" && a.dtype !== "f16"))
+    return { opts, tuned: false };
+  const choice = tunedChoice(ctx, {
+    ...shape,
+    transA: Boolean(opts.transA),
+    transB: Boolean(opts.transB),
+    inType: a.dtype,
+    outType: c.dtype as "f32" | "f16",
+    bias: Boolean(opts.bias),
+    relu: Boolean(opts.relu),
+    beta: (opts.beta ?? 0) !== 0,
+  });
+  if (!choice || !choiceUsable(ctx, choice, a, shape, opts)) return { opts, tuned: false };
+  return { opts: { ...opts, ...choiceOptions(choice) }, tuned: true };
+}
+
+/** What gemm() will run for these inputs: "subgroup-matrix u2x2a4x4 split-K 17 (tuned)". */
+export function describeGemm(
+  ctx: GpuContext,
+  a: Tensor,
+  b: Tensor,
+  c: Tensor,
+  opts: GemmOptions = {},
+): string {
+  const shape = gemmShape(a, b, c, opts);
+  const eff = effectiveOptions(ctx, a, c, shape, opts);
+  const o = eff.opts;
+  const variant = resolveVariant(ctx, a, o, shape);
+  let what: string = variant;
+  let dims: [number, number, number] | null = null;
+  if (variant === "subgroup-matrix") {
+    const tile = o.matrixTile ?? chooseMatrixTile(shape);
+    const d = matrixTileDims(tile);
+    what += ` ${tile.name}`;
+    dims = [d.bm, d.bn, d.bk];
+  } else if (variant === "tiled") {
+    const tile = o.tile ?? chooseTile(shape.m, shape.n);
+    what += ` ${tile.name}`;
+    dims = [tile.BM, tile.BN, tile.BK];
+  }
+  if (dims) {
+    const splits = planSplitK(shape, dims[0], dims[1], dims[2], o.splitK);
+    const kchunk = Math.ceil(shape.k / splits / dims[2]) * dims[2];
+    const used = Math.ceil(shape.k / kchunk);
+    if (used > 1) what += ` split-K ${used}`;
+  }
+  return eff.tuned ? `${what} (tuned)` : what;
+}
+
 /**
  * Which variant "auto" resolves to for these inputs on this device: the skinny kernel for A·B
  * with few rows and a long K (a pass over B; tiles would idle the GPU), else tensor cores for f16
@@ -251,6 +351,12 @@ export function resolveVariant(
   return a.dtype === "f16" && matrixUnsupportedReason(ctx) === null ? "subgroup-matrix" : "tiled";
 }
 
+let observer: ((call: GemmCall) => void) | null = null;
+/** Reports every gemm() call made while set (tests: the calls a model makes, for the tuner's list). */
+export function observeGemmCalls(fn: ((call: GemmCall) => void) | null): void {
+  observer = fn;
+}
+
 /** C = alpha·op(A)·op(B) + beta·C (+bias) (ReLU). Records into opts.encoder or submits at once. */
 export async function gemm(
   ctx: GpuContext,
@@ -260,6 +366,17 @@ export async function gemm(
   opts: GemmOptions = {},
 ): Promise<void> {
   const shape = gemmShape(a, b, c, opts);
+  observer?.({
+    ...shape,
+    transA: Boolean(opts.transA),
+    transB: Boolean(opts.transB),
+    inType: a.dtype as "f32" | "f16",
+    outType: c.dtype as "f32" | "f16",
+    bias: Boolean(opts.bias),
+    relu: Boolean(opts.relu),
+    beta: (opts.beta ?? 0) !== 0,
+  });
+  opts = effectiveOptions(ctx, a, c, shape, opts).opts;
   const variant = resolveVariant(ctx, a, opts, shape);
   if (variant === "skinny") return skinnyGemm(ctx, a, b, c, shape, opts);
   const beta = opts.beta ?? 0;

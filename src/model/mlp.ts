@@ -10,7 +10,7 @@ import { adam } from "../kernels/adam.js";
 import { batchInput } from "../kernels/batch-input.js";
 import { biasGrad } from "../kernels/bias-grad.js";
 import { cast } from "../kernels/cast.js";
-import { type GemmOptions, gemm, gemmShape, resolveVariant } from "../kernels/gemm.js";
+import { describeGemm, type GemmOptions, gemm } from "../kernels/gemm.js";
 import type { Rgb } from "../kernels/image-normalize.js";
 import { lossScale } from "../kernels/loss-scale.js";
 import { METRIC_WORDS, metrics } from "../kernels/metrics.js";
@@ -65,7 +65,7 @@ export interface KernelRecord {
 }
 
 const variantOf = (ctx: GpuContext, a: Tensor, b: Tensor, c: Tensor, o: GemmOptions) =>
-  resolveVariant(ctx, a, o, gemmShape(a, b, c, o));
+  describeGemm(ctx, a, b, c, o);
 
 export const layerSizes = (s: MlpShape) => [s.inputs, ...s.hidden, s.classes];
 

@@ -216,7 +216,7 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     const b = await tensorFrom(ctx, "f16", [32, 16], uniform(env.rng, 32 * 16), "B");
     const c = await createTensor(ctx, "f16", [17, 16], "C");
     await expect(
-      gemm(ctx, a, b, c, { variant: "subgroup-matrix", matrixTile: MATRIX_TILES.d1x1a4x4 }),
+      gemm(ctx, a, b, c, { variant: "subgroup-matrix", matrixTile: MATRIX_TILES.u1x1a4x4 }),
     ).rejects.toThrow(/multiples of 16/);
   });
 
@@ -239,8 +239,11 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
                 [16, 16, 16],
                 [48, 80, 272],
                 [144, 32, 1040],
+                // Whole workgroup tiles (up to 128×256): results stored straight from the
+                // accumulators when the epilogue is a plain f32 store.
+                [256, 256, 96],
               ]
-            : [...shapes, [130, 257, 200]];
+            : [...shapes, [130, 257, 200], [256, 256, 96]];
           for (const [m, n, k] of sizes)
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
               variant: "subgroup-matrix",
@@ -250,9 +253,16 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
         await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
           variant: "subgroup-matrix",
           bias: true,
-          matrixTile: MATRIX_TILES.d2x2a4x4,
+          matrixTile: MATRIX_TILES.b2x2a4x4,
           splitK: 3,
         });
+        // Split-K over whole tiles: partial sums stored straight to the workspace.
+        for (const tile of [MATRIX_TILES.u2x2a4x4, MATRIX_TILES.p2x2a4x4, MATRIX_TILES.b2x2a4x4])
+          await runCase({ m: 256, n: 256, k: 1536, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
+            variant: "subgroup-matrix",
+            matrixTile: tile,
+            splitK: 3,
+          });
         await runCase({ m: 45, n: 66, k: 4099, ...f, alpha: 0.75, beta: -1.5, relu: true }, "f16", outT, {
           variant: "subgroup-matrix",
           bias: true,
@@ -277,10 +287,15 @@ describe("subgroup-matrix tile names", () => {
       bk: 16,
       pad: 0,
       direct: true,
-      unrolled: true,
+      pipelined: false,
+      prefetch: false,
       fn: 8,
     });
-    expect(matrixTile("m1x1a2x2")).toMatchObject({ direct: false, unrolled: false, bk: 32, pad: 8, fn: 16 });
+    expect(matrixTile("p1x1a2x2")).toMatchObject({ direct: true, pipelined: true, prefetch: false });
+    expect(matrixTile("b2x2a4x4")).toMatchObject({ direct: false, prefetch: true, bk: 32, pad: 8, fn: 16 });
+    expect(matrixTile("s1x1a2x2")).toMatchObject({ direct: false, prefetch: false, pipelined: false });
+    // The array-indexed kinds (m, d) left the registry: their names are no longer tiles.
+    expect(() => matrixTile("m1x1a2x2")).toThrow(/not a subgroup-matrix tile name/);
     expect(() => matrixTile("x2x2a4x4")).toThrow(/not a subgroup-matrix tile name/);
   });
 });

@@ -1,0 +1,170 @@
+// `halfwatt tune`: times every GEMM kernel candidate (variant × tile × split-K) for the products
+// the classifier's training step makes — by default the dissertation's four configurations at
+// 224×224×3 inputs and 525 classes — on this adapter, and writes the fastest per call to the tune
+// cache that training then reads (src/kernels/gemm-tune-cache.ts). Each candidate's result is
+// checked against the heuristic kernel's before it is timed.
+import type { Command } from "commander";
+import { openDevice } from "../../gpu/device.js";
+import {
+  describeChoice,
+  type GemmCall,
+  gemmCallKey,
+  recordTuning,
+  type TuneResult,
+  tuneGemm,
+} from "../../kernels/gemm-tune.js";
+import { readTuneCache, tuneCachePath, useTuneCache, writeTuneCache } from "../../kernels/gemm-tune-cache.js";
+import { mlpGemmCalls } from "../../model/gemm-calls.js";
+import { formatTable } from "../../report/format.js";
+import { choiceOption, integerOption, listOption, OptionError } from "../options.js";
+
+interface TuneOpts {
+  batch: number[];
+  neurons: number[][] | number[];
+  precision: ("f32" | "mixed")[];
+  inputs: number;
+  classes: number;
+  shape?: string[];
+  cache?: string;
+  samples: number;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+/** "256x1024x150528:tA:f16>f32:bias:relu" → a call (defaults: f16 in and out, no epilogue). */
+export function parseShape(spec: string): GemmCall {
+  const [dims, ...flags] = spec.split(":");
+  const m = /^(\d+)x(\d+)x(\d+)$/.exec(dims);
+  if (!m) throw new OptionError("--shape", spec, "MxNxK[:tA][:tB][:f16>f32][:bias][:relu]");
+  const call: GemmCall = {
+    m: Number(m[1]),
+    n: Number(m[2]),
+    k: Number(m[3]),
+    transA: false,
+    transB: false,
+    inType: "f16",
+    outType: "f16",
+    bias: false,
+    relu: false,
+    beta: false,
+    label: spec,
+  };
+  if (call.m < 1 || call.n < 1 || call.k < 1) throw new OptionError("--shape", spec, "dimensions ≥ 1");
+  for (const f of flags) {
+    const types = /^(f16|f32)>(f16|f32)$/.exec(f);
+    if (f === "tA") call.transA = true;
+    else if (f === "tB") call.transB = true;
+    else if (f === "bias") call.bias = true;
+    else if (f === "relu") call.relu = true;
+    else if (types) {
+      call.inType = types[1] as "f16" | "f32";
+      call.outType = types[2] as "f16" | "f32";
+    } else throw new OptionError("--shape", spec, `known flags (tA, tB, f16>f32, bias, relu), not "${f}"`);
+  }
+  return call;
+}
+
+/** The calls to tune: the shapes given, else every configuration's training-step products (deduplicated). */
+export function callsToTune(o: TuneOpts): GemmCall[] {
+  if (o.shape?.length) return o.shape.map(parseShape);
+  const seen = new Map<string, GemmCall>();
+  const widths = (o.neurons.length && Array.isArray(o.neurons[0]) ? o.neurons : [o.neurons]) as number[][];
+  for (const precision of o.precision)
+    for (const batch of o.batch)
+      for (const hidden of widths)
+        for (const call of mlpGemmCalls({ batch, inputs: o.inputs, hidden, classes: o.classes, precision }))
+          if (!seen.has(gemmCallKey(call))) seen.set(gemmCallKey(call), call);
+  return [...seen.values()];
+}
+
+const tflops = (flops: number, s: number | null) => (s === null ? "failed" : (flops / s / 1e12).toFixed(1));
+const micro = (s: number | null) => (s === null ? "—" : (s * 1e6).toFixed(0));
+
+export function formatTune(results: TuneResult[], cachePath: string, written: boolean): string {
+  const rows = results.map((r) => [
+    r.call.label ?? "",
+    r.key,
+    micro(r.heuristic.seconds),
+    tflops(r.flops, r.heuristic.seconds),
+    describeChoice(r.best.choice),
+    micro(r.best.seconds),
+    tflops(r.flops, r.best.seconds),
+    r.heuristic.seconds && r.best.seconds ? `${(r.heuristic.seconds / r.best.seconds).toFixed(2)}×` : "",
+  ]);
+  const failed = results.flatMap((r) =>
+    r.candidates.filter((c) => c.error).map((c) => `  ${r.key}: ${describeChoice(c.choice)}: ${c.error}`),
+  );
+  return [
+    formatTable(["call", "key", "heuristic µs", "TFLOP/s", "best", "µs", "TFLOP/s", "speed-up"], rows),
+    ...(failed.length ? ["candidates that failed or disagreed (not used):", ...failed] : []),
+    written ? `written to ${cachePath}` : `not written (--dry-run); cache: ${cachePath}`,
+  ].join("\n");
+}
+
+export function register(program: Command): void {
+  const ints = (name: string) => listOption(name, integerOption(name, { min: 1 }));
+  program
+    .command("tune")
+    .description("time the GEMM kernels for the classifier's shapes on this GPU and cache the fastest")
+    .option("--batch <n,…>", "batch sizes", ints("--batch"), [32, 256])
+    .option(
+      "--neurons <n,…>",
+      "hidden widths, one configuration each (the default: 1024 and 2048)",
+      ints("--neurons"),
+      [1024, 2048],
+    )
+    .option(
+      "--precision <p,…>",
+      "f32, mixed or both",
+      listOption("--precision", choiceOption("--precision", ["f32", "mixed"] as const)),
+      ["f32", "mixed"],
+    )
+    .option(
+      "--inputs <n>",
+      "input features (224×224×3 = 150528)",
+      integerOption("--inputs", { min: 1 }),
+      150528,
+    )
+    .option("--classes <n>", "classes", integerOption("--classes", { min: 2 }), 525)
+    .option(
+      "--shape <MxNxK[:flags]>",
+      "tune this product instead (repeatable): flags tA, tB, f16>f32, bias, relu",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      "--cache <file>",
+      "the tune cache (default: $HALFWATT_TUNE_CACHE or ~/.cache/halfwatt/gemm-tune.json)",
+    )
+    .option(
+      "--samples <n>",
+      "timed samples per candidate (median)",
+      integerOption("--samples", { min: 1 }),
+      3,
+    )
+    .option("--dry-run", "time and print, write nothing")
+    .option("--json", "print one JSON document")
+    .action(async (o: TuneOpts) => {
+      // Each hidden width is one single-layer configuration (the dissertation's), not one deep net.
+      const opts = { ...o, neurons: (o.neurons as number[]).map((w) => [w]) };
+      const calls = callsToTune(opts);
+      const cachePath = o.cache ?? tuneCachePath();
+      const file = readTuneCache(cachePath); // a broken cache fails here, before any timing
+      const ctx = await openDevice();
+      // Time every candidate against the heuristics, not against an earlier tuning.
+      useTuneCache(ctx, "off");
+      const say = (s: string) => process.stderr.write(`${s}\n`);
+      const results: TuneResult[] = [];
+      for (const [i, call] of calls.entries()) {
+        if (!o.json) say(`[${i + 1}/${calls.length}] ${call.label ?? ""} ${gemmCallKey(call)}`);
+        results.push(await tuneGemm(ctx, call, { samples: o.samples }));
+      }
+      const written = !o.dryRun;
+      if (written) writeTuneCache(recordTuning(ctx, file, results), cachePath);
+      if (o.json)
+        process.stdout.write(
+          `${JSON.stringify({ adapter: ctx.adapterName, cache: cachePath, written, results }, null, 2)}\n`,
+        );
+      else process.stdout.write(`${formatTune(results, cachePath, written)}\n`);
+      ctx.destroy();
+    });
+}

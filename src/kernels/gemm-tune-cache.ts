@@ -1,0 +1,173 @@
+// The GEMM tune cache: which kernel (variant × tile × split-K) was fastest for each call a model
+// makes, per adapter, as \`halfwatt tune\` measured it (src/kernels/gemm-tune.ts). gemm()'s automatic
+// choice reads it here; the built-in heuristics decide wherever it has no entry. An entry is
+// trusted only for the adapter it was measured on (name, vendor, architecture, description — the
+// driver version on NVIDIA) and for the GEMM shader sources it was measured with: a changed kernel
+// or driver invalidates it. (Its own module: gemm.ts reads it, and the tuner imports gemm.ts.)
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import type { GpuContext } from "../gpu/device.js";
+import { KernelInputError } from "../gpu/errors.js";
+import type { GemmShape } from "./gemm-common.js";
+import { shaderBody } from "./program.js";
+
+/** One GEMM call as a model makes it: the shape, the layouts, the dtypes and the fused epilogue. */
+export interface GemmCall extends GemmShape {
+  transA: boolean;
+  transB: boolean;
+  inType: "f32" | "f16";
+  outType: "f32" | "f16";
+  bias: boolean;
+  relu: boolean;
+  /** C is read (beta ≠ 0). */
+  beta: boolean;
+  /** What the call is for ("forward layer 0"), for the tuner's table. */
+  label?: string;
+}
+
+/** What the automatic choice can be told: a kernel, its tile and the K split. */
+export interface GemmChoice {
+  variant: "tiled" | "subgroup-matrix" | "skinny";
+  /** Tiled kernel tile name (TILES). */
+  tile?: string;
+  /** Subgroup-matrix tile name (MATRIX_TILES). */
+  matrixTile?: string;
+  splitK?: number;
+}
+
+/** "f16>f32 M×N×K tA +bias relu": everything that changes which kernel is fastest. */
+export function gemmCallKey(c: GemmCall): string {
+  return [
+    `${c.inType}>${c.outType}`,
+    `${c.m}x${c.n}x${c.k}`,
+    c.transA ? "tA" : "",
+    c.transB ? "tB" : "",
+    c.bias ? "+bias" : "",
+    c.relu ? "relu" : "",
+    c.beta ? "beta" : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
+}
+
+export function describeChoice(c: GemmChoice): string {
+  const tile = c.matrixTile ?? c.tile;
+  return `${c.variant}${tile ? ` ${tile}` : ""}${c.splitK !== undefined ? ` split-K ${c.splitK}` : ""}`;
+}
+
+export interface TuneEntry {
+  choice: GemmChoice;
+  /** Median seconds per call of the choice, and of the heuristic choice, when tuned. */
+  seconds: number;
+  heuristicSeconds: number | null;
+  tunedAt: string;
+}
+
+export interface AdapterSection {
+  adapter: string;
+  /** Hash of the GEMM shader sources the timings belong to. */
+  kernels: string;
+  entries: Record<string, TuneEntry>;
+}
+
+export interface TuneCacheFile {
+  format: "halfwatt-gemm-tune";
+  version: 1;
+  adapters: Record<string, AdapterSection>;
+}
+
+/** The cache's path: HALFWATT_TUNE_CACHE, else $XDG_CACHE_HOME/halfwatt, else ~/.cache/halfwatt. */
+export function tuneCachePath(): string {
+  if (process.env.HALFWATT_TUNE_CACHE) return process.env.HALFWATT_TUNE_CACHE;
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(base, "halfwatt", "gemm-tune.json");
+}
+
+/** The adapter as the cache knows it: name and Dawn's adapter info (the driver on NVIDIA). */
+export function adapterKey(ctx: GpuContext): string {
+  const info = (ctx.adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+  const parts = info ? [info.vendor, info.architecture, info.device, info.description] : [];
+  return [ctx.adapterName, ...parts].filter(Boolean).join(" | ");
+}
+
+let kernelsHashMemo: string | null = null;
+/** Hash of every shader the GEMM paths compile: a timing is stale once any of them changes. */
+export function gemmKernelsHash(): string {
+  kernelsHashMemo ??= createHash("sha256")
+    .update(
+      ["gemm", "gemm_subgroup_matrix", "gemm_skinny", "gemm_splitk_reduce", "lib/gemm_load"]
+        .map(shaderBody)
+        .join("\u0000"),
+    )
+    .digest("hex")
+    .slice(0, 16);
+  return kernelsHashMemo;
+}
+
+export function readTuneCache(path = tuneCachePath()): TuneCacheFile {
+  const empty: TuneCacheFile = { format: "halfwatt-gemm-tune", version: 1, adapters: {} };
+  if (!existsSync(path)) return empty;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new KernelInputError(
+      "gemm tune cache",
+      `${path} is not valid JSON (${(e as Error).message}); delete it or re-run halfwatt tune`,
+    );
+  }
+  const f = parsed as Partial<TuneCacheFile>;
+  if (f.format !== "halfwatt-gemm-tune" || f.version !== 1 || typeof f.adapters !== "object" || !f.adapters)
+    throw new KernelInputError(
+      "gemm tune cache",
+      `${path} is not a halfwatt GEMM tune cache (format/version/adapters)`,
+    );
+  return f as TuneCacheFile;
+}
+
+/** Writes the cache atomically (a temporary file renamed over it). */
+export function writeTuneCache(file: TuneCacheFile, path = tuneCachePath()): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+/** Per device: the entries valid for it, loaded once from the cache file (or set by the tuner). */
+const loaded = new WeakMap<GPUDevice, Map<string, GemmChoice>>();
+
+/** The tuned entries that apply to this device: its adapter, the current kernels, known tiles. */
+export function applicableEntries(ctx: GpuContext, file: TuneCacheFile): Map<string, GemmChoice> {
+  const section = file.adapters[adapterKey(ctx)];
+  const out = new Map<string, GemmChoice>();
+  if (!section || section.kernels !== gemmKernelsHash()) return out;
+  // (A choice naming a tile this build lacks is ignored where gemm() applies it.)
+  for (const [key, e] of Object.entries(section.entries)) out.set(key, e.choice);
+  return out;
+}
+
+/** Points this device at a cache file (the tuner, tests); HALFWATT_TUNE_CACHE=off disables it. */
+export function useTuneCache(ctx: GpuContext, path = tuneCachePath()): Map<string, GemmChoice> {
+  const entries =
+    path === "off" ? new Map<string, GemmChoice>() : applicableEntries(ctx, readTuneCache(path));
+  loaded.set(ctx.device, entries);
+  return entries;
+}
+
+/** The tuned choice for this call on this device, or null (then the heuristics decide). */
+export function tunedChoice(ctx: GpuContext, call: GemmCall): GemmChoice | null {
+  let entries = loaded.get(ctx.device);
+  if (!entries) {
+    try {
+      entries = useTuneCache(ctx);
+    } catch {
+      // An unreadable cache must not stop training: the heuristics serve, and `halfwatt tune`
+      // reports the file's problem when it next reads it.
+      entries = new Map();
+      loaded.set(ctx.device, entries);
+    }
+  }
+  return entries.get(gemmCallKey(call)) ?? null;
+}

@@ -1,0 +1,197 @@
+// The GEMM tuner and its cache: candidates are timed only after agreeing with the heuristic
+// kernel, the fastest lands in the cache, gemm()'s automatic choice follows the cache only for the
+// adapter and kernels it was measured with, and the call list matches what the model really runs.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { describeGemm, gemm, observeGemmCalls } from "../../src/kernels/gemm.js";
+import {
+  type GemmCall,
+  gemmCallKey,
+  gemmCandidates,
+  recordTuning,
+  samplesAgree,
+  tuneGemm,
+} from "../../src/kernels/gemm-tune.js";
+import {
+  adapterKey,
+  readTuneCache,
+  type TuneCacheFile,
+  useTuneCache,
+  writeTuneCache,
+} from "../../src/kernels/gemm-tune-cache.js";
+import { gemmReference } from "../../src/kernels/reference/gemm.js";
+import { createTensor, destroyTensor, downloadF32, tensorFrom } from "../../src/kernels/tensor.js";
+import { mlpGemmCalls } from "../../src/model/gemm-calls.js";
+import { GpuMlp, type GpuSplit } from "../../src/model/mlp.js";
+import { optimizerConfig } from "../../src/model/optimizer.js";
+import { precisionPolicy } from "../../src/model/policy.js";
+import { useGpu } from "../helpers/gpu.js";
+import { uniform } from "../helpers/rng.js";
+
+const env = useGpu("gemm-tune.test");
+const dir = mkdtempSync(join(tmpdir(), "halfwatt-tune-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const call: GemmCall = {
+  m: 37,
+  n: 70,
+  k: 129,
+  transA: false,
+  transB: true,
+  inType: "f32",
+  outType: "f32",
+  bias: true,
+  relu: true,
+  beta: false,
+};
+
+describe("samplesAgree", () => {
+  it("accepts rounding noise and refuses a misplaced value", () => {
+    const ref = Float64Array.from([1, -2, 3.5, 0]);
+    expect(samplesAgree(ref, Float64Array.from([1 + 1e-4, -2, 3.5, 1e-5]), 256)).toBeNull();
+    expect(samplesAgree(ref, Float64Array.from([1, -2, 0, 0]), 256)).toMatch(/element 2/);
+    expect(samplesAgree(ref, Float64Array.from([1, -2, Number.NaN, 0]), 256)).toMatch(/element 2/);
+    expect(samplesAgree(ref, ref.subarray(1), 256)).toMatch(/sizes differ/);
+  });
+});
+
+describe("tuneGemm", () => {
+  it("times the candidates, records failures, and the best is the fastest that worked", async () => {
+    const { ctx } = env;
+    const candidates = [
+      { variant: "tiled" as const, tile: "t32", splitK: 1 },
+      { variant: "tiled" as const, tile: "t64", splitK: 2 },
+      // The skinny kernel refuses Bᵀ: an error, never the choice.
+      { variant: "skinny" as const },
+    ];
+    const r = await tuneGemm(ctx, call, { candidates, samples: 1, sampleSeconds: 0.001 });
+    expect(r.key).toBe("f32>f32 37x70x129 tB +bias relu");
+    expect(r.candidates).toHaveLength(3);
+    expect(r.candidates[2].seconds).toBeNull();
+    expect(r.candidates[2].error).toMatch(/skinny/);
+    const ok = [r.heuristic, ...r.candidates].filter((c) => c.seconds !== null);
+    expect(ok.length).toBe(3);
+    expect(r.best.seconds).toBe(Math.min(...ok.map((c) => c.seconds as number)));
+    expect(r.flops).toBe(2 * 37 * 70 * 129);
+  });
+
+  it("lists split-K and tile candidates for the portable kernel, the skinny one only where it fits", () => {
+    const cands = gemmCandidates(env.ctx, { ...call, transB: false, m: 16, k: 4096 });
+    expect(cands.some((c) => c.variant === "skinny")).toBe(true);
+    expect(new Set(cands.filter((c) => c.variant === "tiled").map((c) => c.splitK)).size).toBeGreaterThan(1);
+    expect(gemmCandidates(env.ctx, call).some((c) => c.variant === "skinny")).toBe(false);
+  });
+});
+
+describe("the tune cache", () => {
+  const path = join(dir, "gemm-tune.json");
+  const empty: TuneCacheFile = { format: "halfwatt-gemm-tune", version: 1, adapters: {} };
+  const tuned = { variant: "tiled" as const, tile: "t32", splitK: 3 };
+  const fakeResult = (choice = tuned) => ({
+    call,
+    key: gemmCallKey(call),
+    flops: 1,
+    heuristic: { choice: { variant: "tiled" as const, tile: "t64" }, seconds: 2e-3 },
+    best: { choice, seconds: 1e-3 },
+    candidates: [],
+  });
+
+  async function describeAndRun() {
+    const { ctx, rng } = env;
+    const A = uniform(rng, call.m * call.k, -1, 1).map((x) => Math.fround(x));
+    const B = uniform(rng, call.n * call.k, -1, 1).map((x) => Math.fround(x));
+    const bias = uniform(rng, call.n, -1, 1).map((x) => Math.fround(x));
+    const a = await tensorFrom(ctx, "f32", [call.m, call.k], A, "A");
+    const b = await tensorFrom(ctx, "f32", [call.n, call.k], B, "B");
+    const bi = await tensorFrom(ctx, "f32", [call.n], bias, "bias");
+    const c = await createTensor(ctx, "f32", [call.m, call.n], "C");
+    const opts = { transB: true, bias: bi, relu: true };
+    const what = describeGemm(ctx, a, b, c, opts);
+    await gemm(ctx, a, b, c, opts);
+    const got = await downloadF32(ctx, c);
+    const ref = gemmReference(A, B, null, bias, { ...call, alpha: 1, beta: 0 });
+    const worst = Math.max(...Array.from(got, (g, i) => Math.abs(g - ref.c[i])));
+    destroyTensor(a, b, bi, c);
+    return { what, worst };
+  }
+
+  it("is what the automatic choice follows, for this adapter and these kernels only", async () => {
+    const { ctx } = env;
+    writeTuneCache(recordTuning(ctx, empty, [fakeResult()]), path);
+    useTuneCache(ctx, path);
+    const on = await describeAndRun();
+    expect(on.what).toBe("tiled t32 split-K 3 (tuned)");
+    expect(on.worst).toBeLessThan(1e-4); // the tuned kernel computes the same product
+
+    // Another adapter's section: ignored.
+    const other = readTuneCache(path);
+    other.adapters = { "Some Other GPU | nvidia": { ...other.adapters[adapterKey(ctx)], adapter: "x" } };
+    writeTuneCache(other, path);
+    useTuneCache(ctx, path);
+    expect((await describeAndRun()).what).not.toMatch(/tuned/);
+
+    // Measured with other kernels (the shader hash differs): ignored.
+    const stale = recordTuning(ctx, empty, [fakeResult()]);
+    stale.adapters[adapterKey(ctx)].kernels = "0000000000000000";
+    writeTuneCache(stale, path);
+    useTuneCache(ctx, path);
+    expect((await describeAndRun()).what).not.toMatch(/tuned/);
+
+    // A tile this build lacks: ignored where gemm() applies it.
+    writeTuneCache(
+      recordTuning(ctx, empty, [fakeResult({ variant: "tiled", tile: "t999", splitK: 1 })]),
+      path,
+    );
+    useTuneCache(ctx, path);
+    expect((await describeAndRun()).what).not.toMatch(/tuned/);
+
+    // Off: the heuristics.
+    useTuneCache(ctx, "off");
+    expect((await describeAndRun()).what).not.toMatch(/tuned/);
+  });
+
+  it("names the file when it is not a tune cache", () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, "{ not json");
+    expect(() => readTuneCache(bad)).toThrow(/bad\.json is not valid JSON/);
+    writeFileSync(bad, JSON.stringify({ format: "something", version: 1, adapters: {} }));
+    expect(() => readTuneCache(bad)).toThrow(/bad\.json is not a halfwatt GEMM tune cache/);
+  });
+});
+
+describe("mlpGemmCalls", () => {
+  for (const precision of ["f32", "mixed"] as const)
+    it(`lists exactly the GEMM calls a ${precision} training step records`, async () => {
+      const { ctx } = env;
+      if (precision === "mixed" && !ctx.caps.f16) return;
+      const shape = { inputs: 27, hidden: [19, 11], classes: 5 };
+      const batch = 6;
+      const count = 12;
+      const tp = await createTensor(ctx, "u8", [count, shape.inputs], "pixels");
+      const tl = await createTensor(ctx, "u32", [count], "labels");
+      const to = await createTensor(ctx, "u32", [count], "order");
+      const split: GpuSplit = { name: "t", count, pixels: tp, labels: tl, order: to };
+      const model = await GpuMlp.create(
+        ctx,
+        shape,
+        precisionPolicy(precision),
+        optimizerConfig({ name: "adam" }),
+        batch,
+      );
+      const seen: GemmCall[] = [];
+      observeGemmCalls((c) => seen.push(c));
+      try {
+        await model.trainPlan(split, batch, [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]);
+      } finally {
+        observeGemmCalls(null);
+        model.destroy();
+        destroyTensor(tp, tl, to);
+      }
+      const listed = mlpGemmCalls({ batch, ...shape, precision })
+        .map(gemmCallKey)
+        .sort();
+      expect(seen.map(gemmCallKey).sort()).toEqual(listed);
+    });
+});
