@@ -1,6 +1,7 @@
 // halfwatt's statistics: descriptive statistics, normality and variance checks, ANOVA, t-tests,
 // multiple comparisons, power and bootstrap intervals — agreeing with SciPy to 1e-6 relative.
 export * from "./anova.js";
+export * from "./blocked-anova.js";
 export * from "./bootstrap.js";
 export * from "./carbon.js";
 export * from "./csv.js";
