@@ -1,6 +1,9 @@
 // The NVML addon: it must load without NVIDIA's driver and say why NVML is unavailable, and,
 // against a fake libnvidia-ml, read every field and map NVML's return codes to readable errors.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { monotonicMs } from "../../src/telemetry/clock.js";
 import { EnergyLedger } from "../../src/telemetry/ledger.js";
@@ -203,5 +206,85 @@ describe.skipIf(!hasCompiler || driverPresent)("NVML addon against a fake libnvi
       /counter 12\.34 J and integrated power 12\.35 J differ by 0\.0 % \(> 0 %\)/,
     );
     expect([c.powerSamples, c.counterSamples]).toEqual([10, 10]);
+  });
+});
+
+// Running processes: the fake reads its lists from HALFWATT_FAKE_NVML_PROCS at every call
+// (lines "GPU PID KIND [MEM]"), so each test writes the lists it expects to read back.
+describe.skipIf(!hasCompiler || driverPresent)("NVML running processes, against a fake libnvidia-ml", () => {
+  const dir = mkdtempSync(join(tmpdir(), "halfwatt-nvml-procs-"));
+  const procsFile = join(dir, "procs.txt");
+  let lib: string;
+  beforeAll(() => {
+    const built = buildFakeNvml();
+    if (!built) throw new Error("could not compile fixtures/fake-nvml.c");
+    lib = built;
+    process.env.HALFWATT_FAKE_NVML_PROCS = procsFile;
+  });
+  const binding = () => {
+    const s = openNvml(lib);
+    if (!s.available) throw new Error(s.reason);
+    return s.binding;
+  };
+  const withFailure = <T>(spec: string, f: () => T): T => {
+    process.env.HALFWATT_FAKE_NVML_PROCS_FAIL = spec;
+    try {
+      return f();
+    } finally {
+      delete process.env.HALFWATT_FAKE_NVML_PROCS_FAIL;
+    }
+  };
+
+  it("lists compute and graphics processes with memory, null where NVML cannot tell", () => {
+    writeFileSync(procsFile, "0 4001 c 2048\n0 4002 g -\n1 4003 cg 4096\n");
+    const b = binding();
+    expect(b.runningProcesses(0)).toEqual([
+      { pid: 4001, usedGpuMemoryBytes: 2048, kind: "compute" },
+      { pid: 4002, usedGpuMemoryBytes: null, kind: "graphics" },
+    ]);
+    expect(b.runningProcesses(1)).toEqual([
+      { pid: 4003, usedGpuMemoryBytes: 4096, kind: "compute" },
+      { pid: 4003, usedGpuMemoryBytes: 4096, kind: "graphics" },
+    ]);
+    writeFileSync(procsFile, "");
+    expect(b.runningProcesses(0)).toEqual([]);
+    expect(() => b.runningProcesses(9)).toThrow(/GPU 9: NVML_ERROR_INVALID_ARGUMENT/);
+  });
+
+  it("grows its buffer on NVML_ERROR_INSUFFICIENT_SIZE: 75 processes on one GPU all come back", () => {
+    const pids = Array.from({ length: 75 }, (_, k) => 10_000 + 7 * k);
+    writeFileSync(procsFile, pids.map((pid, k) => `1 ${pid} c ${k * 1_000_000}\n`).join(""));
+    const got = binding().runningProcesses(1);
+    expect(got.map((p) => p.pid)).toEqual(pids);
+    expect(got.map((p) => p.usedGpuMemoryBytes)).toEqual(pids.map((_, k) => k * 1_000_000));
+  });
+
+  it("skips a list the GPU does not offer, throws for real failures, naming the symbol", () => {
+    writeFileSync(procsFile, "0 4001 c\n0 4002 g\n");
+    const b = binding();
+    expect(withFailure("0:g:3", () => b.runningProcesses(0).map((p) => p.pid))).toEqual([4001]);
+    expect(() => withFailure("0:g:4", () => b.runningProcesses(0))).toThrow(
+      /^nvmlDeviceGetGraphicsRunningProcesses_v3\(GPU 0\): NVML_ERROR_NO_PERMISSION \(4\)/,
+    );
+    expect(() => withFailure("0:c:999", () => b.runningProcesses(0))).toThrow(
+      /nvmlDeviceGetComputeRunningProcesses_v3\(GPU 0\): NVML_ERROR_UNKNOWN/,
+    );
+  });
+
+  // NVML < 11 has only the unversioned symbols, whose entries are 16 bytes, not 24: read with the
+  // wrong layout, every entry after the first is garbage. The addon holds one library per
+  // process, so this runs in a child.
+  it("falls back to the unversioned symbols and their 16-byte entries", () => {
+    const v1 = buildFakeNvml("v1");
+    if (!v1) throw new Error("could not compile fixtures/fake-nvml.c with -DFAKE_NVML_V1_ONLY");
+    writeFileSync(procsFile, "1 501 c 111\n1 502 g -\n1 503 c 333\n");
+    const script = `const b = require(${JSON.stringify(addonPath())}); const l = b.load(${JSON.stringify(v1)}); if (!l.ok) throw new Error(l.reason); console.log(JSON.stringify(b.runningProcesses(1)));`;
+    const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual([
+      { pid: 501, usedGpuMemoryBytes: 111, kind: "compute" },
+      { pid: 503, usedGpuMemoryBytes: 333, kind: "compute" },
+      { pid: 502, usedGpuMemoryBytes: null, kind: "graphics" },
+    ]);
   });
 });
