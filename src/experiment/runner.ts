@@ -19,6 +19,15 @@ import { type PlanOptions, planSources } from "../telemetry/sources.js";
 import type { Sample } from "../telemetry/types.js";
 import { resolveIntensity } from "./carbon.js";
 import { SuiteError } from "./errors.js";
+import {
+  type ConcurrencyStep,
+  concurrencySteps,
+  cumulativeFromPower,
+  type EnergyPoint,
+  overlapsIn,
+  shareOf,
+} from "./shared-energy.js";
+import type { WorkerStore } from "./store.js";
 import type {
   EnergyRecord,
   PhaseRecord,
@@ -26,6 +35,7 @@ import type {
   ResultStore,
   RunConfiguration,
   RunEnvironment,
+  RunGpu,
   SampleRecord,
   SuiteSpec,
 } from "./types.js";
@@ -78,6 +88,27 @@ export interface SuiteRunOptions {
   telemetry?: PlanOptions;
   /** Sleep function (tests shorten the waits). */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Run as one of several worker processes of the suite, each bound to its own GPU
+   * (src/experiment/workers.ts): runs come from whole blocks claimed in the store, the parent has
+   * already opened the suite and recovered interrupted runs, and CPU/RAM energy is apportioned among
+   * the runs in flight on the host.
+   */
+  worker?: WorkerRole;
+}
+
+/** A worker's identity and GPU (SuiteRunOptions.worker). */
+export interface WorkerRole {
+  /** 0-based worker number (env.worker). */
+  index: number;
+  /** The GPU the process is bound to, as env.gpu records it (null: unknown). */
+  gpu: RunGpu | null;
+  /** Its NVML index: the only GPU its sampler reads and whose temperature it watches; null without NVML. */
+  nvmlIndex: number | null;
+  /** The parent's session (block claims are per session). */
+  session: string;
+  /** The store, with block claims and run times (the same handle as SuiteRunOptions.store). */
+  store: WorkerStore;
 }
 
 export interface SuiteRunSummary {
@@ -91,11 +122,69 @@ export interface SuiteRunSummary {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-function gpuTemperature(): number | null {
+/** Temperature of NVML GPU `index` (°C), or null without NVML or a sensor. */
+function gpuTemperature(index = 0): number | null {
   const nvml = openNvml();
-  if (!nvml.available) return null;
-  const t = nvml.binding.snapshot(0).temperatureC;
+  if (!nvml.available || index >= (nvml.load.deviceCount ?? 0)) return null;
+  const t = nvml.binding.snapshot(index).temperatureC;
   return typeof t === "number" ? t : null;
+}
+
+/** Components whose energy the runs in flight on one host share (the GPUs are each run's own). */
+export const SHARED_COMPONENTS: readonly string[] = ["cpu", "dram", "system"];
+
+/**
+ * Scales the shared components' records of a run by the run's share of each phase
+ * (shared-energy.ts) and labels them `estimated, shared`. `points` are each channel's cumulative
+ * energy readings on the wall clock; `phases` the phases' wall-clock windows.
+ */
+export function apportionShared(
+  records: readonly EnergyRecord[],
+  points: ReadonlyMap<string, EnergyPoint[]>,
+  phases: readonly { name: string; startMs: number; endMs: number }[],
+  steps: readonly ConcurrencyStep[],
+): EnergyRecord[] {
+  const window = new Map(phases.map((p) => [p.name, p]));
+  const ratio = (phase: string, channel: string): number => {
+    const w = window.get(phase);
+    if (!w) return 1;
+    return shareOf(points.get(channel) ?? [], steps, w.startMs, w.endMs);
+  };
+  const scale = (e: EnergyRecord, r: number): EnergyRecord => {
+    const by = (v: number | null | undefined) => (v === null || v === undefined ? v : v * r);
+    return {
+      ...e,
+      provenance: "estimated",
+      shared: true,
+      grossJ: by(e.grossJ) ?? null,
+      netJ: by(e.netJ) ?? null,
+      meanPowerW: by(e.meanPowerW) ?? null,
+      ...(e.grossLowJ !== undefined ? { grossLowJ: by(e.grossLowJ) } : {}),
+      ...(e.grossHighJ !== undefined ? { grossHighJ: by(e.grossHighJ) } : {}),
+      ...(e.netLowJ !== undefined ? { netLowJ: by(e.netLowJ) } : {}),
+      ...(e.netHighJ !== undefined ? { netHighJ: by(e.netHighJ) } : {}),
+    };
+  };
+  return records.map((e) => {
+    if (!SHARED_COMPONENTS.includes(e.component)) return e;
+    if (e.channel !== null) return scale(e, ratio(e.phase, e.channel));
+    // A component's total: its channels' shares weighted by their energy (cross-checks left out, as in the total).
+    const parts = records.filter(
+      (c) =>
+        c.phase === e.phase &&
+        c.component === e.component &&
+        c.channel !== null &&
+        !c.flag?.startsWith("cross-check"),
+    );
+    const whole = parts.reduce((s, c) => s + (c.grossJ ?? 0), 0);
+    const r =
+      whole > 0
+        ? parts.reduce((s, c) => s + (c.grossJ ?? 0) * ratio(c.phase, c.channel as string), 0) / whole
+        : parts.length
+          ? ratio(e.phase, parts[0].channel as string)
+          : 1;
+    return scale(e, r);
+  });
 }
 
 /** The trainer's configuration of one planned run. */
@@ -169,18 +258,22 @@ export async function runSuite(
   plan: PlannedRun[],
   opts: SuiteRunOptions,
 ): Promise<SuiteRunSummary> {
-  const { store, progress = {} } = opts;
+  const { store, progress = {}, worker } = opts;
   const sleep = opts.sleep ?? defaultSleep;
   const suite = store.openSuite(spec, plan);
-  const recovered = store.recoverInterrupted(suite.id);
-  if (recovered)
-    progress.onNote?.(`${recovered} run(s) left running by an earlier process marked interrupted`);
+  // A worker's parent has recovered interrupted runs and checked --resume; recovering here would
+  // mark the runs of the worker's siblings, which are running, interrupted.
+  if (!worker) {
+    const recovered = store.recoverInterrupted(suite.id);
+    if (recovered)
+      progress.onNote?.(`${recovered} run(s) left running by an earlier process marked interrupted`);
+  }
   const blocks = opts.blocks;
   const scope = blocks ? plan.filter((r) => blocks.includes(r.block)) : plan;
   const inScope = new Set(scope.map((r) => r.index));
   const done = new Set([...store.completedIndices(suite.id)].filter((i) => inScope.has(i)));
   // A finished suite is not an error: the caller re-writes its report.
-  if (done.size && done.size < scope.length && !opts.resume)
+  if (!worker && done.size && done.size < scope.length && !opts.resume)
     throw new SuiteError(
       `the store already holds suite "${spec.name}" with ${done.size} completed run(s): pass --resume to finish it, or choose another --out`,
     );
@@ -199,7 +292,10 @@ export async function runSuite(
   const dataset =
     opts.dataset ?? (await loadDataset(spec.data, { imageSize: spec.imageSize, cacheDir: opts.cacheDir }));
   const ctx = opts.ctx ?? (await openDevice());
-  const sources = planSources(opts.telemetry ?? {});
+  // A worker reads its own GPU only: a neighbour's energy never enters its runs.
+  const telemetry: PlanOptions =
+    worker?.nvmlIndex != null ? { ...opts.telemetry, gpus: [worker.nvmlIndex] } : (opts.telemetry ?? {});
+  const sources = planSources(telemetry);
   const nvml = openNvml();
   const onGpu = nvml.available;
   for (const u of sources.unavailable) {
@@ -207,9 +303,13 @@ export async function runSuite(
     if (!suite.notes.includes(note)) store.addSuiteNote(suite.id, note);
   }
   const baselineS = spec.baselineSeconds ?? (onGpu ? 30 : 3);
+  const gpuIndex = worker?.nvmlIndex ?? 0;
   let idleTemp = suite.idleTempC;
-  if (idleTemp === null) {
-    idleTemp = gpuTemperature();
+  if (worker) {
+    // Each GPU cools towards its own idle temperature, read when its worker starts.
+    idleTemp = worker.nvmlIndex === null ? null : gpuTemperature(gpuIndex);
+  } else if (idleTemp === null) {
+    idleTemp = gpuTemperature(gpuIndex);
     if (idleTemp !== null) store.setIdleTemp(suite.id, idleTemp);
   }
   const env: RunEnvironment = {
@@ -217,7 +317,9 @@ export async function runSuite(
     driver: nvml.available ? (nvml.load.driverVersion ?? null) : null,
     hostname: hostname(),
     versions: packageVersions(),
+    ...(worker ? { gpu: worker.gpu, worker: worker.index, overlapped: false } : {}),
   };
+  const gpuKey = worker?.gpu ? `${worker.gpu.index} ${worker.gpu.pciBusId ?? ""}`.trim() : null;
   progress.onStart?.({
     suiteId: suite.id,
     total: scope.length,
@@ -227,9 +329,24 @@ export async function runSuite(
     unavailable: sources.unavailable.map((u) => `${u.source}: ${u.reason}`),
   });
 
+  /** The runs to do: the plan's order alone, or, for a worker, whole blocks claimed one at a time. */
+  function* runsToDo(): Generator<PlannedRun> {
+    if (!worker) {
+      yield* todo;
+      return;
+    }
+    for (;;) {
+      if (opts.signal?.aborted) return;
+      const block = worker.store.claimBlock(suite.id, worker.session, worker.index, gpuKey);
+      if (block === null) return;
+      const completed = store.completedIndices(suite.id);
+      for (const r of scope) if (r.block === block && !completed.has(r.index)) yield r;
+    }
+  }
+
   try {
     let position = done.size;
-    for (const run of todo) {
+    for (const run of runsToDo()) {
       if (opts.signal?.aborted) {
         summary.stopped = true;
         break;
@@ -245,17 +362,20 @@ export async function runSuite(
         progress.onPhase?.(run, "cooldown");
         const until = Date.now() + spec.cooldown.maxSeconds * 1000;
         for (
-          let t = gpuTemperature();
+          let t = gpuTemperature(gpuIndex);
           t !== null && t > idleTemp + spec.cooldown.withinCelsius && Date.now() < until;
-          t = gpuTemperature()
+          t = gpuTemperature(gpuIndex)
         ) {
           if (opts.signal?.aborted) break;
           await sleep(1000);
         }
       }
-      const tempBefore = gpuTemperature();
+      const tempBefore = gpuTemperature(gpuIndex);
       const runId = store.startRun(suite.id, run, config, env, tempBefore);
       const t0 = monotonicMs();
+      // Monotonic sample times to the wall clock the store's run times use (shared energy).
+      const wallOffset = Date.now() - t0;
+      const shareable = new Map<string, { t: number; e?: number; w?: number }[]>();
       const pending: SampleRecord[] = [];
       let lastPowerAt = 0;
       const flush = () => {
@@ -280,6 +400,15 @@ export async function runSuite(
                 ...(s.energyJ !== undefined ? { energyJ: s.energyJ } : {}),
               });
               if (s.powerW !== undefined) latest.set(s.channel, s.powerW);
+              // A worker keeps the host-wide channels' readings to apportion them at the run's end.
+              if (worker && !s.channel.startsWith("nvml:") && !s.channel.startsWith("nvidia-smi")) {
+                let list = shareable.get(s.channel);
+                if (!list) {
+                  list = [];
+                  shareable.set(s.channel, list);
+                }
+                list.push({ t: s.t + wallOffset, e: s.energyJ, w: s.powerW });
+              }
             }
             if (pending.length > 2000) flush();
             const now = Date.now();
@@ -330,6 +459,36 @@ export async function runSuite(
           startMs: p.startMs - t0,
           endMs: p.endMs - t0,
         }));
+        let energy = energyRecords(report);
+        if (worker) {
+          // Runs in flight on this host now or during this run, this one included (still running).
+          const steps = concurrencySteps(worker.store.runIntervals(suite.id, env.hostname));
+          const windows = report.phases.map((p) => ({
+            name: p.name,
+            startMs: p.startMs + wallOffset,
+            endMs: p.endMs + wallOffset,
+          }));
+          const first = windows[0]?.startMs ?? windowStart;
+          const last = windows.at(-1)?.endMs ?? Date.now();
+          if (overlapsIn(steps, first, last)) {
+            const points = new Map<string, EnergyPoint[]>();
+            for (const [channel, list] of shareable) {
+              const counter = list
+                .filter((p) => p.e !== undefined)
+                .map((p) => ({ t: p.t, e: p.e as number }));
+              points.set(
+                channel,
+                counter.length >= 2
+                  ? counter
+                  : cumulativeFromPower(
+                      list.filter((p) => p.w !== undefined).map((p) => ({ t: p.t, w: p.w as number })),
+                    ),
+              );
+            }
+            energy = apportionShared(energy, points, windows, steps);
+            worker.store.setRunEnv(runId, { ...env, overlapped: true });
+          }
+        }
         const carbon = resolveIntensity(spec.carbon, { startMs: windowStart, endMs: Date.now() });
         store.finishRun(runId, {
           seconds: result.seconds,
@@ -337,7 +496,7 @@ export async function runSuite(
           lossScale: result.lossScale,
           kernels: result.kernels,
           phases,
-          energy: energyRecords(report),
+          energy,
           carbon,
         });
         summary.completed++;

@@ -308,7 +308,9 @@ export const SHARED_PROVENANCE = "estimated, shared";
 
 /** Joins a lock another process holds (a suite's parent), checking it is held and alive. */
 function joinLock(db: Db, path: string, token: string): void {
-  const holder = db.prepare("SELECT pid, host, proc_start, token FROM lock WHERE id = 1").get() as Row | undefined;
+  const holder = db.prepare("SELECT pid, host, proc_start, token FROM lock WHERE id = 1").get() as
+    | Row
+    | undefined;
   if (!holder || holder.token !== token)
     throw new StoreError(
       "E_RUNTIME",
@@ -774,7 +776,10 @@ class SqliteStore implements ResultStore, TaskMarks, WorkerStore {
         const gpuOfDone = new Map<number, string | null>();
         for (const r of completed) {
           const env = jsonOrNull<RunEnvironment>(r.env);
-          gpuOfDone.set(r.plan_index as number, env?.gpu ? `${env.gpu.index} ${env.gpu.pciBusId ?? ""}`.trim() : null);
+          gpuOfDone.set(
+            r.plan_index as number,
+            env?.gpu ? `${env.gpu.index} ${env.gpu.pciBusId ?? ""}`.trim() : null,
+          );
         }
         const taken = new Set(
           this.db
@@ -812,7 +817,9 @@ class SqliteStore implements ResultStore, TaskMarks, WorkerStore {
     return this.guard("reading block claims", false, () =>
       (
         this.db
-          .prepare("SELECT block, worker, gpu FROM block_claims WHERE suite_id = ? AND session = ? ORDER BY block")
+          .prepare(
+            "SELECT block, worker, gpu FROM block_claims WHERE suite_id = ? AND session = ? ORDER BY block",
+          )
           .all(suiteId, session) as Row[]
       ).map((r) => ({ block: r.block as number, worker: r.worker as number, gpu: strOrNull(r.gpu) })),
     );
@@ -830,7 +837,11 @@ class SqliteStore implements ResultStore, TaskMarks, WorkerStore {
         id: r.id as number,
         startMs: Date.parse(r.started_at as string),
         endMs:
-          r.ended_at !== null ? Date.parse(r.ended_at as string) : r.status === "running" ? Infinity : Date.parse(r.started_at as string),
+          r.ended_at !== null
+            ? Date.parse(r.ended_at as string)
+            : r.status === "running"
+              ? Infinity
+              : Date.parse(r.started_at as string),
       })),
     );
   }

@@ -108,6 +108,12 @@ export interface EnergyRecord {
   grossHighJ?: number | null;
   netLowJ?: number | null;
   netHighJ?: number | null;
+  /**
+   * Apportioned among the runs in flight on the host (CPU, RAM, wall meter when runs overlapped:
+   * src/experiment/shared-energy.ts); provenance is then `estimated` and the store writes
+   * `estimated, shared`.
+   */
+  shared?: boolean;
 }
 
 /** One raw telemetry reading; t in ms from the run's start. */

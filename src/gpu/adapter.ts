@@ -1,6 +1,7 @@
 // Finding and describing WebGPU adapters through Dawn (npm `webgpu`).
 import { create, globals } from "webgpu";
 import { AdapterNotFoundError, NoAdapterError } from "./errors.js";
+import { discoverGpus, GPU_BOUND_ENV, selectGpus } from "./gpus.js";
 
 // WebGPU's classes (GPUBufferUsage, ...) as globals, once.
 Object.assign(globalThis, globals);
@@ -127,12 +128,39 @@ export async function openListedAdapter(entry: AdapterEntry): Promise<OpenedAdap
 }
 
 /**
+ * A numeric `--adapter` on a host with several physical GPUs names a GPU as `halfwatt devices`
+ * numbers it (NVML's order), not a position in Dawn's list, which cannot tell identical cards
+ * apart. Binds this process to that GPU through the device-select layer's environment (read by
+ * the layer when Vulkan enumerates devices, so this must happen before the first adapter request
+ * of the process, as it does in every command). Returns true when it bound, false when the host has
+ * one GPU (Dawn's list index then applies as before).
+ */
+async function bindToGpu(wanted: string): Promise<boolean> {
+  if (!/^\d+$/.test(wanted.trim()) || process.env[GPU_BOUND_ENV] !== undefined) return false;
+  const discovery = await discoverGpus();
+  if (discovery.gpus.length < 2) return false;
+  const [gpu] = selectGpus(discovery, wanted.trim());
+  for (const [k, v] of Object.entries(gpu.bindEnv ?? {})) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  process.env[GPU_BOUND_ENV] = String(gpu.index);
+  return true;
+}
+
+/**
  * Opens the adapter named by `wanted` (see matchAdapter), else HALFWATT_ADAPTER, else the
- * default high-performance one.
+ * default high-performance one. In a process bound to one GPU (HALFWATT_GPU_BOUND), a numeric
+ * `wanted` is that GPU's index and the default adapter is it.
  */
 export async function openAdapter(wanted = process.env.HALFWATT_ADAPTER): Promise<OpenedAdapter> {
   let dawnName: string | undefined;
-  if (wanted) {
+  const numeric = wanted !== undefined && /^\d+$/.test(wanted.trim());
+  const boundTo = process.env[GPU_BOUND_ENV];
+  if (numeric && boundTo !== undefined && Number(boundTo) !== Number(wanted))
+    throw new AdapterNotFoundError(`${wanted} (this process is bound to GPU ${boundTo})`, [`GPU ${boundTo}`]);
+  const bound = numeric ? boundTo !== undefined || (await bindToGpu(wanted as string)) : false;
+  if (wanted && !bound) {
     const entries = await listAdapters();
     if (!entries.length) throw new NoAdapterError("Dawn lists no adapters");
     dawnName = matchAdapter(entries, wanted).dawnName;

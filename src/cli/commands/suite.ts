@@ -7,7 +7,7 @@
 // `--task N`, what each array task runs, runs block N alone into OUT/task-N.db with no report.
 import { mkdirSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { HalfwattError } from "../../errors.js";
 import { planRuns } from "../../experiment/plan.js";
 import { runSuite } from "../../experiment/runner.js";
@@ -25,6 +25,7 @@ import { packageVersions } from "../../experiment/versions.js";
 import { writeReport } from "../../report/report.js";
 import { choiceOption, integerOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
 import { progressLine } from "../progress.js";
+import { runSuiteOnDevices, serveWorker } from "../suite-workers.js";
 
 interface SuiteOpts {
   data?: string;
@@ -46,6 +47,9 @@ interface SuiteOpts {
   gpusPerTask?: number;
   cpusPerTask?: number;
   mem?: string;
+  /** Several GPUs of this host (issue 11): "all" or indices; --worker is the hidden worker mode. */
+  devices?: string;
+  worker?: number;
 }
 
 const SLURM_ONLY = ["partition", "account", "time", "gpusPerTask", "cpusPerTask", "mem"] as const;
@@ -132,7 +136,15 @@ export function register(program: Command): void {
       "run block N of the plan alone into OUT/task-N.db, without a report (a Slurm array task)",
       integerOption("--task", { min: 0 }),
     )
+    .option(
+      "--devices <all|i,j,…>",
+      "run on several GPUs of this host at once, one worker process per GPU (indices as halfwatt devices lists them)",
+    )
+    // Internal: a worker of --devices, started by its parent (src/cli/suite-workers.ts).
+    .addOption(new Option("--worker <n>").argParser(integerOption("--worker", { min: 0 })).hideHelp())
+    .addOption(new Option("--gpu <i>").hideHelp())
     .action(async (source: string, o: SuiteOpts) => {
+      if (o.worker !== undefined) return serveWorker();
       const spec = loadSuiteSpec(source, {
         ...(o.data !== undefined ? { data: o.data } : {}),
         ...(o.replicates !== undefined ? { replicates: o.replicates } : {}),
@@ -146,6 +158,18 @@ export function register(program: Command): void {
       const task = o.task;
       if (task !== undefined) checkTask(spec, task);
       const plan = planRuns(spec);
+      if (o.devices !== undefined) {
+        if (task !== undefined) throw new HalfwattError("E_USAGE", "--devices and --task: choose one");
+        return runSuiteOnDevices(spec, plan, {
+          source,
+          devices: o.devices,
+          out: o.out,
+          resume: o.resume,
+          cacheDir: o.cacheDir,
+          telemetry: { cpuTdpW: o.cpuTdp, ramModel: o.ramModel },
+          json: o.json,
+        });
+      }
       const out = resolve(o.out);
       mkdirSync(out, { recursive: true });
       const dbPath = task === undefined ? join(out, "results.sqlite") : taskStorePath(out, task);
