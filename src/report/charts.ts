@@ -1,7 +1,6 @@
 // Vega-Lite specifications of the report's charts, and their rendering to SVG strings in Node
 // (vega's headless SVG renderer: no canvas, no browser, nothing fetched — the data are inline).
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import type { PhaseRecord, SampleRecord } from "../experiment/types.js";
 import type { ConfigurationSummary, ReportData } from "./types.js";
 
@@ -225,6 +224,8 @@ export function curveChart(
 
 /** The chart as an SVG string (Vega-Lite → Vega → headless SVG renderer). */
 export async function renderSvg(chart: Chart): Promise<string> {
+  // Loaded on first use: every CLI command imports the report's modules, few draw charts.
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const view = new vega.View(vega.parse(compile(chart.spec).spec), { renderer: "none" });
   try {
     const svg = await view.toSVG();
