@@ -11,6 +11,7 @@ import { register as registerDevices } from "./commands/devices.js";
 import { register as registerEval } from "./commands/eval.js";
 import { register as registerExport } from "./commands/export.js";
 import { register as registerMeasure } from "./commands/measure.js";
+import { register as registerMerge } from "./commands/merge.js";
 import { register as registerReport } from "./commands/report.js";
 import { register as registerSelfcheck } from "./commands/selfcheck.js";
 import { register as registerStats } from "./commands/stats.js";
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerSuite(program);
   registerReport(program);
   registerExport(program);
+  registerMerge(program);
   registerDevices(program);
   registerTrain(program);
   registerEval(program);

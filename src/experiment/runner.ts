@@ -95,6 +95,8 @@ export interface SuiteRunOptions {
    * the runs in flight on the host.
    */
   worker?: WorkerRole;
+  /** The GPU this process runs on where it knows it without being a worker (a Slurm task's GPU). */
+  gpu?: RunGpu | null;
 }
 
 /** A worker's identity and GPU (SuiteRunOptions.worker). */
@@ -318,6 +320,7 @@ export async function runSuite(
     hostname: hostname(),
     versions: packageVersions(),
     ...(worker ? { gpu: worker.gpu, worker: worker.index, overlapped: false } : {}),
+    ...(!worker && opts.gpu ? { gpu: opts.gpu } : {}),
   };
   const gpuKey = worker?.gpu ? `${worker.gpu.index} ${worker.gpu.pciBusId ?? ""}`.trim() : null;
   progress.onStart?.({

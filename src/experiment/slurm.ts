@@ -14,8 +14,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { HalfwattError } from "../errors.js";
+import type { NvmlStatus } from "../telemetry/nvml.js";
 import { planRuns } from "./plan.js";
-import type { SuiteSpec } from "./types.js";
+import type { RunGpu, SuiteSpec } from "./types.js";
 
 /** Options of the generated script that the user gives; everything else is fixed. */
 export interface SlurmOptions {
@@ -151,6 +152,43 @@ export function slurmJobOf(env: NodeJS.ProcessEnv = process.env): string | null 
   const job = env.SLURM_ARRAY_JOB_ID;
   const task = env.SLURM_ARRAY_TASK_ID;
   return job && task ? `${job}_${task}` : null;
+}
+
+/**
+ * The GPU a Slurm task runs on, for its runs' records. Slurm names the node's GPUs it allocated in
+ * SLURM_STEP_GPUS / SLURM_JOB_GPUS (the node's own indices, which tell two tasks on one node apart
+ * in the statistics' device blocks); where the site constrains devices (cgroup.conf
+ * ConstrainDevices=yes, as GPU clusters do) NVML shows the task that GPU alone, and its PCI
+ * address and UUID identify the card. A task that sees several GPUs cannot tell which one Dawn
+ * took (it takes the first) nor keep its neighbours' energy out: no GPU, and a note saying why.
+ * Without NVML (a CPU adapter) there is nothing to record.
+ */
+export function slurmTaskGpu(
+  nvml: NvmlStatus,
+  env: NodeJS.ProcessEnv = process.env,
+): { gpu: RunGpu | null; note: string | null } {
+  if (!nvml.available) return { gpu: null, note: null };
+  const listed = env.SLURM_STEP_GPUS ?? env.SLURM_JOB_GPUS ?? "";
+  const slurmIndices = listed
+    .split(",")
+    .filter((x) => /^\d+$/.test(x.trim()))
+    .map(Number);
+  const count = nvml.load.deviceCount ?? 0;
+  if (count !== 1)
+    return {
+      gpu: null,
+      note: `this task sees ${count} GPUs${listed ? ` (Slurm allocated ${listed})` : ""}: Dawn runs on the first and NVML reads them all, so its runs record no GPU and their GPU energy may include other tasks' — ask the site to constrain devices (cgroup.conf ConstrainDevices=yes) so a task sees only its own GPU`,
+    };
+  const snap = nvml.binding.snapshot(0);
+  return {
+    gpu: {
+      index: slurmIndices.length === 1 ? slurmIndices[0] : 0,
+      pciBusId: snap.pciBusId ?? null,
+      uuid: snap.uuid ?? null,
+      name: snap.name ?? null,
+    },
+    note: null,
+  };
 }
 
 /**

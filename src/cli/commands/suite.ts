@@ -15,14 +15,16 @@ import {
   checkTask,
   type SlurmOptions,
   slurmJobOf,
+  slurmTaskGpu,
   taskStorePath,
   writeSlurmJob,
 } from "../../experiment/slurm.js";
 import { loadSuiteSpec } from "../../experiment/spec.js";
 import { openStore } from "../../experiment/store.js";
-import type { SuiteSpec } from "../../experiment/types.js";
+import type { RunGpu, SuiteSpec } from "../../experiment/types.js";
 import { packageVersions } from "../../experiment/versions.js";
 import { writeReport } from "../../report/report.js";
+import { openNvml } from "../../telemetry/nvml.js";
 import { choiceOption, integerOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
 import { progressLine } from "../progress.js";
 import { runSuiteOnDevices, serveWorker } from "../suite-workers.js";
@@ -202,13 +204,21 @@ export function register(program: Command): void {
         );
       };
       try {
-        // A task's store records the whole plan and which block it holds (for halfwatt merge).
-        if (task !== undefined) store.markTask(store.openSuite(spec, plan).id, [task], slurmJobOf());
+        // A task's store records the whole plan and which block it holds (for halfwatt merge), and
+        // its runs the GPU Slurm gave it.
+        let taskGpu: RunGpu | null = null;
+        if (task !== undefined) {
+          const suiteId = store.openSuite(spec, plan).id;
+          store.markTask(suiteId, [task], slurmJobOf());
+          const found = slurmTaskGpu(openNvml());
+          taskGpu = found.gpu;
+          if (found.note) store.addSuiteNote(suiteId, found.note);
+        }
         const summary = await runSuite(spec, plan, {
           store,
           // A task resumes its store: a resubmitted task finishes its block without redoing runs.
           resume: o.resume || task !== undefined,
-          ...(task !== undefined ? { blocks: [task] } : {}),
+          ...(task !== undefined ? { blocks: [task], gpu: taskGpu } : {}),
           signal: stop.signal,
           cacheDir: o.cacheDir,
           telemetry: { cpuTdpW: o.cpuTdp, ramModel: o.ramModel },
