@@ -300,7 +300,13 @@ export class EnergyLedger {
         totals: componentTotals(channels),
       };
     });
-    return { channels: this.channels, phases, baselinePhase: baseline ? baseline.name : null, warnings };
+    // The baseline's figures are computed twice (as a phase and as the baseline): one warning each.
+    return {
+      channels: this.channels,
+      phases,
+      baselinePhase: baseline ? baseline.name : null,
+      warnings: [...new Set(warnings)],
+    };
   }
 
   private channelEnergy(ph: Phase, ch: ChannelInfo, warnings: string[]): ChannelEnergy {
