@@ -1,8 +1,9 @@
 // One measurement: an optional idle baseline, then a command (or an idle window), then an optional
 // cooldown, each a sampler phase; wall-meter figures (a CSV export, a manual average) are merged
 // into every phase. Every GPU is read; while the command runs, NVML's process lists show which
-// GPUs its process tree used, and those (or the ones --gpus names) make the `gpu` total. Shared by `halfwatt measure`, the experiment suite and the report: callers
-// parse their options, call validateMeasurement() before anything runs, then measure().
+// GPUs its process tree used, and those (or the ones --gpus names) make the `gpu` total.
+// Shared by `halfwatt measure`, the experiment suite and the report: callers parse their
+// options, call validateMeasurement() before anything runs, then measure().
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
