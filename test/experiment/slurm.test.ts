@@ -15,12 +15,14 @@ import {
   slurmJobOf,
   slurmOptionProblems,
   slurmScript,
+  slurmTaskGpu,
   suiteFileOf,
   taskStorePath,
   writeSlurmJob,
 } from "../../src/experiment/slurm.js";
 import { loadSuiteSpec, parseSuiteSpec } from "../../src/experiment/spec.js";
 import type { SuiteSpec } from "../../src/experiment/types.js";
+import type { NvmlStatus } from "../../src/telemetry/nvml.js";
 
 const dir = mkdtempSync(join(tmpdir(), "halfwatt-slurm-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -229,6 +231,38 @@ describe("the array job's script", () => {
     expect(taskStorePath("/x/tasks", 7)).toBe("/x/tasks/task-7.db");
     expect(slurmJobOf({ SLURM_ARRAY_JOB_ID: "812", SLURM_ARRAY_TASK_ID: "3" })).toBe("812_3");
     expect(slurmJobOf({ SLURM_JOB_ID: "812" })).toBeNull();
+  });
+});
+
+describe("the GPU a task records", () => {
+  const nvml = (deviceCount: number): NvmlStatus =>
+    ({
+      available: true,
+      load: { ok: true, deviceCount },
+      binding: {
+        snapshot: (i: number) => ({
+          name: "NVIDIA H100 80GB HBM3",
+          uuid: `GPU-${i}-5d1c`,
+          pciBusId: "00000000:1B:00.0",
+        }),
+      },
+    }) as unknown as NvmlStatus;
+
+  it("the one GPU the task sees, numbered as Slurm numbers it on the node; several: none, and why", () => {
+    expect(slurmTaskGpu(nvml(1), { SLURM_JOB_GPUS: "3" })).toStrictEqual({
+      gpu: { index: 3, pciBusId: "00000000:1B:00.0", uuid: "GPU-0-5d1c", name: "NVIDIA H100 80GB HBM3" },
+      note: null,
+    });
+    // The step's allocation wins over the job's; no Slurm numbering: NVML's index 0.
+    expect(slurmTaskGpu(nvml(1), { SLURM_JOB_GPUS: "0,1", SLURM_STEP_GPUS: "1" }).gpu?.index).toBe(1);
+    expect(slurmTaskGpu(nvml(1), {}).gpu?.index).toBe(0);
+    const seen = slurmTaskGpu(nvml(4), { SLURM_JOB_GPUS: "2" });
+    expect(seen.gpu).toBeNull();
+    expect(seen.note).toMatch(/sees 4 GPUs \(Slurm allocated 2\).*ConstrainDevices=yes/);
+    expect(slurmTaskGpu({ available: false, reason: "no NVML" }, { SLURM_JOB_GPUS: "2" })).toStrictEqual({
+      gpu: null,
+      note: null,
+    });
   });
 });
 
