@@ -60,7 +60,14 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
         );
       }
       const anova = data.statistics?.anova.result;
-      if (anova)
+      const blocked = data.statistics?.blocked?.result;
+      // With runs on several devices the blocked test is the one to read: a device's constant
+      // offset is error to the one-way ANOVA but is taken out by the block.
+      if (blocked)
+        conclusion.push(
+          `Across all configurations, with the device as a blocking factor (${blocked.blocks.length} devices), the ANOVA of configuration + device gives F(${blocked.configuration.df}, ${blocked.residual.df}) = ${sig(blocked.configuration.f)}, p = ${pValue(blocked.configuration.p)} (partial η² = ${sig(blocked.partialEtaSquared, 3)}); this p, not the one-way ANOVA's${anova ? ` (F = ${sig(anova.f)}, p = ${pValue(anova.p)})` : ""}, is the one for the configuration effect, since the runs ran on different devices (device effect p = ${pValue(blocked.block.p)}).`,
+        );
+      else if (anova)
         conclusion.push(
           `Across all configurations, one-way ANOVA gives F = ${sig(anova.f)}, p = ${pValue(anova.p)} (η² = ${sig(anova.etaSquared, 3)}).`,
         );
@@ -88,6 +95,19 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
   if (estimated.length && metric?.kind === "measured")
     caveats.push(
       `Estimated components (${estimated.join(", ")}) are left out of the compared energy; they appear only in "total with estimates".`,
+    );
+  const overlapped = data.runs.filter((r) => r.overlapped).length;
+  if (overlapped)
+    caveats.push(
+      `${overlapped} runs overlapped with others on their host: their CPU and RAM energy is apportioned among the runs in flight (estimated, shared).`,
+    );
+  if (data.statistics?.blocked?.result)
+    caveats.push(
+      `The runs ran on ${data.blocks.length} devices: the per-configuration means, their intervals and the pairwise Welch t-tests do not take the device into account (a device offset widens them); the blocked ANOVA does.`,
+    );
+  if (data.statistics?.blocked && !data.statistics.blocked.result)
+    caveats.push(
+      `The runs ran on ${data.blocks.length} devices but the blocked ANOVA could not be computed (${data.statistics.blocked.note}); the one-way ANOVA counts device differences as noise.`,
     );
   if (metric?.basis === "gross")
     caveats.push("Some runs have no idle baseline, so energies are gross (idle power included), not net.");

@@ -5,9 +5,9 @@ import { mean } from "../stats/index.js";
 import type { Component } from "../telemetry/types.js";
 import { carbonRows } from "./carbon.js";
 import { conclude } from "./conclusion.js";
-import { ALL_COMPONENTS, chooseMetric, ENERGY_PHASES, runEnergy, weakest } from "./energy.js";
+import { ALL_COMPONENTS, chooseMetric, ENERGY_PHASES, idleGpuPowerW, runEnergy, weakest } from "./energy.js";
 import { energyStatistics, meanCi } from "./statistics.js";
-import type { ConfigurationSummary, ReportData, RunEnergy } from "./types.js";
+import type { ConfigurationSummary, DeviceBlockSummary, ReportData, RunEnergy } from "./types.js";
 
 /** Time to accuracy: seconds of training until valid accuracy reaches this fraction of the suite's best. */
 export const ACCURACY_FRACTION = 0.9;
@@ -89,6 +89,36 @@ function summarizeConfiguration(
   return out;
 }
 
+/**
+ * The device blocks of the completed runs (first appearance order): which configurations ran on
+ * each device, how many overlapped with other runs, and the device's mean idle GPU power.
+ */
+export function deviceBlocks(
+  completed: RunRecord[],
+  runs: RunEnergy[],
+  configurationIds: string[],
+): DeviceBlockSummary[] {
+  const byRun = new Map(completed.map((r) => [r.id, r]));
+  const labels = [...new Set(runs.map((r) => r.block))];
+  return labels.map((label) => {
+    const here = runs.filter((r) => r.block === label);
+    const idle = here.flatMap((r) => {
+      const run = byRun.get(r.runId);
+      const w = run ? idleGpuPowerW(run) : null;
+      return w === null ? [] : [w];
+    });
+    const ci = idle.length ? meanCi(idle) : null;
+    return {
+      label,
+      runs: Object.fromEntries(
+        configurationIds.map((id) => [id, here.filter((r) => r.configId === id).length]),
+      ),
+      overlapped: here.filter((r) => r.overlapped).length,
+      idleGpuW: ci ? { n: ci.n, mean: ci.mean, sd: ci.sd } : null,
+    };
+  });
+}
+
 /** The configurations in the order the suite specifies them, then any others in run order. */
 function configurationOrder(results: SuiteResults): string[] {
   const ids = results.suite.spec.configurations.map((c) => c.id);
@@ -121,6 +151,7 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
             values: runs.filter((e) => e.configId === c.id).map((e) => e.metricKJ),
           })),
           metric,
+          runs.map((e) => ({ treatment: e.configId, block: e.block, value: e.metricKJ })),
         )
       : null;
   const sources = new Map<string, ReportData["environment"]["sources"][number]>();
@@ -167,6 +198,11 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
     metric,
     runs,
     configurations,
+    blocks: deviceBlocks(
+      completed,
+      runs,
+      configurations.map((c) => c.id),
+    ),
     accuracyTarget,
     carbon: carbonRows(results, configurations, runs),
     statistics,

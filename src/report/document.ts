@@ -1,5 +1,6 @@
 // The report as a neutral document — sections of paragraphs, tables and chart references — built
 // once from ReportData, so report.html and report.md hold the same tables and text.
+import { blockedStatisticsBlocks, deviceEnergyBlocks, hasBlocks } from "./blocking.js";
 import { interval, percent, pValue, sig } from "./numbers.js";
 import type { MeanCi, ReportData, TestOutcome } from "./types.js";
 
@@ -146,23 +147,30 @@ export function buildDocument(
           "Run",
           "Configuration",
           "Replicate",
+          // The device only where there is more than one (the statistics' blocking factor).
+          ...(hasBlocks(data) ? ["Device"] : []),
           "Seconds",
           "Measured total (kJ)",
           "Total with estimates (kJ) [models' range]",
           "Compared (kJ)",
         ],
-        rows: data.runs.map((r) => [
-          String(r.runId),
-          r.configId,
-          String(r.replicate),
-          sig(r.seconds),
-          r.measuredKJ === null ? "—" : `${sig(r.measuredKJ)} (${r.measuredProvenance})`,
-          r.totalHighKJ > r.totalLowKJ
-            ? `${sig(r.totalKJ)} [${sig(r.totalLowKJ)}, ${sig(r.totalHighKJ)}] (${r.totalProvenance})`
-            : `${sig(r.totalKJ)} (${r.totalProvenance})`,
-          sig(r.metricKJ),
-        ]),
+        rows: data.runs.map((r) => {
+          const shared = Object.values(r.components).some((c) => c?.shared) ? ", shared" : "";
+          return [
+            String(r.runId),
+            r.configId,
+            String(r.replicate),
+            ...(hasBlocks(data) ? [r.block] : []),
+            sig(r.seconds),
+            r.measuredKJ === null ? "—" : `${sig(r.measuredKJ)} (${r.measuredProvenance})`,
+            r.totalHighKJ > r.totalLowKJ
+              ? `${sig(r.totalKJ)} [${sig(r.totalLowKJ)}, ${sig(r.totalHighKJ)}] (${r.totalProvenance}${shared})`
+              : `${sig(r.totalKJ)} (${r.totalProvenance}${shared})`,
+            sig(r.metricKJ),
+          ];
+        }),
       },
+      ...deviceEnergyBlocks(data),
     ],
   });
 
@@ -288,6 +296,7 @@ export function buildDocument(
           ],
         ],
       },
+      ...blockedStatisticsBlocks(data, s),
       {
         kind: "table",
         caption: "Pairwise Welch t-tests, Holm-adjusted; effect sizes (pooled SD)",

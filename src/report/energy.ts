@@ -4,7 +4,9 @@
 // Estimated components are never silently mixed into measured ones: each run has a measured-only
 // sum and a sum with estimates, each with the weakest provenance of its parts.
 import { HalfwattError } from "../errors.js";
+import { deviceBlock } from "../experiment/blocks.js";
 import type { EnergyRecord, RunRecord } from "../experiment/types.js";
+import { DEFAULT_BASELINE_PHASE } from "../telemetry/ledger.js";
 import type { Component, Provenance } from "../telemetry/types.js";
 import type { ComponentEnergy, EnergyMetric, RunEnergy } from "./types.js";
 
@@ -93,6 +95,7 @@ export function componentEnergy(
       grossKJ: gross / 1000,
       meanPowerW: seconds > 0 ? gross / seconds : 0,
       provenance: weakest(rows.map((e) => e.provenance)) as Provenance,
+      shared: rows.some((e) => e.shared === true),
     };
   }
   return { seconds, components };
@@ -141,6 +144,8 @@ export function runEnergy(
     runId: run.id,
     configId: run.configId,
     replicate: run.replicate,
+    block: deviceBlock(run.env),
+    overlapped: run.env?.overlapped === true,
     seconds,
     trainSeconds: run.seconds,
     components,
@@ -154,4 +159,20 @@ export function runEnergy(
     metricGrossKJ,
     metricMeanPowerW: seconds > 0 ? (metricGrossKJ * 1000) / seconds : 0,
   };
+}
+
+/**
+ * The run's GPU power over its idle-baseline phase (W, gross), from that phase's GPU component
+ * row: the power its own GPU draws doing nothing, which differs from card to card. Null where the
+ * run has no baseline row (baseline disabled, or a store without one).
+ */
+export function idleGpuPowerW(run: RunRecord): number | null {
+  const row = run.energy.find(
+    (e) => e.phase === DEFAULT_BASELINE_PHASE && e.component === "gpu" && e.channel === null,
+  );
+  if (!row) return null;
+  if (row.meanPowerW !== null && Number.isFinite(row.meanPowerW)) return row.meanPowerW;
+  return row.grossJ !== null && Number.isFinite(row.grossJ) && row.seconds > 0
+    ? row.grossJ / row.seconds
+    : null;
 }

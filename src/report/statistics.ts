@@ -4,6 +4,8 @@
 import {
   adjustPValues,
   anova,
+  type BlockedObservation,
+  blockedAnova,
   brownForsythe,
   type Group,
   levene,
@@ -18,7 +20,14 @@ import {
   welchAnova,
 } from "../stats/index.js";
 import type { Provenance } from "../telemetry/types.js";
-import type { EnergyMetric, MeanCi, PairComparison, ReportStatistics, TestOutcome } from "./types.js";
+import type {
+  BlockedAnovaSummary,
+  EnergyMetric,
+  MeanCi,
+  PairComparison,
+  ReportStatistics,
+  TestOutcome,
+} from "./types.js";
 
 /** The relative energy difference the power analysis is asked to detect. */
 export const DETECTABLE_FRACTION = 0.05;
@@ -48,8 +57,43 @@ function attempt<T>(f: () => T): TestOutcome<T> {
 
 const notApplicable = <T>(note: string): TestOutcome<T> => ({ result: null, note });
 
-/** Every statistic of issue 9 §3 on the groups (one per configuration, values in kJ). */
-export function energyStatistics(all: Group[], metric: EnergyMetric): ReportStatistics {
+/**
+ * The blocked ANOVA (configuration + device block) on the runs of the configurations the one-way
+ * ANOVA compares; null when those runs all ran on one device, so the report shows nothing new.
+ */
+export function blockedStatistics(
+  observations: readonly BlockedObservation[],
+  compared: readonly string[],
+): TestOutcome<BlockedAnovaSummary> | null {
+  const used = observations.filter((o) => compared.includes(o.treatment));
+  if (new Set(used.map((o) => o.block)).size < 2) return null;
+  if (compared.length < 2)
+    return notApplicable("needs at least 2 configurations with 2 or more completed runs");
+  return attempt(() => {
+    const t = blockedAnova(used);
+    return {
+      configuration: t.treatment,
+      block: t.block,
+      residual: t.residual,
+      total: t.total,
+      partialEtaSquared: t.partialEtaSquared,
+      relativeEfficiency: t.relativeEfficiency,
+      balanced: t.balanced,
+      note: t.note,
+      blocks: t.blocks,
+    };
+  });
+}
+
+/**
+ * Every statistic of issue 9 §3 on the groups (one per configuration, values in kJ); with each
+ * run's device block (`observations`: configuration, block, the same value), also the blocked ANOVA.
+ */
+export function energyStatistics(
+  all: Group[],
+  metric: EnergyMetric,
+  observations: readonly BlockedObservation[] = [],
+): ReportStatistics {
   const groups = all.filter((g) => g.values.length >= 2);
   const few = all.filter((g) => g.values.length < 2).map((g) => g.name);
   const fewNote = few.length ? ` (left out with fewer than 2 runs: ${few.join(", ")})` : "";
@@ -147,6 +191,10 @@ export function energyStatistics(all: Group[], metric: EnergyMetric): ReportStat
         )
       : notApplicable(needGroups),
     power: replicatesNeeded(groups),
+    blocked: blockedStatistics(
+      observations,
+      groups.map((g) => g.name),
+    ),
   };
 }
 

@@ -2,6 +2,7 @@
 // compare them with the store. Energies are kJ, powers W, times s; null where a figure does not
 // exist (one replicate has no CI, a test that is undefined for these data), never NaN.
 import type { Precision, RunConfiguration, RunStatus } from "../experiment/types.js";
+import type { BlockedAnovaEffect } from "../stats/index.js";
 import type { Component, Provenance } from "../telemetry/types.js";
 
 /** What the statistics compare: the per-run sum of these components' energy. */
@@ -26,12 +27,18 @@ export interface ComponentEnergy {
   /** Bounds of kJ from the models' stated uncertainty (= kJ where the store holds none). */
   lowKJ: number;
   highKJ: number;
+  /** Apportioned among runs in flight on the host at once ("estimated, shared"); CPU, RAM, wall meter. */
+  shared: boolean;
 }
 
 export interface RunEnergy {
   runId: number;
   configId: string;
   replicate: number;
+  /** The device the run ran on, "host · GPU i" (deviceBlock): the blocking factor of the statistics. */
+  block: string;
+  /** Other runs of the suite were in flight on the host during this one (shared CPU/RAM energy). */
+  overlapped: boolean;
   /** Duration of the energy phases (train + test), s. */
   seconds: number;
   /** The trainer's wall time, s. */
@@ -142,6 +149,38 @@ export interface ReportStatistics {
   tukey: TestOutcome<{ a: string; b: string; difference: number; p: number; ci: [number, number] }[]>;
   /** Replicates per configuration for 80 % power to detect a 5 % difference (two-sided α 0.05). */
   power: TestOutcome<{ pooledSd: number; delta: number; effect: number; n: number }>;
+  /**
+   * The randomised complete block design's ANOVA, y ~ configuration + device block (no
+   * interaction, type II sums of squares), on the same runs as the one-way ANOVA; null when every
+   * run ran on one device (nothing to block on).
+   */
+  blocked: TestOutcome<BlockedAnovaSummary> | null;
+}
+
+export interface BlockedAnovaSummary {
+  configuration: BlockedAnovaEffect;
+  block: BlockedAnovaEffect;
+  residual: { ss: number; df: number; ms: number };
+  total: { ss: number; df: number };
+  /** SS_configuration / (SS_configuration + SS_residual). */
+  partialEtaSquared: number;
+  /** Relative efficiency against a completely randomised design (stats blockingEfficiency). */
+  relativeEfficiency: number;
+  balanced: boolean;
+  /** How the sums of squares were formed (type II; balanced or which cells are missing). */
+  note: string;
+  blocks: string[];
+}
+
+/** One device block: the runs it holds and its GPU's idle power. */
+export interface DeviceBlockSummary {
+  label: string;
+  /** Completed runs in this block per configuration id (0 where a configuration never ran here). */
+  runs: Record<string, number>;
+  /** Runs here that overlapped with other runs on the host. */
+  overlapped: number;
+  /** Mean gross GPU power over the idle-baseline phase of this block's runs, W; null without baselines. */
+  idleGpuW: { n: number; mean: number; sd: number | null } | null;
 }
 
 export interface ExcludedRun {
@@ -169,6 +208,8 @@ export interface ReportData {
   metric: EnergyMetric | null;
   runs: RunEnergy[];
   configurations: ConfigurationSummary[];
+  /** The device blocks of the completed runs, in order of first appearance (one entry on one GPU). */
+  blocks: DeviceBlockSummary[];
   accuracyTarget: number | null;
   carbon: CarbonRow[];
   statistics: ReportStatistics | null;

@@ -1,9 +1,11 @@
 // A SuiteResults built in code, with energies chosen so that every figure in the report can be
-// computed by hand in the tests. Per run: phases baseline (−20..0 s), train (0..100 s), test
+// computed by hand in the tests. Per run: phases idle-baseline (−20..0 s), train (0..100 s), test
 // (100..110 s); GPU by NVML counter (measured), CPU by a model (estimated), DRAM by a model
-// (estimated). The GPU's idle baseline is 20 W, the CPU's 5 W, DRAM's 3 W.
+// (estimated). The GPU's idle baseline is 20 W (or the run's idleGpuW), the CPU's 5 W, DRAM's 3 W.
+import { openStore } from "../../src/experiment/store.js";
 import type {
   EnergyRecord,
+  PlannedRun,
   RunConfiguration,
   RunRecord,
   SampleRecord,
@@ -49,7 +51,16 @@ export interface RunSpec {
   /** Phase durations, s (default TRAIN_S, TEST_S). */
   trainS?: number;
   testS?: number;
+  /** The device: host (default "test-host") and NVML GPU index (absent: no env.gpu, as one GPU). */
+  device?: { hostname?: string; gpu: number };
+  /** Other runs were in flight on the host (env.overlapped); CPU/DRAM rows then marked shared. */
+  overlapped?: boolean;
+  /** The GPU's idle power, W (default BASELINE_W.gpu). */
+  idleGpuW?: number;
 }
+
+/** The runner's name for the idle-baseline phase (RUN_PHASES.baseline). */
+export const BASELINE_PHASE = "idle-baseline";
 
 function record(
   phase: string,
@@ -57,10 +68,11 @@ function record(
   netJ: number,
   seconds: number,
   noBaseline: boolean,
+  baselineW: number = BASELINE_W[component],
 ): EnergyRecord {
   const provenance = component === "gpu" ? "counter" : "estimated";
   const source = component === "gpu" ? "NVML GPU 0" : component === "cpu" ? "CPU model (TDP)" : "RAM model";
-  const grossJ = netJ + BASELINE_W[component] * seconds;
+  const grossJ = netJ + baselineW * seconds;
   return {
     phase,
     component,
@@ -97,15 +109,19 @@ export function makeRun(id: number, replicate: number, r: RunSpec): RunRecord {
   const noBaseline = r.noBaseline ?? false;
   const trainS = r.trainS ?? TRAIN_S;
   const testS = r.testS ?? TEST_S;
+  const idleW = r.idleGpuW ?? BASELINE_W.gpu;
+  const shared = r.overlapped ? { shared: true } : {};
   const energy: EnergyRecord[] = [
     // The baseline itself and a per-channel row: neither may enter the report's sums.
-    record("baseline", "gpu", 0, 20, noBaseline),
-    { ...record("train", "gpu", 999999, trainS, noBaseline), channel: "nvml:0" },
-    record("train", "gpu", r.gpuTrainJ, trainS, noBaseline),
-    record("test", "gpu", r.gpuTestJ, testS, noBaseline),
+    record(BASELINE_PHASE, "gpu", 0, 20, noBaseline, idleW),
+    { ...record("train", "gpu", 999999, trainS, noBaseline, idleW), channel: "nvml:0" },
+    record("train", "gpu", r.gpuTrainJ, trainS, noBaseline, idleW),
+    record("test", "gpu", r.gpuTestJ, testS, noBaseline, idleW),
   ];
-  if (r.cpuTrainJ !== undefined) energy.push(record("train", "cpu", r.cpuTrainJ, trainS, noBaseline));
-  if (r.dramTrainJ !== undefined) energy.push(record("train", "dram", r.dramTrainJ, trainS, noBaseline));
+  if (r.cpuTrainJ !== undefined)
+    energy.push({ ...record("train", "cpu", r.cpuTrainJ, trainS, noBaseline), ...shared });
+  if (r.dramTrainJ !== undefined)
+    energy.push({ ...record("train", "dram", r.dramTrainJ, trainS, noBaseline), ...shared });
   const status = r.status ?? "completed";
   return {
     id,
@@ -119,8 +135,19 @@ export function makeRun(id: number, replicate: number, r: RunSpec): RunRecord {
     env: {
       adapter: "llvmpipe (LLVM 19)",
       driver: "Mesa 25.0",
-      hostname: "test-host",
+      hostname: r.device?.hostname ?? "test-host",
       versions: { node: "24.0.0", halfwatt: "0.1.0" },
+      ...(r.device
+        ? {
+            gpu: {
+              index: r.device.gpu,
+              pciBusId: `00000000:0${r.device.gpu + 7}:00.0`,
+              uuid: `GPU-${r.device.gpu}`,
+              name: "NVIDIA H200",
+            },
+          }
+        : {}),
+      ...(r.overlapped !== undefined ? { overlapped: r.overlapped, worker: r.device?.gpu ?? 0 } : {}),
     },
     startedAt: "2026-01-01T00:00:00.000Z",
     endedAt: status === "completed" ? "2026-01-01T00:02:00.000Z" : null,
@@ -132,7 +159,7 @@ export function makeRun(id: number, replicate: number, r: RunSpec): RunRecord {
     lossScale: null,
     kernels: [],
     phases: [
-      { name: "baseline", startMs: -20000, endMs: 0 },
+      { name: BASELINE_PHASE, startMs: -20000, endMs: 0 },
       { name: "train", startMs: 0, endMs: trainS * 1000 },
       { name: "test", startMs: trainS * 1000, endMs: (trainS + testS) * 1000 },
     ],
@@ -225,4 +252,82 @@ export function mainFixture(): SuiteResults {
       });
   specs.push({ config: CONFIGS[2], gpuTrainJ: 1, gpuTestJ: 1, status: "failed" });
   return makeResults(specs, { planned: 10 });
+}
+
+/**
+ * Two devices (one host, GPUs 0 and 1), each running whole blocks — one replicate of every
+ * configuration — as `halfwatt suite --devices all` does: replicates 1 and 3 on GPU 0, 2 and 4 on
+ * GPU 1. GPU 1 is slower by `offsetKJ` per run (a constant device offset) and idles at 35 W
+ * against GPU 0's 20 W; every run overlapped with another. GPU net kJ per run: TWO_BLOCK_KJ[config]
+ * [replicate − 1], plus offsetKJ on GPU 1. `drop` leaves out runs by (config id, replicate).
+ */
+export const TWO_BLOCK_KJ: Record<string, number[]> = {
+  "f32-b32-n1024": [11.0, 11.2, 10.9, 11.1],
+  "mixed-b32-n1024": [9.6, 9.7, 9.8, 9.5],
+  "mixed-b256-n1024": [8.2, 8.4, 8.3, 8.1],
+};
+export const TWO_BLOCK_IDLE_W = [20, 35];
+
+export function twoBlockFixture(
+  offsetKJ = 2,
+  options: { drop?: [string, number][]; overlapped?: boolean } = {},
+): SuiteResults {
+  const specs: RunSpec[] = [];
+  for (let rep = 0; rep < 4; rep++)
+    for (const c of CONFIGS) {
+      if (options.drop?.some(([id, r]) => id === c.id && r === rep + 1)) continue;
+      const gpu = rep % 2;
+      specs.push({
+        config: c,
+        gpuTrainJ: (TWO_BLOCK_KJ[c.id][rep] + gpu * offsetKJ) * 1000 - 1000,
+        gpuTestJ: 1000,
+        cpuTrainJ: 2000,
+        dramTrainJ: 500,
+        device: { hostname: "node-a", gpu },
+        overlapped: options.overlapped ?? true,
+        idleGpuW: TWO_BLOCK_IDLE_W[gpu],
+      });
+    }
+  return makeResults(specs);
+}
+
+/** Writes a fixture into a new store at `path` through the runner's calls. */
+export function writeStore(fixture: SuiteResults, path: string): void {
+  const plan: PlannedRun[] = fixture.runs.map((r) => ({
+    index: r.index,
+    block: r.block,
+    configId: r.configId,
+    replicate: r.replicate,
+    seed: r.seed,
+  }));
+  const store = openStore(path);
+  try {
+    const suite = store.openSuite(fixture.suite.spec, plan);
+    for (const [i, r] of fixture.runs.entries()) {
+      const id = store.startRun(
+        suite.id,
+        plan[i],
+        r.config,
+        r.env ?? { adapter: "", driver: null, hostname: "", versions: {} },
+        null,
+      );
+      if (r.status !== "completed") {
+        store.failRun(id, "failed", r.error ?? "failed");
+        continue;
+      }
+      for (const e of r.epochs) store.addEpoch(id, e);
+      store.addSamples(id, fixture.samples(r.id));
+      store.finishRun(id, {
+        seconds: r.seconds ?? 0,
+        test: r.test,
+        lossScale: r.lossScale,
+        kernels: r.kernels,
+        phases: r.phases,
+        energy: r.energy,
+        carbon: r.carbon ?? { intensity: 0, pue: 1, source: "" },
+      });
+    }
+  } finally {
+    store.close();
+  }
 }

@@ -8,54 +8,11 @@ import { Command } from "commander";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { pickSuite, register } from "../../src/cli/commands/report.js";
 import { openStore } from "../../src/experiment/store.js";
-import type { PlannedRun } from "../../src/experiment/types.js";
 import type { ReportData } from "../../src/report/types.js";
-import { mainFixture } from "./fixture.js";
+import { mainFixture, writeStore } from "./fixture.js";
 
 const dir = mkdtempSync(join(tmpdir(), "halfwatt-report-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Writes the fixture into a new store at `path` through the runner's calls. */
-function writeFixtureStore(path: string): void {
-  const fixture = mainFixture();
-  const plan: PlannedRun[] = fixture.runs.map((r) => ({
-    index: r.index,
-    block: r.block,
-    configId: r.configId,
-    replicate: r.replicate,
-    seed: r.seed,
-  }));
-  const store = openStore(path);
-  try {
-    const suite = store.openSuite(fixture.suite.spec, plan);
-    for (const [i, r] of fixture.runs.entries()) {
-      const id = store.startRun(
-        suite.id,
-        plan[i],
-        r.config,
-        r.env ?? { adapter: "", driver: null, hostname: "", versions: {} },
-        null,
-      );
-      if (r.status !== "completed") {
-        store.failRun(id, "failed", r.error ?? "failed");
-        continue;
-      }
-      for (const e of r.epochs) store.addEpoch(id, e);
-      store.addSamples(id, fixture.samples(r.id));
-      store.finishRun(id, {
-        seconds: r.seconds ?? 0,
-        test: r.test,
-        lossScale: r.lossScale,
-        kernels: r.kernels,
-        phases: r.phases,
-        energy: r.energy,
-        carbon: r.carbon ?? { intensity: 0, pue: 1, source: "" },
-      });
-    }
-  } finally {
-    store.close();
-  }
-}
 
 async function cli(args: string[]): Promise<string> {
   const program = new Command().exitOverride();
@@ -75,7 +32,7 @@ async function cli(args: string[]): Promise<string> {
 
 describe("halfwatt report on a results store", () => {
   const db = join(dir, "results.db");
-  writeFixtureStore(db);
+  writeStore(mainFixture(), db);
 
   it("reports the store's numbers and writes report.html, report.md and the charts", async () => {
     const out = join(dir, "out");
