@@ -12,7 +12,7 @@
 // - Resize squashes to size×size (fit "fill"), as Keras does by default (crop_to_aspect_ratio=
 //   False): the whole object stays in frame, and a 224×224 source is passed through unchanged.
 import fs from "node:fs";
-import sharp from "sharp";
+import type { OutputInfo } from "sharp";
 
 export class DecodeFailure extends Error {}
 
@@ -28,6 +28,8 @@ export async function decodeImage(file: string, size: number): Promise<Buffer> {
   }
   if (!st.isFile()) throw new DecodeFailure("unreadable: not a regular file");
   if (st.size === 0) throw new DecodeFailure("empty file (0 bytes)");
+  // Loaded on first decode: libvips is large, and most commands never decode an image.
+  const sharp = (await import("sharp")).default;
   const first = () =>
     sharp(file, { failOn: FAIL_ON })
       .rotate()
@@ -35,7 +37,7 @@ export async function decodeImage(file: string, size: number): Promise<Buffer> {
       .toColourspace("srgb")
       .raw({ depth: "uchar" })
       .toBuffer({ resolveWithObject: true });
-  let flat: { data: Buffer; info: sharp.OutputInfo };
+  let flat: { data: Buffer; info: OutputInfo };
   try {
     flat = await first();
   } catch (e) {

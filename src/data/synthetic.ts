@@ -7,7 +7,6 @@
 // drawn) into the cache, and then loaded by the folder loader like any other dataset.
 import fs from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
 import { seededRandom } from "../util/rng.js";
 import { sha256, tempName } from "./cache.js";
 import { DatasetError } from "./errors.js";
@@ -158,6 +157,7 @@ export async function ensureSynthetic(
         const c = i % spec.classes; // round robin: every class gets ⌊n/classes⌋ or one more
         const pixels = drawImage(c, spec.classes, spec.size, seededRandom(imageSeed(spec.seed, split, i)));
         const file = path.join(tmp, SPLITS[split], names[c], `${String(i).padStart(6, "0")}.png`);
+        const sharp = (await import("sharp")).default;
         await sharp(pixels, { raw: { width: spec.size, height: spec.size, channels: 3 } })
           .png({ compressionLevel: 1 })
           .toFile(file);
