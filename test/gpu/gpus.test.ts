@@ -70,6 +70,10 @@ describe("PCI addresses", () => {
     expect(formatPci(a)).toBe("0001:ab:1f.7");
     expect(formatNvmlPci(a)).toBe("00000001:AB:1F.7");
     expect(driPrimeTag(a)).toBe("pci-0001_ab_1f_7");
+    // A domain past 9 (hex, as every field): NVML's 8 digits to DRI_PRIME's 4.
+    const d = parsePciAddress("0000001A:07:00.0");
+    expect(d).toEqual({ domain: 26, bus: 7, device: 0, function: 0 });
+    expect(d && driPrimeTag(d)).toBe("pci-001a_07_00_0");
     // NVML's form to DRI_PRIME's, the conversion the workers rely on.
     const nv = parsePciAddress("00000000:3B:00.0");
     expect(nv && driPrimeTag(nv)).toBe("pci-0000_3b_00_0");
