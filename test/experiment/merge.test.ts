@@ -79,24 +79,18 @@ function writeTask(
     for (const e of epochs) store.addEpoch(id, e);
     const samples = makeSamples(rng, 3 + ((run.index * 7) % 11));
     store.addSamples(id, samples);
-    const {
-      id: _id,
-      startedAt: _s,
-      endedAt: _e,
-      ...rest
-    } = end === "completed"
-      ? (() => {
-          const finish = makeFinish(rng, { noLossScale: config.precision === "f32" });
-          store.finishRun(id, finish);
-          return expectedRun(id, run, config, env, temp, epochs, { status: "completed", finish });
-        })()
-      : end === "failed"
-        ? (() => {
-            const error = `out of memory at run ${run.index}\nstack…`;
-            store.failRun(id, "failed", error);
-            return expectedRun(id, run, config, env, temp, epochs, { status: "failed", error });
-          })()
-        : expectedRun(id, run, config, env, temp, epochs, { status: "running" });
+    let written: ReturnType<typeof expectedRun>;
+    if (end === "completed") {
+      const finish = makeFinish(rng, { noLossScale: config.precision === "f32" });
+      store.finishRun(id, finish);
+      written = expectedRun(id, run, config, env, temp, epochs, { status: "completed", finish });
+    } else if (end === "failed") {
+      const error = `out of memory at run ${run.index}\nstack…`;
+      store.failRun(id, "failed", error);
+      written = expectedRun(id, run, config, env, temp, epochs, { status: "failed", error });
+    } else written = expectedRun(id, run, config, env, temp, epochs, { status: "running" });
+    // The merged store gives the run a new id: compared without it.
+    const { id: _id, ...rest } = written;
     out.push({ ...rest, samples });
   };
   for (const run of plan.filter((r) => r.block === block)) {

@@ -60,10 +60,10 @@ const optionName = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerC
 
 /** `--slurm`: writes the array job (library: experiment/slurm.ts) and prints how to submit it. */
 function writeSlurm(spec: SuiteSpec, o: SuiteOpts): void {
-  if (o.task !== undefined || o.resume)
+  if (o.task !== undefined || o.resume || o.devices !== undefined)
     throw new HalfwattError(
       "E_USAGE",
-      "--slurm writes a job and runs nothing: leave out --task and --resume",
+      "--slurm writes a job and runs nothing: leave out --task, --resume and --devices (Slurm gives each task its GPU)",
     );
   const options: SlurmOptions = {};
   for (const k of SLURM_ONLY) if (o[k] !== undefined) Object.assign(options, { [k]: o[k] });
