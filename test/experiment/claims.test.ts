@@ -8,9 +8,12 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Dataset } from "../../src/data/index.js";
 import { planRuns } from "../../src/experiment/plan.js";
+import { runSuite } from "../../src/experiment/runner.js";
 import { openStore } from "../../src/experiment/store.js";
 import type { PlannedRun, RunEnvironment, SuiteSpec } from "../../src/experiment/types.js";
+import type { GpuContext } from "../../src/gpu/device.js";
 import { makeRng, runSeed } from "../helpers/rng.js";
 import { makeSpec } from "./fixtures/store-data.js";
 
@@ -196,6 +199,31 @@ describe("workers on one store", () => {
       // The environment is rewritten at a run's end (overlapped is known only then).
       store.setRunEnv(a, { ...env(0, 0), overlapped: true });
       expect(store.results(suite.id).runs.find((r) => r.id === a)?.env?.overlapped).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("a worker's runner leaves its siblings' running runs alone and only runs blocks it claims", async () => {
+    const path = freshPath();
+    const store = openStore(path);
+    try {
+      const spec = specWith(2);
+      const plan = planRuns(spec);
+      const suite = store.openSuite(spec, plan);
+      // A sibling worker is running a run of block 0; block 1 is claimed by it too in this session.
+      const sibling = store.startRun(suite.id, plan[0], configOf(spec, plan[0]), env(1, 1), null);
+      expect(store.claimBlock(suite.id, "s", 1, "1")).toBe(0);
+      expect(store.claimBlock(suite.id, "s", 1, "1")).toBe(1);
+      // No block left to claim, so no GPU or dataset is touched: stand-ins suffice.
+      const summary = await runSuite(spec, plan, {
+        store,
+        ctx: { adapterName: "stand-in" } as GpuContext,
+        dataset: { close() {} } as Dataset,
+        worker: { index: 0, gpu: null, nvmlIndex: null, session: "s", store },
+      });
+      expect(summary).toMatchObject({ completed: 0, failed: 0, interrupted: 0 });
+      expect(store.results(suite.id).runs.find((r) => r.id === sibling)?.status).toBe("running");
     } finally {
       store.close();
     }
