@@ -114,12 +114,17 @@ describe.skipIf(!python)(
 
     it("treatment, block and residual rows: SS, df, F, p (1e-6 relative)", () => {
       const failures: string[] = [];
+      /** Worst plain relative error per quantity, over values ≥ 1e-6 (for docs/statistics.md). */
+      const worst = new Map<string, number>();
       cases.forEach((c, k) => {
         const mine = blockedAnova(c.obs);
         const theirs = ref[k].typeII;
         const scale = Math.max(...c.obs.map((o) => Math.abs(o.value)));
         const check = (what: string, actual: number, expected: unknown, abs = 1e-12) => {
           const e = toNumber(expected);
+          const plain = actual === e ? 0 : Math.abs(actual - e) / Math.max(Math.abs(actual), Math.abs(e));
+          if (Math.max(Math.abs(actual), Math.abs(e)) >= 1e-6)
+            worst.set(what, Math.max(worst.get(what) ?? 0, plain));
           const ok = Math.abs(actual - e) <= Math.max(abs, 1e-6 * Math.max(Math.abs(actual), Math.abs(e)));
           if (!ok)
             failures.push(`case ${k} (${c.balanced ? "balanced" : "unbalanced"}) ${what}: ${actual} vs ${e}`);
@@ -138,6 +143,9 @@ describe.skipIf(!python)(
         expect(mine.balanced).toBe(c.balanced);
         expect(mine.sumsOfSquares).toBe("type II");
       });
+      const versions = "python" in found ? found.versions : "";
+      const summary = [...worst].map(([q, v]) => `${q} ${v.toExponential(1)}`).join(", ");
+      console.log(`blocked-anova.test.ts: seed ${seed}, ${versions}; worst relative error: ${summary}`);
       expect(failures, `seed ${seed}`).toEqual([]);
     });
 
