@@ -116,7 +116,16 @@ export function buildDocument(
             if (!e) return [];
             const label =
               k === "measured" ? "total, measured only" : k === "total" ? "total with estimates" : k;
-            return [[c.id, String(e.n), label, meanCell(e), ciCell(e), sig(e.sd), e.provenance ?? "—"]];
+            // Apportioned among runs in flight on the host in some run of this configuration.
+            const shared = data.runs.some(
+              (r) =>
+                r.configId === c.id &&
+                (k === "total"
+                  ? Object.values(r.components).some((x) => x?.shared)
+                  : k !== "measured" && r.components[k]?.shared),
+            );
+            const provenance = e.provenance ? `${e.provenance}${shared ? ", shared" : ""}` : "—";
+            return [[c.id, String(e.n), label, meanCell(e), ciCell(e), sig(e.sd), provenance]];
           }),
         ),
       },

@@ -124,6 +124,17 @@ describe("runs on two GPUs with a large device offset", async () => {
       expect(text).toContain("Completed runs per device (block) and configuration");
       expect(text).toContain("Idle GPU power per device");
       expect(text).toContain("estimated, shared");
+      // The per-configuration table marks CPU (shared) but not the GPU (its own counter).
+      const cpuRow =
+        name === "report.md"
+          ? /f32-b32-n1024 \| 4 \| cpu \| 2 \| .* \| estimated, shared \|/
+          : /<td>cpu<\/td>.*?<td>estimated, shared<\/td>/;
+      const gpuRow =
+        name === "report.md"
+          ? /f32-b32-n1024 \| 4 \| gpu \| [^\n]* \| counter \|/
+          : /<td>gpu<\/td>(?:<td>[^<]*<\/td>){3}<td>counter<\/td>/;
+      expect(text).toMatch(cpuRow);
+      expect(text).toMatch(gpuRow);
       expect(text).toContain(GPU1);
       // The blocked table precedes the pairwise tests: it sits with the one-way ANOVA.
       expect(text.indexOf("Blocked ANOVA")).toBeGreaterThan(text.indexOf("One-way ANOVA"));
