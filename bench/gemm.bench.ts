@@ -14,7 +14,7 @@ import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { KernelInputError } from "../src/gpu/errors.js";
 import { GpuTimer } from "../src/gpu/timer.js";
 import { type GemmOptions, type GemmVariant, gemm, TILES } from "../src/kernels/gemm.js";
-import { MATRIX_TILES, matrixUnsupportedReason } from "../src/kernels/gemm-subgroup-matrix.js";
+import { MATRIX_TILES, matrixTile, matrixUnsupportedReason } from "../src/kernels/gemm-subgroup-matrix.js";
 import { fillUniform } from "../src/kernels/random.js";
 import { createTensor, destroyTensor, type Tensor } from "../src/kernels/tensor.js";
 
@@ -188,9 +188,9 @@ async function main() {
           variant: "tiled",
           extra: { tile: t },
         });
-    for (const t of Object.values(MATRIX_TILES).filter(
-      (x) => !arg("matrix-tiles") || arg("matrix-tiles")!.split(",").includes(x.name),
-    ))
+    // Any tile name the generator parses (experimental ones too), else the production registry.
+    const names = arg("matrix-tiles");
+    for (const t of names ? names.split(",").map(matrixTile) : Object.values(MATRIX_TILES))
       variants.push({
         name: `matrix-f16-${t.name}`,
         inType: "f16",

@@ -56,5 +56,30 @@ case "${1:-}" in
       echo "train $p rc $?"
     done
     ;;
-  *) echo "usage: bench/gpu-run.sh kernels|telemetry|trainer" >&2; exit 2 ;;
+  tune)
+    # The GEMM issue's runs: the tensor-core tests on the GPU, `halfwatt tune` at 4096³ and for
+    # the mixed-precision classifier's products (its cache then read by training), torch.matmul at
+    # 4096³, and the trainer's samples/s with the cache off and on beside PyTorch AMP. Everything
+    # lands in one archive ($OUT keeps few files).
+    w="$out/tune-run"; mkdir -p "$w"
+    nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | tee "$w/card.txt"
+    timeout "${TEST_S:-150}" node node_modules/vitest/vitest.mjs run test/kernels/gemm.test.ts test/kernels/gemm-tune.test.ts > "$w/vitest-gemm.log" 2>&1
+    echo "vitest rc $?"; grep -E "Test Files|Tests |FAIL|×" "$w/vitest-gemm.log" | head -12
+    grep -E -A3 "Error:|AssertionError|expected" "$w/vitest-gemm.log" | head -30 | cut -c1-300
+    export HALFWATT_TUNE_CACHE="$w/gemm-tune.json"
+    timeout 90 $hw tune --shape '4096x4096x4096' --shape '4096x4096x4096:f16>f32' --samples 3 --json > "$w/tune-square.json" 2> "$w/tune-square.err"
+    echo "tune square rc $?"
+    node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1]));for(const x of r.results){const c=x.candidates.filter(c=>c.seconds).sort((a,b)=>a.seconds-b.seconds);console.log(x.key);for(const y of c.slice(0,12))console.log("  ",JSON.stringify(y.choice),(x.flops/y.seconds/1e12).toFixed(1));console.log("  failed:",x.candidates.filter(c=>!c.seconds).map(c=>c.choice.matrixTile+"/"+c.choice.splitK+": "+String(c.error).slice(0,150)).slice(0,6).join("\n   "))}' "$w/tune-square.json"
+    timeout 100 $hw tune --precision mixed --batch 32 --neurons 1024 --samples 3 > "$w/tune-mixed-32.txt" 2>&1
+    echo "tune mixed 32 rc $?"; grep -v '^\[' "$w/tune-mixed-32.txt" | head -20
+    timeout 160 $hw tune --precision mixed --batch 256 --neurons 1024,2048 --samples 3 > "$w/tune-mixed-256.txt" 2>&1
+    echo "tune mixed 256 rc $?"; grep -v '^\[' "$w/tune-mixed-256.txt" | head -24
+    python3 bench/peers/torch_matmul.py --sizes 4096 --out "$w/torch.json" 2>&1 | tail -22
+    cfgs=mixed:32:1024,mixed:256:1024,mixed:256:2048
+    HALFWATT_TUNE_CACHE=off node dist/bench/train.bench.js --configs $cfgs --modes runtime --seconds 3 --out "$w/train-before.json" 2>&1 | quiet | grep -E "samples/s" | cut -c1-150
+    node dist/bench/train.bench.js --configs $cfgs --modes runtime --seconds 3 --out "$w/train-after.json" 2>&1 | quiet | grep -E "samples/s" | cut -c1-150
+    python3 bench/peers/torch_mlp.py --configs amp:32:1024,amp:256:1024,amp:256:2048 --seconds 3 --out "$w/torch-mlp.json" 2> "$w/torch-mlp.err" | tail -5
+    tar czf "$out/tune-run.tar.gz" -C "$out" tune-run
+    ;;
+  *) echo "usage: bench/gpu-run.sh kernels|telemetry|trainer|tune" >&2; exit 2 ;;
 esac

@@ -15,7 +15,7 @@ export const DAWN_LIMIT_WARNING =
 /** Commands that open a WebGPU adapter. */
 const WARNING_PREFIX = "Warning: maxDynamic";
 
-const GPU_COMMANDS = new Set(["devices", "selfcheck", "train", "eval", "suite"]);
+const GPU_COMMANDS = new Set(["devices", "selfcheck", "train", "eval", "suite", "tune"]);
 
 const CHILD_MARK = "HALFWATT_STDERR_FILTERED";
 

@@ -17,6 +17,7 @@ import { register as registerSelfcheck } from "./commands/selfcheck.js";
 import { register as registerStats } from "./commands/stats.js";
 import { register as registerSuite } from "./commands/suite.js";
 import { register as registerTrain } from "./commands/train.js";
+import { register as registerTune } from "./commands/tune.js";
 
 /** halfwatt's version, from the package.json above this file (src/ or dist/src/). */
 function version(): string {
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerMerge(program);
   registerDevices(program);
   registerTrain(program);
+  registerTune(program);
   registerEval(program);
   registerMeasure(program);
   registerSelfcheck(program);

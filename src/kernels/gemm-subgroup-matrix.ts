@@ -63,27 +63,16 @@ export function matrixTile(name: string): MatrixTile {
   };
 }
 
-/** Every tile the production path, the tuner and the tests know, as llm.c numbers its kernels. */
+/**
+ * The production tiles, as llm.c numbers its kernels: the ones that won at least one of the
+ * shapes measured (4096³ and every product of the dissertation's classifier, H200,
+ * docs/performance.md). Any other name that matrixTile() parses still runs (the bench's
+ * --matrix-tiles, the tuner's tests); the tiles that lost everywhere are recorded in the doc.
+ */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  [
-    "u1x1a2x2",
-    "u1x1a4x4",
-    "u2x2a2x2",
-    "u2x2a4x4",
-    "u2x4a4x4",
-    "u2x2a4x8n8",
-    "p1x1a4x4",
-    "p2x2a4x4",
-    "p2x2a2x4",
-    "s1x1a2x2",
-    "s2x2a2x2",
-    "s2x2a4x4",
-    "s2x4a4x4",
-    "b1x1a2x2",
-    "b2x2a2x2",
-    "b2x2a4x4",
-    "b2x4a4x4",
-  ].map((n) => [n, matrixTile(n)]),
+  ["u1x1a4x4", "p1x1a4x4", "s2x2a2x2", "s2x2a4x4", "b1x1a2x2", "b2x2a2x2", "b2x2a4x4", "b2x4a4x4"].map(
+    (n) => [n, matrixTile(n)],
+  ),
 );
 
 /**
@@ -95,7 +84,7 @@ export function tileSnippets(
   tile: MatrixTile,
   transA: boolean,
   transB: boolean,
-  outF32: boolean,
+  storeC: boolean,
 ): Record<string, string> {
   const fn = tile.fn;
   const L = "subgroup_matrix_left<f16, 16, 16>";
@@ -189,11 +178,11 @@ export function tileSnippets(
     pairs.map(
       ([i, j]) => `subgroupMatrixStore<row_major>(&${buf}, ${base}${at(i, j)}, c${i}_${j}, params.n);`,
     );
-  // C is only an f32 array when the output is f32: the f16 build must not name it in a store.
+  // C is named in a store only when it is an f32 array big enough for one whole matrix.
   const direct = [
     "if (SPLIT_K) {",
     ...storeTo("ws", "wid.z * params.m * params.n + ").map((x) => `  ${x}`),
-    ...(outF32 ? ["} else {", ...storeTo("c", "").map((x) => `  ${x}`)] : []),
+    ...(storeC ? ["} else {", ...storeTo("c", "").map((x) => `  ${x}`)] : []),
     "}",
   ];
   const join = (xs: string[]) => xs.join("\n  ");
@@ -219,16 +208,17 @@ export function directOk(s: GemmShape): boolean {
 }
 
 /**
- * Picks a tile from the shape. Measured on an H200 at 4096³ (docs/performance.md): the unrolled
- * direct tiles are 2.5–3× the others (u2x2a4x4 74.3, u1x1a4x4 72.1, u1x1a2x2 38.9 TFLOP/s, against
- * 25–28 for every array-indexed variant), so they serve every shape of multiples of 16; the
- * staged tiles serve the rest (e.g. the classifier's 525 classes).
+ * Picks a tile from the shape where the tune cache has no entry (H200 measurements,
+ * docs/performance.md): large products on the staged tiles that fetch ahead (b2x4a4x4: 110
+ * TFLOP/s at 4096³ against 73 for the best direct one); products with a short K and a huge
+ * output (the weight gradients, M = 150528, K = batch) on the direct tiles, whose fragments need
+ * no staging; the rest on smaller staged tiles, which serve any shape.
  */
 export function chooseMatrixTile(s: GemmShape): MatrixTile {
-  const big = s.m >= 1024 && s.n >= 1024;
-  const mid = s.m >= 64 && s.n >= 64;
-  if (directOk(s)) return big ? MATRIX_TILES.u2x2a4x4 : mid ? MATRIX_TILES.u1x1a4x4 : MATRIX_TILES.u1x1a2x2;
-  return big ? MATRIX_TILES.s2x2a4x4 : mid ? MATRIX_TILES.s2x2a2x2 : MATRIX_TILES.s1x1a2x2;
+  if (directOk(s) && s.k <= 512 && s.m * s.n >= 1 << 24) return MATRIX_TILES.p1x1a4x4;
+  if (s.m >= 256 && s.n >= 256) return MATRIX_TILES.b2x4a4x4;
+  if (s.m >= 64 && s.n >= 64) return MATRIX_TILES.b2x2a2x2;
+  return MATRIX_TILES.b1x1a2x2;
 }
 
 /**
@@ -252,12 +242,15 @@ export function matrixSpec(
   tile: MatrixTile,
   flags: EpilogueFlags,
   vec: { vecA: boolean; vecB: boolean } = { vecA: false, vecB: false },
+  /** Store f32 C straight from the accumulators where a whole tile allows (needs ≥ 16×16 floats of C). */
+  storeC = false,
 ): ProgramSpec {
+  const directC = storeC && outType === "f32";
   const sgSize = ctx.caps.subgroupMaxSize;
   const numSg = tile.sgRows * tile.sgCols;
   return {
     op: gemmOpName(
-      `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}`,
+      `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}${directC ? "_sc" : ""}`,
       "f16",
       outType,
       flags,
@@ -280,10 +273,10 @@ export function matrixSpec(
       VEC_A: vec.vecA,
       VEC_B: vec.vecB,
       DIRECT: tile.direct,
-      TC_IS_F32: outType === "f32",
+      STORE_C: directC,
       ...epilogueConsts(flags),
     },
-    snippets: tileSnippets(tile, flags.transA, flags.transB, outType === "f32"),
+    snippets: tileSnippets(tile, flags.transA, flags.transB, directC),
     // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
     bindings: [
       ...GEMM_BINDINGS,

@@ -65,7 +65,9 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
       for (const splitK of splitOptions(call, bm, bn, bk))
         out.push({ variant: "subgroup-matrix", matrixTile: t.name, splitK });
     }
-  } else {
+  }
+  // The portable kernel too (f32 accumulation for f16): it wins some small products.
+  if (call.inType === "f32" || ctx.caps.f16) {
     for (const t of Object.values(TILES))
       for (const splitK of splitOptions(call, t.BM, t.BN, t.BK))
         out.push({ variant: "tiled", tile: t.name, splitK });

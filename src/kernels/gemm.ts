@@ -196,12 +196,16 @@ function reduceSpec(outType: "f32" | "f16", f: EpilogueFlags): ProgramSpec {
 /** Workgroups to aim for before splitting K: about two per SM on a large GPU (H100: 132 SMs). */
 const TARGET_WORKGROUPS = 264;
 
-/** How many ways to split K: enough to reach TARGET_WORKGROUPS, each split ≥ 16 K-steps. */
+/**
+ * How many ways to split K: enough to reach TARGET_WORKGROUPS, each split ≥ 4 K-steps. (The
+ * tuner found 8–16 splits of 64–128 deep best for the classifier's small second-layer products,
+ * where a 16-step minimum allowed only 1–2.)
+ */
 export function planSplitK(s: GemmShape, bm: number, bn: number, bk: number, forced?: number): number {
   if (forced !== undefined) return Math.max(1, Math.min(forced, Math.ceil(s.k / bk)));
   const tiles = Math.ceil(s.m / bm) * Math.ceil(s.n / bn);
   if (tiles >= TARGET_WORKGROUPS) return 1;
-  return Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(s.k / (16 * bk)), 64));
+  return Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(s.k / (4 * bk)), 64));
 }
 
 /** Device-wide scratch buffers: a growing split-K workspace and two distinct dummies. */
@@ -209,7 +213,8 @@ const scratch = new WeakMap<GPUDevice, { ws?: GPUBuffer; dummyRead: GPUBuffer; d
 function scratchOf(ctx: GpuContext) {
   let s = scratch.get(ctx.device);
   if (!s) {
-    const mk = (label: string) => ctx.device.createBuffer({ size: 16, usage: 0x80 /* STORAGE */, label });
+    // 4 KiB: a shader's minimum binding size counts the largest matrix it stores (16×16 f32).
+    const mk = (label: string) => ctx.device.createBuffer({ size: 4096, usage: 0x80 /* STORAGE */, label });
     s = { dummyRead: mk("dummy-read"), dummyWrite: mk("dummy-write") };
     scratch.set(ctx.device, s);
   }
@@ -403,7 +408,10 @@ export async function gemm(
       );
     ({ bm, bn, bk } = matrixTileDims(tile));
     const vec = vectorStaging(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
-    makeSpec = (f) => matrixSpec(ctx, outType, tile, f, vec);
+    // C stored straight from the accumulators needs C to hold one whole 16×16 f32 matrix (the
+    // binding's minimum size): tiny outputs keep the element-wise epilogue.
+    const storeC = outType === "f32" && shape.m * shape.n >= 256;
+    makeSpec = (f) => matrixSpec(ctx, outType, tile, f, vec, storeC);
     // Unused vector views get the 16-byte dummy: a tiny f16 tensor is smaller than one vec4<u32>.
     extra = [vec.vecA ? a : dummyBuffer(ctx, "read"), vec.vecB ? b : dummyBuffer(ctx, "read")];
   } else {

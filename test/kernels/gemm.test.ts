@@ -11,7 +11,7 @@ import {
   matrixUnsupportedReason,
   tileUnsupportedReason,
 } from "../../src/kernels/gemm-subgroup-matrix.js";
-import { sync } from "../../src/kernels/program.js";
+import { shaderBody, sync } from "../../src/kernels/program.js";
 import { type GemmCase, gemmBound, gemmReference } from "../../src/kernels/reference/gemm.js";
 import { createTensor, type Dtype, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";
 import { expectClose, useGpu } from "../helpers/gpu.js";
@@ -257,7 +257,7 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
           splitK: 3,
         });
         // Split-K over whole tiles: partial sums stored straight to the workspace.
-        for (const tile of [MATRIX_TILES.u2x2a4x4, MATRIX_TILES.p2x2a4x4, MATRIX_TILES.b2x2a4x4])
+        for (const tile of [MATRIX_TILES.u1x1a4x4, MATRIX_TILES.p1x1a4x4, MATRIX_TILES.b2x4a4x4])
           await runCase({ m: 256, n: 256, k: 1536, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
             variant: "subgroup-matrix",
             matrixTile: tile,
@@ -274,6 +274,17 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
         });
       }
     });
+});
+
+describe("subgroup-matrix shader generation", () => {
+  it("places each generated part once, in code, never inside a comment", () => {
+    const body = shaderBody("gemm_subgroup_matrix");
+    for (const marker of ["ACC_DECL", "MAIN_LOOP", "STORE_DIRECT", "ACC_OUT"]) {
+      const lines = body.split("\n").filter((l) => l.includes(`/*@${marker}@*/`));
+      expect(lines, marker).toHaveLength(1);
+      expect(lines[0].trim(), marker).toBe(`/*@${marker}@*/`);
+    }
+  });
 });
 
 describe("subgroup-matrix tile names", () => {

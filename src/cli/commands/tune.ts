@@ -19,9 +19,9 @@ import { formatTable } from "../../report/format.js";
 import { choiceOption, integerOption, listOption, OptionError } from "../options.js";
 
 interface TuneOpts {
-  batch: number[];
-  neurons: number[][] | number[];
-  precision: ("f32" | "mixed")[];
+  batch?: number[];
+  neurons?: number[][] | number[];
+  precision?: ("f32" | "mixed")[];
   inputs: number;
   classes: number;
   shape?: string[];
@@ -68,9 +68,10 @@ export function parseShape(spec: string): GemmCall {
 export function callsToTune(o: TuneOpts): GemmCall[] {
   if (o.shape?.length) return o.shape.map(parseShape);
   const seen = new Map<string, GemmCall>();
-  const widths = (o.neurons.length && Array.isArray(o.neurons[0]) ? o.neurons : [o.neurons]) as number[][];
-  for (const precision of o.precision)
-    for (const batch of o.batch)
+  const neurons = o.neurons ?? [[1024], [2048]];
+  const widths = (neurons.length && Array.isArray(neurons[0]) ? neurons : [neurons]) as number[][];
+  for (const precision of o.precision ?? ["f32", "mixed"])
+    for (const batch of o.batch ?? [32, 256])
       for (const hidden of widths)
         for (const call of mlpGemmCalls({ batch, inputs: o.inputs, hidden, classes: o.classes, precision }))
           if (!seen.has(gemmCallKey(call))) seen.set(gemmCallKey(call), call);
@@ -106,7 +107,9 @@ export function register(program: Command): void {
   program
     .command("tune")
     .description("time the GEMM kernels for the classifier's shapes on this GPU and cache the fastest")
-    .option("--batch <n,…>", "batch sizes", ints("--batch"), [32, 256])
+    // No commander defaults for the lists: listOption appends to the previous value, which would
+    // be the default (defaults are filled in below).
+    .option("--batch <n,…>", "batch sizes (default 32,256)", ints("--batch"))
     .option(
       "--neurons <n,…>",
       "hidden widths, one configuration each (the default: 1024 and 2048)",
@@ -115,9 +118,8 @@ export function register(program: Command): void {
     )
     .option(
       "--precision <p,…>",
-      "f32, mixed or both",
+      "f32, mixed or both (default both)",
       listOption("--precision", choiceOption("--precision", ["f32", "mixed"] as const)),
-      ["f32", "mixed"],
     )
     .option(
       "--inputs <n>",
@@ -145,7 +147,12 @@ export function register(program: Command): void {
     .option("--json", "print one JSON document")
     .action(async (o: TuneOpts) => {
       // Each hidden width is one single-layer configuration (the dissertation's), not one deep net.
-      const opts = { ...o, neurons: (o.neurons as number[]).map((w) => [w]) };
+      const opts = {
+        ...o,
+        batch: o.batch ?? [32, 256],
+        precision: o.precision ?? (["f32", "mixed"] as const).slice(),
+        neurons: ((o.neurons as number[] | undefined) ?? [1024, 2048]).map((w) => [w]),
+      };
       const calls = callsToTune(opts);
       const cachePath = o.cache ?? tuneCachePath();
       const file = readTuneCache(cachePath); // a broken cache fails here, before any timing
