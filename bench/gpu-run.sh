@@ -81,5 +81,15 @@ case "${1:-}" in
     python3 bench/peers/torch_mlp.py --configs amp:32:1024,amp:256:1024,amp:256:2048 --seconds 3 --out "$w/torch-mlp.json" 2> "$w/torch-mlp.err" | tail -5
     tar czf "$out/tune-run.tar.gz" -C "$out" tune-run
     ;;
-  *) echo "usage: bench/gpu-run.sh kernels|telemetry|trainer|tune" >&2; exit 2 ;;
+  trainer-tuned)
+    # The trainer with the built-in heuristics (no tune cache) and with the cache `halfwatt tune`
+    # wrote on this card (TUNE_CACHE, carried in the tree), beside PyTorch in the same call.
+    nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | tee "$out/card.txt"
+    cfgs=f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048
+    HALFWATT_TUNE_CACHE=off node dist/bench/train.bench.js --configs $cfgs --modes runtime --seconds 4 --out "$out/train-heuristics.json" 2>&1 | quiet | grep -E "samples/s" | cut -c1-110
+    HALFWATT_TUNE_CACHE="$TUNE_CACHE" node dist/bench/train.bench.js --configs $cfgs --modes runtime --seconds 4 --out "$out/train-tuned.json" 2>&1 | quiet | grep -E "samples/s" | cut -c1-110
+    python3 bench/peers/torch_mlp.py --configs f32:32:1024,amp:32:1024,amp:256:1024,amp:256:2048,f32:256:1024,f32:256:2048 \
+      --seconds 4 --out "$out/torch-mlp.json" 2> "$out/torch-mlp.err" | grep samples
+    ;;
+  *) echo "usage: bench/gpu-run.sh kernels|telemetry|trainer|tune|trainer-tuned" >&2; exit 2 ;;
 esac
