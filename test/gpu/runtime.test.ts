@@ -132,10 +132,17 @@ describe("GpuTimer", () => {
               });
           });
         await run(1); // compile
-        const one = await run(1);
-        const many = await run(12);
-        expect(one.seconds).toBeGreaterThan(0);
-        expect(many.seconds).toBeGreaterThan(one.seconds * 2);
+        // The fastest of three each: noise (other processes on a busy CI machine, which
+        // queue-completion timing also measures) only ever adds time.
+        const fastest = async (reps: number) => {
+          let best = Number.POSITIVE_INFINITY;
+          for (let i = 0; i < 3; i++) best = Math.min(best, (await run(reps)).seconds);
+          return best;
+        };
+        const one = await fastest(1);
+        const many = await fastest(12);
+        expect(one).toBeGreaterThan(0);
+        expect(many).toBeGreaterThan(one * 2);
         destroyTensor(a, b, c);
       } finally {
         timer.destroy();

@@ -214,12 +214,14 @@ describe("training step on the GPU vs the float64 reference", () => {
   // (mixed-reference.ts). What remains is f32 vs f64 accumulation before each rounding: an
   // occasional 1-ulp f16 difference (2^-11 ≈ 4.9e-4 relative) in an activation, which the next
   // layers carry; and, for Adam, the amplification of near-zero gradients. So the bound is on
-  // each tensor's whole update in the L2 norm, ‖Δw_gpu − Δw_ref‖ ≤ bound·‖Δw_ref‖, well above
-  // what lavapipe shows over many seeds (SGD ≤ 3.4e-7, Adam ≤ 2.1e-4). Against a reference
+  // each tensor's whole update in the L2 norm, ‖Δw_gpu − Δw_ref‖ ≤ bound·‖Δw_ref‖. For SGD the
+  // bound is one such f16 step, 2^-11: most seeds show ≤ 3.4e-7 (no flip), but one flipped
+  // rounding reaches 1.1e-4 (seed 1627051387, layer 0's weights), which the earlier 1e-4 bound
+  // failed although nothing was wrong. Adam: 5e-3 (≤ 2.1e-4 seen). Against a reference
   // without the f16 roundings the same steps miss by up to 0.57 of an element's update (a ReLU
   // mask flipped by rounding), which is why the roundings are modelled rather than bounded.
   for (const [name, opt, bound] of [
-    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 1e-4],
+    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 2 ** -11],
     ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3],
   ] as const)
     it(`mixed ${name}: each tensor's update within ${bound} (L2) of an f16-rounding float64 reference`, async () => {
