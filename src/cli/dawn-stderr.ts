@@ -5,7 +5,14 @@
 // that open the GPU run in a child process whose stderr passes through this filter: exactly those
 // two lines are dropped, everything else (real errors included) is forwarded unchanged.
 // HALFWATT_DAWN_WARNINGS=1 shows them.
+//
+// Dawn's node binding also prints every uncaptured GPU error ("validation: …") from native code to
+// file descriptor 1, which would break `--json` output exactly when something went wrong. So the
+// child's fd 1 goes to our stderr, and the child writes its own output through fd 3
+// (OUTPUT_FD_ENV, adopted by adoptOutputChannel), which the parent copies to stdout: stdout
+// carries halfwatt's output and nothing else.
 import { spawn } from "node:child_process";
+import { writeSync } from "node:fs";
 import { signalExitCode } from "../telemetry/measurement.js";
 
 /** Exactly Dawn's limit-clamp notice (src/dawn/native/Limits.cpp), one line. */
@@ -18,6 +25,44 @@ const WARNING_PREFIX = "Warning: maxDynamic";
 const GPU_COMMANDS = new Set(["devices", "selfcheck", "train", "eval", "suite", "tune"]);
 
 const CHILD_MARK = "HALFWATT_STDERR_FILTERED";
+
+/** The child's file descriptor for halfwatt's own stdout (see the header). */
+const OUTPUT_FD_ENV = "HALFWATT_OUTPUT_FD";
+
+/** Writes all of `data` to `fd`, waiting out a full pipe (EAGAIN) rather than losing output. */
+function writeAllSync(fd: number, data: Buffer): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let off = 0; off < data.length; ) {
+    try {
+      off += writeSync(fd, data, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(pause, 0, 0, 2);
+    }
+  }
+}
+
+/**
+ * In the GPU child: sends process.stdout (console.log included) to the output channel the parent
+ * set up, synchronously, so nothing is lost at process.exit. Grandchildren (suite workers) do not
+ * inherit the channel.
+ */
+export function adoptOutputChannel(): void {
+  const fd = Number(process.env[OUTPUT_FD_ENV]);
+  delete process.env[OUTPUT_FD_ENV];
+  if (!Number.isInteger(fd) || fd < 3) return;
+  const write = (
+    chunk: string | Uint8Array,
+    encoding?: BufferEncoding | ((err?: Error | null) => void),
+    cb?: (err?: Error | null) => void,
+  ): boolean => {
+    const enc = typeof encoding === "string" ? encoding : "utf8";
+    writeAllSync(fd, typeof chunk === "string" ? Buffer.from(chunk, enc) : Buffer.from(chunk));
+    (typeof encoding === "function" ? encoding : cb)?.();
+    return true;
+  };
+  process.stdout.write = write as typeof process.stdout.write;
+}
 
 /** A line filter over a byte stream: calls `write` with everything but Dawn's warnings. */
 export function dawnWarningFilter(write: (text: string) => void): { push(chunk: string): void; end(): void } {
@@ -72,11 +117,13 @@ export function runFiltered(argv: readonly string[] = process.argv): Promise<num
     return null;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...process.execArgv, ...argv.slice(1)], {
-      stdio: ["inherit", "inherit", "pipe"],
+      // fd 1: Dawn's native error prints (to our stderr); fd 3: the child's own output (to stdout).
+      stdio: ["inherit", "pipe", "pipe", "pipe"],
       // The child's stderr is our pipe: tell it whether ours is a terminal (progress lines).
       env: {
         ...process.env,
         [CHILD_MARK]: "1",
+        [OUTPUT_FD_ENV]: "3",
         ...(process.stderr.isTTY ? { HALFWATT_STDERR_TTY: "1" } : {}),
       },
     });
@@ -87,8 +134,11 @@ export function runFiltered(argv: readonly string[] = process.argv): Promise<num
     process.on("SIGINT", ignore);
     process.on("SIGTERM", forward);
     const filter = dawnWarningFilter((t) => process.stderr.write(t));
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (c: string) => filter.push(c));
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (c: string) => filter.push(c));
+    child.stdout?.on("data", (c: Buffer) => process.stderr.write(c));
+    const output = child.stdio[3];
+    output?.on("data", (c: Buffer) => process.stdout.write(c));
     child.on("error", (e) => {
       process.stderr.write(`halfwatt: cannot start itself: ${e.message}\n`);
       resolve(1);

@@ -2,7 +2,7 @@
 // halfwatt's command line: src/cli/program.ts builds it; GPU commands run with Dawn's limit
 // warnings filtered out of stderr (src/cli/dawn-stderr.ts).
 import { availableParallelism } from "node:os";
-import { runFiltered } from "./dawn-stderr.js";
+import { adoptOutputChannel, runFiltered } from "./dawn-stderr.js";
 import { buildProgram, reportError, wantsJson } from "./program.js";
 
 // sharp decodes on libuv's thread pool (4 threads unless told): give image decoding every core.
@@ -10,6 +10,7 @@ import { buildProgram, reportError, wantsJson } from "./program.js";
 process.env.UV_THREADPOOL_SIZE ??= String(availableParallelism());
 
 async function main(): Promise<number> {
+  adoptOutputChannel();
   const filtered = runFiltered();
   if (filtered) return filtered;
   try {

@@ -79,7 +79,11 @@ describe("suite", () => {
       ];
       expect(lo).toBeLessThanOrEqual(v);
       expect(hi).toBeGreaterThanOrEqual(v);
-      expect(hi).toBeGreaterThan(lo);
+      // A real spread: the RAM model's (0.08 W/GB to 5 W a module) whatever the load. (The CPU
+      // model's closes at 100 % utilisation, where the idle-floor assumption no longer matters,
+      // as on a busy 2-core CI machine.)
+      const ram = r.energy.find((e) => e.phase === "train" && e.component === "dram" && e.channel === null);
+      expect(ram?.grossHighJ ?? Number.NaN).toBeGreaterThan(ram?.grossLowJ ?? Number.NaN);
       expect(r.carbon).toEqual({ intensity: 268, pue: 1.2, source: expect.any(String) });
       expect(results.samples(r.id).length).toBeGreaterThan(0);
     }
