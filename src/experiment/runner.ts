@@ -122,6 +122,27 @@ export interface SuiteRunSummary {
   stopped: boolean;
 }
 
+/**
+ * A store holding part of this suite is resumed only on request (--resume); a finished suite is
+ * not an error (the caller re-writes its report).
+ */
+export function refuseUnfinishedWithoutResume(
+  spec: SuiteSpec,
+  done: number,
+  planned: number,
+  resume: boolean | undefined,
+): void {
+  if (done && done < planned && !resume)
+    throw new SuiteError(
+      `the store already holds suite "${spec.name}" with ${done} completed run(s): pass --resume to finish it, or choose another --out`,
+    );
+}
+
+/** A summary before any run: the completed ones counted as skipped. */
+export function emptySummary(suiteId: number, skipped: number): SuiteRunSummary {
+  return { suiteId, completed: 0, interrupted: 0, failed: 0, skipped, stopped: false };
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Temperature of NVML GPU `index` (°C), or null without NVML or a sensor. */
@@ -274,21 +295,10 @@ export async function runSuite(
   const scope = blocks ? plan.filter((r) => blocks.includes(r.block)) : plan;
   const inScope = new Set(scope.map((r) => r.index));
   const done = new Set([...store.completedIndices(suite.id)].filter((i) => inScope.has(i)));
-  // A finished suite is not an error: the caller re-writes its report.
-  if (!worker && done.size && done.size < scope.length && !opts.resume)
-    throw new SuiteError(
-      `the store already holds suite "${spec.name}" with ${done.size} completed run(s): pass --resume to finish it, or choose another --out`,
-    );
+  if (!worker) refuseUnfinishedWithoutResume(spec, done.size, scope.length, opts.resume);
   const configs = new Map(spec.configurations.map((c) => [c.id, c]));
   const todo = scope.filter((r) => !done.has(r.index));
-  const summary: SuiteRunSummary = {
-    suiteId: suite.id,
-    completed: 0,
-    interrupted: 0,
-    failed: 0,
-    skipped: done.size,
-    stopped: false,
-  };
+  const summary = emptySummary(suite.id, done.size);
   if (!todo.length) return summary;
 
   const dataset =

@@ -20,7 +20,13 @@ import { loadDataset } from "../data/index.js";
 import { type BindEnv, GPU_BOUND_ENV, type PhysicalGpu, withBindEnv } from "../gpu/gpus.js";
 import type { PlanOptions } from "../telemetry/sources.js";
 import { SuiteError } from "./errors.js";
-import { runSuite, type SuiteProgress, type SuiteRunSummary } from "./runner.js";
+import {
+  emptySummary,
+  refuseUnfinishedWithoutResume,
+  runSuite,
+  type SuiteProgress,
+  type SuiteRunSummary,
+} from "./runner.js";
 import { openStore, type SqliteResultStore } from "./store.js";
 import type { PlannedRun, RunConfiguration, RunGpu, SuiteSpec } from "./types.js";
 
@@ -115,19 +121,8 @@ export async function runSuiteOnGpus(
   if (recovered)
     progress.onNote?.(null, `${recovered} run(s) left running by an earlier process marked interrupted`);
   const done = store.completedIndices(suite.id);
-  if (done.size && done.size < plan.length && !opts.resume)
-    throw new SuiteError(
-      `the store already holds suite "${spec.name}" with ${done.size} completed run(s): pass --resume to finish it, or choose another --out`,
-    );
-  const summary: MultiGpuSummary = {
-    suiteId: suite.id,
-    completed: 0,
-    interrupted: 0,
-    failed: 0,
-    skipped: done.size,
-    stopped: false,
-    workers: [],
-  };
+  refuseUnfinishedWithoutResume(spec, done.size, plan.length, opts.resume);
+  const summary: MultiGpuSummary = { ...emptySummary(suite.id, done.size), workers: [] };
   if (done.size >= plan.length) return summary;
   // Decode the dataset once here, so the workers find it in the cache instead of decoding it each.
   (await loadDataset(spec.data, { imageSize: spec.imageSize, cacheDir: opts.cacheDir })).close();

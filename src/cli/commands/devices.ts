@@ -10,26 +10,26 @@ import {
   openAdapter,
   openListedAdapter,
 } from "../../gpu/adapter.js";
-import { discoverGpus, type GpuDiscovery, type PhysicalGpu, selectGpus } from "../../gpu/gpus.js";
+import {
+  discoverGpus,
+  type GpuDiscovery,
+  type LayerDevice,
+  type PhysicalGpu,
+  selectGpus,
+} from "../../gpu/gpus.js";
 import { describeTelemetry, formatTelemetry, type TelemetryDescription } from "../../telemetry/describe.js";
 
-/** One GPU as `devices` reports it. */
-export interface GpuEntry {
-  /** What --devices and a numeric --adapter accept. */
-  index: number;
-  name: string;
-  /** Canonical PCI address (0000:07:00.0) and NVML's spelling of it. */
-  pci: string | null;
-  pciBusId: string | null;
-  uuid: string | null;
-  nvmlIndex: number | null;
-  /** The device-select layer's entry for it (null: no layer, or no match). */
-  vulkan: { index: number; vendorId: string; deviceId: string; name: string; type: string } | null;
+/**
+ * One GPU as `devices` reports it: the discovered GPU (src/gpu/gpus.ts) with its Vulkan ids as hex
+ * strings, how a worker is bound to it, and whether it can be.
+ */
+export type GpuEntry = Pick<PhysicalGpu, "index" | "name" | "pci" | "pciBusId" | "uuid" | "nvmlIndex"> & {
+  vulkan: (Pick<LayerDevice, "index" | "name" | "type"> & { vendorId: string; deviceId: string }) | null;
   /** DRI_PRIME value a worker on it gets (null: none needed or none possible; see bindable). */
   driPrime: string | null;
   /** Whether a process can be bound to it alone (several GPUs need the device-select layer). */
   bindable: boolean;
-}
+};
 
 export interface DevicesReport {
   /** Physical GPUs, as --devices numbers them, and where the list came from. */

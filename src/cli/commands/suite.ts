@@ -29,7 +29,8 @@ import { choiceOption, integerOption, nonNegativeOption, positiveOption, seedOpt
 import { progressLine } from "../progress.js";
 import { runSuiteOnDevices, serveWorker } from "../suite-workers.js";
 
-interface SuiteOpts {
+/** The options (the Slurm job's own: partition, account, time, GPUs/CPUs per task, mem). */
+interface SuiteOpts extends SlurmOptions {
   data?: string;
   out: string;
   replicates?: number;
@@ -43,12 +44,6 @@ interface SuiteOpts {
   /** Slurm (issue 11): write an array job instead of running; or run one array task's block. */
   slurm?: boolean;
   task?: number;
-  partition?: string;
-  account?: string;
-  time?: string;
-  gpusPerTask?: number;
-  cpusPerTask?: number;
-  mem?: string;
   /** Several GPUs of this host (issue 11): "all" or indices; --worker is the hidden worker mode. */
   devices?: string;
   worker?: number;
