@@ -9,6 +9,7 @@ import { hostname } from "node:os";
 import type { Dataset } from "../data/index.js";
 import { loadDataset } from "../data/index.js";
 import { type GpuContext, openDevice } from "../gpu/device.js";
+import { tuneCacheStatus } from "../kernels/gemm-tune-cache.js";
 import type { TrainConfig, TrainResult } from "../model/trainer.js";
 import { train } from "../model/trainer.js";
 import { monotonicMs } from "../telemetry/clock.js";
@@ -314,6 +315,12 @@ export async function runSuite(
     const note = `${u.source} not used: ${u.reason}`;
     if (!suite.notes.includes(note)) store.addSuiteNote(suite.id, note);
   }
+  // Which GEMM kernels run changes a run's time and energy: say whether they were tuned here.
+  const tuning = tuneCacheStatus(ctx);
+  const kernelNote = tuning.entries
+    ? `GEMM kernels: ${tuning.entries} tuned choice(s) from ${tuning.path} apply on this adapter (halfwatt tune); other products use the built-in heuristics; each run's kernel table names what ran`
+    : "GEMM kernels: the built-in heuristics (no tune cache entry for this adapter; `halfwatt tune` measures the fastest kernels for the classifier's products, docs/performance.md)";
+  if (!suite.notes.includes(kernelNote)) store.addSuiteNote(suite.id, kernelNote);
   const baselineS = spec.baselineSeconds ?? (onGpu ? 30 : 3);
   const gpuIndex = worker?.nvmlIndex ?? 0;
   let idleTemp = suite.idleTempC;

@@ -156,8 +156,8 @@ export function useTuneCache(ctx: GpuContext, path = tuneCachePath()): Map<strin
   return entries;
 }
 
-/** The tuned choice for this call on this device, or null (then the heuristics decide). */
-export function tunedChoice(ctx: GpuContext, call: GemmCall): GemmChoice | null {
+/** The entries that apply to this device, loaded from the cache file on first use. */
+function entriesFor(ctx: GpuContext): Map<string, GemmChoice> {
   let entries = loaded.get(ctx.device);
   if (!entries) {
     try {
@@ -169,5 +169,15 @@ export function tunedChoice(ctx: GpuContext, call: GemmCall): GemmChoice | null 
       loaded.set(ctx.device, entries);
     }
   }
-  return entries.get(gemmCallKey(call)) ?? null;
+  return entries;
+}
+
+/** The tuned choice for this call on this device, or null (then the heuristics decide). */
+export function tunedChoice(ctx: GpuContext, call: GemmCall): GemmChoice | null {
+  return entriesFor(ctx).get(gemmCallKey(call)) ?? null;
+}
+
+/** How many tuned choices apply on this device, and from which file (for a run's notes). */
+export function tuneCacheStatus(ctx: GpuContext): { entries: number; path: string } {
+  return { entries: entriesFor(ctx).size, path: tuneCachePath() };
 }

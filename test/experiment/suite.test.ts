@@ -61,6 +61,8 @@ describe("suite", () => {
     expect(second.skipped).toBe(1);
     expect(second.completed).toBe(plan.length - 1);
     const results = store.results(second.suiteId);
+    // The suite says which GEMM kernels ran: tuned choices or the heuristics.
+    expect(results.suite.notes.filter((n) => n.startsWith("GEMM kernels: "))).toHaveLength(1);
     const completed = results.runs.filter((r) => r.status === "completed");
     expect(completed.map((r) => r.index).sort()).toEqual(plan.map((p) => p.index));
     expect(results.runs.filter((r) => r.status === "interrupted")).toHaveLength(1);

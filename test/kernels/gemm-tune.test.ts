@@ -18,6 +18,7 @@ import {
   adapterKey,
   readTuneCache,
   type TuneCacheFile,
+  tuneCacheStatus,
   useTuneCache,
   writeTuneCache,
 } from "../../src/kernels/gemm-tune-cache.js";
@@ -121,6 +122,7 @@ describe("the tune cache", () => {
     const { ctx } = env;
     writeTuneCache(recordTuning(ctx, empty, [fakeResult()]), path);
     useTuneCache(ctx, path);
+    expect(tuneCacheStatus(ctx).entries).toBe(1);
     const on = await describeAndRun();
     expect(on.what).toBe("tiled t32 split-K 3 (tuned)");
     expect(on.worst).toBeLessThan(1e-4); // the tuned kernel computes the same product
@@ -149,6 +151,7 @@ describe("the tune cache", () => {
 
     // Off: the heuristics.
     useTuneCache(ctx, "off");
+    expect(tuneCacheStatus(ctx).entries).toBe(0);
     expect((await describeAndRun()).what).not.toMatch(/tuned/);
   });
 
