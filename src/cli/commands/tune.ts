@@ -161,17 +161,37 @@ export function register(program: Command): void {
       useTuneCache(ctx, "off");
       const say = (s: string) => process.stderr.write(`${s}\n`);
       const results: TuneResult[] = [];
+      // Products whose tensors this adapter cannot hold (lavapipe's 128 MiB bindings and the
+      // 150528-wide first layer) are skipped with the reason, not fatal: the others still tune.
+      const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+      const skipped: { key: string; reason: string }[] = [];
       for (const [i, call] of calls.entries()) {
-        if (!o.json) say(`[${i + 1}/${calls.length}] ${call.label ?? ""} ${gemmCallKey(call)}`);
+        const key = gemmCallKey(call);
+        const bytes = Math.max(
+          call.m * call.k * (call.inType === "f16" ? 2 : 4),
+          call.k * call.n * (call.inType === "f16" ? 2 : 4),
+          call.m * call.n * (call.outType === "f16" ? 2 : 4),
+        );
+        if (bytes > limit) {
+          skipped.push({
+            key,
+            reason: `a tensor of ${bytes} bytes exceeds this adapter's ${limit}-byte binding limit`,
+          });
+          continue;
+        }
+        if (!o.json) say(`[${i + 1}/${calls.length}] ${call.label ?? ""} ${key}`);
         results.push(await tuneGemm(ctx, call, { samples: o.samples }));
       }
       const written = !o.dryRun;
       if (written) writeTuneCache(recordTuning(ctx, file, results), cachePath);
       if (o.json)
         process.stdout.write(
-          `${JSON.stringify({ adapter: ctx.adapterName, cache: cachePath, written, results }, null, 2)}\n`,
+          `${JSON.stringify({ adapter: ctx.adapterName, cache: cachePath, written, results, skipped }, null, 2)}\n`,
         );
-      else process.stdout.write(`${formatTune(results, cachePath, written)}\n`);
+      else {
+        process.stdout.write(`${formatTune(results, cachePath, written)}\n`);
+        for (const x of skipped) process.stdout.write(`skipped ${x.key}: ${x.reason}\n`);
+      }
       ctx.destroy();
     });
 }

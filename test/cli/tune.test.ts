@@ -1,0 +1,60 @@
+// `halfwatt tune` end to end on this adapter: a small product tuned into a temporary cache, the
+// JSON document valid, the cache written with the fastest candidate, products too big for the
+// adapter skipped with the reason, bad --shape refused before any work.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const BIN = "dist/src/cli/main.js";
+const dir = mkdtempSync(join(tmpdir(), "halfwatt-tune-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const tune = (args: string[]) =>
+  spawnSync(process.execPath, [BIN, "tune", ...args], { encoding: "utf8", timeout: 300_000 });
+
+describe.skipIf(!existsSync(BIN))("halfwatt tune", () => {
+  it("tunes a product into the cache and skips what the adapter cannot hold", () => {
+    const cache = join(dir, "cache.json");
+    const r = tune([
+      "--shape",
+      "40x24x70:f32>f32:bias",
+      "--shape",
+      "70000x70000x16:f32>f32",
+      "--samples",
+      "1",
+      "--cache",
+      cache,
+      "--json",
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      written: boolean;
+      results: {
+        key: string;
+        best: { seconds: number; choice: unknown };
+        candidates: { seconds: number | null }[];
+      }[];
+      skipped: { key: string; reason: string }[];
+    };
+    expect(doc.written).toBe(true);
+    expect(doc.results.map((x) => x.key)).toEqual(["f32>f32 40x24x70 +bias"]);
+    const timed = doc.results[0].candidates.filter((c) => c.seconds !== null).map((c) => c.seconds as number);
+    expect(timed.length).toBeGreaterThan(3);
+    expect(doc.results[0].best.seconds).toBeLessThanOrEqual(Math.min(...timed));
+    expect(doc.skipped).toHaveLength(1);
+    expect(doc.skipped[0].reason).toMatch(/exceeds this adapter's \d+-byte binding limit/);
+    const file = JSON.parse(readFileSync(cache, "utf8")) as {
+      adapters: Record<string, { entries: Record<string, { choice: unknown }> }>;
+    };
+    const [section] = Object.values(file.adapters);
+    expect(section.entries["f32>f32 40x24x70 +bias"].choice).toEqual(doc.results[0].best.choice);
+  });
+
+  it("refuses a malformed --shape before opening the GPU, as JSON with --json", () => {
+    const r = tune(["--shape", "40x24", "--json"]);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout).error.message).toMatch(/--shape: expected MxNxK/);
+  });
+});
