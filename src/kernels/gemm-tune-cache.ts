@@ -158,6 +158,8 @@ export function useTuneCache(ctx: GpuContext, path = tuneCachePath()): Map<strin
 
 /** The entries that apply to this device, loaded from the cache file on first use. */
 function entriesFor(ctx: GpuContext): Map<string, GemmChoice> {
+  // A context without a device (the stand-ins of tests that never dispatch) has no tuning.
+  if (!ctx.device) return new Map();
   let entries = loaded.get(ctx.device);
   if (!entries) {
     try {
