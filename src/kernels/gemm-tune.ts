@@ -4,6 +4,7 @@
 // reads. \`halfwatt tune\` drives it; the bench shares its candidates.
 import type { GpuContext } from "../gpu/device.js";
 import { GpuTimer } from "../gpu/timer.js";
+import { median } from "../stats/descriptive.js";
 import { fromF16Array } from "./f16.js";
 import {
   choiceOptions,
@@ -146,11 +147,6 @@ export function samplesAgree(ref: Float64Array, got: Float64Array, k: number): s
   }
   return null;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export interface TuneOptions {
   /** GPU seconds per timed sample (repetitions are chosen to fill it); default 0.02. */

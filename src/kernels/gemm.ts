@@ -38,7 +38,7 @@ import {
   opEncoder,
   type ProgramSpec,
 } from "./program.js";
-import { shapeStr, type Tensor } from "./tensor.js";
+import { shapeStr, storageLimit, type Tensor } from "./tensor.js";
 
 export { type EpilogueFlags, epilogueConsts, GEMM_BINDINGS, GEMM_UNIFORMS, type GemmShape, gemmOpName };
 
@@ -208,6 +208,18 @@ export function planSplitK(s: GemmShape, bm: number, bn: number, bk: number, for
   return Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(s.k / (4 * bk)), 64));
 }
 
+/** The K chunk of each split (a multiple of bk) and how many splits that makes. */
+export function kSplits(
+  s: GemmShape,
+  bm: number,
+  bn: number,
+  bk: number,
+  forced?: number,
+): { kchunk: number; used: number } {
+  const kchunk = Math.ceil(s.k / planSplitK(s, bm, bn, bk, forced) / bk) * bk;
+  return { kchunk, used: Math.ceil(s.k / kchunk) };
+}
+
 /** Device-wide scratch buffers: a growing split-K workspace and two distinct dummies. */
 const scratch = new WeakMap<GPUDevice, { ws?: GPUBuffer; dummyRead: GPUBuffer; dummyWrite: GPUBuffer }>();
 function scratchOf(ctx: GpuContext) {
@@ -229,7 +241,7 @@ export function dummyBuffer(ctx: GpuContext, use: "read" | "write" = "read"): GP
 
 function workspace(ctx: GpuContext, bytes: number): GPUBuffer {
   const s = scratchOf(ctx);
-  const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+  const limit = storageLimit(ctx);
   if (bytes > limit)
     throw new KernelInputError("gemm", `split-K workspace of ${bytes} bytes exceeds the device's ${limit}`);
   if (!s.ws || s.ws.size < bytes) {
@@ -331,9 +343,7 @@ export function describeGemm(
     dims = [tile.BM, tile.BN, tile.BK];
   }
   if (dims) {
-    const splits = planSplitK(shape, dims[0], dims[1], dims[2], o.splitK);
-    const kchunk = Math.ceil(shape.k / splits / dims[2]) * dims[2];
-    const used = Math.ceil(shape.k / kchunk);
+    const { used } = kSplits(shape, dims[0], dims[1], dims[2], o.splitK);
     if (used > 1) what += ` split-K ${used}`;
   }
   return eff.tuned ? `${what} (tuned)` : what;
@@ -419,9 +429,7 @@ export async function gemm(
     [bm, bn, bk] = [tile.BM, tile.BN, tile.BK];
     makeSpec = (f) => tiledSpec(inType, outType, tile, f);
   }
-  const splits = planSplitK(shape, bm, bn, bk, opts.splitK);
-  const kchunk = Math.ceil(shape.k / splits / bk) * bk;
-  const used = Math.ceil(shape.k / kchunk);
+  const { kchunk, used } = kSplits(shape, bm, bn, bk, opts.splitK);
   const flags: EpilogueFlags = {
     transA: Boolean(opts.transA),
     transB: Boolean(opts.transB),

@@ -35,6 +35,11 @@ export const shapeStr = (s: readonly number[]) => `[${s.join("×")}]`;
 const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 const MIN_ALLOCATION = 512;
 
+/** The largest tensor this device can bind: the smaller of its buffer and storage-binding limits. */
+export function storageLimit(ctx: GpuContext): number {
+  return Math.min(ctx.device.limits.maxBufferSize, ctx.device.limits.maxStorageBufferBindingSize);
+}
+
 export async function createTensor(
   ctx: GpuContext,
   dtype: Dtype,
@@ -46,8 +51,7 @@ export async function createTensor(
       throw new KernelInputError("createTensor", `${label}: bad shape ${shapeStr(shape)}`);
   const size = numel(shape);
   const bytes = byteSize(dtype, size);
-  const { maxBufferSize, maxStorageBufferBindingSize } = ctx.device.limits;
-  const limit = Math.min(maxBufferSize, maxStorageBufferBindingSize);
+  const limit = storageLimit(ctx);
   if (bytes > limit)
     throw new KernelInputError(
       "createTensor",

@@ -19,7 +19,7 @@ import type { RecordedDispatch } from "../kernels/program.js";
 import { reluBackward } from "../kernels/relu-backward.js";
 import { sgd } from "../kernels/sgd.js";
 import { softmaxXent } from "../kernels/softmax-xent.js";
-import { createTensor, readBytes, reshapeView, type Tensor } from "../kernels/tensor.js";
+import { createTensor, readBytes, reshapeView, storageLimit, type Tensor } from "../kernels/tensor.js";
 import { readState, STATE, STATE_WORDS, stateWords, type TrainStateValues } from "../kernels/train-state.js";
 import { createSlab, layoutSlab, type Slab, slabChunks } from "../runtime/slab.js";
 import { seededRandom } from "../util/rng.js";
@@ -371,7 +371,7 @@ export class GpuMlp {
 
   private async recordUpdate(rec: RecordedDispatch[], b: number): Promise<void> {
     const { ctx } = this;
-    const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+    const limit = storageLimit(ctx);
     const chunks = (s: Slab | null) => (s ? slabChunks(s, limit) : []);
     const [w, g, m, v, half] = [
       chunks(this.params),

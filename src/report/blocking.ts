@@ -3,7 +3,7 @@
 // each device's idle GPU power, and the note that overlapping runs share the host's CPU and RAM.
 import type { Block } from "./document.js";
 import { pValue, sig } from "./numbers.js";
-import type { ReportData, ReportStatistics } from "./types.js";
+import type { BlockedAnovaSummary, ReportData, ReportStatistics } from "./types.js";
 
 const p = (text: string): Block => ({ kind: "paragraph", text });
 
@@ -20,6 +20,16 @@ export function efficiencyVerdict(r: number): string {
 }
 
 /** The statistics section's blocked ANOVA, its reading, and the runs per block. */
+/** A row of the ANOVA table for one effect. */
+const effectRow = (source: string, e: BlockedAnovaSummary["block"]): string[] => [
+  source,
+  sig(e.ss),
+  String(e.df),
+  sig(e.ms),
+  sig(e.f),
+  pValue(e.p),
+];
+
 export function blockedStatisticsBlocks(data: ReportData, s: ReportStatistics): Block[] {
   if (!s.blocked) return [];
   const out: Block[] = [];
@@ -34,22 +44,8 @@ export function blockedStatisticsBlocks(data: ReportData, s: ReportStatistics): 
       caption: `Blocked ANOVA: randomised complete block design, ${s.metric.label} ~ configuration + device (no interaction; ${b.blocks.length} devices; type II sums of squares, kJ²)`,
       headers: ["Source", "SS", "df", "MS", "F", "p"],
       rows: [
-        [
-          "Configuration",
-          sig(b.configuration.ss),
-          String(b.configuration.df),
-          sig(b.configuration.ms),
-          sig(b.configuration.f),
-          pValue(b.configuration.p),
-        ],
-        [
-          "Device (block)",
-          sig(b.block.ss),
-          String(b.block.df),
-          sig(b.block.ms),
-          sig(b.block.f),
-          pValue(b.block.p),
-        ],
+        effectRow("Configuration", b.configuration),
+        effectRow("Device (block)", b.block),
         ["Residual", sig(b.residual.ss), String(b.residual.df), sig(b.residual.ms), "", ""],
         ["Total", sig(b.total.ss), String(b.total.df), "", "", ""],
       ],

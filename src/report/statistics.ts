@@ -70,17 +70,27 @@ export function blockedStatistics(
   if (compared.length < 2)
     return notApplicable("needs at least 2 configurations with 2 or more completed runs");
   return attempt(() => {
-    const t = blockedAnova(used);
+    const {
+      treatment,
+      block,
+      residual,
+      total,
+      partialEtaSquared,
+      relativeEfficiency,
+      balanced,
+      note,
+      blocks,
+    } = blockedAnova(used);
     return {
-      configuration: t.treatment,
-      block: t.block,
-      residual: t.residual,
-      total: t.total,
-      partialEtaSquared: t.partialEtaSquared,
-      relativeEfficiency: t.relativeEfficiency,
-      balanced: t.balanced,
-      note: t.note,
-      blocks: t.blocks,
+      configuration: treatment,
+      block,
+      residual,
+      total,
+      partialEtaSquared,
+      relativeEfficiency,
+      balanced,
+      note,
+      blocks,
     };
   });
 }

@@ -2,7 +2,7 @@
 // compare them with the store. Energies are kJ, powers W, times s; null where a figure does not
 // exist (one replicate has no CI, a test that is undefined for these data), never NaN.
 import type { Precision, RunConfiguration, RunStatus } from "../experiment/types.js";
-import type { BlockedAnovaEffect } from "../stats/index.js";
+import type { BlockedAnovaTable } from "../stats/index.js";
 import type { Component, Provenance } from "../telemetry/types.js";
 
 /** What the statistics compare: the per-run sum of these components' energy. */
@@ -157,20 +157,14 @@ export interface ReportStatistics {
   blocked: TestOutcome<BlockedAnovaSummary> | null;
 }
 
-export interface BlockedAnovaSummary {
-  configuration: BlockedAnovaEffect;
-  block: BlockedAnovaEffect;
-  residual: { ss: number; df: number; ms: number };
-  total: { ss: number; df: number };
-  /** SS_configuration / (SS_configuration + SS_residual). */
-  partialEtaSquared: number;
-  /** Relative efficiency against a completely randomised design (stats blockingEfficiency). */
-  relativeEfficiency: number;
-  balanced: boolean;
-  /** How the sums of squares were formed (type II; balanced or which cells are missing). */
-  note: string;
-  blocks: string[];
-}
+/**
+ * The blocked ANOVA as the report keeps it: the stats table (src/stats/blocked-anova.ts) with its
+ * treatment named for what it is here, a configuration, and without the per-cell counts.
+ */
+export type BlockedAnovaSummary = Pick<
+  BlockedAnovaTable,
+  "block" | "residual" | "total" | "partialEtaSquared" | "relativeEfficiency" | "balanced" | "note" | "blocks"
+> & { configuration: BlockedAnovaTable["treatment"] };
 
 /** One device block: the runs it holds and its GPU's idle power. */
 export interface DeviceBlockSummary {

@@ -14,6 +14,7 @@ import {
   tuneGemm,
 } from "../../kernels/gemm-tune.js";
 import { readTuneCache, tuneCachePath, useTuneCache, writeTuneCache } from "../../kernels/gemm-tune-cache.js";
+import { storageLimit } from "../../kernels/tensor.js";
 import { mlpGemmCalls } from "../../model/gemm-calls.js";
 import { formatTable } from "../../report/format.js";
 import { choiceOption, integerOption, listOption, OptionError } from "../options.js";
@@ -163,7 +164,7 @@ export function register(program: Command): void {
       const results: TuneResult[] = [];
       // Products whose tensors this adapter cannot hold (lavapipe's 128 MiB bindings and the
       // 150528-wide first layer) are skipped with the reason, not fatal: the others still tune.
-      const limit = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+      const limit = storageLimit(ctx);
       const skipped: { key: string; reason: string }[] = [];
       for (const [i, call] of calls.entries()) {
         const key = gemmCallKey(call);
