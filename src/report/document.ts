@@ -1,21 +1,13 @@
 // The report as a neutral document — sections of paragraphs, tables and chart references — built
 // once from ReportData, so report.html and report.md hold the same tables and text.
-import { blockedStatisticsBlocks, deviceEnergyBlocks, hasBlocks } from "./blocking.js";
+import { deviceEnergyParts, deviceFactorStatistics, hasDeviceFactor } from "./device-factor.js";
+import { type DocumentPart, paragraph as p, type Section } from "./document-parts.js";
 import { interval, percent, pValue, sig } from "./numbers.js";
 import type { MeanCi, ReportData, TestOutcome } from "./types.js";
 
-export type Block =
-  | { kind: "paragraph"; text: string }
-  | { kind: "list"; items: string[] }
-  | { kind: "table"; caption?: string; headers: string[]; rows: string[][] }
-  | { kind: "chart"; name: string; title: string };
-
-export interface Section {
-  title: string;
-  blocks: Block[];
-}
-
-const p = (text: string): Block => ({ kind: "paragraph", text });
+export type { DocumentPart, Section };
+/** @deprecated the old name of DocumentPart ("block" now means only a plan's replicate block). */
+export type Block = DocumentPart;
 
 function meanCell(e: MeanCi | undefined): string {
   return e ? sig(e.mean) : "—";
@@ -156,8 +148,8 @@ export function buildDocument(
           "Run",
           "Configuration",
           "Replicate",
-          // The device only where there is more than one (the statistics' blocking factor).
-          ...(hasBlocks(data) ? ["Device"] : []),
+          // The device only where there is more than one (the statistics' device factor).
+          ...(hasDeviceFactor(data) ? ["Device"] : []),
           "Seconds",
           "Measured total (kJ)",
           "Total with estimates (kJ) [models' range]",
@@ -169,7 +161,7 @@ export function buildDocument(
             String(r.runId),
             r.configId,
             String(r.replicate),
-            ...(hasBlocks(data) ? [r.block] : []),
+            ...(hasDeviceFactor(data) ? [r.block] : []),
             sig(r.seconds),
             r.measuredKJ === null ? "—" : `${sig(r.measuredKJ)} (${r.measuredProvenance})`,
             r.totalHighKJ > r.totalLowKJ
@@ -179,7 +171,7 @@ export function buildDocument(
           ];
         }),
       },
-      ...deviceEnergyBlocks(data),
+      ...deviceEnergyParts(data),
     ],
   });
 
@@ -305,7 +297,7 @@ export function buildDocument(
           ],
         ],
       },
-      ...blockedStatisticsBlocks(data, s),
+      ...deviceFactorStatistics(data, s),
       {
         kind: "table",
         caption: "Pairwise Welch t-tests, Holm-adjusted; effect sizes (pooled SD)",

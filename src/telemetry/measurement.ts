@@ -9,7 +9,8 @@ import { accessSync, constants } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HalfwattError } from "../errors.js";
 import { TelemetryInputError } from "./errors.js";
-import { applyGpuSelection, decideGpuSelection, type GpuChoice, validateGpuChoice } from "./gpu-selection.js";
+import { decideGpuSelection, type GpuChoice, validateGpuChoice } from "./gpu-selection.js";
+import { applyGpuSelection } from "./gpu-total.js";
 import { GPU_POLL_MS, type GpuUsage, GpuUsageWatcher } from "./gpu-usage.js";
 import {
   type ChannelEnergy,

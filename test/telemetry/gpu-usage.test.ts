@@ -3,11 +3,8 @@
 // totals it leaves. Expected values are written out by hand from the fixtures.
 import { describe, expect, it } from "vitest";
 import { TelemetryInputError } from "../../src/telemetry/errors.js";
-import {
-  applyGpuSelection,
-  decideGpuSelection,
-  validateGpuChoice,
-} from "../../src/telemetry/gpu-selection.js";
+import { decideGpuSelection, validateGpuChoice } from "../../src/telemetry/gpu-selection.js";
+import { applyGpuSelection } from "../../src/telemetry/gpu-total.js";
 import { type GpuUsage, GpuUsageMonitor } from "../../src/telemetry/gpu-usage.js";
 import type { ChannelEnergy, EnergyReport, PhaseEnergy } from "../../src/telemetry/ledger.js";
 import type { NvmlProcess } from "../../src/telemetry/nvml.js";

@@ -1,14 +1,17 @@
-// The report's parts about devices, shown only when a suite's runs ran on more than one device (or
-// overlapped on a host): the blocked ANOVA beside the one-way one, which configurations ran where,
-// each device's idle GPU power, and the note that overlapping runs share the host's CPU and RAM.
-import type { Block } from "./document.js";
+// The report's parts about the device factor, shown only when a suite's runs ran on more than one
+// device (or overlapped on a host): the device as the statistics' blocking factor (the RCBD ANOVA,
+// configuration + device, beside the one-way one), which configurations ran where, each device's
+// idle GPU power, and the note that overlapping runs share the host's CPU and RAM.
+//
+// Words (docs/experiment.md, glossary): the report's "device factor" is the factor src/stats calls
+// the RCBD's "block"; a plan's "block" (a replicate) is another thing, and the document's pieces
+// are "parts". ReportData.blocks (src/report/types.ts) still holds the device factor's levels.
+import { type DocumentPart, paragraph as p } from "./document-parts.js";
 import { pValue, sig } from "./numbers.js";
 import type { BlockedAnovaSummary, ReportData, ReportStatistics } from "./types.js";
 
-const p = (text: string): Block => ({ kind: "paragraph", text });
-
-/** More than one device block: the statistics block on the device. */
-export function hasBlocks(data: ReportData): boolean {
+/** More than one device: the statistics take the device as a factor. */
+export function hasDeviceFactor(data: ReportData): boolean {
   return data.blocks.length > 1;
 }
 
@@ -19,7 +22,6 @@ export function efficiencyVerdict(r: number): string {
     : `blocking did not help: the device offsets are smaller than the noise, and the blocks cost degrees of freedom (an unblocked design would need ${sig(r, 3)} times the runs)`;
 }
 
-/** The statistics section's blocked ANOVA, its reading, and the runs per block. */
 /** A row of the ANOVA table for one effect. */
 const effectRow = (source: string, e: BlockedAnovaSummary["block"]): string[] => [
   source,
@@ -30,9 +32,10 @@ const effectRow = (source: string, e: BlockedAnovaSummary["block"]): string[] =>
   pValue(e.p),
 ];
 
-export function blockedStatisticsBlocks(data: ReportData, s: ReportStatistics): Block[] {
+/** The statistics section's RCBD ANOVA with the device factor, its reading, and the runs per device. */
+export function deviceFactorStatistics(data: ReportData, s: ReportStatistics): DocumentPart[] {
   if (!s.blocked) return [];
-  const out: Block[] = [];
+  const out: DocumentPart[] = [];
   const b = s.blocked.result;
   if (!b) {
     out.push(
@@ -62,37 +65,37 @@ export function blockedStatisticsBlocks(data: ReportData, s: ReportStatistics): 
     kind: "table",
     caption: "Completed runs per device (block) and configuration",
     headers: ["Device", ...configs, "Runs"],
-    rows: data.blocks.map((blk) => [
-      blk.label,
-      ...configs.map((id) => String(blk.runs[id] ?? 0)),
-      String(Object.values(blk.runs).reduce((a, x) => a + x, 0)),
+    rows: data.blocks.map((device) => [
+      device.label,
+      ...configs.map((id) => String(device.runs[id] ?? 0)),
+      String(Object.values(device.runs).reduce((a, x) => a + x, 0)),
     ]),
   });
   return out;
 }
 
 /** The energy section's note on overlapping runs and the per-device idle baselines. */
-export function deviceEnergyBlocks(data: ReportData): Block[] {
+export function deviceEnergyParts(data: ReportData): DocumentPart[] {
   const overlapped = data.runs.filter((r) => r.overlapped).length;
-  if (!hasBlocks(data) && !overlapped) return [];
-  const out: Block[] = [];
+  if (!hasDeviceFactor(data) && !overlapped) return [];
+  const out: DocumentPart[] = [];
   if (overlapped)
     out.push(
       p(
         `${overlapped} of ${data.runs.length} runs overlapped with other runs on their host. Each run's GPU energy is its own GPU's; the CPU and RAM (and a wall meter) serve every run in flight, so their energy in those runs is the host's apportioned by each run's share of the time (estimated, shared) and is never counted twice.`,
       ),
     );
-  if (data.blocks.some((b) => b.idleGpuW))
+  if (data.blocks.some((device) => device.idleGpuW))
     out.push({
       kind: "table",
       caption: "Idle GPU power per device (mean over the idle-baseline phase of its runs, W, gross)",
       headers: ["Device", "Runs with a baseline", "Mean idle GPU power (W)", "SD (W)", "Overlapped runs"],
-      rows: data.blocks.map((b) => [
-        b.label,
-        String(b.idleGpuW?.n ?? 0),
-        sig(b.idleGpuW?.mean),
-        sig(b.idleGpuW?.sd),
-        String(b.overlapped),
+      rows: data.blocks.map((device) => [
+        device.label,
+        String(device.idleGpuW?.n ?? 0),
+        sig(device.idleGpuW?.mean),
+        sig(device.idleGpuW?.sd),
+        String(device.overlapped),
       ]),
     });
   return out;
