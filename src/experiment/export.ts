@@ -10,10 +10,10 @@
 // a consistent snapshot and is not disturbed.
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { type Options as CsvOptions, stringify } from "csv-stringify/sync";
 import { SCHEMA_VERSION } from "./migrations.js";
-import { StoreError, schemaVersion } from "./store.js";
+import { openReadOnlyDatabase, StoreError, schemaVersion } from "./store.js";
 
 /** The tables exported, in this order, each to `<table>.csv`. */
 export const EXPORT_TABLES = ["suites", "runs", "epochs", "phases", "energy", "samples"] as const;
@@ -43,8 +43,9 @@ export function exportCsv(store: string | { path: string }, dir: string): Export
   const path = typeof store === "string" ? store : store.path;
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = openReadOnlyDatabase(path);
   } catch (e) {
+    if (e instanceof StoreError) throw e;
     throw new StoreError("E_INPUT", `cannot open the results store ${path}: ${(e as Error).message}`, {
       cause: e,
     });

@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { HalfwattError } from "../errors.js";
 import { SCHEMA_VERSION } from "./migrations.js";
 import { SLURM_FILES, shellQuote } from "./slurm.js";
-import { firstDifference, migrate, schemaVersion } from "./store.js";
+import { firstDifference, migrate, openReadOnlyDatabase, schemaVersion } from "./store.js";
 import type { PlannedRun } from "./types.js";
 
 type Db = Database.Database;
@@ -122,9 +122,10 @@ interface Source {
 function openSource(path: string, suiteName: string | undefined): Source {
   let db: Db;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    // Read-only, also where the task stores lie in a folder this process cannot write.
+    db = openReadOnlyDatabase(path);
   } catch (e) {
-    throw new MergeError(`cannot open the results store ${path}: ${(e as Error).message}`, { cause: e });
+    throw new MergeError((e as Error).message, { cause: e });
   }
   try {
     let v: number;
