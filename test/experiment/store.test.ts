@@ -2,7 +2,18 @@
 // splits, infinities, optional fields), resume bookkeeping, the spec check, the writer's lock
 // against a second process, and a store that survives a writer killed mid-write.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -613,7 +624,7 @@ describe("bad files", () => {
     const newer = freshPath();
     openStore(newer).close();
     const n2 = new Database(newer);
-    n2.prepare("INSERT INTO schema_version VALUES (?, 'x')").run(SCHEMA_VERSION + 1);
+    n2.prepare("INSERT INTO schema_version (version, applied_at) VALUES (?, 'x')").run(SCHEMA_VERSION + 1);
     n2.close();
     expect(() => openStore(newer)).toThrow(
       new RegExp(`schema version ${SCHEMA_VERSION + 1}, written by a newer halfwatt`),
@@ -626,5 +637,134 @@ describe("bad files", () => {
     expect(() => openStore(empty, { readonly: true })).toThrow(
       /empty\.db is empty, not a halfwatt results store/,
     );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A store in a folder the reader cannot write (an archive, a read-only share, another user's
+// results): report, export and merge open it read-only and must not need to write beside it.
+// Root ignores a folder's mode bits, so as root the reader runs as `nobody` (setpriv); the test
+// first checks that this reader really cannot write there.
+
+const READER = join(import.meta.dirname, "fixtures", "read-only-child.ts");
+const asRoot = process.getuid?.() === 0;
+const setpriv = spawnSync("setpriv", ["--version"]).status === 0;
+
+function reader(...args: string[]): string {
+  const node = [process.execPath, "--import", HOOKS, READER, ...args];
+  const cmd = asRoot ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...node] : node;
+  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`reader exited ${r.status}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+describe.skipIf(asRoot && !setpriv)("a store in a read-only folder", () => {
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "halfwatt-ro-"));
+    chmodSync(root, 0o755);
+  });
+  afterAll(() => {
+    for (const d of readdirSync(root)) chmodSync(join(root, d), 0o755);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** A folder holding a closed store of one suite (`runs` completed runs), then made read-only. */
+  function archive(name: string, runs: number) {
+    const rng = makeRng(seed + runs);
+    const folder = join(root, name);
+    mkdirSync(folder);
+    const path = join(folder, "results.sqlite");
+    const spec = makeSpec(rng);
+    const plan = makePlan(spec, rng);
+    const store = openStore(path);
+    const suite = store.openSuite(spec, plan);
+    const sampleCounts: number[] = [];
+    for (const run of plan.slice(0, runs)) {
+      const config = spec.configurations.find((c) => c.id === run.configId);
+      if (!config) throw new Error("no configuration");
+      const id = store.startRun(suite.id, run, config, makeEnv(rng), null);
+      store.addEpoch(id, makeEpoch(rng, 1));
+      const samples = makeSamples(rng, 3 + sampleCounts.length);
+      store.addSamples(id, samples);
+      sampleCounts.push(samples.length);
+      store.finishRun(id, makeFinish(rng));
+    }
+    store.close();
+    return { folder, path, spec, plan, sampleCounts };
+  }
+
+  const lockDown = (folder: string, path: string) => {
+    chmodSync(path, 0o444);
+    chmodSync(folder, 0o555);
+  };
+  /** The reader's JSON, or its error line as a failure. */
+  const parsed = (out: string) => {
+    if (out.startsWith("error ")) throw new Error(`the reader failed: ${out}`);
+    return JSON.parse(out);
+  };
+  const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+
+  it("opens it read-only and reads every run, writing nothing beside it", () => {
+    const { folder, path, spec, plan, sampleCounts } = archive("closed", 3);
+    lockDown(folder, path);
+    expect(readdirSync(folder)).toStrictEqual(["results.sqlite"]);
+    // The premise: this reader cannot write there (else the test proves nothing).
+    expect(reader("can-write", folder)).toMatch(/^read-only EACCES$/);
+    const before = sha(path);
+    const read = parsed(reader("read", path));
+    expect(read).toStrictEqual({
+      suites: [spec.name],
+      runs: plan.slice(0, 3).map((r) => ({ index: r.index, status: "completed", epochs: 1 })),
+      samples: sampleCounts,
+    });
+    const out = join(root, "csv");
+    mkdirSync(out);
+    chmodSync(out, 0o777);
+    const exported = parsed(reader("export", path, out)) as { table: string; rows: number }[];
+    expect(Object.fromEntries(exported.map((t) => [t.table, t.rows]))).toMatchObject({
+      suites: 1,
+      runs: 3,
+      epochs: 3,
+      samples: sampleCounts.reduce((x, y) => x + y, 0),
+    });
+    expect(readdirSync(folder)).toStrictEqual(["results.sqlite"]);
+    expect(sha(path)).toBe(before);
+  });
+
+  it("says plainly when commits sit in a write-ahead log it cannot read there", () => {
+    const { path } = archive("with-wal", 1);
+    // A store copied while its writer was still open: the file and a non-empty -wal, no -shm.
+    const writer = openStore(path);
+    const extra = makeSpec(makeRng(seed + 99), "written-last");
+    writer.openSuite(extra, makePlan(extra, makeRng(seed + 99)));
+    const copy = join(root, "copied");
+    mkdirSync(copy);
+    cpSync(path, join(copy, "results.sqlite"));
+    cpSync(`${path}-wal`, join(copy, "results.sqlite-wal"));
+    writer.close();
+    expect(statSync(join(copy, "results.sqlite-wal")).size).toBeGreaterThan(0);
+    lockDown(copy, join(copy, "results.sqlite"));
+    chmodSync(join(copy, "results.sqlite-wal"), 0o444);
+    expect(reader("read", join(copy, "results.sqlite"))).toMatch(
+      /^error E_INPUT cannot read the results store .*copied\/results\.sqlite: its folder is read-only and its write-ahead log .*results\.sqlite-wal holds commits not yet in the store file/,
+    );
+  });
+});
+
+describe("a store that needs a migration, opened read-only", () => {
+  it("is refused, saying that a read-only open does not migrate, and left as it was", () => {
+    const path = freshPath();
+    const db = new Database(path);
+    migrate(db, path, MIGRATIONS.slice(0, 2));
+    db.close();
+    expect(() => openStore(path, { readonly: true })).toThrow(
+      new RegExp(
+        `has schema version 2, this halfwatt reads ${SCHEMA_VERSION}: it needs a migration, which a read-only open \\(report, export, merge's inputs\\) never writes`,
+      ),
+    );
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare("SELECT max(version) FROM schema_version").pluck().get()).toBe(2);
+    raw.close();
   });
 });

@@ -7,9 +7,9 @@
 // a read-only folder SQLite fails with "attempt to write a readonly database"
 // (SQLITE_READONLY_DIRECTORY). When they are missing the store was closed cleanly and the file
 // alone holds every commit, so it is read from an in-memory copy instead. When DB-wal exists
-// but DB-shm cannot be made, commits sit in the log where SQLite cannot read them: refused, saying
-// so.
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+// but DB-shm cannot be made (SQLite then says "unable to open database file"), commits sit in the
+// log where SQLite cannot read them: refused, saying so.
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { StoreError } from "./errors.js";
@@ -18,6 +18,16 @@ export type Db = Database.Database;
 
 /** A store file's write-ahead log, beside it. */
 const walOf = (path: string) => `${path}-wal`;
+
+/** Whether this process may create files in the store's folder. */
+function folderWritable(path: string): boolean {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Reads one row, so that a file that is not SQLite, or cannot be read, fails here. */
 function probe(db: Db): Db {
@@ -54,18 +64,20 @@ export function openReadOnlyDatabase(path: string, busyMs = 5000): Db {
   } catch (e) {
     db?.close();
     let failure = e;
-    if ((e as { code?: string }).code === "SQLITE_READONLY_DIRECTORY") {
+    const code = (e as { code?: string }).code;
+    if (code === "SQLITE_READONLY_DIRECTORY" || (code === "SQLITE_CANTOPEN" && !folderWritable(path))) {
       if (existsSync(walOf(path)) && statSync(walOf(path)).size > 0)
         throw new StoreError(
           "E_INPUT",
           `cannot read the results store ${path}: its folder is read-only and its write-ahead log ${walOf(path)} holds commits not yet in the store file, which SQLite reads only through an index file (${path}-shm) it cannot create there; copy the store with its -wal file to a writable folder, or make the folder writable`,
           { cause: e },
         );
-      try {
-        return inMemoryCopy(path);
-      } catch (copyError) {
-        failure = copyError;
-      }
+      if (code === "SQLITE_READONLY_DIRECTORY")
+        try {
+          return inMemoryCopy(path);
+        } catch (copyError) {
+          failure = copyError;
+        }
     }
     throw new StoreError("E_INPUT", `cannot open the results store ${path}: ${(failure as Error).message}`, {
       cause: failure,
