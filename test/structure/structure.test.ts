@@ -1,4 +1,4 @@
-// No import cycles in src/: a cycle makes module initialisation order matter (a value imported
+// Two structural rules of src/. No import cycles: a cycle makes module initialisation order matter (a value imported
 // before its module ran is undefined) and tangles layers that should depend one way. Imports are
 // read with TypeScript's own pre-processor (static, type-only, re-exports and dynamic import()
 // alike, since a type-only cycle still ties two modules together); relative specifiers ending in
@@ -89,5 +89,24 @@ describe("import cycles", () => {
   it("src/ has none", () => {
     const cycles = importCycles(importGraph(join(root, "src")));
     expect(cycles.map((c) => c.join(" → "))).toEqual([]);
+  });
+});
+
+// Every INSERT in src/ names its columns: an INSERT by position breaks silently (values in the
+// wrong columns, or a failure only at run time) when a migration adds or reorders a column.
+const POSITIONAL_INSERT = /INSERT\s+(?:OR\s+\w+\s+)?INTO\s+[\w${}"]+\s+(?:VALUES|SELECT)\b/gi;
+
+describe("INSERT statements", () => {
+  it("the check finds an INSERT without a column list", () => {
+    expect("db.prepare('INSERT INTO epochs VALUES (?, ?)')".match(POSITIONAL_INSERT)).toHaveLength(1);
+    expect("INSERT OR REPLACE INTO lock SELECT * FROM x".match(POSITIONAL_INSERT)).toHaveLength(1);
+    expect("INSERT INTO epochs (run_id, epoch) VALUES (?, ?)".match(POSITIONAL_INSERT)).toBeNull();
+  });
+
+  it("src/ names the columns of every INSERT", () => {
+    const positional = sourceFiles(join(root, "src")).flatMap((file) =>
+      (readFileSync(file, "utf8").match(POSITIONAL_INSERT) ?? []).map((m) => `${relative(root, file)}: ${m}`),
+    );
+    expect(positional).toEqual([]);
   });
 });
