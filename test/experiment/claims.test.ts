@@ -9,6 +9,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Dataset } from "../../src/data/index.js";
+import { gpuKey, nextBlock } from "../../src/experiment/blocks.js";
 import { planRuns } from "../../src/experiment/plan.js";
 import { runSuite } from "../../src/experiment/runner.js";
 import { openStore } from "../../src/experiment/store.js";
@@ -274,5 +275,50 @@ describe("workers on one store", () => {
       "estimated",
     ]);
     raw.close();
+  });
+});
+
+// The scheduling policy alone (blocks.ts), on a hand-made plan: blocks 0–3 of two runs each
+// (plan indices 2b and 2b + 1). Expected blocks are read off the rule, not run through the store.
+describe("nextBlock: which block a worker takes next", () => {
+  const plan: PlannedRun[] = [0, 1, 2, 3].flatMap((block) =>
+    ["a", "b"].map((configId, k) => ({
+      index: 2 * block + k,
+      block,
+      configId,
+      replicate: block + 1,
+      seed: 1000 + 2 * block + k,
+    })),
+  );
+  const on = (entries: [number, string | null][]) => new Map(entries);
+
+  it("untouched blocks in order; none once every run is completed or every open block claimed", () => {
+    expect(nextBlock(plan, on([]), new Set(), "0 x")).toBe(0);
+    expect(nextBlock(plan, on([]), new Set([0, 1]), "0 x")).toBe(2);
+    expect(nextBlock(plan, on([]), new Set([0, 1, 2, 3]), "0 x")).toBeNull();
+    const all = on(plan.map((r) => [r.index, "0 x"]));
+    expect(nextBlock(plan, all, new Set(), "0 x")).toBeNull();
+  });
+
+  it("a block part-done on this GPU first, then untouched ones, then blocks part-done elsewhere", () => {
+    // Block 0 whole (skipped), block 1 half on GPU "1 y", block 3 half on GPU "0 x", block 2 untouched.
+    const done = on([
+      [0, "0 x"],
+      [1, "0 x"],
+      [2, "1 y"],
+      [6, "0 x"],
+    ]);
+    expect(nextBlock(plan, done, new Set(), "0 x")).toBe(3);
+    expect(nextBlock(plan, done, new Set(), "1 y")).toBe(1);
+    expect(nextBlock(plan, done, new Set([1]), "1 y")).toBe(2);
+    expect(nextBlock(plan, done, new Set([1, 2]), "1 y")).toBe(3);
+    // A worker whose GPU is unknown prefers nothing part-done: the untouched block.
+    expect(nextBlock(plan, done, new Set(), null)).toBe(2);
+  });
+
+  it("gpuKey names a GPU by index and PCI address", () => {
+    expect(gpuKey({ index: 1, pciBusId: "0000:41:00.0", uuid: null, name: null })).toBe("1 0000:41:00.0");
+    expect(gpuKey({ index: 2, pciBusId: null, uuid: null, name: null })).toBe("2");
+    expect(gpuKey(undefined)).toBeNull();
   });
 });
