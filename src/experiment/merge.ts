@@ -13,6 +13,8 @@ import Database from "better-sqlite3";
 import { HalfwattError } from "../errors.js";
 import { SCHEMA_VERSION } from "./migrations.js";
 import { SLURM_FILES, shellQuote } from "./slurm.js";
+import { show, withoutOrigin } from "./store/difference.js";
+import { json } from "./store/rows.js";
 import { firstDifference, migrate, openReadOnlyDatabase, schemaVersion } from "./store.js";
 import type { PlannedRun } from "./types.js";
 
@@ -101,13 +103,6 @@ export interface MergeResult {
  * ended; a later session on the merged store claims afresh).
  */
 const NOT_COPIED = new Set(["schema_version", "lock", "block_claims"]);
-
-const json = <T>(v: unknown): T => JSON.parse(v as string) as T;
-const withoutOrigin = (spec: Record<string, unknown>) => {
-  const { origin: _origin, ...rest } = spec;
-  return rest;
-};
-const show = (v: unknown) => (v === undefined ? "(not set)" : JSON.stringify(v));
 
 interface Source {
   path: string;

@@ -16,6 +16,9 @@ import { StoreError } from "./errors.js";
 
 export type Db = Database.Database;
 
+/** The largest store read from an in-memory copy: readFileSync's limit, and memory well spent. */
+const MAX_COPY_BYTES = 2 ** 31 - 1;
+
 /** A store file's write-ahead log, beside it. */
 const walOf = (path: string) => `${path}-wal`;
 
@@ -42,6 +45,12 @@ function probe(db: Db): Db {
  * which reads the same pages, since the log is empty.
  */
 function inMemoryCopy(path: string): Db {
+  const size = statSync(path).size;
+  if (size > MAX_COPY_BYTES)
+    throw new StoreError(
+      "E_INPUT",
+      `cannot read the results store ${path}: its folder is read-only, so SQLite cannot read it in place, and at ${(size / 2 ** 30).toFixed(1)} GiB it is too large for an in-memory copy (at most ${MAX_COPY_BYTES / 2 ** 30} GiB); copy it to a writable folder`,
+    );
   const image = readFileSync(path);
   if (image.length >= 20 && image[18] === 2 && image[19] === 2) {
     image[18] = 1;
@@ -76,6 +85,7 @@ export function openReadOnlyDatabase(path: string, busyMs = 5000): Db {
         try {
           return inMemoryCopy(path);
         } catch (copyError) {
+          if (copyError instanceof StoreError) throw copyError;
           failure = copyError;
         }
     }
