@@ -768,3 +768,22 @@ describe("a store that needs a migration, opened read-only", () => {
     raw.close();
   });
 });
+
+describe("store.ts, the facade", () => {
+  it("exports the names the store had before its split into modules (and openReadOnlyDatabase)", async () => {
+    const facade = await import("../../src/experiment/store.js");
+    // Read off the single-file store.ts of commit 3062afa: its runtime exports, types aside.
+    expect(Object.keys(facade).sort()).toStrictEqual(
+      [
+        "SHARED_PROVENANCE",
+        "StoreError",
+        "firstDifference",
+        "migrate",
+        "openReadOnlyDatabase",
+        "openStore",
+        "schemaVersion",
+      ].sort(),
+    );
+    expect(facade.SHARED_PROVENANCE).toBe("estimated, shared");
+  });
+});
