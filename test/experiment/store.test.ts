@@ -642,7 +642,7 @@ describe("bad files", () => {
 
 // ---------------------------------------------------------------------------------------------
 // A store in a folder the reader cannot write (an archive, a read-only share, another user's
-// results): report, export and merge open it read-only and must not need to write beside it.
+// results): report, export and merge's inputs open it read-only and must not write beside it.
 // Root ignores a folder's mode bits, so as root the reader runs as `nobody` (setpriv); the test
 // first checks that this reader really cannot write there.
 
@@ -728,6 +728,8 @@ describe.skipIf(asRoot && !setpriv)("a store in a read-only folder", () => {
       epochs: 3,
       samples: sampleCounts.reduce((x, y) => x + y, 0),
     });
+    const merged = parsed(reader("merge", path, join(out, "merged.sqlite"))) as Record<string, number>;
+    expect(merged).toMatchObject({ suites: 1, runs: 3, epochs: 3 });
     expect(readdirSync(folder)).toStrictEqual(["results.sqlite"]);
     expect(sha(path)).toBe(before);
   });
