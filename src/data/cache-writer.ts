@@ -47,7 +47,7 @@ export class CacheWriter {
   private readonly imageBytes: number;
   private readonly hist = new Float64Array(768);
   private readonly done = {} as Manifest["splits"];
-  private readonly temps: string[] = [];
+  private readonly temps = new Map<SplitName, string>();
   private current: OpenSplit | undefined;
 
   /** `imageSize`: side of the square RGB images, so each appended image is imageSize²·3 bytes. */
@@ -63,7 +63,7 @@ export class CacheWriter {
     if (this.current) throw new Error(`CacheWriter: split ${this.current.name} is still open`);
     const final = `${name}.${this.sourceHash.slice(0, 16)}.u8`;
     const tmp = tempName(path.join(this.cacheDir, final));
-    this.temps.push(tmp);
+    this.temps.set(name, tmp);
     this.current = { name, tmp, final, fd: fs.openSync(tmp, "w"), pos: 0, labels: [], files: [] };
   }
 
@@ -120,7 +120,8 @@ export class CacheWriter {
       channelMean: mean as Manifest["channelMean"],
       channelStd: std as Manifest["channelStd"],
     };
-    names.forEach((n, i) => fs.renameSync(this.temps[i], path.join(this.cacheDir, this.done[n].pixelFile)));
+    for (const n of names)
+      fs.renameSync(this.temps.get(n)!, path.join(this.cacheDir, this.done[n].pixelFile));
     writeFileAtomic(path.join(this.cacheDir, MANIFEST), JSON.stringify(manifest));
     removeStale(this.cacheDir, new Set(names.map((n) => this.done[n].pixelFile)));
     return manifest;
@@ -130,6 +131,6 @@ export class CacheWriter {
   dispose(): void {
     if (this.current) fs.closeSync(this.current.fd);
     this.current = undefined;
-    for (const t of this.temps) fs.rmSync(t, { force: true });
+    for (const t of this.temps.values()) fs.rmSync(t, { force: true });
   }
 }
