@@ -7,7 +7,7 @@ import { DatasetError } from "./errors.js";
 import { loadFashionMnist } from "./fashion-mnist.js";
 import { defaultConcurrency, loadFolder } from "./folder.js";
 import { type DataSpec, parseDataSpec } from "./spec.js";
-import { ensureSynthetic } from "./synthetic.js";
+import { loadSynthetic } from "./synthetic-cache.js";
 import type { Dataset, LoadOptions } from "./types.js";
 
 export { defaultCacheDir } from "./cache.js";
@@ -58,7 +58,7 @@ function checkOptions(o: LoadOptions): void {
 /**
  * Loads `spec` (a folder, "synthetic[:…]" or "fashion-mnist[:DIR]"): scans, decodes what the cache lacks, and opens each
  * split for positional reads. For synthetic sets the image size is the spec's size= unless
- * options.imageSize is given (then the generated PNGs are resized like any folder's images).
+ * options.imageSize is given (then the drawn images are resized as a folder's images are).
  * Call close() on the result when done.
  */
 export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<Dataset> {
@@ -84,6 +84,9 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
     );
   if (parsed.kind === "folder")
     return loadFolder(parsed.dir, { ...common, imageSize: options.imageSize ?? DEFAULT_IMAGE_SIZE }, spec);
-  const dir = await ensureSynthetic(parsed, cacheDir, concurrency, options.onProgress);
-  return loadFolder(dir, { ...common, imageSize: options.imageSize ?? parsed.size }, spec);
+  return loadSynthetic(
+    parsed,
+    { cacheDir, concurrency, imageSize: options.imageSize ?? parsed.size, onProgress: options.onProgress },
+    spec,
+  );
 }
