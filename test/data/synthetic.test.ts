@@ -1,4 +1,5 @@
-// The synthetic set: the spec string, determinism, the folder loader underneath, and that it is
+// The synthetic set: the spec string, determinism, the same bytes as the PNG folder it used to be
+// (and on worker threads as on one), and that it is
 // learnable — checked with float64 CPU classifiers written here (nearest centroid, softmax
 // regression), not with the trainer.
 import fs from "node:fs";
@@ -6,13 +7,18 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  className,
   type Dataset,
   DatasetError,
+  drawImage,
   loadDataset,
   type ProgressEvent,
   parseDataSpec,
   type SplitData,
 } from "../../src/data/index.js";
+import { imageSeed } from "../../src/data/synthetic.js";
+import { loadSynthetic } from "../../src/data/synthetic-cache.js";
+import { seededRandom } from "../../src/util/rng.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "halfwatt-synth-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -198,13 +204,13 @@ describe("the default synthetic set (10 classes, 32×32)", () => {
     for (let i = 0; i < ds.train.count; i++)
       seen.add(Buffer.from(b.subarray(i * D, (i + 1) * D)).toString("base64"));
     expect(seen.size).toBe(ds.train.count);
-    // Neighbouring pixels of a flat background differ: the noise survives PNG (lossless).
+    // Neighbouring pixels of a flat background differ: the noise is there.
     let diff = 0;
     for (let p = 0; p < D - 3; p += 3) if (b[p] !== b[p + 3]) diff++;
     expect(diff / (D / 3)).toBeGreaterThan(0.5);
   });
 
-  it("a second load reuses the PNGs and the pixel cache: nothing drawn, nothing decoded", async () => {
+  it("a second load reuses the pixel cache: nothing drawn, nothing decoded", async () => {
     const ev: ProgressEvent[] = [];
     const again = await loadDataset("synthetic:seed=1", { cacheDir, onProgress: (e) => ev.push(e) });
     try {
@@ -236,6 +242,41 @@ describe("determinism", () => {
       a.close();
       b.close();
       c.close();
+    }
+  });
+
+  it("worker threads and the calling thread write the same cache, equal to the PNG folder the generator used to write", async () => {
+    const spec = parseDataSpec("synthetic:classes=3,size=24,train=13,valid=6,test=7,seed=4");
+    if (spec.kind !== "synthetic") throw new Error("not synthetic");
+    const opts = { imageSize: 24, concurrency: 2 };
+    const one = await loadSynthetic(spec, { ...opts, cacheDir: path.join(root, "t1"), threads: 1 }, "s");
+    const two = await loadSynthetic(spec, { ...opts, cacheDir: path.join(root, "t2"), threads: 2 }, "s");
+    // The old route: each image drawn, written as a lossless PNG under split/class/, loaded as a folder.
+    const png = path.join(root, "png");
+    const sharp = (await import("sharp")).default;
+    for (const [si, split] of (["train", "valid", "test"] as const).entries())
+      for (let i = 0; i < spec[split]; i++) {
+        const c = i % spec.classes;
+        const d = path.join(png, split, className(c, spec.classes));
+        fs.mkdirSync(d, { recursive: true });
+        const px = drawImage(c, spec.classes, spec.size, seededRandom(imageSeed(spec.seed, si, i)));
+        await sharp(px, { raw: { width: 24, height: 24, channels: 3 } })
+          .png()
+          .toFile(path.join(d, `${String(i).padStart(6, "0")}.png`));
+      }
+    const folder = await loadDataset(png, { cacheDir: path.join(root, "t3"), imageSize: 24 });
+    try {
+      expect(two.classes).toEqual(folder.classes);
+      expect(two.channelMean).toEqual(one.channelMean);
+      for (let c = 0; c < 3; c++) expect(two.channelMean[c]).toBeCloseTo(folder.channelMean[c], 12);
+      for (const s of ["train", "valid", "test"] as const) {
+        expect(allBytes(two[s])).toEqual(allBytes(one[s]));
+        expect(allBytes(two[s])).toEqual(allBytes(folder[s]));
+        expect(Array.from(two[s].labels)).toEqual(Array.from(folder[s].labels));
+        expect(two[s].files).toEqual(folder[s].files.map((f) => path.relative(png, f).replace(/\.png$/, "")));
+      }
+    } finally {
+      for (const d of [one, two, folder]) d.close();
     }
   });
 

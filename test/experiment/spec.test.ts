@@ -118,7 +118,7 @@ describe("bad files", () => {
       ]),
     );
     expect(issuesOf(() => loadSuiteSpec("dissertaton"))[0].message).toMatch(
-      /not a preset \(dissertation, quick\)/,
+      /not a preset \(dissertation, quick, fashion\)/,
     );
     expect(issuesOf(() => loadSuiteSpec("/nonexistent/suite.yaml"))[0].message).toMatch(/no such file/);
   });
