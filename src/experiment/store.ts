@@ -25,6 +25,7 @@ import type { KernelRecord } from "../model/mlp.js";
 import type { EpochResult, LossScaleSummary, SplitMetrics } from "../model/trainer.js";
 import type { Component, Provenance } from "../telemetry/types.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./migrations.js";
+import { SHARED_PROVENANCE } from "./provenance.js";
 import type {
   FinishedRun,
   PlannedRun,
@@ -303,8 +304,8 @@ export type SqliteResultStore = ResultStore &
     readonly lockToken: string | null;
   };
 
-/** The provenance column of a figure apportioned among runs in flight (see shared-energy.ts). */
-export const SHARED_PROVENANCE = "estimated, shared";
+/** The provenance label of an apportioned figure: one constant (provenance.ts), re-exported here. */
+export { SHARED_PROVENANCE };
 
 /** Joins a lock another process holds (a suite's parent), checking it is held and alive. */
 function joinLock(db: Db, path: string, token: string): void {
@@ -639,6 +640,9 @@ class SqliteStore implements ResultStore, TaskMarks, WorkerStore {
             e.netLowJ ?? null,
             e.netHighJ ?? null,
           );
+        // Divergence (issue 17, migration "runs.diverged"): the rule's reason, NULL for a run that trained.
+        if (r.diverged !== undefined)
+          this.db.prepare("UPDATE runs SET diverged = ? WHERE id = ?").run(r.diverged, runId);
       });
       // A checkpoint syncs the WAL (synchronous = NORMAL syncs only there): the completed run survives a power cut.
       // Best effort: the run is already committed, and a failed checkpoint only defers the sync.
@@ -945,5 +949,7 @@ function runRecord(r: Row, epochs: Row[], phases: Row[], energy: Row[]): RunReco
         ? null
         : { intensity: num(r.carbon_intensity), pue: num(r.carbon_pue), source: carbonSource },
     gpuTempC: numOrNull(r.gpu_temp_c),
+    // Divergence (issue 17, migration "runs.diverged").
+    ...(r.diverged == null ? {} : { diverged: r.diverged as string }),
   };
 }

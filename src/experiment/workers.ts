@@ -20,8 +20,10 @@ import { loadDataset } from "../data/index.js";
 import { type BindEnv, GPU_BOUND_ENV, type PhysicalGpu, withBindEnv } from "../gpu/gpus.js";
 import type { PlanOptions } from "../telemetry/sources.js";
 import { SuiteError } from "./errors.js";
+import { SHARED_PROVENANCE } from "./provenance.js";
 import {
   emptySummary,
+  type RunEndStatus,
   refuseUnfinishedWithoutResume,
   runSuite,
   type SuiteProgress,
@@ -51,7 +53,7 @@ export type WorkerEvent =
   | { type: "run-start"; run: PlannedRun; config: RunConfiguration }
   | { type: "phase"; run: PlannedRun; phase: string }
   | { type: "epoch"; run: PlannedRun; epoch: number; of: number }
-  | { type: "run-end"; run: PlannedRun; status: "completed" | "interrupted" | "failed"; detail: string }
+  | { type: "run-end"; run: PlannedRun; status: RunEndStatus; detail: string }
   | { type: "note"; note: string }
   | { type: "done"; summary: SuiteRunSummary }
   | { type: "error"; code: string; message: string };
@@ -103,7 +105,7 @@ export function workerEnv(base: NodeJS.ProcessEnv, gpu: PhysicalGpu): NodeJS.Pro
 
 export const OVERLAP_NOTE =
   "runs ran on several GPUs at once, one worker process per GPU: each run's GPU energy is its own GPU's, " +
-  'while the CPU, RAM and wall-meter energy of runs that overlapped is apportioned among the runs in flight (provenance "estimated, shared"); ' +
+  `while the CPU, RAM and wall-meter energy of runs that overlapped is apportioned among the runs in flight (provenance "${SHARED_PROVENANCE}"); ` +
   "an idle baseline measured while other workers were busy includes their CPU load, so its CPU part is not idle (the GPU part is its own GPU's idle)";
 
 /** Runs the suite with one worker process per GPU (see the file comment). */
@@ -158,6 +160,7 @@ export async function runSuiteOnGpus(
               summary.completed += result.completed;
               summary.interrupted += result.interrupted;
               summary.failed += result.failed;
+              summary.diverged += result.diverged ?? 0;
               if (result.stopped) summary.stopped = true;
             }
             if (lost !== null) {

@@ -1,6 +1,7 @@
 // The report's parts about devices, shown only when a suite's runs ran on more than one device (or
 // overlapped on a host): the blocked ANOVA beside the one-way one, which configurations ran where,
 // each device's idle GPU power, and the note that overlapping runs share the host's CPU and RAM.
+import { SHARED_PROVENANCE } from "../experiment/provenance.js";
 import type { Block } from "./document.js";
 import { pValue, sig } from "./numbers.js";
 import type { BlockedAnovaSummary, ReportData, ReportStatistics } from "./types.js";
@@ -79,7 +80,7 @@ export function deviceEnergyBlocks(data: ReportData): Block[] {
   if (overlapped)
     out.push(
       p(
-        `${overlapped} of ${data.runs.length} runs overlapped with other runs on their host. Each run's GPU energy is its own GPU's; the CPU and RAM (and a wall meter) serve every run in flight, so their energy in those runs is the host's apportioned by each run's share of the time (estimated, shared) and is never counted twice.`,
+        `${overlapped} of ${data.runs.length} runs overlapped with other runs on their host. Each run's GPU energy is its own GPU's; the CPU and RAM (and a wall meter) serve every run in flight, so their energy in those runs is the host's apportioned by each run's share of the time (${SHARED_PROVENANCE}) and is never counted twice.`,
       ),
     );
   if (data.blocks.some((b) => b.idleGpuW))
