@@ -98,8 +98,8 @@ export async function serveWorker(): Promise<number> {
   const stops = handleStopSignals();
   const onDisconnect = () => stops.stop("the suite's parent process went away");
   process.on("disconnect", onDisconnect);
-  const onStopMessage = (m: { type?: string }) => {
-    if (m?.type === "stop") stops.stop("stopped by the suite's parent process");
+  const onStopMessage = (m: { type?: string; reason?: string }) => {
+    if (m?.type === "stop") stops.stop(m.reason ?? "a stop via the suite's parent process");
   };
   try {
     const start = await new Promise<WorkerStart>((resolveStart, reject) => {

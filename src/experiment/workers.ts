@@ -9,8 +9,8 @@
 // runs is apportioned among the runs in flight on the host (shared-energy.ts). Whole blocks keep
 // every configuration of a replicate on one GPU, so the device is a blocking factor of the design.
 //
-// Messages: the parent sends one `start` (what to run) and, on Ctrl-C, `stop`; a worker sends its
-// progress events, then `done` with its summary (or `error`). A worker whose channel to the parent
+// Messages: the parent sends one `start` (what to run) and, on Ctrl-C or SIGTERM, `stop` (with its
+// cause); a worker sends its progress events, then `done` with its summary (or `error`). A worker whose channel to the parent
 // closes stops as on Ctrl-C: it never writes on without the process that holds the store's lock.
 // A worker that dies leaves its run `running`: the parent marks it failed (or interrupted, when
 // stopping) and the others go on; `--resume` runs it again, with the blocks no one finished.
@@ -108,6 +108,12 @@ export const OVERLAP_NOTE =
   `while the CPU, RAM and wall-meter energy of runs that overlapped is apportioned among the runs in flight (provenance "${SHARED_PROVENANCE}"); ` +
   "an idle baseline measured while other workers were busy includes their CPU load, so its CPU part is not idle (the GPU part is its own GPU's idle)";
 
+/** The parent's stop cause as the worker records it: "SIGTERM via the suite's parent process". */
+function stopReason(signal: AbortSignal | undefined): string {
+  const r = signal?.reason;
+  return `${typeof r === "string" ? r : "a stop"} via the suite's parent process`;
+}
+
 /** Runs the suite with one worker process per GPU (see the file comment). */
 export async function runSuiteOnGpus(
   spec: SuiteSpec,
@@ -133,8 +139,10 @@ export async function runSuiteOnGpus(
 
   const session = randomUUID();
   const live = new Set<ChildProcess>();
+  // The stop carries its cause (SIGINT, SIGTERM), which the worker records in its interrupted run.
+  const stopMessage = () => ({ type: "stop", reason: stopReason(opts.signal) });
   const stopAll = () => {
-    for (const child of live) if (child.connected) child.send({ type: "stop" });
+    for (const child of live) if (child.connected) child.send(stopMessage());
   };
   opts.signal?.addEventListener("abort", stopAll, { once: true });
   try {
@@ -203,7 +211,7 @@ export async function runSuiteOnGpus(
             ...(opts.telemetry !== undefined ? { telemetry: opts.telemetry } : {}),
           };
           if (child.connected) child.send(start);
-          if (opts.signal?.aborted) child.connected && child.send({ type: "stop" });
+          if (opts.signal?.aborted) child.connected && child.send(stopMessage());
         }),
     );
     await Promise.all(ends);

@@ -213,6 +213,17 @@ describe.skipIf(!existsSync(CLI))("suite --devices (two logical GPUs on one adap
     const runs = readRuns(db);
     expect(runs.filter((x) => x.status === "running")).toEqual([]);
     expect(runs.filter((x) => x.status === "interrupted").length).toBeGreaterThanOrEqual(1);
+    const raw0 = new Database(db, { readonly: true });
+    try {
+      // The interrupted runs name the cause the parent passed on.
+      const errors = raw0
+        .prepare("SELECT error FROM runs WHERE status = 'interrupted'")
+        .pluck()
+        .all() as string[];
+      for (const e of errors) expect(e).toMatch(/SIGTERM/);
+    } finally {
+      raw0.close();
+    }
     const raw = new Database(db, { readonly: true });
     try {
       expect(raw.prepare("SELECT count(*) FROM lock").pluck().get()).toBe(0);
