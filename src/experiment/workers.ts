@@ -10,8 +10,9 @@
 // every configuration of a replicate on one GPU, so the device is a blocking factor of the design.
 //
 // Messages: the parent sends one `start` (what to run) and, on Ctrl-C or SIGTERM, `stop` (with its
-// cause); a worker sends its progress events, then `done` with its summary (or `error`). A worker whose channel to the parent
-// closes stops as on Ctrl-C: it never writes on without the process that holds the store's lock.
+// cause); a worker sends its progress events, then `done` with its summary (or `error`). A worker
+// whose channel to the parent closes stops as on Ctrl-C: it never writes on without the process
+// that holds the store's lock.
 // A worker that dies leaves its run `running`: the parent marks it failed (or interrupted, when
 // stopping) and the others go on; `--resume` runs it again, with the blocks no one finished.
 import type { ChildProcess } from "node:child_process";
