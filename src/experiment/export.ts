@@ -8,7 +8,7 @@
 //
 // The store is opened read-only and read in one transaction, so a suite still writing to it gets
 // a consistent snapshot and is not disturbed.
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { type Options as CsvOptions, stringify } from "csv-stringify/sync";
@@ -37,9 +37,15 @@ const CHUNK_ROWS = 5000;
 
 /**
  * Writes each table of the store at `store` (a path, or an open store's handle, whose path is
- * used) to `dir` (created if needed; existing files of the same names are replaced).
+ * used) to `dir` (created if needed). CSV files of the same names already there are refused
+ * (E_INPUT, naming them) unless `force`, as `halfwatt merge` refuses to replace its output: an
+ * export of another store, or one edited in a spreadsheet, is not overwritten by accident.
  */
-export function exportCsv(store: string | { path: string }, dir: string): ExportedTable[] {
+export function exportCsv(
+  store: string | { path: string },
+  dir: string,
+  options: { force?: boolean } = {},
+): ExportedTable[] {
   const path = typeof store === "string" ? store : store.path;
   let db: Database.Database;
   try {
@@ -66,6 +72,12 @@ export function exportCsv(store: string | { path: string }, dir: string): Export
       throw new StoreError(
         "E_INPUT",
         `the results store ${path} has schema version ${version}, this halfwatt exports ${SCHEMA_VERSION}: open it for writing once (halfwatt suite … --resume) to bring it up to date`,
+      );
+    const existing = EXPORT_TABLES.map((t) => join(dir, `${t}.csv`)).filter((f) => existsSync(f));
+    if (existing.length && !options.force)
+      throw new StoreError(
+        "E_INPUT",
+        `${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}: pass --force to replace ${existing.length === 1 ? "it" : "them"}, or choose another --csv folder`,
       );
     mkdirSync(dir, { recursive: true });
     db.exec("BEGIN");

@@ -150,6 +150,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (suite_id, block)
   );
   `,
+  // 5: runs the divergence rule stopped (issue 17, src/experiment/divergence.ts). Such a run keeps
+  // status 'completed' (it ran its course: a resume must not redo it, and SQLite cannot alter the
+  // status CHECK) and holds here why it diverged; NULL for a run that trained. The report leaves
+  // diverged runs out of its statistics.
+  `
+  ALTER TABLE runs ADD COLUMN diverged TEXT;
+  `,
 ];
 
 /** The schema version this halfwatt writes. */

@@ -10,7 +10,7 @@ import type { Dataset } from "../data/index.js";
 import { loadDataset } from "../data/index.js";
 import { type GpuContext, openDevice } from "../gpu/device.js";
 import { tuneCacheStatus } from "../kernels/gemm-tune-cache.js";
-import type { TrainConfig, TrainResult } from "../model/trainer.js";
+import type { EpochResult, TrainConfig, TrainResult } from "../model/trainer.js";
 import { train } from "../model/trainer.js";
 import { monotonicMs } from "../telemetry/clock.js";
 import type { EnergyReport } from "../telemetry/ledger.js";
@@ -19,6 +19,7 @@ import { Sampler } from "../telemetry/sampler.js";
 import { type PlanOptions, planSources } from "../telemetry/sources.js";
 import type { Sample } from "../telemetry/types.js";
 import { resolveIntensity } from "./carbon.js";
+import { divergence, runningLossDivergence } from "./divergence.js";
 import { SuiteError } from "./errors.js";
 import {
   type ConcurrencyStep,
@@ -53,6 +54,9 @@ export const RUN_PHASES = {
   test: "test",
 } as const;
 
+/** How a run ended, as progress reports it. */
+export type RunEndStatus = "completed" | "interrupted" | "failed" | "diverged";
+
 export interface SuiteProgress {
   onStart?(info: {
     suiteId: number;
@@ -64,10 +68,12 @@ export interface SuiteProgress {
   }): void;
   onRunStart?(run: PlannedRun, config: RunConfiguration, position: number, total: number): void;
   onPhase?(run: PlannedRun, phase: string): void;
-  onEpoch?(run: PlannedRun, epoch: number, of: number): void;
+  /** After each epoch, with its metrics (loss, accuracy). */
+  onEpoch?(run: PlannedRun, epoch: number, of: number, result?: EpochResult): void;
   /** Instantaneous total power (W) of the measured channels, about once a second. */
   onPower?(watts: number): void;
-  onRunEnd?(run: PlannedRun, status: "completed" | "interrupted" | "failed", detail: string): void;
+  /** `diverged`: stopped early by the divergence rule (divergence.ts), recorded, left out of the statistics. */
+  onRunEnd?(run: PlannedRun, status: RunEndStatus, detail: string): void;
   onNote?(note: string): void;
 }
 
@@ -119,6 +125,8 @@ export interface SuiteRunSummary {
   completed: number;
   interrupted: number;
   failed: number;
+  /** Runs stopped by the divergence rule (stored as completed, marked diverged; not redone on resume). */
+  diverged: number;
   skipped: number;
   stopped: boolean;
 }
@@ -141,7 +149,13 @@ export function refuseUnfinishedWithoutResume(
 
 /** A summary before any run: the completed ones counted as skipped. */
 export function emptySummary(suiteId: number, skipped: number): SuiteRunSummary {
-  return { suiteId, completed: 0, interrupted: 0, failed: 0, skipped, stopped: false };
+  return { suiteId, completed: 0, interrupted: 0, failed: 0, diverged: 0, skipped, stopped: false };
+}
+
+/** What stopped the suite, for the interrupted run's record: the signal's name (SIGINT, SIGTERM) or the reason given. */
+function stopCause(signal: AbortSignal | undefined): string {
+  const r = signal?.reason;
+  return typeof r === "string" ? r : "by request";
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -403,6 +417,14 @@ export async function runSuite(
       };
       let sampler: Sampler | null = null;
       let completedDetail: string | null = null;
+      let divergedDetail: string | null = null;
+      // The run's own stop token: the suite's stop, or the divergence rule (which stops this run only).
+      const runStop = new AbortController();
+      const forwardStop = () => runStop.abort(opts.signal?.reason);
+      if (opts.signal?.aborted) forwardStop();
+      else opts.signal?.addEventListener("abort", forwardStop, { once: true });
+      let diverged: string | null = null;
+      const epochsSoFar: EpochResult[] = [];
       const windowStart = Date.now();
       try {
         sampler = await Sampler.start({
@@ -447,14 +469,21 @@ export async function runSuite(
         const result: TrainResult = await train(
           trainConfigOf(spec, config, run.seed, opts.cacheDir),
           {
-            signal: opts.signal,
+            signal: runStop.signal,
             onRunStart: async () => {
               progress.onPhase?.(run, RUN_PHASES.train);
               await s.mark(RUN_PHASES.train);
             },
+            onProgress: (p) => {
+              diverged ??= runningLossDivergence(p.epoch, p.loss);
+              if (diverged) runStop.abort("diverged");
+            },
             onEpochEnd: (e) => {
               store.addEpoch(runId, e);
-              progress.onEpoch?.(run, e.epoch, config.epochs);
+              epochsSoFar.push(e);
+              diverged ??= divergence(epochsSoFar);
+              if (diverged) runStop.abort("diverged");
+              progress.onEpoch?.(run, e.epoch, config.epochs, e);
             },
             onTestStart: async () => {
               progress.onPhase?.(run, RUN_PHASES.test);
@@ -467,8 +496,8 @@ export async function runSuite(
         sampler = null;
         flush();
         for (const w of new Set(report.warnings)) progress.onNote?.(`run ${run.index + 1}: ${w}`);
-        if (result.stopped) {
-          store.failRun(runId, "interrupted", "stopped by the user (SIGINT) before the run finished");
+        if (result.stopped && diverged === null) {
+          store.failRun(runId, "interrupted", `stopped (${stopCause(opts.signal)}) before the run finished`);
           summary.interrupted++;
           summary.stopped = true;
           progress.onRunEnd?.(run, "interrupted", "stopped");
@@ -518,8 +547,12 @@ export async function runSuite(
           phases,
           energy,
           carbon,
+          ...(diverged !== null ? { diverged } : {}),
         });
-        summary.completed++;
+        if (diverged !== null) {
+          summary.diverged++;
+          divergedDetail = `diverged, stopped early: ${diverged}`;
+        } else summary.completed++;
         const gpu = report.phases
           .find((p) => p.name === RUN_PHASES.train)
           ?.totals.find((t) => t.component === "gpu");
@@ -528,7 +561,11 @@ export async function runSuite(
         if (sampler) await sampler.abort().catch(() => {});
         flush();
         const message = e instanceof Error ? e.message : String(e);
-        store.failRun(runId, opts.signal?.aborted ? "interrupted" : "failed", message);
+        store.failRun(
+          runId,
+          opts.signal?.aborted ? "interrupted" : "failed",
+          opts.signal?.aborted ? `stopped (${stopCause(opts.signal)}): ${message}` : message,
+        );
         if (opts.signal?.aborted) {
           summary.interrupted++;
           summary.stopped = true;
@@ -539,9 +576,12 @@ export async function runSuite(
         progress.onRunEnd?.(run, "failed", message);
         // A configuration error would fail every run alike: stop rather than fail them all.
         if (summary.failed >= 2 && summary.completed === 0) throw e;
+      } finally {
+        opts.signal?.removeEventListener("abort", forwardStop);
       }
       // Outside the try: a progress callback that throws must not turn a stored run into a failed one.
-      if (completedDetail !== null) progress.onRunEnd?.(run, "completed", completedDetail);
+      if (divergedDetail !== null) progress.onRunEnd?.(run, "diverged", divergedDetail);
+      else if (completedDetail !== null) progress.onRunEnd?.(run, "completed", completedDetail);
     }
   } finally {
     if (!opts.dataset) dataset.close();

@@ -168,6 +168,11 @@ export interface RunRecord extends PlannedRun {
   carbon: { intensity: number; pue: number; source: string } | null;
   /** GPU temperature (°C) before the baseline, where NVML reports it. */
   gpuTempC: number | null;
+  /**
+   * Why the divergence rule (divergence.ts) stopped this run (status `completed`: it is not redone
+   * on resume); absent for a run that trained. Left out of the report's statistics.
+   */
+  diverged?: string;
 }
 
 export interface SuiteRecord {
@@ -200,6 +205,8 @@ export interface FinishedRun {
   phases: PhaseRecord[];
   energy: EnergyRecord[];
   carbon: { intensity: number; pue: number; source: string };
+  /** The run was stopped by the divergence rule (divergence.ts): why. Absent for a run that trained. */
+  diverged?: string;
 }
 
 /**

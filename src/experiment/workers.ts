@@ -9,9 +9,10 @@
 // runs is apportioned among the runs in flight on the host (shared-energy.ts). Whole blocks keep
 // every configuration of a replicate on one GPU, so the device is a blocking factor of the design.
 //
-// Messages: the parent sends one `start` (what to run) and, on Ctrl-C, `stop`; a worker sends its
-// progress events, then `done` with its summary (or `error`). A worker whose channel to the parent
-// closes stops as on Ctrl-C: it never writes on without the process that holds the store's lock.
+// Messages: the parent sends one `start` (what to run) and, on Ctrl-C or SIGTERM, `stop` (with its
+// cause); a worker sends its progress events, then `done` with its summary (or `error`). A worker
+// whose channel to the parent closes stops as on Ctrl-C: it never writes on without the process
+// that holds the store's lock.
 // A worker that dies leaves its run `running`: the parent marks it failed (or interrupted, when
 // stopping) and the others go on; `--resume` runs it again, with the blocks no one finished.
 import type { ChildProcess } from "node:child_process";
@@ -20,8 +21,10 @@ import { loadDataset } from "../data/index.js";
 import { type BindEnv, GPU_BOUND_ENV, type PhysicalGpu, withBindEnv } from "../gpu/gpus.js";
 import type { PlanOptions } from "../telemetry/sources.js";
 import { SuiteError } from "./errors.js";
+import { SHARED_PROVENANCE } from "./provenance.js";
 import {
   emptySummary,
+  type RunEndStatus,
   refuseUnfinishedWithoutResume,
   runSuite,
   type SuiteProgress,
@@ -51,7 +54,7 @@ export type WorkerEvent =
   | { type: "run-start"; run: PlannedRun; config: RunConfiguration }
   | { type: "phase"; run: PlannedRun; phase: string }
   | { type: "epoch"; run: PlannedRun; epoch: number; of: number }
-  | { type: "run-end"; run: PlannedRun; status: "completed" | "interrupted" | "failed"; detail: string }
+  | { type: "run-end"; run: PlannedRun; status: RunEndStatus; detail: string }
   | { type: "note"; note: string }
   | { type: "done"; summary: SuiteRunSummary }
   | { type: "error"; code: string; message: string };
@@ -103,8 +106,14 @@ export function workerEnv(base: NodeJS.ProcessEnv, gpu: PhysicalGpu): NodeJS.Pro
 
 export const OVERLAP_NOTE =
   "runs ran on several GPUs at once, one worker process per GPU: each run's GPU energy is its own GPU's, " +
-  'while the CPU, RAM and wall-meter energy of runs that overlapped is apportioned among the runs in flight (provenance "estimated, shared"); ' +
+  `while the CPU, RAM and wall-meter energy of runs that overlapped is apportioned among the runs in flight (provenance "${SHARED_PROVENANCE}"); ` +
   "an idle baseline measured while other workers were busy includes their CPU load, so its CPU part is not idle (the GPU part is its own GPU's idle)";
+
+/** The parent's stop cause as the worker records it: "SIGTERM via the suite's parent process". */
+function stopReason(signal: AbortSignal | undefined): string {
+  const r = signal?.reason;
+  return `${typeof r === "string" ? r : "a stop"} via the suite's parent process`;
+}
 
 /** Runs the suite with one worker process per GPU (see the file comment). */
 export async function runSuiteOnGpus(
@@ -131,8 +140,10 @@ export async function runSuiteOnGpus(
 
   const session = randomUUID();
   const live = new Set<ChildProcess>();
+  // The stop carries its cause (SIGINT, SIGTERM), which the worker records in its interrupted run.
+  const stopMessage = () => ({ type: "stop", reason: stopReason(opts.signal) });
   const stopAll = () => {
-    for (const child of live) if (child.connected) child.send({ type: "stop" });
+    for (const child of live) if (child.connected) child.send(stopMessage());
   };
   opts.signal?.addEventListener("abort", stopAll, { once: true });
   try {
@@ -158,6 +169,7 @@ export async function runSuiteOnGpus(
               summary.completed += result.completed;
               summary.interrupted += result.interrupted;
               summary.failed += result.failed;
+              summary.diverged += result.diverged ?? 0;
               if (result.stopped) summary.stopped = true;
             }
             if (lost !== null) {
@@ -200,7 +212,7 @@ export async function runSuiteOnGpus(
             ...(opts.telemetry !== undefined ? { telemetry: opts.telemetry } : {}),
           };
           if (child.connected) child.send(start);
-          if (opts.signal?.aborted) child.connected && child.send({ type: "stop" });
+          if (opts.signal?.aborted) child.connected && child.send(stopMessage());
         }),
     );
     await Promise.all(ends);

@@ -1,6 +1,8 @@
 // The plain-language conclusion, generated from the numbers: which configuration used least
 // energy, by how much against each other one, and how sure (Holm-adjusted Welch p, the CI), with
 // the caveats a reader needs (estimates, short runs, few replicates, an unfinished suite).
+import { DIVERGENCE_RULE } from "../experiment/divergence.js";
+import { SHARED_PROVENANCE } from "../experiment/provenance.js";
 import { interval, percent, pValue, sig } from "./numbers.js";
 import type { ReportData } from "./types.js";
 
@@ -14,8 +16,13 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
   const caveats: string[] = [];
   const configs = data.configurations.filter((c) => c.energy.metric);
   const metric = data.metric;
+  const diverged = data.excluded.filter((r) => r.status === "diverged");
   if (!metric || !configs.length) {
-    conclusion.push("No run completed, so there is nothing to compare yet.");
+    conclusion.push(
+      diverged.length
+        ? `No run trained to completion (${diverged.length} diverged), so there is nothing to compare.`
+        : "No run completed, so there is nothing to compare yet.",
+    );
   } else {
     const ranked = [...configs].sort((a, b) => (a.energy.metric?.mean ?? 0) - (b.energy.metric?.mean ?? 0));
     const best = ranked[0];
@@ -99,7 +106,7 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
   const overlapped = data.runs.filter((r) => r.overlapped).length;
   if (overlapped)
     caveats.push(
-      `${overlapped} runs overlapped with others on their host: their CPU and RAM energy is apportioned among the runs in flight (estimated, shared).`,
+      `${overlapped} runs overlapped with others on their host: their CPU and RAM energy is apportioned among the runs in flight (${SHARED_PROVENANCE}).`,
     );
   if (data.statistics?.blocked?.result)
     caveats.push(
@@ -124,6 +131,10 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
   if (few.length)
     caveats.push(
       `Fewer than ${MIN_REPLICATES} completed runs for ${few.map((c) => `${c.id} (${c.completed})`).join(", ")}: intervals are wide or missing and normality cannot be checked.`,
+    );
+  if (diverged.length)
+    caveats.push(
+      `${diverged.length} run(s) diverged (${[...new Set(diverged.map((r) => r.configId))].join(", ")}): stopped early by the rule "${DIVERGENCE_RULE}", kept in the store and listed below, left out of every figure and test above.`,
     );
   if (!data.finished)
     caveats.push(

@@ -128,7 +128,8 @@ function configurationOrder(results: SuiteResults): string[] {
 
 export function collectReportData(results: SuiteResults, generatedAt: Date): ReportData {
   const { suite } = results;
-  const completed = results.runs.filter((r) => r.status === "completed");
+  // A diverged run (divergence.ts) ran its course but did not train: it is listed, never compared.
+  const completed = results.runs.filter((r) => r.status === "completed" && r.diverged === undefined);
   const metric = chooseMetric(completed);
   const runs = metric ? completed.map((r) => runEnergy(r, metric)) : [];
   const accuracies = completed.flatMap((r) => r.epochs.map((e) => e.valid.accuracy)).filter(Number.isFinite);
@@ -180,7 +181,9 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
     },
     planned: Math.max(suite.plan.length, results.runs.length),
     completed: completed.length,
-    finished: completed.length >= suite.plan.length && results.runs.every((r) => r.status === "completed"),
+    finished:
+      results.runs.filter((r) => r.status === "completed").length >= suite.plan.length &&
+      results.runs.every((r) => r.status === "completed"),
     environment: {
       adapters: unique(completed.map((r) => r.env?.adapter)),
       drivers: unique(completed.map((r) => r.env?.driver)),
@@ -209,13 +212,13 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
     conclusion: [],
     caveats: [],
     excluded: results.runs
-      .filter((r) => r.status !== "completed")
+      .filter((r) => r.status !== "completed" || r.diverged !== undefined)
       .map((r) => ({
         runId: r.id,
         configId: r.configId,
         replicate: r.replicate,
-        status: r.status,
-        error: r.error,
+        status: r.diverged !== undefined ? "diverged" : r.status,
+        error: r.diverged ?? r.error,
       })),
   };
   const { conclusion, caveats } = conclude(data);

@@ -6,6 +6,7 @@
 // Words (docs/experiment.md, glossary): the report's "device factor" is the factor src/stats calls
 // the RCBD's "block"; a plan's "block" (a replicate) is another thing, and the document's pieces
 // are "parts". ReportData.blocks (src/report/types.ts) still holds the device factor's levels.
+import { SHARED_PROVENANCE } from "../experiment/provenance.js";
 import { type DocumentPart, paragraph as p } from "./document-parts.js";
 import { pValue, sig } from "./numbers.js";
 import type { BlockedAnovaSummary, ReportData, ReportStatistics } from "./types.js";
@@ -82,7 +83,7 @@ export function deviceEnergyParts(data: ReportData): DocumentPart[] {
   if (overlapped)
     out.push(
       p(
-        `${overlapped} of ${data.runs.length} runs overlapped with other runs on their host. Each run's GPU energy is its own GPU's; the CPU and RAM (and a wall meter) serve every run in flight, so their energy in those runs is the host's apportioned by each run's share of the time (estimated, shared) and is never counted twice.`,
+        `${overlapped} of ${data.runs.length} runs overlapped with other runs on their host. Each run's GPU energy is its own GPU's; the CPU and RAM (and a wall meter) serve every run in flight, so their energy in those runs is the host's apportioned by each run's share of the time (${SHARED_PROVENANCE}) and is never counted twice.`,
       ),
     );
   if (data.blocks.some((device) => device.idleGpuW))

@@ -333,7 +333,7 @@ export function buildDocument(
     sections.push({
       title: "Runs left out",
       blocks: [
-        p("Only completed runs enter the figures above. These did not complete:"),
+        p("Only completed runs that trained enter the figures above. These did not complete, or diverged:"),
         {
           kind: "table",
           headers: ["Run", "Configuration", "Replicate", "Status", "Error"],

@@ -2,8 +2,13 @@
 // SVG charts), report.md (same tables, charts as files) and ReportData (the numbers shown);
 // writeReport puts them in a folder. Chart rendering is asynchronous (vega's SVG renderer), so
 // both return promises.
-import { mkdirSync, writeFileSync } from "node:fs";
+//
+// Each file is written to a temporary file beside it, then renamed over it: a full disk or a
+// crash leaves the previous report (or none), never a truncated one, and an error names the file
+// and says that `halfwatt report` rebuilds the report from the store.
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { HalfwattError } from "../errors.js";
 import type { SuiteResults } from "../experiment/types.js";
 import type { EpochResult } from "../model/trainer.js";
 import { type Chart, curveChart, energyChart, powerChart, renderSvg, timelineChart } from "./charts.js";
@@ -39,7 +44,8 @@ function charts(results: SuiteResults, data: ReportData): { list: Chart[]; timel
     timeline.set(c.id, chart.name);
     list.push(chart);
   }
-  const completed = results.runs.filter((r) => r.status === "completed");
+  // Diverged runs' losses (NaN, or far above the rest) would only flatten the curves.
+  const completed = results.runs.filter((r) => r.status === "completed" && r.diverged === undefined);
   const curve = (pick: (e: EpochResult) => number) =>
     completed.flatMap((r) =>
       r.epochs.map((e) => ({ configuration: r.configId, run: r.id, epoch: e.epoch, value: pick(e) })),
@@ -74,20 +80,54 @@ export async function buildReport(
   };
 }
 
-/** Writes report.html, report.md and charts/*.svg into `dir` (created if needed). */
+/** A report file that could not be written (E_RUNTIME): names the file and how to rebuild it. */
+export class ReportWriteError extends HalfwattError {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+    rebuild: string,
+  ) {
+    super("E_RUNTIME", `cannot write ${file}: ${(cause as Error)?.message ?? String(cause)}; ${rebuild}`, {
+      cause,
+    });
+  }
+}
+
+/** Writes `text` to `file` through a temporary file in the same folder and a rename (atomic on POSIX). */
+function writeAtomically(file: string, text: string, rebuild: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, file);
+  } catch (e) {
+    rmSync(temporary, { force: true });
+    throw new ReportWriteError(file, e, rebuild);
+  }
+}
+
+/**
+ * Writes report.html, report.md and charts/*.svg into `dir` (created if needed), each atomically.
+ * `store`: the results store's path, for the error's "`halfwatt report STORE --out DIR` rebuilds it".
+ */
 export async function writeReport(
   results: SuiteResults,
   dir: string,
-  options: { generatedAt?: Date } = {},
+  options: { generatedAt?: Date; store?: string } = {},
 ): Promise<BuiltReport & { files: string[] }> {
   const report = await buildReport(results, options);
-  mkdirSync(join(dir, "charts"), { recursive: true });
+  const rebuild = `\`halfwatt report ${options.store ?? "RESULTS.sqlite"} --out ${dir}\` rebuilds the report from the store`;
+  const charts = join(dir, "charts");
+  try {
+    mkdirSync(charts, { recursive: true });
+  } catch (e) {
+    throw new ReportWriteError(charts, e, rebuild);
+  }
   const files = [join(dir, "report.html"), join(dir, "report.md")];
-  writeFileSync(files[0], report.html);
-  writeFileSync(files[1], report.markdown);
+  writeAtomically(files[0], report.html, rebuild);
+  writeAtomically(files[1], report.markdown, rebuild);
   for (const [name, svg] of report.charts) {
-    const file = join(dir, "charts", `${name}.svg`);
-    writeFileSync(file, svg);
+    const file = join(charts, `${name}.svg`);
+    writeAtomically(file, svg, rebuild);
     files.push(file);
   }
   return { ...report, files };

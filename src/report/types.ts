@@ -181,7 +181,8 @@ export interface ExcludedRun {
   runId: number;
   configId: string;
   replicate: number;
-  status: RunStatus;
+  /** `diverged`: completed, but stopped by the divergence rule (error holds why). */
+  status: RunStatus | "diverged";
   error: string | null;
 }
 

@@ -55,6 +55,38 @@ describe.skipIf(!existsSync(CLI))("halfwatt train / eval", () => {
     expect(JSON.parse(e.stdout).splits.test.accuracy).toBe(doc.test.accuracy);
   });
 
+  it("train --lr 1e30 diverges: stopped after the first NaN epoch, exit 1, one JSON document saying so, no checkpoint; progress still on stderr", () => {
+    const ckpt = join(dir, "diverged.safetensors");
+    const r = run(
+      "train",
+      "--data",
+      DATA,
+      "--batch",
+      "20",
+      "--neurons",
+      "16",
+      "--epochs",
+      "4",
+      "--lr",
+      "1e30",
+      "--save",
+      ckpt,
+      "--json",
+    );
+    expect(r.status, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.diverged).toMatch(/^epoch 1: training loss (NaN|-?Infinity) \(not finite\)$/);
+    expect(doc.error).toMatchObject({ code: "E_RUNTIME", message: expect.stringMatching(/diverged/) });
+    // Stopped early: one of the four epochs, no test evaluation, no checkpoint of NaN weights.
+    expect(doc.epochs).toHaveLength(1);
+    expect(doc.stopped).toBe(true);
+    expect(doc.test).toBeNull();
+    expect(doc.checkpoint).toBeNull();
+    expect(existsSync(ckpt)).toBe(false);
+    // --json keeps stdout for the document; the epoch lines go to stderr all the same.
+    expect(r.stderr).toMatch(/^epoch 1: loss NaN/m);
+  });
+
   it("bad options are refused before any work, as JSON errors with exit 2", () => {
     for (const args of [
       ["--batch", "0"],

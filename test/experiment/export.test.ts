@@ -2,7 +2,7 @@
 // itself returns it (read here with better-sqlite3, not through the exporter), NULL apart from an
 // empty string, numbers to the last bit, JSON columns as JSON; and the file is what Excel opens
 // (BOM, CRLF, RFC 4180 quoting).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -200,6 +200,32 @@ describe("exportCsv", () => {
     } finally {
       store.close();
     }
+  });
+
+  it("refuses to overwrite CSV files already there without force, naming them; with force replaces them", () => {
+    const target = join(dir, "csv-again");
+    mkdirSync(target);
+    // One earlier file (edited in a spreadsheet, say) and an unrelated one.
+    writeFileSync(join(target, "runs.csv"), "EDITED");
+    writeFileSync(join(target, "notes.txt"), "mine");
+    expect(() => exportCsv(dbPath, target)).toThrow(StoreError);
+    try {
+      exportCsv(dbPath, target);
+    } catch (e) {
+      expect((e as StoreError).code).toBe("E_INPUT");
+      expect((e as Error).message).toBe(
+        `${join(target, "runs.csv")} already exists: pass --force to replace it, or choose another --csv folder`,
+      );
+    }
+    // Nothing was written: the other tables' files are not there either.
+    expect(readFileSync(join(target, "runs.csv"), "utf8")).toBe("EDITED");
+    expect(existsSync(join(target, "suites.csv"))).toBe(false);
+    const forced = exportCsv(dbPath, target, { force: true });
+    expect(forced.map((t) => t.rows)).toStrictEqual(exported.map((t) => t.rows));
+    expect(readFileSync(join(target, "runs.csv"), "utf8")).toBe(
+      readFileSync(join(outDir, "runs.csv"), "utf8"),
+    );
+    expect(readFileSync(join(target, "notes.txt"), "utf8")).toBe("mine");
   });
 
   it("refuses a missing file and a database that is not a store, naming it", () => {

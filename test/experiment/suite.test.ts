@@ -2,7 +2,7 @@
 // README's main job runs it), an interrupted suite resumed without redoing finished runs, the
 // store intact after a SIGINT, and the report's numbers equal to the store's.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
@@ -11,6 +11,7 @@ import { planRuns } from "../../src/experiment/plan.js";
 import { runSuite } from "../../src/experiment/runner.js";
 import { parseSuiteSpec } from "../../src/experiment/spec.js";
 import { openStore } from "../../src/experiment/store.js";
+import { buildReport } from "../../src/report/report.js";
 import { useGpu } from "../helpers/gpu.js";
 
 const env = useGpu("suite");
@@ -143,6 +144,158 @@ describe("suite", () => {
       // Every run row (the interrupted one kept for the record) plus the header.
       const runsCsv = readFileSync(join(out, "csv", "runs.csv"), "utf8");
       expect(runsCsv.trim().split(/\r?\n/)).toHaveLength(1 + statuses.length + 3);
+    },
+  );
+
+  it("a configuration that diverges (lr 1e30): its runs stop after the NaN epoch, are marked diverged, are not redone, and stay out of the report's comparison", async () => {
+    const raw = {
+      ...tinyRaw("diverge"),
+      epochs: 3,
+      configurations: [
+        { precision: "f32", batch: 16, neurons: [16] },
+        { precision: "f32", batch: 16, neurons: [16], optimizer: { name: "adam", lr: 1e30 } },
+      ],
+    };
+    const spec = parseSuiteSpec(raw, "test");
+    const plan = planRuns(spec);
+    const wild = spec.configurations[1].id;
+    const ended: string[] = [];
+    const store = openStore(join(dir, "diverge.sqlite"));
+    try {
+      const summary = await runSuite(spec, plan, {
+        store,
+        ctx: env.ctx,
+        cacheDir: cache,
+        progress: { onRunEnd: (run, status) => ended.push(`${run.configId} ${status}`) },
+      });
+      expect(summary).toMatchObject({ completed: 2, diverged: 2, failed: 0, interrupted: 0, stopped: false });
+      expect(ended.filter((e) => e === `${wild} diverged`)).toHaveLength(2);
+      const results = store.results(summary.suiteId);
+      for (const r of results.runs) {
+        expect(r.status).toBe("completed");
+        if (r.configId === wild) {
+          expect(r.diverged).toMatch(/^epoch 1: training loss (NaN|-?Infinity) \(not finite\)$/);
+          // Stopped early: the first of three epochs, no test evaluation; its energy kept.
+          expect(r.epochs).toHaveLength(1);
+          expect(r.test).toBeNull();
+          expect(r.energy.some((e) => e.phase === "train" && (e.grossJ ?? 0) > 0)).toBe(true);
+        } else {
+          expect(r.diverged).toBeUndefined();
+          expect(r.epochs).toHaveLength(3);
+        }
+      }
+      const { data } = await buildReport(results);
+      expect(data.configurations.map((c) => c.id)).toEqual([spec.configurations[0].id]);
+      expect(data.conclusion.join(" ")).not.toMatch(/real difference/);
+      expect(data.caveats.join(" ")).toMatch(/2 run\(s\) diverged/);
+      // A resume redoes nothing: a diverged run would diverge again.
+      const again = await runSuite(spec, plan, { store, ctx: env.ctx, cacheDir: cache, resume: true });
+      expect(again).toMatchObject({ skipped: 4, completed: 0, diverged: 0 });
+    } finally {
+      store.close();
+    }
+  });
+
+  it.skipIf(!existsSync(CLI))(
+    "the CLI: SIGTERM (Slurm's time limit) to the suite's process stops it after the step: run interrupted, lock released, report written, exit 143, --json one document; then a report that cannot be written says the store is complete",
+    async () => {
+      const specFile = join(dir, "term-suite.json");
+      // Long enough after the first epoch's line (5 more epochs of 30 steps) that the signal lands mid-run.
+      const slow = { data: "synthetic:classes=4,size=8,train=480,valid=32,test=32,seed=5", epochs: 6 };
+      writeFileSync(specFile, JSON.stringify({ ...tinyRaw("term"), ...slow }));
+      const out = join(dir, "term-out");
+      const args = [CLI, "suite", specFile, "--out", out, "--cache-dir", cache, "--json"];
+      // Not detached: the signal goes to the top process alone (the Dawn filter), which passes it on.
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let err = "";
+      let doc = "";
+      let sent = false;
+      child.stdout.on("data", (d: Buffer) => {
+        doc += d.toString();
+      });
+      const ended = new Promise<number>((done) => {
+        child.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+          // Progress reaches stderr with --json and off a terminal, one line per epoch: signal the second run mid-way.
+          if (!sent && /^run 2\/4 .*: epoch 1\/6/m.test(err)) {
+            sent = true;
+            child.kill("SIGTERM");
+          }
+        });
+        child.on("close", (code) => done(code ?? -1));
+      });
+      expect(await ended, err).toBe(143);
+      expect(err).toMatch(/SIGTERM: stopping after the current step/);
+      const summary = JSON.parse(doc);
+      expect(summary).toMatchObject({ completed: 1, interrupted: 1, failed: 0, stopped: true });
+      const raw = new Database(join(out, "results.sqlite"), { readonly: true });
+      try {
+        expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
+        const runs = raw.prepare("select status, error from runs order by id").all() as {
+          status: string;
+          error: string | null;
+        }[];
+        expect(runs.map((r) => r.status)).toEqual(["completed", "interrupted"]);
+        expect(runs.at(-1)?.error).toMatch(/SIGTERM/);
+        expect(raw.prepare("select count(*) from lock").pluck().get()).toBe(0);
+      } finally {
+        raw.close();
+      }
+      expect(readFileSync(join(out, "report.html"), "utf8")).toContain("<svg");
+
+      // Finish it, then make the report unwritable (report.html a folder holding a file): the
+      // runs are safe, the message says so and how to write the report again; exit 1.
+      const resumed = spawnSync(process.execPath, [...args, "--resume"], { encoding: "utf8" });
+      expect(resumed.status, resumed.stderr).toBe(0);
+      rmSync(join(out, "report.html"));
+      mkdirSync(join(out, "report.html"));
+      writeFileSync(join(out, "report.html", "keep"), "");
+      const blocked = spawnSync(process.execPath, [...args, "--resume"], { encoding: "utf8" });
+      expect(blocked.status, blocked.stderr).toBe(1);
+      const e = JSON.parse(blocked.stdout).error;
+      expect(e.code).toBe("E_RUNTIME");
+      expect(e.message).toContain(`The results store ${join(out, "results.sqlite")} is complete`);
+      expect(e.message).toContain(`cannot write ${join(out, "report.html")}`);
+      expect(e.message).toContain(`halfwatt report ${join(out, "results.sqlite")} --out ${out}`);
+    },
+  );
+
+  it.skipIf(!existsSync(CLI))(
+    "the CLI: SIGTERM to a Slurm task (--task) marks its run interrupted, releases its store, exits 143",
+    async () => {
+      const specFile = join(dir, "task-suite.json");
+      const slow = { data: "synthetic:classes=4,size=8,train=480,valid=32,test=32,seed=5", epochs: 6 };
+      writeFileSync(specFile, JSON.stringify({ ...tinyRaw("task-term"), ...slow }));
+      const out = join(dir, "task-out");
+      const child = spawn(
+        process.execPath,
+        [CLI, "suite", specFile, "--task", "1", "--out", out, "--cache-dir", cache],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let err = "";
+      let sent = false;
+      const ended = new Promise<number>((done) => {
+        child.stderr.on("data", (d: Buffer) => {
+          err += d.toString();
+          if (!sent && /^run 1\/2 .*: epoch 1\/6/m.test(err)) {
+            sent = true;
+            child.kill("SIGTERM");
+          }
+        });
+        child.on("close", (code) => done(code ?? -1));
+      });
+      expect(await ended, err).toBe(143);
+      const raw = new Database(join(out, "task-1.db"), { readonly: true });
+      try {
+        const runs = raw.prepare("select status, block from runs order by id").all() as {
+          status: string;
+          block: number;
+        }[];
+        expect(runs).toEqual([{ status: "interrupted", block: 1 }]);
+        expect(raw.prepare("select count(*) from lock").pluck().get()).toBe(0);
+      } finally {
+        raw.close();
+      }
     },
   );
 

@@ -179,6 +179,60 @@ describe.skipIf(!existsSync(CLI))("suite --devices (two logical GPUs on one adap
     expect(new Set(redo.map((x) => x.worker)).size).toBe(1);
   });
 
+  it("SIGTERM to the suite (Slurm's time limit): the parent stops every worker after its step, their runs are marked interrupted, the lock is released, the report written, exit 143", async () => {
+    const file = join(dir, "term.json");
+    // Six epochs of 30 steps: the signal lands while both workers are mid-run.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...spec("term", 2),
+        data: "synthetic:classes=4,size=8,train=480,valid=32,test=32,seed=5",
+        epochs: 6,
+      }),
+    );
+    const out = join(dir, "term-out");
+    const child = spawn(
+      process.execPath,
+      [CLI, "suite", file, "--devices", "all", "--out", out, "--cache-dir", cache],
+      { env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let err = "";
+    let sent = false;
+    const ended = new Promise<number>((done) => {
+      child.stderr.on("data", (d: Buffer) => {
+        err += d.toString();
+        if (!sent && /\[GPU 0\] .*epoch 1\/6/.test(err) && /\[GPU 1\] .*epoch 1\/6/.test(err)) {
+          sent = true;
+          child.kill("SIGTERM");
+        }
+      });
+      child.on("close", (code) => done(code ?? -1));
+    });
+    expect(await ended, err).toBe(143);
+    const db = join(out, "results.sqlite");
+    const runs = readRuns(db);
+    expect(runs.filter((x) => x.status === "running")).toEqual([]);
+    expect(runs.filter((x) => x.status === "interrupted").length).toBeGreaterThanOrEqual(1);
+    const raw0 = new Database(db, { readonly: true });
+    try {
+      // The interrupted runs name the cause the parent passed on.
+      const errors = raw0
+        .prepare("SELECT error FROM runs WHERE status = 'interrupted'")
+        .pluck()
+        .all() as string[];
+      for (const e of errors) expect(e).toMatch(/SIGTERM/);
+    } finally {
+      raw0.close();
+    }
+    const raw = new Database(db, { readonly: true });
+    try {
+      expect(raw.prepare("SELECT count(*) FROM lock").pluck().get()).toBe(0);
+    } finally {
+      raw.close();
+    }
+    expect(existsSync(join(out, "report.html"))).toBe(true);
+  });
+
   it("--devices names a GPU that does not exist: refused before anything is written", () => {
     const file = join(dir, "bad.json");
     writeFileSync(file, JSON.stringify(spec("bad", 1)));

@@ -325,6 +325,7 @@ export function writeStore(fixture: SuiteResults, path: string): void {
         phases: r.phases,
         energy: r.energy,
         carbon: r.carbon ?? { intensity: 0, pue: 1, source: "" },
+        ...(r.diverged !== undefined ? { diverged: r.diverged } : {}),
       });
     }
   } finally {

@@ -9,9 +9,10 @@ export function register(program: Command): void {
     .description("write every table of a results store (results.sqlite) as CSV files")
     .argument("<db>", "the results store, e.g. results/results.sqlite")
     .requiredOption("--csv <dir>", "folder for the CSV files (created if needed)")
+    .option("--force", "replace CSV files of the same names already in --csv")
     .option("--json", "print what was written as JSON")
-    .action((db: string, o: { csv: string; json?: boolean }) => {
-      const tables = exportCsv(db, o.csv);
+    .action((db: string, o: { csv: string; force?: boolean; json?: boolean }) => {
+      const tables = exportCsv(db, o.csv, { force: o.force });
       if (o.json) process.stdout.write(`${JSON.stringify({ tables }, null, 2)}\n`);
       else for (const t of tables) process.stdout.write(`${t.table}: ${t.rows} rows → ${t.file}\n`);
     });

@@ -34,7 +34,7 @@ export async function reportFromStore(
   suite?: string,
 ) {
   const id = pickSuite(store, suite, path);
-  const report = await writeReport(store.results(id), out);
+  const report = await writeReport(store.results(id), out, { store: path });
   return { suite: report.data.suite, files: report.files, data: report.data };
 }
 

@@ -1,16 +1,19 @@
 // `halfwatt suite PRESET|FILE`: the main job. Validates the spec (every problem listed, nothing
 // run), plans the blocked random order, runs it under telemetry into OUT/results.sqlite, and
 // writes the report (OUT/report.html, report.md). A live line on a terminal (runs done/total,
-// the current run's phase and epoch, watts, ETA), plain lines otherwise; Ctrl-C stops at the next
-// step boundary, marks the run interrupted, and `--resume` finishes the suite later.
+// the current run's phase and epoch, watts, ETA), plain lines (per run and per epoch) otherwise,
+// on stderr with or without --json; Ctrl-C or SIGTERM (a Slurm time limit) stops at the next step
+// boundary, marks the run interrupted, writes the report, exits 130 or 143, and `--resume`
+// finishes the suite later (src/experiment/stop-signals.ts).
 // On a cluster (experiment/slurm.ts): `--slurm` writes a Slurm array job instead of running, and
 // `--task N`, what each array task runs, runs block N alone into OUT/task-N.db with no report.
 import { mkdirSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { HalfwattError } from "../../errors.js";
+import { runSuiteOnDevices, serveWorker } from "../../experiment/devices.js";
 import { planRuns } from "../../experiment/plan.js";
-import { runSuite } from "../../experiment/runner.js";
+import { runSuite, type SuiteRunSummary } from "../../experiment/runner.js";
 import {
   checkTask,
   type SlurmOptions,
@@ -20,14 +23,16 @@ import {
   writeSlurmJob,
 } from "../../experiment/slurm.js";
 import { loadSuiteSpec } from "../../experiment/spec.js";
+import { handleStopSignals } from "../../experiment/stop-signals.js";
 import { openStore } from "../../experiment/store.js";
-import type { RunGpu, SuiteSpec } from "../../experiment/types.js";
+import { suiteExitCode, summaryLine } from "../../experiment/summary.js";
+import type { PlannedRun, RunGpu, SuiteSpec } from "../../experiment/types.js";
 import { packageVersions } from "../../experiment/versions.js";
 import { writeReport } from "../../report/report.js";
 import { openNvml } from "../../telemetry/nvml.js";
 import { choiceOption, integerOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
-import { progressLine } from "../progress.js";
-import { runSuiteOnDevices, serveWorker } from "../suite-workers.js";
+import { type ProgressLine, progressLine, stderrIsTerminal } from "../progress.js";
+import { devicesProgress, launchWorker } from "../suite-workers.js";
 
 /** The options (the Slurm job's own: partition, account, time, GPUs/CPUs per task, mem). */
 interface SuiteOpts extends SlurmOptions {
@@ -90,6 +95,129 @@ const fmtTime = (s: number) =>
       ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
       : `${Math.round(s)} s`;
 
+/**
+ * The suite in this process (or one Slurm task's block) into `dbPath`: the store opened, written,
+ * closed (its lock released) whatever happens. Progress: a live line on a terminal; otherwise a
+ * plain line per run and per epoch.
+ */
+async function runHere(
+  spec: SuiteSpec,
+  plan: PlannedRun[],
+  o: SuiteOpts,
+  dbPath: string,
+  signal: AbortSignal,
+  say: (s: string) => void,
+  line: ProgressLine,
+): Promise<SuiteRunSummary> {
+  const task = o.task;
+  const live = stderrIsTerminal();
+  const store = openStore(dbPath, { wait: false });
+  const started = Date.now();
+  let doneAtStart = 0;
+  let finished = 0;
+  let total = plan.length;
+  let current = "";
+  let phase = "";
+  let epoch = "";
+  let watts = "";
+  const redraw = () => {
+    const elapsed = (Date.now() - started) / 1000;
+    const eta = finished > 0 ? fmtTime((elapsed / finished) * (total - doneAtStart - finished)) : "…";
+    line.update(
+      `run ${doneAtStart + finished + 1}/${total} ${current} · ${phase}${epoch} ${watts}· ETA ${eta}`,
+    );
+  };
+  try {
+    // A task's store records the whole plan and which block it holds (for halfwatt merge), and
+    // its runs the GPU Slurm gave it.
+    let taskGpu: RunGpu | null = null;
+    if (task !== undefined) {
+      const suiteId = store.openSuite(spec, plan).id;
+      store.markTask(suiteId, [task], slurmJobOf());
+      const found = slurmTaskGpu(openNvml());
+      taskGpu = found.gpu;
+      if (found.note) store.addSuiteNote(suiteId, found.note);
+    }
+    return await runSuite(spec, plan, {
+      store,
+      // A task resumes its store: a resubmitted task finishes its block without redoing runs.
+      resume: o.resume || task !== undefined,
+      ...(task !== undefined ? { blocks: [task], gpu: taskGpu } : {}),
+      signal,
+      cacheDir: o.cacheDir,
+      telemetry: { cpuTdpW: o.cpuTdp, ramModel: o.ramModel },
+      progress: {
+        onStart: (i) => {
+          doneAtStart = i.done;
+          total = i.total;
+          say(
+            `suite "${spec.name}" (${spec.origin}): ${task === undefined ? `${spec.configurations.length} configurations × ${spec.replicates} replicates` : `task ${task} (block ${task} of ${spec.replicates})`} = ${i.total} runs${i.done ? `, ${i.done} already done` : ""}, on ${i.adapter}`,
+          );
+          say(
+            `telemetry: ${i.sources.join(", ")}${i.unavailable.length ? `; not available: ${i.unavailable.join("; ")}` : ""}`,
+          );
+          say(`store: ${dbPath}`);
+        },
+        onRunStart: (run, config) => {
+          current = `${config.id} #${run.replicate}`;
+          epoch = "";
+          redraw();
+        },
+        onPhase: (_run, p) => {
+          phase = p;
+          redraw();
+        },
+        onEpoch: (run, e, of, result) => {
+          epoch = ` epoch ${e}/${of}`;
+          if (live) redraw();
+          else
+            say(
+              `run ${doneAtStart + finished + 1}/${total} ${run.configId} #${run.replicate}: epoch ${e}/${of}${result ? `, loss ${result.train.loss.toFixed(4)}, valid acc ${(100 * result.valid.accuracy).toFixed(1)} %` : ""}`,
+            );
+        },
+        onPower: (w) => {
+          watts = `${w.toFixed(0)} W `;
+          redraw();
+        },
+        onRunEnd: (run, status, detail) => {
+          finished++;
+          line.done();
+          say(
+            `run ${doneAtStart + finished}/${total} ${run.configId} #${run.replicate}: ${status} (${detail})`,
+          );
+        },
+        onNote: (n) => {
+          line.done();
+          say(`note: ${n}`);
+        },
+      },
+    });
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * The report of a suite just run, from its store (read-only: the writer's lock is released). When
+ * it cannot be written the runs are safe in the store, which the error says, with the command that
+ * writes the report again (exit 1).
+ */
+async function reportAtTheEnd(dbPath: string, summary: SuiteRunSummary, out: string) {
+  const store = openStore(dbPath, { readonly: true });
+  try {
+    return await writeReport(store.results(summary.suiteId), out, { store: dbPath });
+  } catch (e) {
+    const held = summary.stopped ? "holds every run recorded so far" : "is complete";
+    throw new HalfwattError(
+      "E_RUNTIME",
+      `${summaryLine(summary)}. The results store ${dbPath} ${held}, but the report could not be written: ${(e as Error).message ?? String(e)}`,
+      { cause: e },
+    );
+  } finally {
+    store.close();
+  }
+}
+
 export function register(program: Command): void {
   program
     .command("suite")
@@ -141,7 +269,10 @@ export function register(program: Command): void {
     .addOption(new Option("--worker <n>").argParser(integerOption("--worker", { min: 0 })).hideHelp())
     .addOption(new Option("--gpu <i>").hideHelp())
     .action(async (source: string, o: SuiteOpts) => {
-      if (o.worker !== undefined) return serveWorker();
+      if (o.worker !== undefined) {
+        process.exitCode = await serveWorker();
+        return;
+      }
       const spec = loadSuiteSpec(source, {
         ...(o.data !== undefined ? { data: o.data } : {}),
         ...(o.replicates !== undefined ? { replicates: o.replicates } : {}),
@@ -154,144 +285,73 @@ export function register(program: Command): void {
         throw new HalfwattError("E_USAGE", `${misplaced.map(optionName).join(", ")}: only with --slurm`);
       const task = o.task;
       if (task !== undefined) checkTask(spec, task);
+      if (o.devices !== undefined && task !== undefined)
+        throw new HalfwattError("E_USAGE", "--devices and --task: choose one");
       const plan = planRuns(spec);
-      if (o.devices !== undefined) {
-        if (task !== undefined) throw new HalfwattError("E_USAGE", "--devices and --task: choose one");
-        return runSuiteOnDevices(spec, plan, {
-          source,
-          devices: o.devices,
-          out: o.out,
-          resume: o.resume,
-          cacheDir: o.cacheDir,
-          telemetry: { cpuTdpW: o.cpuTdp, ramModel: o.ramModel },
-          json: o.json,
-        });
-      }
       const out = resolve(o.out);
-      mkdirSync(out, { recursive: true });
-      const dbPath = task === undefined ? join(out, "results.sqlite") : taskStorePath(out, task);
-      const store = openStore(dbPath, { wait: false });
+      // Progress goes to stderr whatever stdout carries (--json's one document).
       const say = (s: string) => process.stderr.write(`${s}\n`);
       const line = progressLine();
-      const stop = new AbortController();
-      const onSigint = () => {
+      const stops = handleStopSignals((signal) => {
         line.done();
         say(
-          "halfwatt: stopping after the current step; the run is marked interrupted (--resume finishes the suite)",
+          `halfwatt: ${signal}: stopping after the current step${o.devices !== undefined ? " on every worker" : ""}; the run in progress is marked interrupted (--resume finishes the suite)`,
         );
-        process.off("SIGINT", onSigint);
-        stop.abort();
-      };
-      process.on("SIGINT", onSigint);
-      const started = Date.now();
-      let doneAtStart = 0;
-      let finished = 0;
-      let total = plan.length;
-      let current = "";
-      let phase = "";
-      let epoch = "";
-      let watts = "";
-      const redraw = () => {
-        const elapsed = (Date.now() - started) / 1000;
-        const eta = finished > 0 ? fmtTime((elapsed / finished) * (total - doneAtStart - finished)) : "…";
-        line.update(
-          `run ${doneAtStart + finished + 1}/${total} ${current} · ${phase}${epoch} ${watts}· ETA ${eta}`,
-        );
-      };
+      });
+      const telemetry = { cpuTdpW: o.cpuTdp, ramModel: o.ramModel };
       try {
-        // A task's store records the whole plan and which block it holds (for halfwatt merge), and
-        // its runs the GPU Slurm gave it.
-        let taskGpu: RunGpu | null = null;
-        if (task !== undefined) {
-          const suiteId = store.openSuite(spec, plan).id;
-          store.markTask(suiteId, [task], slurmJobOf());
-          const found = slurmTaskGpu(openNvml());
-          taskGpu = found.gpu;
-          if (found.note) store.addSuiteNote(suiteId, found.note);
+        let summary: SuiteRunSummary;
+        let dbPath: string;
+        let extra: Record<string, unknown> = {};
+        let lost = false;
+        if (o.devices !== undefined) {
+          const run = await runSuiteOnDevices(spec, plan, {
+            devices: o.devices,
+            out,
+            resume: o.resume,
+            cacheDir: o.cacheDir,
+            telemetry,
+            signal: stops.signal,
+            launch: launchWorker(source),
+            onDiscoveryNote: (n) => say(`note: ${n}`),
+            progress: devicesProgress(
+              say,
+              (i) =>
+                `suite "${spec.name}" (${spec.origin}): ${spec.configurations.length} configurations × ${spec.replicates} replicates = ${i.total} runs${i.done ? `, ${i.done} already done` : ""}, on ${i.gpus.length} GPU(s), one worker each, whole blocks per GPU\nstore: ${join(out, "results.sqlite")}`,
+              () => stops.signal.aborted,
+            ),
+          });
+          summary = run.summary;
+          dbPath = run.storePath;
+          lost = run.summary.workers.some((w) => w.lost !== null);
+          extra = { gpus: run.gpus.map((g) => ({ index: g.index, name: g.name, pci: g.pci, uuid: g.uuid })) };
+        } else {
+          mkdirSync(out, { recursive: true });
+          dbPath = task === undefined ? join(out, "results.sqlite") : taskStorePath(out, task);
+          summary = await runHere(spec, plan, o, dbPath, stops.signal, say, line);
         }
-        const summary = await runSuite(spec, plan, {
-          store,
-          // A task resumes its store: a resubmitted task finishes its block without redoing runs.
-          resume: o.resume || task !== undefined,
-          ...(task !== undefined ? { blocks: [task], gpu: taskGpu } : {}),
-          signal: stop.signal,
-          cacheDir: o.cacheDir,
-          telemetry: { cpuTdpW: o.cpuTdp, ramModel: o.ramModel },
-          progress: {
-            onStart: (i) => {
-              doneAtStart = i.done;
-              total = i.total;
-              if (!o.json) {
-                say(
-                  `suite "${spec.name}" (${spec.origin}): ${task === undefined ? `${spec.configurations.length} configurations × ${spec.replicates} replicates` : `task ${task} (block ${task} of ${spec.replicates})`} = ${i.total} runs${i.done ? `, ${i.done} already done` : ""}, on ${i.adapter}`,
-                );
-                say(
-                  `telemetry: ${i.sources.join(", ")}${i.unavailable.length ? `; not available: ${i.unavailable.join("; ")}` : ""}`,
-                );
-                say(`store: ${dbPath}`);
-              }
-            },
-            onRunStart: (run, config) => {
-              current = `${config.id} #${run.replicate}`;
-              epoch = "";
-              redraw();
-            },
-            onPhase: (_run, p) => {
-              phase = p;
-              redraw();
-            },
-            onEpoch: (_run, e, of) => {
-              epoch = ` epoch ${e}/${of}`;
-              redraw();
-            },
-            onPower: (w) => {
-              watts = `${w.toFixed(0)} W `;
-              redraw();
-            },
-            onRunEnd: (run, status, detail) => {
-              finished++;
-              line.done();
-              if (!o.json)
-                say(
-                  `run ${doneAtStart + finished}/${total} ${run.configId} #${run.replicate}: ${status} (${detail})`,
-                );
-            },
-            onNote: (n) => {
-              line.done();
-              if (!o.json) say(`note: ${n}`);
-            },
-          },
-        });
         line.done();
+        const exit = suiteExitCode(summary, { stopExit: stops.exitCode(), lost });
         if (task !== undefined) {
           // A task's report would show one block: the merged store's report is the one to read.
           if (o.json)
             process.stdout.write(`${JSON.stringify({ store: dbPath, task, ...summary }, null, 2)}\n`);
-          else
-            say(
-              `task ${task}: ${summary.completed} run(s) completed, ${summary.interrupted} interrupted, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} done before` : ""}; store ${dbPath}`,
-            );
-          if (summary.stopped) process.exitCode = 130;
-          else if (summary.failed) process.exitCode = 1;
+          else say(`task ${task}: ${summaryLine(summary)}; store ${dbPath}`);
+          process.exitCode = exit;
           return;
         }
-        const results = store.results(summary.suiteId);
-        const report = await writeReport(results, out);
+        const report = await reportAtTheEnd(dbPath, summary, out);
         if (o.json)
           process.stdout.write(
-            `${JSON.stringify({ store: dbPath, report: { html: join(out, "report.html"), markdown: join(out, "report.md") }, ...summary, conclusion: report.data.conclusion }, null, 2)}\n`,
+            `${JSON.stringify({ store: dbPath, report: { html: join(out, "report.html"), markdown: join(out, "report.md") }, ...extra, ...summary, conclusion: report.data.conclusion }, null, 2)}\n`,
           );
         else {
-          say(
-            `${summary.completed} run(s) completed, ${summary.interrupted} interrupted, ${summary.failed} failed${summary.skipped ? `, ${summary.skipped} done before` : ""}${summary.stopped ? " (stopped: finish with --resume)" : ""}`,
-          );
+          say(summaryLine(summary));
           say(`report: ${join(out, "report.html")} and report.md`);
         }
-        if (summary.stopped) process.exitCode = 130;
-        else if (summary.failed) process.exitCode = 1;
+        process.exitCode = exit;
       } finally {
-        process.off("SIGINT", onSigint);
-        store.close();
+        stops.dispose();
       }
     });
 }

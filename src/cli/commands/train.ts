@@ -1,7 +1,13 @@
 // `halfwatt train`: trains the dense classifier on an image folder or the synthetic set, in f32 or
 // mixed precision, and prints a line per epoch (a progress bar on a terminal) or, with --json, one
-// document at the end. Ctrl-C stops cleanly at the next step boundary and still reports.
+// document at the end (progress and the epoch lines still go to stderr). Ctrl-C stops cleanly at
+// the next step boundary and still reports. A run that diverges (src/experiment/divergence.ts: a
+// non-finite loss, or an epoch's loss far above the first's) is stopped there and exits 1, its
+// --json document saying so in `diverged` and `error`.
+
 import type { Command } from "commander";
+import { HalfwattError } from "../../errors.js";
+import { divergence, runningLossDivergence } from "../../experiment/divergence.js";
 import { saveCheckpoint } from "../../model/checkpoint.js";
 import { type EpochResult, type TrainConfig, type TrainResult, train } from "../../model/trainer.js";
 import { formatTable } from "../../report/format.js";
@@ -128,6 +134,8 @@ export function register(program: Command): void {
       };
       const say = (s: string) => process.stderr.write(`${s}\n`);
       const stop = new AbortController();
+      let diverged: string | null = null;
+      const epochs: EpochResult[] = [];
       const onSigint = () => {
         line.done();
         say("halfwatt: stopping after the current step (Ctrl-C again to abort)");
@@ -156,43 +164,56 @@ export function register(program: Command): void {
           onRunStart: (i) => {
             line.done();
             if (warned) say(`${warned} file(s) skipped`);
-            if (!o.json)
-              say(
-                `${i.adapter}: ${i.parameters.toLocaleString("en")} parameters, ${i.dataset.train.count}/${i.dataset.valid.count}/${i.dataset.test.count} images, ${i.dataset.classes.length} classes, ${i.stepsPerEpoch} steps per epoch${i.dataset.cache.reused ? " (cached pixels)" : ""}`,
-              );
+            say(
+              `${i.adapter}: ${i.parameters.toLocaleString("en")} parameters, ${i.dataset.train.count}/${i.dataset.valid.count}/${i.dataset.test.count} images, ${i.dataset.classes.length} classes, ${i.stepsPerEpoch} steps per epoch${i.dataset.cache.reused ? " (cached pixels)" : ""}`,
+            );
           },
           onEpochStart: (epoch) => {
             epochNow = epoch;
           },
-          onProgress: (p) =>
-            line.update(`epoch ${epochNow} ${bar(p.step, p.steps)} loss ${p.loss.toFixed(4)}`),
+          onProgress: (p) => {
+            line.update(`epoch ${epochNow} ${bar(p.step, p.steps)} loss ${p.loss.toFixed(4)}`);
+            diverged ??= runningLossDivergence(p.epoch, p.loss);
+            if (diverged) stop.abort("diverged");
+          },
           onEpochEnd: (e) => {
             line.done();
-            if (!o.json) say(formatEpoch(e));
+            say(formatEpoch(e));
+            epochs.push(e);
+            diverged ??= divergence(epochs);
+            if (diverged) stop.abort("diverged");
           },
         },
         {
           onModel: o.save
-            ? (model, r) =>
-                saveCheckpoint(o.save as string, model, {
+            ? async (model, r) => {
+                // A diverged model's weights are NaN or wild: no checkpoint of them.
+                if (diverged !== null) return;
+                await saveCheckpoint(o.save as string, model, {
                   config,
                   shape: model.shape,
                   classes: r.classes,
                   imageSize: r.dataset.imageSize,
                   normalization: r.normalization,
-                })
+                });
+              }
             : undefined,
         },
       );
       process.off("SIGINT", onSigint);
+      const failure = diverged
+        ? new HalfwattError("E_RUNTIME", `training diverged, stopped early: ${diverged} (lower --lr?)`)
+        : null;
       if (o.json) {
         const { test, ...rest } = result;
         process.stdout.write(
-          `${JSON.stringify({ ...rest, test: test ? { ...test, top1: test.accuracy } : null, checkpoint: o.save ?? null }, null, 2)}\n`,
+          `${JSON.stringify({ ...rest, test: test ? { ...test, top1: test.accuracy } : null, checkpoint: failure ? null : (o.save ?? null), diverged, ...(failure ? { error: { code: failure.code, message: failure.message } } : {}) }, null, 2)}\n`,
         );
       } else {
         process.stdout.write(`${formatTrainResult(result)}\n`);
-        if (o.save) say(`checkpoint: ${o.save}`);
+        if (o.save && !failure) say(`checkpoint: ${o.save}`);
+        if (failure) say(`halfwatt: ${failure.message}`);
       }
+      if (failure) process.exitCode = failure.exitCode;
     });
 }

@@ -193,6 +193,9 @@ export function finishRun(c: StoreConnection, runId: number, r: FinishedRun): vo
       for (const p of r.phases) phase.run(runId, p.name, p.startMs, p.endMs);
       const energy = c.db.prepare(insertSql("energy", ENERGY_COLUMNS));
       for (const e of r.energy) energy.run(...energyValues(runId, e));
+      // Divergence (issue 17, migration "runs.diverged"): the rule's reason, NULL for a run that trained.
+      if (r.diverged !== undefined)
+        c.db.prepare("UPDATE runs SET diverged = ? WHERE id = ?").run(r.diverged, runId);
     });
     // A checkpoint syncs the WAL (synchronous = NORMAL syncs only there): the completed run survives a power cut.
     // Best effort: the run is already committed, and a failed checkpoint only defers the sync.

@@ -17,8 +17,10 @@ import type {
 
 export type Row = Record<string, unknown>;
 
-/** The provenance column of a figure apportioned among runs in flight (see shared-energy.ts). */
-export const SHARED_PROVENANCE = "estimated, shared";
+import { SHARED_PROVENANCE } from "../provenance.js";
+
+/** The provenance label of an apportioned figure: one constant (provenance.ts), re-exported here. */
+export { SHARED_PROVENANCE };
 
 /** NULL (SQLite's NaN) back to NaN, for columns the types call `number`. */
 export const num = (v: unknown): number => (v === null || v === undefined ? Number.NaN : (v as number));
@@ -182,5 +184,7 @@ export function runRecord(r: Row, epochs: Row[], phases: Row[], energy: Row[]): 
         ? null
         : { intensity: num(r.carbon_intensity), pue: num(r.carbon_pue), source: carbonSource },
     gpuTempC: numOrNull(r.gpu_temp_c),
+    // Divergence (issue 17, migration "runs.diverged").
+    ...(r.diverged == null ? {} : { diverged: r.diverged as string }),
   };
 }
