@@ -2,6 +2,7 @@
 // once from ReportData, so report.html and report.md hold the same tables and text.
 import { blockedStatisticsBlocks, deviceEnergyBlocks, hasBlocks } from "./blocking.js";
 import { interval, percent, pValue, sig } from "./numbers.js";
+import { equivalenceBlocks, openingSection, trainEnergyBlocks } from "./study.js";
 import type { MeanCi, ReportData, TestOutcome } from "./types.js";
 
 export type Block =
@@ -34,6 +35,10 @@ export function buildDocument(
 ): Section[] {
   const configs = data.configurations;
   const sections: Section[] = [];
+
+  // The picture first, then the conclusion, then the tables.
+  const opening = openingSection(data, charts.names);
+  if (opening) sections.push(opening);
 
   sections.push({
     title: "Conclusion",
@@ -149,6 +154,7 @@ export function buildDocument(
         ]),
       },
       { kind: "chart", name: "mean-power", title: "Mean power per component (W, gross)" },
+      ...trainEnergyBlocks(data),
       {
         kind: "table",
         caption: "Every completed run",
@@ -211,7 +217,7 @@ export function buildDocument(
       p(
         data.accuracyTarget === null
           ? "No epoch results stored: no time to accuracy."
-          : `Time to accuracy: seconds of training until validation accuracy first reached ${percent(data.accuracyTarget)} (90 % of the best validation accuracy of any run).`,
+          : `Time to accuracy: seconds of training until validation accuracy first reached ${percent(data.accuracyTarget)} (${data.accuracyTargetSource}).`,
       ),
       {
         kind: "table",
@@ -230,6 +236,7 @@ export function buildDocument(
           sig(c.timeToAccuracy.meanSeconds),
         ]),
       },
+      ...equivalenceBlocks(data),
     ],
   });
 
