@@ -81,7 +81,7 @@ const quick: Preset = {
       { precision: "f32", batch: 256, neurons: [64] },
       { precision: "f32", batch: 256, neurons: [128] },
     ],
-    // 2 s: enough samples at 10 Hz for an idle mean on a CPU adapter, 24 s over the 12 runs.
+    // 2 s: enough samples at 10 Hz for an idle mean on a CPU adapter, 36 s over the 18 runs.
     baselineSeconds: 2,
     // maxSeconds 0 disables the cooldown: a CPU adapter has no GPU temperature to wait for.
     cooldown: { withinCelsius: 3, maxSeconds: 0 },
