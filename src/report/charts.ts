@@ -84,11 +84,8 @@ export function energyPerSampleChart(data: ReportData): Chart {
             {
               mark: { type: "bar" },
               encoding: {
-                y: {
-                  field: "J",
-                  type: "quantitative",
-                  title: `train energy per sample (J, ${data.metric?.label ?? ""})`,
-                },
+                // The metric's label is in the caption beside it: an axis title that long overflows.
+                y: { field: "J", type: "quantitative", title: "train energy per sample (J)" },
               },
             },
             {
