@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { buildReport } from "../../src/report/report.js";
 import { meanCi } from "../../src/report/statistics.js";
 import { tost } from "../../src/stats/index.js";
-import { CONFIGS, configuration, GPU_KJ, mainFixture, makeResults, TEST_ACCURACY } from "./fixture.js";
+import { configuration, GPU_KJ, mainFixture, makeResults, TEST_ACCURACY } from "./fixture.js";
 
 // Student t quantiles from the standard table (NIST/SEMATECH e-Handbook 1.3.6.7.2).
 const T975 = { 2: 4.302652729749464, 4: 2.776445105197793 };
@@ -181,6 +181,3 @@ describe("the report's order and its zeros", async () => {
     expect(meanCi([1, 1 + 1e-9, 1]).sd).toBeGreaterThan(0);
   });
 });
-
-// CONFIGS is the main fixture's design: the equivalence rows follow its mixed configurations.
-expect(CONFIGS.filter((c) => c.precision === "mixed")).toHaveLength(2);
