@@ -10,11 +10,12 @@ export interface Preset {
 
 /**
  * The dissertation's Tables 1–2: the benchmark (f32, batch 32, 1024 neurons) and its three mixed
- * precision experiments, 25 epochs each on 224×224 RGB images (the 525-species birds set).
+ * precision experiments, 25 epochs each on 224×224 RGB images (the 525-species birds set), plus
+ * the f32 twins of the batch-256 experiments.
  */
 const dissertation: Preset = {
   description:
-    "the dissertation's four configurations (Tables 1–2), 25 epochs, 224×224, on your --data folder",
+    "the dissertation's four configurations (Tables 1–2) and the f32 twins at batch 256, 25 epochs, 224×224, on your --data folder",
   needsData:
     "the dissertation preset has no dataset of its own: pass --data DIR (your image folder, e.g. the 525-species birds set; or synthetic:classes=525,size=224,…)",
   spec: {
@@ -34,6 +35,11 @@ const dissertation: Preset = {
       { precision: "mixed", batch: 32, neurons: [1024] }, // Table 2, 1st experiment
       { precision: "mixed", batch: 256, neurons: [1024] }, // Table 2, 2nd experiment
       { precision: "mixed", batch: 256, neurons: [2048] }, // Table 2, 3rd experiment
+      // Not in the dissertation: the f32 twins of its batch-256 experiments, so that every mixed
+      // configuration has an f32 one of the same batch and width (the accuracy equivalence test,
+      // and a precision effect not confounded with the batch's).
+      { precision: "f32", batch: 256, neurons: [1024] },
+      { precision: "f32", batch: 256, neurons: [2048] },
     ],
     // null: the runner's default, 30 s on a GPU (long enough for the idle draw to settle).
     baselineSeconds: null,
@@ -45,13 +51,13 @@ const dissertation: Preset = {
 };
 
 /**
- * The same four configurations shrunk to finish within 5 minutes on 2 CPU cores with lavapipe,
- * baselines included: 3 replicates × 4 configurations = 12 runs, so each run must stay ≲ 15 s
+ * The same six configurations shrunk to finish within minutes on 2 CPU cores with lavapipe,
+ * baselines included: 3 replicates × 6 configurations = 18 runs, so each run must stay ≲ 15 s
  * with its data load, 2 s baseline and evaluation.
  */
 const quick: Preset = {
   description:
-    "the dissertation's four configurations, shrunk: synthetic 16×16 images, 3 epochs, 3 replicates (≈ minutes on a CPU)",
+    "the dissertation's four configurations and the f32 twins at batch 256, shrunk: synthetic 16×16 images, 3 epochs, 3 replicates (≈ minutes on a CPU)",
   spec: {
     name: "quick",
     // 10 classes of 16×16 shapes: 768 inputs per image (vs 150528 at 224×224); 600 training images
@@ -70,8 +76,12 @@ const quick: Preset = {
       { precision: "mixed", batch: 32, neurons: [64] },
       { precision: "mixed", batch: 256, neurons: [64] },
       { precision: "mixed", batch: 256, neurons: [128] },
+      // The f32 twins of the batch-256 rows (as in the dissertation preset): 3 steps an epoch, so
+      // they add well under a minute to the suite on lavapipe.
+      { precision: "f32", batch: 256, neurons: [64] },
+      { precision: "f32", batch: 256, neurons: [128] },
     ],
-    // 2 s: enough samples at 10 Hz for an idle mean on a CPU adapter, 24 s over the 12 runs.
+    // 2 s: enough samples at 10 Hz for an idle mean on a CPU adapter, 36 s over the 18 runs.
     baselineSeconds: 2,
     // maxSeconds 0 disables the cooldown: a CPU adapter has no GPU temperature to wait for.
     cooldown: { withinCelsius: 3, maxSeconds: 0 },

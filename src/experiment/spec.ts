@@ -168,6 +168,15 @@ const suiteSchema = strict(
       },
       'an object like {"intensity": 268} or {"zone": "GB"} or {"csv": "file.csv"}',
     ),
+    // What the report judges, not how runs run (absent: the report's defaults, src/report).
+    accuracyTarget: num(
+      "must be a validation accuracy above 0 and at most 1 (a fraction, e.g. 0.8)",
+      (x) => x > 0 && x <= 1,
+    ).optional(),
+    equivalenceMargin: num(
+      "must be a test accuracy difference above 0 and below 1 (a fraction: 0.01 = ±1 percentage point)",
+      (x) => x > 0 && x < 1,
+    ).optional(),
     telemetry: strict(
       // 1000 Hz is beyond what NVML or RAPL refresh; above it is surely a typo.
       { hz: num("must be a number > 0 and ≤ 1000", (x) => x > 0 && x <= 1000).default(10) },
@@ -452,6 +461,9 @@ export function parseSuiteSpec(value: unknown, origin: string): SuiteSpec {
     cooldown: raw.cooldown,
     carbon,
     telemetry: raw.telemetry,
+    // Only when given, so that a stored suite's spec from before these fields still matches on --resume.
+    ...(raw.accuracyTarget !== undefined ? { accuracyTarget: raw.accuracyTarget } : {}),
+    ...(raw.equivalenceMargin !== undefined ? { equivalenceMargin: raw.equivalenceMargin } : {}),
     origin,
   };
 }

@@ -62,6 +62,13 @@ export interface SuiteSpec {
   };
   carbon: CarbonSpec;
   telemetry: { hz: number };
+  /**
+   * The validation accuracy (fraction) whose first reaching ends "time/energy to accuracy";
+   * absent: the report's default (90 % of the f32 runs' mean final validation accuracy).
+   */
+  accuracyTarget?: number;
+  /** TOST margin on test accuracy, mixed − f32 twin, as a fraction (0.01 = ±1 point); absent: 0.01. */
+  equivalenceMargin?: number;
   /** Where the spec came from: a preset name or a file path. */
   origin: string;
 }

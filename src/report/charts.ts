@@ -35,6 +35,97 @@ function configurationAxis(data: ReportData) {
   };
 }
 
+/**
+ * The report's opening picture: energy per training sample (J, train phase, the compared
+ * components) by configuration with 95 % CI whiskers, and beside it mean test accuracy with its CI.
+ */
+export function energyPerSampleChart(data: ReportData): Chart {
+  const rows = data.configurations.flatMap((c) =>
+    c.perSampleJ
+      ? [
+          {
+            configuration: c.id,
+            precision: c.precision,
+            J: c.perSampleJ.mean,
+            lo: c.perSampleJ.ci95 ? c.perSampleJ.ci95[0] : c.perSampleJ.mean,
+            hi: c.perSampleJ.ci95 ? c.perSampleJ.ci95[1] : c.perSampleJ.mean,
+          },
+        ]
+      : [],
+  );
+  const accuracy = data.configurations.flatMap((c) =>
+    c.testAccuracy
+      ? [
+          {
+            configuration: c.id,
+            precision: c.precision,
+            accuracy: c.testAccuracy.mean * 100,
+            lo: (c.testAccuracy.ci95 ? c.testAccuracy.ci95[0] : c.testAccuracy.mean) * 100,
+            hi: (c.testAccuracy.ci95 ? c.testAccuracy.ci95[1] : c.testAccuracy.mean) * 100,
+          },
+        ]
+      : [],
+  );
+  const x = configurationAxis(data);
+  const color = { field: "precision", type: "nominal" as const, title: "precision" };
+  const title = "Energy per training sample (J, mean, 95 % CI) and test accuracy (%, mean, 95 % CI)";
+  return {
+    name: "energy-per-sample",
+    title,
+    spec: {
+      config: CONFIG,
+      hconcat: [
+        {
+          width: { step: 36 },
+          height: 240,
+          data: { values: rows },
+          encoding: { x, color },
+          layer: [
+            {
+              mark: { type: "bar" },
+              encoding: {
+                // The metric's label is in the caption beside it: an axis title that long overflows.
+                y: { field: "J", type: "quantitative", title: "train energy per sample (J)" },
+              },
+            },
+            {
+              mark: { type: "rule", strokeWidth: 1.5 },
+              encoding: {
+                y: { field: "lo", type: "quantitative" },
+                y2: { field: "hi" },
+                color: { value: "black" },
+              },
+            },
+          ],
+        },
+        {
+          width: { step: 36 },
+          height: 240,
+          data: { values: accuracy },
+          encoding: { x, color },
+          layer: [
+            {
+              mark: { type: "point", filled: true, size: 60 },
+              encoding: {
+                y: {
+                  field: "accuracy",
+                  type: "quantitative",
+                  title: "test accuracy (%)",
+                  scale: { zero: false },
+                },
+              },
+            },
+            {
+              mark: { type: "rule", strokeWidth: 1.5 },
+              encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 /** Mean kJ per run by configuration and component with 95 % CI whiskers (Figure 13, with energy). */
 export function energyChart(data: ReportData): Chart {
   const rows = data.configurations.flatMap((c) =>

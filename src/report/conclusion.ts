@@ -6,6 +6,30 @@ import { SHARED_PROVENANCE } from "../experiment/provenance.js";
 import { interval, percent, pValue, sig } from "./numbers.js";
 import type { ReportData } from "./types.js";
 
+/** Percentage points of a fraction difference (0.004 → "0.4"). */
+const points = (x: number) => sig(x * 100, 3);
+
+/**
+ * Does mixed precision keep the accuracy: one sentence per mixed configuration, from the TOST on
+ * test accuracy against its f32 twin (equivalent, not shown equivalent, or why not testable).
+ */
+export function equivalenceConclusion(data: ReportData): string[] {
+  const eq = data.equivalence;
+  if (!eq?.rows.length) return [];
+  const margin = `±${points(eq.margin)} percentage point${eq.margin === 0.01 ? "" : "s"}`;
+  return eq.rows.map((r) => {
+    if (r.f32 === null)
+      return `${r.mixed} has no f32 twin (same batch and widths): its accuracy is not tested.`;
+    const diff = r.difference === null ? "" : `test accuracy ${points(r.difference)} points against ${r.f32}`;
+    if (r.equivalent === null || r.p === null || r.ci90 === null)
+      return `${r.mixed}: ${diff ? `${diff}; ` : ""}equivalence within ${margin} not testable (${r.note ?? "too few runs"}).`;
+    const ci = `90 % CI [${points(r.ci90[0])}, ${points(r.ci90[1])}] points, TOST p = ${pValue(r.p)}`;
+    return r.equivalent
+      ? `${r.mixed} keeps ${r.f32}'s accuracy: ${diff}, equivalent within ${margin} (${ci}).`
+      : `${r.mixed} is not shown to keep ${r.f32}'s accuracy within ${margin}: ${diff} (${ci}); more runs, or a real loss.`;
+  });
+}
+
 /** Runs shorter than this (energy phases, s) are flagged: sensor update periods dominate. */
 export const SHORT_RUN_SECONDS = 60;
 /** Configurations with fewer completed runs than this are flagged. */
@@ -79,6 +103,7 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
           `Across all configurations, one-way ANOVA gives F = ${sig(anova.f)}, p = ${pValue(anova.p)} (η² = ${sig(anova.etaSquared, 3)}).`,
         );
     }
+    conclusion.push(...equivalenceConclusion(data));
     const power = data.statistics?.power.result;
     if (power)
       conclusion.push(

@@ -5,12 +5,48 @@ import { mean } from "../stats/index.js";
 import type { Component } from "../telemetry/types.js";
 import { carbonRows } from "./carbon.js";
 import { conclude } from "./conclusion.js";
-import { ALL_COMPONENTS, chooseMetric, ENERGY_PHASES, idleGpuPowerW, runEnergy, weakest } from "./energy.js";
-import { energyStatistics, meanCi } from "./statistics.js";
+import {
+  ALL_COMPONENTS,
+  chooseMetric,
+  ENERGY_PHASES,
+  energyToAccuracy,
+  idleGpuPowerW,
+  runEnergy,
+  weakest,
+} from "./energy.js";
+import { accuracyEquivalence, DEFAULT_EQUIVALENCE_MARGIN, energyStatistics, meanCi } from "./statistics.js";
 import type { ConfigurationSummary, DeviceBlockSummary, ReportData, RunEnergy } from "./types.js";
 
-/** Time to accuracy: seconds of training until valid accuracy reaches this fraction of the suite's best. */
+/**
+ * The default accuracy target (the suite spec's accuracyTarget overrides it): this fraction of
+ * the f32 runs' mean final validation accuracy — what full precision reaches, the reference the
+ * question "does mixed precision train as well, for less?" is asked against, and a mean so that
+ * one lucky run does not move it (of every run when there is no f32 configuration).
+ */
 export const ACCURACY_FRACTION = 0.9;
+
+const finalValidAccuracy = (r: RunRecord) => r.epochs.at(-1)?.valid.accuracy ?? Number.NaN;
+
+/** The accuracy target and how it was set; null target without any finite validation accuracy. */
+export function accuracyTarget(
+  results: SuiteResults,
+  completed: RunRecord[],
+): { target: number | null; source: string | null } {
+  const given = results.suite.spec.accuracyTarget;
+  if (given !== undefined) return { target: given, source: "the suite spec's accuracyTarget" };
+  const from = (runs: RunRecord[]) => runs.map(finalValidAccuracy).filter(Number.isFinite);
+  const f32 = from(completed.filter((r) => r.config.precision === "f32"));
+  const finals = f32.length ? f32 : from(completed);
+  if (!finals.length) return { target: null, source: null };
+  return {
+    target: ACCURACY_FRACTION * mean(finals),
+    source: `${ACCURACY_FRACTION * 100} % of the ${f32.length ? "f32 runs'" : "runs'"} mean final validation accuracy`,
+  };
+}
+
+/** The runs' finite test accuracies (fractions). */
+const testAccuracies = (runs: RunRecord[]) =>
+  runs.flatMap((r) => (r.test && Number.isFinite(r.test.accuracy) ? [r.test.accuracy] : []));
 
 const unique = (xs: (string | null | undefined)[]) =>
   [...new Set(xs.filter((x): x is string => typeof x === "string" && x !== ""))].sort();
@@ -45,6 +81,10 @@ function summarizeConfiguration(
     timeToAccuracy: { reached: 0, meanSeconds: null, perRun: [] },
     bestValidAccuracy: null,
     meanTestAccuracy: null,
+    testAccuracy: null,
+    perSampleJ: null,
+    perEpochKJ: null,
+    energyToAccuracy: { reached: 0, notReached: 0, kJ: null, perRun: [] },
   };
   if (!energy.length) return out;
   // The representative run: the median metric energy (lower middle for even n; ties by run id).
@@ -75,8 +115,10 @@ function summarizeConfiguration(
   // A diverged run's metrics can be NaN (the store reads NULL as NaN): left out, not averaged.
   const best = runs.flatMap((r) => r.epochs.map((e) => e.valid.accuracy)).filter(Number.isFinite);
   out.bestValidAccuracy = best.length ? Math.max(...best) : null;
-  const tests = runs.flatMap((r) => (r.test && Number.isFinite(r.test.accuracy) ? [r.test.accuracy] : []));
+  const tests = testAccuracies(runs);
   out.meanTestAccuracy = tests.length ? mean(tests) : null;
+  out.testAccuracy = tests.length ? meanCi(tests) : null;
+  trainEnergySummary(out, runs, energy, target);
   if (target !== null) {
     const perRun = runs.map((r) => timeToAccuracy(r, target));
     const reached = perRun.filter((t): t is number => t !== null);
@@ -87,6 +129,43 @@ function summarizeConfiguration(
     };
   }
   return out;
+}
+
+/**
+ * Energy per sample (J), per epoch (kJ) and to the accuracy target (kJ) of one configuration, from
+ * the train phase's energy under the metric (RunEnergy.trainKJ); provenance: the weakest of it.
+ */
+function trainEnergySummary(
+  out: ConfigurationSummary,
+  runs: RunRecord[],
+  energy: RunEnergy[],
+  target: number | null,
+): void {
+  const provenance = weakest(energy.flatMap((e) => (e.trainProvenance ? [e.trainProvenance] : [])));
+  const withSamples = energy.filter((e) => e.trainSamples > 0);
+  if (withSamples.length === energy.length)
+    out.perSampleJ = meanCi(
+      energy.map((e) => (e.trainKJ * 1000) / e.trainSamples),
+      provenance,
+    );
+  if (energy.every((e) => e.epochCount > 0))
+    out.perEpochKJ = meanCi(
+      energy.map((e) => e.trainKJ / e.epochCount),
+      provenance,
+    );
+  if (target === null) return;
+  const byId = new Map(energy.map((e) => [e.runId, e]));
+  const perRun = runs.map((r) => {
+    const e = byId.get(r.id);
+    return e ? energyToAccuracy(r, e.trainKJ, target) : null;
+  });
+  const reached = perRun.filter((x): x is number => x !== null);
+  out.energyToAccuracy = {
+    reached: reached.length,
+    notReached: perRun.length - reached.length,
+    kJ: reached.length ? meanCi(reached, provenance) : null,
+    perRun,
+  };
 }
 
 /**
@@ -132,8 +211,7 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
   const completed = results.runs.filter((r) => r.status === "completed" && r.diverged === undefined);
   const metric = chooseMetric(completed);
   const runs = metric ? completed.map((r) => runEnergy(r, metric)) : [];
-  const accuracies = completed.flatMap((r) => r.epochs.map((e) => e.valid.accuracy)).filter(Number.isFinite);
-  const accuracyTarget = accuracies.length ? ACCURACY_FRACTION * Math.max(...accuracies) : null;
+  const { target, source: accuracyTargetSource } = accuracyTarget(results, completed);
   const configurations = configurationOrder(results)
     .filter((id) => completed.some((r) => r.configId === id))
     .map((id) =>
@@ -141,9 +219,20 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
         id,
         completed.filter((r) => r.configId === id),
         runs.filter((e) => e.configId === id),
-        accuracyTarget,
+        target,
       ),
     );
+  const givenMargin = suite.spec.equivalenceMargin;
+  const equivalence = configurations.length
+    ? accuracyEquivalence(
+        configurations,
+        new Map(
+          configurations.map((c) => [c.id, testAccuracies(completed.filter((r) => r.configId === c.id))]),
+        ),
+        givenMargin ?? DEFAULT_EQUIVALENCE_MARGIN,
+        givenMargin === undefined ? "default" : "suite spec",
+      )
+    : null;
   const statistics =
     metric && configurations.length
       ? energyStatistics(
@@ -206,7 +295,9 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
       runs,
       configurations.map((c) => c.id),
     ),
-    accuracyTarget,
+    accuracyTarget: target,
+    accuracyTargetSource,
+    equivalence,
     carbon: carbonRows(results, configurations, runs),
     statistics,
     conclusion: [],

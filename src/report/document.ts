@@ -3,6 +3,7 @@
 import { deviceEnergyParts, deviceFactorStatistics, hasDeviceFactor } from "./device-factor.js";
 import { type DocumentPart, paragraph as p, type Section } from "./document-parts.js";
 import { interval, percent, pValue, sig } from "./numbers.js";
+import { equivalenceBlocks, openingSection, trainEnergyBlocks } from "./study.js";
 import type { MeanCi, ReportData, TestOutcome } from "./types.js";
 
 export type { DocumentPart, Section };
@@ -26,6 +27,10 @@ export function buildDocument(
 ): Section[] {
   const configs = data.configurations;
   const sections: Section[] = [];
+
+  // The picture first, then the conclusion, then the tables.
+  const opening = openingSection(data, charts.names);
+  if (opening) sections.push(opening);
 
   sections.push({
     title: "Conclusion",
@@ -141,6 +146,7 @@ export function buildDocument(
         ]),
       },
       { kind: "chart", name: "mean-power", title: "Mean power per component (W, gross)" },
+      ...trainEnergyBlocks(data),
       {
         kind: "table",
         caption: "Every completed run",
@@ -203,7 +209,7 @@ export function buildDocument(
       p(
         data.accuracyTarget === null
           ? "No epoch results stored: no time to accuracy."
-          : `Time to accuracy: seconds of training until validation accuracy first reached ${percent(data.accuracyTarget)} (90 % of the best validation accuracy of any run).`,
+          : `Time to accuracy: seconds of training until validation accuracy first reached ${percent(data.accuracyTarget)} (${data.accuracyTargetSource}).`,
       ),
       {
         kind: "table",
@@ -222,6 +228,7 @@ export function buildDocument(
           sig(c.timeToAccuracy.meanSeconds),
         ]),
       },
+      ...equivalenceBlocks(data),
     ],
   });
 

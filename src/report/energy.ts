@@ -8,6 +8,7 @@ import { deviceBlock } from "../experiment/blocks.js";
 import type { EnergyRecord, RunRecord } from "../experiment/types.js";
 import { DEFAULT_BASELINE_PHASE } from "../telemetry/ledger.js";
 import type { Component, Provenance } from "../telemetry/types.js";
+import { withoutResidue } from "./numbers.js";
 import type { ComponentEnergy, EnergyMetric, RunEnergy } from "./types.js";
 
 /** The phases whose energy counts: training and the test pass (not the baseline or cooldown). */
@@ -72,7 +73,13 @@ export function componentEnergy(
     const rows = energyRows(run, phases).filter((e) => e.component === component && e.grossJ !== null);
     if (!rows.length) continue;
     const gross = rows.reduce((s, e) => s + (e.grossJ ?? 0), 0);
-    const value = basis === "net" ? rows.reduce((s, e) => s + (e.netJ ?? 0), 0) : gross;
+    // The scale of the rows' figures: a net that cancels to within rounding of it is 0 (a constant
+    // model's gross − baseline), not 1e-18 kJ.
+    const scale = rows.reduce((s, e) => s + Math.abs(e.grossJ ?? 0), 0);
+    const value = withoutResidue(
+      basis === "net" ? rows.reduce((s, e) => s + (e.netJ ?? 0), 0) : gross,
+      scale,
+    );
     // Bounds (issue 12): each row's low/high on the same basis, its value where it has none.
     const bound = (e: EnergyRecord, side: "low" | "high") => {
       const v = basis === "net" ? e.netJ : e.grossJ;
@@ -86,8 +93,14 @@ export function componentEnergy(
             : e.grossHighJ;
       return b ?? v ?? 0;
     };
-    const low = rows.reduce((s, e) => s + Math.min(bound(e, "low"), bound(e, "high")), 0);
-    const high = rows.reduce((s, e) => s + Math.max(bound(e, "low"), bound(e, "high")), 0);
+    const low = withoutResidue(
+      rows.reduce((s, e) => s + Math.min(bound(e, "low"), bound(e, "high")), 0),
+      scale,
+    );
+    const high = withoutResidue(
+      rows.reduce((s, e) => s + Math.max(bound(e, "low"), bound(e, "high")), 0),
+      scale,
+    );
     components[component] = {
       lowKJ: Math.min(low, value) / 1000,
       highKJ: Math.max(high, value) / 1000,
@@ -129,6 +142,44 @@ export function chooseMetric(
   };
 }
 
+/** The phase whose energy is divided per sample and per epoch (training only, not the test pass). */
+export const TRAIN_PHASE = "train";
+
+/**
+ * The train phase's energy under the suite's metric (its components and basis), kJ, with the
+ * weakest provenance of what was summed; the training samples processed (Σ epochs' train
+ * samples) and the epochs run.
+ */
+export function trainEnergy(
+  run: RunRecord,
+  metric: EnergyMetric,
+): { kJ: number; provenance: Provenance | null; samples: number; epochs: number } {
+  const { components } = componentEnergy(run, metric.basis, [TRAIN_PHASE]);
+  const parts = metric.components.flatMap((c) => (components[c] ? [components[c]] : []));
+  return {
+    kJ: parts.reduce((s, c) => s + c.kJ, 0),
+    provenance: weakest(parts.map((c) => c.provenance)),
+    samples: run.epochs.reduce((s, e) => s + (Number.isFinite(e.train.samples) ? e.train.samples : 0), 0),
+    epochs: run.epochs.length,
+  };
+}
+
+/**
+ * Energy to accuracy, kJ: the train energy up to and including the first epoch whose validation
+ * accuracy reaches `target`. The store keeps energy per phase, not per epoch, so the train energy
+ * is apportioned by epoch time (Σ seconds of epochs 1..k / Σ seconds of all epochs); null if no
+ * epoch reaches the target.
+ */
+export function energyToAccuracy(run: RunRecord, trainKJ: number, target: number): number | null {
+  const total = run.epochs.reduce((s, e) => s + e.seconds, 0);
+  let upTo = 0;
+  for (const e of run.epochs) {
+    upTo += e.seconds;
+    if (e.valid.accuracy >= target) return total > 0 ? (trainKJ * upTo) / total : trainKJ;
+  }
+  return null;
+}
+
 /** One run's energy figures under the suite's metric. */
 export function runEnergy(
   run: RunRecord,
@@ -140,6 +191,7 @@ export function runEnergy(
   const measured = summed.filter((c) => c.provenance !== "estimated");
   const inMetric = metric.components.flatMap((c) => (components[c] ? [components[c]] : []));
   const metricGrossKJ = inMetric.reduce((s, c) => s + c.grossKJ, 0);
+  const train = trainEnergy(run, metric);
   return {
     runId: run.id,
     configId: run.configId,
@@ -158,6 +210,10 @@ export function runEnergy(
     metricKJ: inMetric.reduce((s, c) => s + c.kJ, 0),
     metricGrossKJ,
     metricMeanPowerW: seconds > 0 ? (metricGrossKJ * 1000) / seconds : 0,
+    trainKJ: train.kJ,
+    trainProvenance: train.provenance,
+    trainSamples: train.samples,
+    epochCount: train.epochs,
   };
 }
 

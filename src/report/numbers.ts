@@ -2,6 +2,18 @@
 // ReportData keeps full precision), p-values in a fixed style, "—" for a missing figure. A
 // non-finite number is a bug upstream and prints as "—" rather than "NaN".
 
+/**
+ * Relative size below which the result of a subtraction is rounding residue, not a figure: a net
+ * energy gross − baseline × duration of a constant model is 0 by construction but comes out near
+ * 1e-16 × gross. 1e-12 is thousands of ulps (sums over many rows) yet far below any measured share.
+ */
+export const ROUNDING_RESIDUE = 1e-12;
+
+/** x, or 0 when |x| ≤ ROUNDING_RESIDUE × |scale| (scale: the magnitude of what x was computed from). */
+export function withoutResidue(x: number, scale: number): number {
+  return Math.abs(x) <= ROUNDING_RESIDUE * Math.abs(scale) ? 0 : x;
+}
+
 /** x to `digits` significant digits, without exponent for everyday magnitudes; "—" for null. */
 export function sig(x: number | null | undefined, digits = 4): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return "—";

@@ -11,7 +11,15 @@ import { join } from "node:path";
 import { HalfwattError } from "../errors.js";
 import type { SuiteResults } from "../experiment/types.js";
 import type { EpochResult } from "../model/trainer.js";
-import { type Chart, curveChart, energyChart, powerChart, renderSvg, timelineChart } from "./charts.js";
+import {
+  type Chart,
+  curveChart,
+  energyChart,
+  energyPerSampleChart,
+  powerChart,
+  renderSvg,
+  timelineChart,
+} from "./charts.js";
 import { collectReportData } from "./data.js";
 import { buildDocument } from "./document.js";
 import { renderHtml } from "./html.js";
@@ -31,6 +39,7 @@ export interface BuiltReport {
 function charts(results: SuiteResults, data: ReportData): { list: Chart[]; timeline: Map<string, string> } {
   const list: Chart[] = [];
   const timeline = new Map<string, string>();
+  if (data.configurations.some((c) => c.perSampleJ)) list.push(energyPerSampleChart(data));
   if (data.configurations.some((c) => Object.keys(c.energy).length))
     list.push(energyChart(data), powerChart(data));
   for (const c of data.configurations) {

@@ -1,6 +1,8 @@
 // The report's statistics on per-run energy: each test from src/stats, run only where it is
 // defined for these data; where it is not (one replicate, one configuration, zero variance) the
 // outcome carries a note instead of a number, so nothing downstream ever sees NaN.
+
+import type { RunConfiguration } from "../experiment/types.js";
 import {
   adjustPValues,
   anova,
@@ -13,6 +15,7 @@ import {
   StatsInputError,
   shapiroWilk,
   standardDeviation,
+  tost,
   tQuantileUpper,
   tTest,
   tTestSampleSize,
@@ -20,9 +23,12 @@ import {
   welchAnova,
 } from "../stats/index.js";
 import type { Provenance } from "../telemetry/types.js";
+import { withoutResidue } from "./numbers.js";
 import type {
+  AccuracyEquivalence,
   BlockedAnovaSummary,
   EnergyMetric,
+  EquivalenceRow,
   MeanCi,
   PairComparison,
   ReportStatistics,
@@ -40,7 +46,11 @@ export function meanCi(values: readonly number[], provenance: Provenance | null 
   if (n === 0) return { n, mean: 0, sd: null, ci95: null, provenance };
   const m = mean(values);
   if (n < 2) return { n, mean: m, sd: null, ci95: null, provenance };
-  const sd = standardDeviation(values);
+  // Equal values give an SD of rounding residue (1e-16 × the values), which is 0.
+  const sd = withoutResidue(
+    standardDeviation(values),
+    values.reduce((s, x) => Math.max(s, Math.abs(x)), 0),
+  );
   const half = tQuantileUpper(0.025, n - 1) * (sd / Math.sqrt(n));
   return { n, mean: m, sd, ci95: [m - half, m + half], provenance };
 }
@@ -238,4 +248,77 @@ export function replicatesNeeded(groups: Group[]): ReportStatistics["power"] {
   const effect = delta / pooledSd;
   const r = attempt(() => tTestSampleSize({ effect, power: TARGET_POWER, alpha: ALPHA }));
   return r.result ? { result: { pooledSd, delta, effect, n: r.result.n } } : { result: null, note: r.note };
+}
+
+/** The TOST margin on test accuracy when the suite sets none: ±1 percentage point (issue 18). */
+export const DEFAULT_EQUIVALENCE_MARGIN = 0.01;
+
+/** The f32 configuration with the same batch, widths, epochs and optimizer as `mixed`, if any. */
+export function f32Twin<C extends { id: string; config: RunConfiguration }>(
+  mixed: C,
+  configurations: readonly C[],
+): C | null {
+  const key = (c: RunConfiguration) =>
+    JSON.stringify([
+      c.batch,
+      c.neurons,
+      c.epochs,
+      c.optimizer.name,
+      c.optimizer.lr,
+      c.optimizer.momentum ?? null,
+      c.optimizer.nesterov ?? null,
+      c.optimizer.weightDecay ?? null,
+    ]);
+  return (
+    configurations.find((c) => c.config.precision === "f32" && key(c.config) === key(mixed.config)) ?? null
+  );
+}
+
+/**
+ * Does mixed precision keep the accuracy? For each mixed configuration, TOST (two one-sided Welch
+ * t-tests, α) of mean test accuracy mixed − f32 twin against ±margin, beside the difference and
+ * its Welch 95 % interval. `accuracies`: test accuracy (fraction) per run, by configuration id.
+ */
+export function accuracyEquivalence(
+  configurations: readonly { id: string; config: RunConfiguration }[],
+  accuracies: ReadonlyMap<string, readonly number[]>,
+  margin: number,
+  marginSource: AccuracyEquivalence["marginSource"],
+): AccuracyEquivalence {
+  const rows: EquivalenceRow[] = configurations
+    .filter((c) => c.config.precision === "mixed")
+    .map((m) => {
+      const twin = f32Twin(m, configurations);
+      const a = accuracies.get(m.id) ?? [];
+      const b = twin ? (accuracies.get(twin.id) ?? []) : [];
+      const row: EquivalenceRow = {
+        mixed: m.id,
+        f32: twin?.id ?? null,
+        nMixed: a.length,
+        nF32: b.length,
+        difference: a.length && b.length ? mean(a) - mean(b) : null,
+        ci95: null,
+        ci90: null,
+        pLower: null,
+        pUpper: null,
+        p: null,
+        equivalent: null,
+      };
+      if (!twin) return { ...row, note: "no f32 configuration of the same batch and widths" };
+      const welch = attempt(() => tTest(a, b, { kind: "welch", labelA: m.id, labelB: twin.id }));
+      const r = attempt(() =>
+        tost(a, b, -margin, margin, { kind: "welch", alpha: ALPHA, labelA: m.id, labelB: twin.id }),
+      );
+      if (!welch.result || !r.result) return { ...row, note: r.note ?? welch.note };
+      return {
+        ...row,
+        ci95: welch.result.ci,
+        ci90: r.result.ci,
+        pLower: r.result.lower.p,
+        pUpper: r.result.upper.p,
+        p: r.result.p,
+        equivalent: r.result.equivalent,
+      };
+    });
+  return { margin, marginSource, alpha: ALPHA, rows };
 }

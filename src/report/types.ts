@@ -57,6 +57,12 @@ export interface RunEnergy {
   /** Gross counterpart of metricKJ, and its mean power over the energy phases. */
   metricGrossKJ: number;
   metricMeanPowerW: number;
+  /** The train phase's energy under the metric (its components and basis), kJ, and its provenance. */
+  trainKJ: number;
+  trainProvenance: Provenance | null;
+  /** Training samples processed (Σ epochs' train samples) and epochs run. */
+  trainSamples: number;
+  epochCount: number;
 }
 
 /** Mean over replicates with its 95 % t interval (null with one replicate). */
@@ -85,6 +91,48 @@ export interface ConfigurationSummary {
   timeToAccuracy: { reached: number; meanSeconds: number | null; perRun: (number | null)[] };
   bestValidAccuracy: number | null;
   meanTestAccuracy: number | null;
+  /** Test accuracy (fraction) over the runs with one, mean and 95 % t interval; null without any. */
+  testAccuracy: MeanCi | null;
+  /**
+   * The train phase's energy under the metric per training sample (J) and per epoch (kJ), mean and
+   * 95 % t interval over runs, provenance the weakest of the summed train figures; null without runs.
+   */
+  perSampleJ: MeanCi | null;
+  perEpochKJ: MeanCi | null;
+  /**
+   * Train energy (kJ) up to and including the first epoch reaching the accuracy target, apportioned
+   * by epoch time; over the runs that reached it (`kJ` null if none), `notReached` counts the others.
+   */
+  energyToAccuracy: { reached: number; notReached: number; kJ: MeanCi | null; perRun: (number | null)[] };
+}
+
+/** Does mixed precision keep the accuracy? One mixed configuration against its f32 twin. */
+export interface EquivalenceRow {
+  mixed: string;
+  /** The f32 configuration of the same batch, widths, epochs and optimizer; null if none. */
+  f32: string | null;
+  nMixed: number;
+  nF32: number;
+  /** Mean test accuracy, mixed − f32 (fraction); null without both. */
+  difference: number | null;
+  /** Welch 95 % interval of the difference, and the TOST's 90 % one (1 − 2α). */
+  ci95: [number, number] | null;
+  ci90: [number, number] | null;
+  /** The one-sided p-values (H0 d ≤ −margin, H0 d ≥ +margin) and the TOST p (their maximum). */
+  pLower: number | null;
+  pUpper: number | null;
+  p: number | null;
+  /** p < α: equivalent within ±margin; null where the test could not be made (see note). */
+  equivalent: boolean | null;
+  note?: string;
+}
+
+export interface AccuracyEquivalence {
+  /** ± margin on test accuracy (fraction; 0.01 = 1 percentage point), and where it came from. */
+  margin: number;
+  marginSource: "suite spec" | "default";
+  alpha: number;
+  rows: EquivalenceRow[];
 }
 
 /** The dissertation's four steps, from mean watts × hours, and from the measured energy. */
@@ -206,6 +254,10 @@ export interface ReportData {
   /** The device blocks of the completed runs, in order of first appearance (one entry on one GPU). */
   blocks: DeviceBlockSummary[];
   accuracyTarget: number | null;
+  /** How the target was set: the suite spec's accuracyTarget, or the default rule (data.ts). */
+  accuracyTargetSource: string | null;
+  /** Mixed configurations against their f32 twins on test accuracy (TOST); null without runs. */
+  equivalence: AccuracyEquivalence | null;
   carbon: CarbonRow[];
   statistics: ReportStatistics | null;
   conclusion: string[];

@@ -13,5 +13,6 @@ export * from "./multiple.js";
 export * from "./normality.js";
 export * from "./power.js";
 export * from "./studentized-range.js";
+export * from "./tost.js";
 export * from "./ttest.js";
 export * from "./variance.js";

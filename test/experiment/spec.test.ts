@@ -162,6 +162,28 @@ describe("bad files", () => {
     expect(iss.message).toMatch(/unknown zone "XX" \(known: .*GB.*\)/);
   });
 
+  it("the report's accuracy target and equivalence margin: fractions, validated with their paths", () => {
+    const v = { ...minimal(), accuracyTarget: 80, equivalenceMargin: 0 };
+    expect(issuesOf(() => parseSuiteSpec(v, "x"))).toEqual([
+      {
+        path: "accuracyTarget",
+        message: "must be a validation accuracy above 0 and at most 1 (a fraction, e.g. 0.8)",
+      },
+      {
+        path: "equivalenceMargin",
+        message:
+          "must be a test accuracy difference above 0 and below 1 (a fraction: 0.01 = ±1 percentage point)",
+      },
+    ]);
+    const w = { ...minimal(), accuracyTarget: "high" };
+    expect(issuesOf(() => parseSuiteSpec(w, "x"))[0].path).toBe("accuracyTarget");
+    const s = parseSuiteSpec({ ...minimal(), accuracyTarget: 0.8, equivalenceMargin: 0.02 }, "x");
+    expect([s.accuracyTarget, s.equivalenceMargin]).toEqual([0.8, 0.02]);
+    // Absent: absent from the spec (the report's defaults), so older stored specs still match.
+    const d = parseSuiteSpec(minimal(), "x");
+    expect("accuracyTarget" in d || "equivalenceMargin" in d).toBe(false);
+  });
+
   it("optimizer settings that do not apply are errors", () => {
     const v = { ...minimal(), optimizer: { name: "adam", momentum: 0.9 } };
     expect(issuesOf(() => parseSuiteSpec(v, "x"))).toEqual([
@@ -273,19 +295,24 @@ describe("carbon CSV checked while loading", () => {
 });
 
 describe("presets", () => {
-  it("dissertation = Tables 1–2: f32/32/1024, mixed/32/1024, mixed/256/1024, mixed/256/2048, 25 epochs, 224×224", () => {
+  it("dissertation = Tables 1–2 (f32/32/1024, mixed/32/1024, mixed/256/1024, mixed/256/2048) + f32 twins at 256, 25 epochs, 224×224", () => {
     const s = loadSuiteSpec("dissertation", { data: "/data/birds" });
     expect(s.configurations.map((c) => [c.precision, c.batch, c.neurons, c.epochs])).toEqual([
       ["f32", 32, [1024], 25],
       ["mixed", 32, [1024], 25],
       ["mixed", 256, [1024], 25],
       ["mixed", 256, [2048], 25],
+      ["f32", 256, [1024], 25],
+      ["f32", 256, [2048], 25],
     ]);
+    // The dissertation's four keep their ids; the twins' follow the same rule.
     expect(s.configurations.map((c) => c.id)).toEqual([
       "f32-b32-n1024",
       "mixed-b32-n1024",
       "mixed-b256-n1024",
       "mixed-b256-n2048",
+      "f32-b256-n1024",
+      "f32-b256-n2048",
     ]);
     expect(s.imageSize).toBe(224);
     expect(s.data).toBe("/data/birds");
@@ -302,20 +329,33 @@ describe("presets", () => {
     expect(iss.message).toMatch(/--data DIR/);
   });
 
-  it("quick: the same four designs shrunk (batches 32/256, widths 1:2), 3 replicates, 12 runs, CPU-sized", () => {
+  it("quick: the same six designs shrunk (batches 32/256, widths 1:2), 3 replicates, 18 runs, CPU-sized", () => {
     const s = loadSuiteSpec("quick");
     expect(s.configurations.map((c) => [c.precision, c.batch, c.neurons])).toEqual([
       ["f32", 32, [64]],
       ["mixed", 32, [64]],
       ["mixed", 256, [64]],
       ["mixed", 256, [128]],
+      ["f32", 256, [64]],
+      ["f32", 256, [128]],
     ]);
     expect(s.replicates).toBe(3);
-    expect(s.replicates * s.configurations.length).toBe(12);
+    expect(s.replicates * s.configurations.length).toBe(18);
     expect(s.data).toMatch(/^synthetic:/);
     expect(s.baselineSeconds).toBe(2);
     expect(s.cooldown.maxSeconds).toBe(0);
     for (const c of s.configurations) expect(c.epochs).toBe(3);
+  });
+
+  it("every mixed configuration of a preset has an f32 twin (same batch, widths, epochs, optimizer)", () => {
+    for (const name of ["dissertation", "quick"]) {
+      const s = loadSuiteSpec(name, { data: "synthetic" });
+      const key = (c: (typeof s.configurations)[number]) =>
+        JSON.stringify([c.batch, c.neurons, c.epochs, c.optimizer]);
+      const f32 = new Set(s.configurations.filter((c) => c.precision === "f32").map(key));
+      for (const c of s.configurations.filter((c) => c.precision === "mixed"))
+        expect(f32.has(key(c)), `${name}: ${c.id}`).toBe(true);
+    }
   });
 
   it("every preset validates as a file would", () => {

@@ -23,6 +23,7 @@ describe.skipIf(!present && !process.env.CI)("report.html in headless Chromium",
     const report = await writeReport(mainFixture(), dir, { generatedAt: new Date("2026-02-03T04:05:06Z") });
     const expected = [...report.charts.keys()];
     expect(expected).toEqual([
+      "energy-per-sample",
       "energy",
       "mean-power",
       "timeline-f32-b32-n1024",

@@ -13,7 +13,7 @@ import {
   statsTTest,
 } from "../../src/cli/commands/stats.js";
 import { toJson } from "../../src/report/format.js";
-import { readGroupsCsv } from "../../src/stats/index.js";
+import { readGroupsCsv, tTest } from "../../src/stats/index.js";
 import { expectDigits } from "./close.js";
 
 const WIDE = "test/data/dissertation-table4-wide.csv";
@@ -177,6 +177,78 @@ describe("commander wiring (in process)", () => {
     );
     expectDigits(json.rows[0].kwh, 0.334, 12, "kWh");
     expectDigits(json.rows[0].gco2e, 89.512, 10, "gCO2e");
+  });
+
+  it("stats tost: the dissertation's GPU/CPU/RAM/wall watts, Welch, against the one-sided t-tests by hand", async () => {
+    const groups = readGroupsCsv(WIDE);
+    const a = Array.from(groups[0].values);
+    const b = Array.from(groups[1].values);
+    const json = JSON.parse(
+      await run(
+        "stats",
+        "tost",
+        WIDE,
+        "--a",
+        "Benchmarking",
+        "--b",
+        "1st Experiment",
+        "--margin",
+        "5",
+        "--json",
+      ),
+    );
+    // TOST = the t-test of A − low against B (greater) and of A − high against B (less).
+    const lower = tTest(
+      a.map((x) => x + 5),
+      b,
+      { kind: "welch", alternative: "greater" },
+    );
+    const upper = tTest(
+      a.map((x) => x - 5),
+      b,
+      { kind: "welch", alternative: "less" },
+    );
+    expectDigits(json.lower.p, lower.p, 12, "p low");
+    expectDigits(json.upper.p, upper.p, 12, "p high");
+    expectDigits(json.p, Math.max(lower.p, upper.p), 12, "p");
+    expect(json.low).toBe(-5);
+    const text = await run(
+      "stats",
+      "tost",
+      WIDE,
+      "--a",
+      "Benchmarking",
+      "--b",
+      "1st Experiment",
+      "--low",
+      "-2",
+      "--high",
+      "3",
+      "--pooled",
+    );
+    expect(text).toMatch(/two one-sided Student t-tests\): Benchmarking − 1st Experiment within \(-2, 3\)/);
+    expect(text).toContain("90% CI");
+    await expect(
+      run(
+        "stats",
+        "tost",
+        WIDE,
+        "--a",
+        "Benchmarking",
+        "--b",
+        "1st Experiment",
+        "--margin",
+        "1",
+        "--low",
+        "-1",
+      ),
+    ).rejects.toThrow(/--margin M .* or both --low and --high/);
+    await expect(
+      run("stats", "tost", WIDE, "--a", "Benchmarking", "--b", "1st Experiment", "--low", "-1"),
+    ).rejects.toThrow(/go together/);
+    await expect(
+      run("stats", "tost", WIDE, "--a", "Benchmarking", "--b", "1st Experiment", "--margin", "-1"),
+    ).rejects.toThrow(/--margin/);
   });
 
   it("unknown group and missing file are clear errors", async () => {

@@ -35,6 +35,7 @@ import {
   shapiroWilk,
   summarize,
   type TTestKind,
+  tost,
   tTest,
   tTestPower,
   tTestSampleSize,
@@ -44,7 +45,14 @@ import {
   welchAnova,
   welchAnovaFromSummary,
 } from "../../stats/index.js";
-import { choiceOption, integerOption, positiveOption, probabilityOption, seedOption } from "../options.js";
+import {
+  choiceOption,
+  integerOption,
+  numberOption,
+  positiveOption,
+  probabilityOption,
+  seedOption,
+} from "../options.js";
 
 export interface StatsOutput {
   /** What --json prints (infinite interval bounds become null). */
@@ -235,6 +243,48 @@ export function statsTTest(groups: Group[], options: TTestCliOptions, file?: str
   return { json: paired ? { ...r, n: paired.a.length, droppedRows: dropped } : r, text };
 }
 
+export interface TostCliOptions {
+  a: string;
+  b: string;
+  /** Symmetric interval ±margin, or low and high given apart. */
+  margin?: number;
+  low?: number;
+  high?: number;
+  pooled?: boolean;
+  alpha?: number;
+}
+
+/** TOST equivalence of mean(A) − mean(B) within (low, high): Welch, or Student with --pooled. */
+export function statsTost(groups: Group[], options: TostCliOptions, file?: string): StatsOutput {
+  const bounds = options.margin !== undefined;
+  if (bounds === (options.low !== undefined || options.high !== undefined))
+    throw new StatsInputError("give --margin M (the interval ±M) or both --low and --high, not both");
+  if (!bounds && (options.low === undefined || options.high === undefined))
+    throw new StatsInputError("--low and --high go together: give both");
+  const low = bounds ? -(options.margin as number) : (options.low as number);
+  const high = bounds ? (options.margin as number) : (options.high as number);
+  const alpha = options.alpha ?? 0.05;
+  const a = findGroup(groups, options.a, file);
+  const b = findGroup(groups, options.b, file);
+  const kind = options.pooled ? "student" : "welch";
+  const r = tost(a.values, b.values, low, high, { kind, alpha, labelA: a.name, labelB: b.name });
+  const text = [
+    `TOST (two one-sided ${kind === "welch" ? "Welch" : "Student"} t-tests): ${a.name} − ${b.name} within (${formatNumber(low)}, ${formatNumber(high)}), alpha ${formatNumber(alpha)}`,
+    formatTable(
+      ["Test", "t Stat", "df", "P-value"],
+      [
+        [`H0: difference <= ${formatNumber(low)}`, r.lower.t, r.df, r.lower.p],
+        [`H0: difference >= ${formatNumber(high)}`, r.upper.t, r.df, r.upper.p],
+      ],
+    ),
+    formatTable(
+      ["Mean difference", `${formatNumber((1 - 2 * alpha) * 100)}% CI`, "TOST P-value", "Equivalent"],
+      [[r.meanDifference, interval(r.ci), r.p, r.equivalent ? "yes" : "no"]],
+    ),
+  ].join("\n");
+  return { json: r, text };
+}
+
 export interface PairwiseCliOptions {
   paired?: boolean;
   welch?: boolean;
@@ -412,6 +462,23 @@ export function register(program: Command): void {
     .option("--json", "print JSON (a one-sided interval's infinite bound is null)")
     .action((file: string, opts: TTestCliOptions & { json?: boolean }) =>
       emit(statsTTest(readGroupsCsv(file), opts, file), opts.json),
+    );
+
+  stats
+    .command("tost <file>")
+    .description(
+      "equivalence test (two one-sided t-tests) of mean(A) − mean(B) within ±margin or (low, high)",
+    )
+    .requiredOption("--a <name>", "group A")
+    .requiredOption("--b <name>", "group B")
+    .option("--margin <m>", "the equivalence interval ±m", positiveOption("--margin"))
+    .option("--low <x>", "lower equivalence bound (with --high)", numberOption("--low"))
+    .option("--high <x>", "upper equivalence bound (with --low)", numberOption("--high"))
+    .option("--pooled", "Student's pooled variance instead of Welch's")
+    .option("--alpha <a>", "level of each one-sided test (below 0.5)", probabilityOption("--alpha"), 0.05)
+    .option("--json", "print JSON")
+    .action((file: string, opts: TostCliOptions & { json?: boolean }) =>
+      emit(statsTost(readGroupsCsv(file), opts, file), opts.json),
     );
 
   stats
