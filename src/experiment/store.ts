@@ -607,9 +607,9 @@ class SqliteStore implements ResultStore, TaskMarks, WorkerStore {
             ...splitColumns(r.test),
             r.lossScale ? JSON.stringify(r.lossScale) : null,
             JSON.stringify(r.kernels),
-            r.carbon.intensity,
-            r.carbon.pue,
-            r.carbon.source,
+            r.carbon?.intensity ?? null,
+            r.carbon?.pue ?? null,
+            r.carbon?.source ?? null,
             runId,
           );
         const phase = this.db.prepare(

@@ -19,7 +19,7 @@ import {
   taskStorePath,
   writeSlurmJob,
 } from "../../experiment/slurm.js";
-import { loadSuiteSpec } from "../../experiment/spec.js";
+import { loadSuiteSpec, MAX_REPLICATES } from "../../experiment/spec.js";
 import { openStore } from "../../experiment/store.js";
 import type { RunGpu, SuiteSpec } from "../../experiment/types.js";
 import { packageVersions } from "../../experiment/versions.js";
@@ -97,7 +97,11 @@ export function register(program: Command): void {
     .argument("<preset|file>", "dissertation, quick, or a suite file (.yaml/.yml/.json)")
     .option("--data <dir|synthetic:…>", "dataset (the dissertation preset needs your image folder)")
     .option("--out <dir>", "where results.sqlite and the report go", "results")
-    .option("--replicates <n>", "replicates per configuration", integerOption("--replicates", { min: 1 }))
+    .option(
+      "--replicates <n>",
+      "replicates per configuration",
+      integerOption("--replicates", { min: 1, max: MAX_REPLICATES }),
+    )
     .option("--seed <n>", "master seed of the order and the runs' seeds", seedOption("--seed"))
     .option("--baseline-seconds <s>", "idle window before each run", nonNegativeOption("--baseline-seconds"))
     .option("--resume", "finish a suite already in --out without redoing completed runs")
@@ -142,12 +146,16 @@ export function register(program: Command): void {
     .addOption(new Option("--gpu <i>").hideHelp())
     .action(async (source: string, o: SuiteOpts) => {
       if (o.worker !== undefined) return serveWorker();
-      const spec = loadSuiteSpec(source, {
-        ...(o.data !== undefined ? { data: o.data } : {}),
-        ...(o.replicates !== undefined ? { replicates: o.replicates } : {}),
-        ...(o.seed !== undefined ? { seed: o.seed } : {}),
-        ...(o.baselineSeconds !== undefined ? { baselineSeconds: o.baselineSeconds } : {}),
-      });
+      const spec = loadSuiteSpec(
+        source,
+        {
+          ...(o.data !== undefined ? { data: o.data } : {}),
+          ...(o.replicates !== undefined ? { replicates: o.replicates } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.baselineSeconds !== undefined ? { baselineSeconds: o.baselineSeconds } : {}),
+        },
+        { runsFrom: Date.now() },
+      );
       if (o.slurm) return writeSlurm(spec, o);
       const misplaced = SLURM_ONLY.filter((k) => o[k] !== undefined);
       if (misplaced.length)
