@@ -54,9 +54,10 @@ export function checkOutputFile(option: string, path: string): void {
   }
 }
 
-/** A file the command reads: it must exist and be a file. */
-export function checkInputFile(option: string, path: string, what = "file"): void {
+/** A file the command reads (`option` null for an argument): it must exist and be a file. */
+export function checkInputFile(option: string | null, path: string, what = "file"): void {
   const st = statOf(path);
-  if (!st) throw new HalfwattError("E_INPUT", `${option} ${path}: no such ${what}`);
-  if (st.isDirectory()) throw new HalfwattError("E_INPUT", `${option} ${path}: is a folder, not a ${what}`);
+  const name = option === null ? path : `${option} ${path}`;
+  if (!st) throw new HalfwattError("E_INPUT", `${name}: no such ${what}`);
+  if (st.isDirectory()) throw new HalfwattError("E_INPUT", `${name}: is a folder, not a ${what}`);
 }

@@ -14,7 +14,14 @@ import {
 } from "./cache.js";
 import { decodeInOrder } from "./decode.js";
 import { DatasetError } from "./errors.js";
-import { type ClassFiles, type ScanResult, SPLIT_NAMES, type SplitOptions, scanFolder } from "./scan.js";
+import {
+  type ClassFiles,
+  type ScanResult,
+  SPLIT_NAMES,
+  type SplitOptions,
+  scanFolder,
+  unusable,
+} from "./scan.js";
 import { PixelSplit } from "./split-data.js";
 import type { Dataset, LoadOptions, SkippedFile, SplitName } from "./types.js";
 
@@ -120,7 +127,8 @@ async function build(
         fs.closeSync(fd);
       }
       const empty = perClass.indexOf(0);
-      if (empty >= 0) {
+      // --strict names every unusable file in one error below, this class's among them.
+      if (empty >= 0 && !s.strict) {
         const name = scan.classes[empty];
         const dir = path.dirname(scan.splits[split].get(name)![0]);
         throw new DatasetError(
@@ -131,7 +139,7 @@ async function build(
       }
       splits[split] = { count: keptFiles.length, pixelFile: final, labels: keptLabels, files: keptFiles };
     }
-    if (s.strict && skipped.length > 0) throw badFilesError(skipped, scan.root);
+    if (s.strict && unusable(skipped).length > 0) throw badFilesError(unusable(skipped), scan.root);
     const trainPixels = splits.train.count * s.imageSize * s.imageSize;
     const { mean, std } = channelStats(hist, trainPixels);
     const manifest: Manifest = {
@@ -165,8 +173,9 @@ function usable(m: Manifest | undefined, sourceHash: string, imageSize: number, 
 }
 
 export async function loadFolder(dir: string, s: FolderLoadSettings, sourceLabel = dir): Promise<Dataset> {
+  // --strict does not stop at the listing's bad names: the decoding finds the broken images too,
+  // and one error names them all (build), so the user fixes the folder in one pass.
   const scan = scanFolder(dir, s, (done, total) => s.onProgress?.({ phase: "scan", done, total }));
-  if (s.strict && scan.skipped.length > 0) throw badFilesError(scan.skipped, scan.root);
   const params = {
     v: LOADER_VERSION,
     root: scan.root,
@@ -194,7 +203,8 @@ export async function loadFolder(dir: string, s: FolderLoadSettings, sourceLabel
   let manifest = readManifest(cacheDir);
   const reused = usable(manifest, sourceHash, s.imageSize, cacheDir);
   if (reused) {
-    if (s.strict && manifest!.skipped.length > 0) throw badFilesError(manifest!.skipped, scan.root);
+    if (s.strict && unusable(manifest!.skipped).length > 0)
+      throw badFilesError(unusable(manifest!.skipped), scan.root);
     for (const w of manifest!.skipped) s.onWarning?.(w);
   } else {
     for (const w of scan.skipped) s.onWarning?.(w);

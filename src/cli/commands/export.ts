@@ -2,6 +2,7 @@
 // spreadsheets — the dissertation's author worked in Excel.
 import type { Command } from "commander";
 import { exportCsv } from "../../experiment/export.js";
+import { checkInputFile, checkOutputFolder } from "../paths.js";
 
 export function register(program: Command): void {
   program
@@ -11,6 +12,8 @@ export function register(program: Command): void {
     .requiredOption("--csv <dir>", "folder for the CSV files (created if needed)")
     .option("--json", "print what was written as JSON")
     .action((db: string, o: { csv: string; json?: boolean }) => {
+      checkInputFile(null, db, "results store");
+      checkOutputFolder("--csv", o.csv);
       const tables = exportCsv(db, o.csv);
       if (o.json) process.stdout.write(`${JSON.stringify({ tables }, null, 2)}\n`);
       else for (const t of tables) process.stdout.write(`${t.table}: ${t.rows} rows → ${t.file}\n`);

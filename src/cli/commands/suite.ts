@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import { HalfwattError } from "../../errors.js";
 import { planRuns } from "../../experiment/plan.js";
+import { checkResumable } from "../../experiment/resume-check.js";
 import { runSuite } from "../../experiment/runner.js";
 import {
   checkTask,
@@ -26,6 +27,7 @@ import { packageVersions } from "../../experiment/versions.js";
 import { writeReport } from "../../report/report.js";
 import { openNvml } from "../../telemetry/nvml.js";
 import { choiceOption, integerOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
+import { checkOutputFolder } from "../paths.js";
 import { progressLine } from "../progress.js";
 import { runSuiteOnDevices, serveWorker } from "../suite-workers.js";
 
@@ -156,12 +158,16 @@ export function register(program: Command): void {
         },
         { runsFrom: Date.now() },
       );
+      // Paths before any work: a file where a folder belongs is bad input (exit 2), not EEXIST.
+      checkOutputFolder("--out", o.out);
+      if (o.cacheDir !== undefined) checkOutputFolder("--cache-dir", o.cacheDir);
       if (o.slurm) return writeSlurm(spec, o);
       const misplaced = SLURM_ONLY.filter((k) => o[k] !== undefined);
       if (misplaced.length)
         throw new HalfwattError("E_USAGE", `${misplaced.map(optionName).join(", ")}: only with --slurm`);
       const task = o.task;
       if (task !== undefined) checkTask(spec, task);
+      if (task === undefined) checkResumable(join(resolve(o.out), "results.sqlite"), spec.name, o.resume);
       const plan = planRuns(spec);
       if (o.devices !== undefined) {
         if (task !== undefined) throw new HalfwattError("E_USAGE", "--devices and --task: choose one");
