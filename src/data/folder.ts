@@ -6,7 +6,14 @@ import { CacheWriter } from "./cache-writer.js";
 import { decodeInOrder } from "./decode.js";
 import { DatasetError } from "./errors.js";
 import { cacheFolder, currentManifest, openCached } from "./open-cached.js";
-import { type ClassFiles, type ScanResult, SPLIT_NAMES, type SplitOptions, scanFolder } from "./scan.js";
+import {
+  type ClassFiles,
+  type ScanResult,
+  SPLIT_NAMES,
+  type SplitOptions,
+  scanFolder,
+  unusable,
+} from "./scan.js";
 import type { Dataset, LoadOptions, SkippedFile, SplitName } from "./types.js";
 
 export interface FolderLoadSettings extends SplitOptions {
@@ -74,7 +81,8 @@ async function build(
       const perClass = new Array<number>(scan.classes.length).fill(0);
       for (const l of kept.labels) perClass[l]++;
       const empty = perClass.indexOf(0);
-      if (empty >= 0) {
+      // --strict names every unusable file in one error below, this class's among them.
+      if (empty >= 0 && !s.strict) {
         const name = scan.classes[empty];
         const dir = path.dirname(scan.splits[split].get(name)![0]);
         throw new DatasetError(
@@ -84,7 +92,7 @@ async function build(
         );
       }
     }
-    if (s.strict && skipped.length > 0) throw badFilesError(skipped, scan.root);
+    if (s.strict && unusable(skipped).length > 0) throw badFilesError(unusable(skipped), scan.root);
     return writer.commit({ source: sourceLabel, classes: scan.classes, skipped });
   } finally {
     writer.dispose();
@@ -92,8 +100,9 @@ async function build(
 }
 
 export async function loadFolder(dir: string, s: FolderLoadSettings, sourceLabel = dir): Promise<Dataset> {
+  // --strict does not stop at the listing's bad names: the decoding finds the broken images too,
+  // and one error names them all (build), so the user fixes the folder in one pass.
   const scan = scanFolder(dir, s, (done, total) => s.onProgress?.({ phase: "scan", done, total }));
-  if (s.strict && scan.skipped.length > 0) throw badFilesError(scan.skipped, scan.root);
   const params = {
     v: LOADER_VERSION,
     root: scan.root,
@@ -109,7 +118,8 @@ export async function loadFolder(dir: string, s: FolderLoadSettings, sourceLabel
   let manifest = currentManifest(cacheDir, sourceHash, s.imageSize);
   const reused = manifest !== undefined;
   if (manifest) {
-    if (s.strict && manifest.skipped.length > 0) throw badFilesError(manifest.skipped, scan.root);
+    if (s.strict && unusable(manifest.skipped).length > 0)
+      throw badFilesError(unusable(manifest.skipped), scan.root);
     for (const w of manifest.skipped) s.onWarning?.(w);
   } else {
     for (const w of scan.skipped) s.onWarning?.(w);

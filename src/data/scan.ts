@@ -43,7 +43,12 @@ type Progress = (done: number, total: number) => void;
 
 // Hidden entries (.DS_Store, ._x.jpg AppleDouble files, a Jupyter .ipynb_checkpoints folder) are
 // never images or classes; they are skipped, and reported like every other skipped entry.
-const HIDDEN = "hidden (name starts with a dot), ignored";
+export const HIDDEN = "hidden (name starts with a dot), ignored";
+
+/** Skipped entries that make a dataset unusable under --strict: all but the hidden ones, which are ignored. */
+export function unusable(skipped: readonly SkippedFile[]): SkippedFile[] {
+  return skipped.filter((s) => s.reason !== HIDDEN);
+}
 function isHidden(name: string): boolean {
   return name.startsWith(".");
 }
@@ -281,6 +286,16 @@ export function scanFolder(dirArg: string, opts: SplitOptions, report?: Progress
         `No images in ${root}: expected ${root}/{train,valid,test}/<class>/*.{jpg,jpeg,png,webp} or ${root}/<class>/*.`,
       );
     splits = splitByRatio(all, opts);
+  }
+  // A classifier of one class learns nothing (its loss is 0 from the first step): refuse it here,
+  // before a suite's idle baseline or a single step, naming the class found.
+  if (splits.train.size < 2) {
+    const [only] = splits.train.keys();
+    throw new DatasetError(
+      "no-images",
+      root,
+      `${root} has one class ("${only}"): a classifier needs at least 2 class folders, ${layout === "splits" ? `in each of ${SPLIT_NAMES.join(", ")}` : `${root}/<class>/…`}.`,
+    );
   }
   hashLines.sort(byName);
   return { root, layout, classes: [...splits.train.keys()].sort(byName), splits, skipped, hashLines };

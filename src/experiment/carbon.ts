@@ -45,6 +45,8 @@ export class CarbonCsvError extends HalfwattError {
     readonly row: number,
     readonly field: string | null,
     detail: string,
+    /** True when the file is fine but does not cover the time asked for. */
+    readonly coverage = false,
   ) {
     super("E_CSV", `${file}${row > 0 ? `, row ${row}` : ""}${field ? `, ${field}` : ""}: ${detail}`);
   }
@@ -181,6 +183,7 @@ export function weightedMean(
       0,
       null,
       `the series covers ${iso(first)} to ${iso(last)}, but the run's window is ${iso(startMs)} to ${iso(endMs)}`,
+      true,
     );
   if (endMs === startMs) {
     let i = 0;
@@ -202,16 +205,52 @@ function checkPue(pue: number): void {
 
 /**
  * Checks a carbon setting before any run: the constant and PUE are usable, the zone is known, the
- * CSV reads and parses (its coverage of each run is checked when the run ends).
+ * CSV reads and parses, and — given `now`, the time the runs start — the series is in force now
+ * (starts at or before it, ends after it): a series that ends before the runs, or starts after
+ * them, would leave every run without an intensity, so it is refused here, not at each run's end.
  */
-export function validateCarbon(carbon: CarbonSpec): void {
+export function validateCarbon(carbon: CarbonSpec, at: { now?: number } = {}): void {
   checkPue(carbon.pue);
   const s = carbon.source;
   if (s.kind === "constant") {
     if (!(Number.isFinite(s.intensity) && s.intensity >= 0))
       throw new CarbonError(`carbon intensity ${s.intensity} must be a number ≥ 0 (gCO2e/kWh)`);
   } else if (s.kind === "zone") zoneIntensity(s.zone);
-  else readIntensityCsv(s.file);
+  else {
+    const points = readIntensityCsv(s.file);
+    if (at.now !== undefined) checkCoversStart(points, at.now, s.file);
+  }
+}
+
+/** A CarbonCsvError unless the series is in force at `now` and goes on after it. */
+export function checkCoversStart(points: IntensityPoint[], now: number, file: string): void {
+  const first = points[0].t;
+  const last = points[points.length - 1].t;
+  if (first <= now && now < last) return;
+  throw new CarbonCsvError(
+    file,
+    0,
+    null,
+    `the series covers ${iso(first)} to ${iso(last)}, but the runs start now (${iso(now)}), ${now < first ? "before it begins" : "after it ends"}: give a series that covers the whole suite (e.g. a forecast), or a constant intensity or zone`,
+  );
+}
+
+/**
+ * The intensity of a run that spanned [startMs, endMs], or null with the reason when a CSV series
+ * does not cover the whole window (it ended during the run): the run's energy stands, its carbon
+ * is missing. Any other problem (an unreadable file) still throws.
+ */
+export function runCarbon(
+  carbon: CarbonSpec,
+  window: { startMs: number; endMs: number },
+): { carbon: ResolvedCarbon | null; note: string | null } {
+  try {
+    return { carbon: resolveIntensity(carbon, window), note: null };
+  } catch (e) {
+    if (e instanceof CarbonCsvError && e.coverage)
+      return { carbon: null, note: `carbon missing: ${e.message}` };
+    throw e;
+  }
 }
 
 /** The intensity applied to a run that spanned [startMs, endMs] (Date.now() values), with its source. */

@@ -18,7 +18,7 @@ import { openNvml } from "../telemetry/nvml.js";
 import { Sampler } from "../telemetry/sampler.js";
 import { type PlanOptions, planSources } from "../telemetry/sources.js";
 import type { Sample } from "../telemetry/types.js";
-import { resolveIntensity } from "./carbon.js";
+import { runCarbon } from "./carbon.js";
 import { divergence, runningLossDivergence } from "./divergence.js";
 import { SuiteError } from "./errors.js";
 import {
@@ -538,7 +538,8 @@ export async function runSuite(
             worker.store.setRunEnv(runId, { ...env, overlapped: true });
           }
         }
-        const carbon = resolveIntensity(spec.carbon, { startMs: windowStart, endMs: Date.now() });
+        const { carbon, note } = runCarbon(spec.carbon, { startMs: windowStart, endMs: Date.now() });
+        if (note) progress.onNote?.(`run ${run.index + 1}: ${note}`);
         store.finishRun(runId, {
           seconds: result.seconds,
           test: result.test,

@@ -7,8 +7,10 @@ import { dirname, extname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import * as z from "zod";
 import { HalfwattError } from "../errors.js";
+import { MAX_HZ } from "../telemetry/sampler.js";
 import { knownZones, validateCarbon } from "./carbon.js";
 import { PRESETS } from "./presets.js";
+import { trainSettingIssues } from "./train-settings.js";
 import type { CarbonSpec, OptimizerSpec, RunConfiguration, SuiteSpec } from "./types.js";
 
 export interface SpecIssue {
@@ -39,6 +41,9 @@ export interface SpecOverrides {
   seed?: number;
   baselineSeconds?: number | null;
 }
+
+/** A thousand replicates of even the quick suite would take days: above is surely a typo. */
+export const MAX_REPLICATES = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // The schema. Messages say what is allowed; a missing required key reads "is required" (the
@@ -137,8 +142,7 @@ const suiteSchema = strict(
       error: "must be a folder path or a synthetic:… spec",
     }),
     imageSize: int(1, 4096).optional(),
-    // A thousand replicates of even the quick suite would take days: above is surely a typo.
-    replicates: int(1, 1000).default(5),
+    replicates: int(1, MAX_REPLICATES).default(5),
     seed: int(0, 0xffffffff).default(1),
     epochs: int(1).optional(),
     optimizer: optimizerSchema.default({ name: "adam" }),
@@ -178,8 +182,8 @@ const suiteSchema = strict(
       (x) => x > 0 && x < 1,
     ).optional(),
     telemetry: strict(
-      // 1000 Hz is beyond what NVML or RAPL refresh; above it is surely a typo.
-      { hz: num("must be a number > 0 and ≤ 1000", (x) => x > 0 && x <= 1000).default(10) },
+      // The sampler's own limit (NVML power's useful rate), so a file the spec accepts also runs.
+      { hz: num(`must be a number > 0 and ≤ ${MAX_HZ}`, (x) => x > 0 && x <= MAX_HZ).default(10) },
       'an object like {"hz": 10}',
     ).default({ hz: 10 }),
   },
@@ -294,15 +298,12 @@ function optimizerOf(o: RawOptimizer, lr?: number): OptimizerSpec {
   return out;
 }
 
+/** The optimizer's combination rule (train-settings.ts, the one `halfwatt train` applies to its flags). */
 function optimizerIssues(o: RawOptimizer, path: string): SpecIssue[] {
-  const out: SpecIssue[] = [];
-  if (o.name !== "sgd")
-    for (const k of ["momentum", "nesterov"] as const)
-      if (o[k] !== undefined)
-        out.push({ path: `${path}.${k}`, message: `applies to sgd only, not ${o.name}` });
-  if (o.name === "sgd" && o.nesterov && !o.momentum)
-    out.push({ path: `${path}.nesterov`, message: "needs momentum > 0 (as PyTorch)" });
-  return out;
+  return trainSettingIssues({ optimizer: o }).map((i) => ({
+    path: `${path}.${i.field}`,
+    message: i.message,
+  }));
 }
 
 type Draft = Omit<RunConfiguration, "id"> & { path: string };
@@ -510,7 +511,7 @@ function readDocument(file: string): unknown {
   }
   if (ext === ".json") {
     try {
-      return JSON.parse(text);
+      JSON.parse(text);
     } catch (e) {
       const msg = (e as Error).message.replace(/ \(line \d+ column \d+\)$/, "");
       const m = /position (\d+)/.exec(msg);
@@ -523,29 +524,86 @@ function readDocument(file: string): unknown {
       ]);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  // JSON is YAML 1.2, so the YAML parser reads both. JSON.parse above gives JSON's own syntax
+  // messages; this parse adds what JSON.parse lets pass: a repeated key (the last one silently won).
+  const kind = ext === ".json" ? "JSON" : "YAML";
+  // maxAliasCount: an alias bomb (a billion laughs) is refused rather than expanded (yaml's default, stated).
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0)
     throw new SuiteSpecError(
       file,
       doc.errors.map((err) => {
         const pos = err.linePos?.[0];
+        const at = pos ? ` at line ${pos.line}, column ${pos.col}` : "";
+        if (err.code === "DUPLICATE_KEY")
+          return {
+            path: "",
+            message: `${kind}: the key ${keyAt(text, err.pos[0])} appears twice in one object${at}`,
+          };
         // prettyErrors adds linePos and a " at line L, column C:" tail with a code excerpt: keep the gist.
         const first = err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-        return {
-          path: "",
-          message: `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ""}: ${first}`,
-        };
+        return { path: "", message: `${kind} syntax error${at}: ${first}` };
       }),
     );
-  return doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    throw new SuiteSpecError(file, [
+      {
+        path: "",
+        message: `${kind}: ${(e as Error).message} (aliases expand to more than ${MAX_ALIAS_COUNT} times the nodes they name); write the values out`,
+      },
+    ]);
+  }
+}
+
+/** yaml's limit on alias expansion (its default): a suite file has no need of more. */
+const MAX_ALIAS_COUNT = 100;
+
+/** The key starting at `offset` of a JSON or YAML text, quoted as written ("name", 'name', name). */
+function keyAt(text: string, offset: number): string {
+  const m = /^("(?:[^"\\]|\\.)*"|'[^']*'|[^:\s,{}]+)/.exec(text.slice(offset));
+  return m ? (m[1].startsWith('"') || m[1].startsWith("'") ? m[1] : `"${m[1]}"`) : "(unknown)";
+}
+
+/** The command line's name of each override, so an out-of-range value blames the flag, not the file. */
+const OVERRIDE_FLAGS: Record<keyof SpecOverrides, string> = {
+  data: "--data",
+  replicates: "--replicates",
+  seed: "--seed",
+  baselineSeconds: "--baseline-seconds",
+};
+
+/**
+ * Each override checked by its field's schema alone, before it joins the file's values: a problem
+ * blames the flag (`--replicates: must be … (got 1000000)`), not the file, which may be fine.
+ */
+function checkOverrides(overrides: SpecOverrides): void {
+  const issues: SpecIssue[] = [];
+  for (const [k, v] of Object.entries(overrides) as [keyof SpecOverrides, unknown][]) {
+    if (v === undefined) continue;
+    const r = (suiteSchema.shape[k] as z.ZodType).safeParse(v);
+    if (!r.success)
+      issues.push({
+        path: OVERRIDE_FLAGS[k],
+        message: `${r.error.issues[0]?.message} (got ${JSON.stringify(v)})`,
+      });
+  }
+  if (issues.length) throw new SuiteSpecError("the command line", issues);
 }
 
 /**
  * A preset name (dissertation, quick) or a suite file; the overrides are the command line's
  * (--data, --replicates, --seed, --baseline-seconds) and are validated like the file's own fields.
- * A CSV carbon file is read relative to the suite file and checked here, before anything runs.
+ * The file's relative paths (data, carbon.csv) are its folder's; a CSV carbon file is read and
+ * checked here, before anything runs (with `runsFrom`, also that it is in force when the runs start).
  */
-export function loadSuiteSpec(source: string, overrides: SpecOverrides = {}): SuiteSpec {
+export function loadSuiteSpec(
+  source: string,
+  overrides: SpecOverrides = {},
+  /** runsFrom: when the runs start (Date.now() for a suite about to run): a carbon series must be in force then. */
+  when: { runsFrom?: number } = {},
+): SuiteSpec {
   const preset = Object.hasOwn(PRESETS, source) ? PRESETS[source] : undefined;
   let value: unknown;
   if (preset) {
@@ -553,11 +611,18 @@ export function loadSuiteSpec(source: string, overrides: SpecOverrides = {}): Su
       throw new SuiteSpecError(source, [{ path: "data", message: preset.needsData }]);
     value = structuredClone(preset.spec);
   } else value = readDocument(source);
+  checkOverrides(overrides);
   if (isObject(value)) for (const [k, v] of Object.entries(overrides)) if (v !== undefined) value[k] = v;
   const spec = parseSuiteSpec(value, source);
+  // One rule for a suite file's paths: relative to the file's folder (a preset's, and a flag's,
+  // to the working directory), made absolute here so the runs, the store and a Slurm job agree.
+  const base = preset ? process.cwd() : dirname(resolve(source));
+  const fromFile = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  if (overrides.data === undefined && !preset && !/^synthetic(:|$)/.test(spec.data.trim()))
+    spec.data = fromFile(spec.data);
   const src = spec.carbon.source;
-  if (src.kind === "csv" && !preset && !isAbsolute(src.file))
-    spec.carbon = { ...spec.carbon, source: { kind: "csv", file: resolve(dirname(source), src.file) } };
-  validateCarbon(spec.carbon);
+  if (src.kind === "csv" && !preset)
+    spec.carbon = { ...spec.carbon, source: { kind: "csv", file: fromFile(src.file) } };
+  validateCarbon(spec.carbon, { now: when.runsFrom });
   return spec;
 }

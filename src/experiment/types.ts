@@ -211,7 +211,8 @@ export interface FinishedRun {
   kernels: KernelRecord[];
   phases: PhaseRecord[];
   energy: EnergyRecord[];
-  carbon: { intensity: number; pue: number; source: string };
+  /** null: the carbon CSV series ended during the run (its energy stands; no intensity for it). */
+  carbon: { intensity: number; pue: number; source: string } | null;
   /** The run was stopped by the divergence rule (divergence.ts): why. Absent for a run that trained. */
   diverged?: string;
 }

@@ -106,6 +106,10 @@ export function gemmKernelsHash(): string {
   return kernelsHashMemo;
 }
 
+/** What to do about a cache file that cannot be read (re-running tune alone would fail the same way). */
+const UNREADABLE_ADVICE =
+  "move or delete it, or pass another --cache (halfwatt tune --replace-cache overwrites it)";
+
 export function readTuneCache(path = tuneCachePath()): TuneCacheFile {
   const empty: TuneCacheFile = { format: "halfwatt-gemm-tune", version: 1, adapters: {} };
   if (!existsSync(path)) return empty;
@@ -115,14 +119,14 @@ export function readTuneCache(path = tuneCachePath()): TuneCacheFile {
   } catch (e) {
     throw new KernelInputError(
       "gemm tune cache",
-      `${path} is not valid JSON (${(e as Error).message}); delete it or re-run halfwatt tune`,
+      `${path} is not valid JSON (${(e as Error).message}); ${UNREADABLE_ADVICE}`,
     );
   }
   const f = parsed as Partial<TuneCacheFile>;
   if (f.format !== "halfwatt-gemm-tune" || f.version !== 1 || typeof f.adapters !== "object" || !f.adapters)
     throw new KernelInputError(
       "gemm tune cache",
-      `${path} is not a halfwatt GEMM tune cache (format/version/adapters)`,
+      `${path} is not a halfwatt GEMM tune cache (format/version/adapters); ${UNREADABLE_ADVICE}`,
     );
   return f as TuneCacheFile;
 }

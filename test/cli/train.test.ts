@@ -53,6 +53,14 @@ describe.skipIf(!existsSync(CLI))("halfwatt train / eval", () => {
     const e = run("eval", "--checkpoint", ckpt, "--data", DATA, "--json");
     expect(e.status, e.stderr).toBe(0);
     expect(JSON.parse(e.stdout).splits.test.accuracy).toBe(doc.test.accuracy);
+    expect(JSON.parse(e.stdout).resized).toBeNull();
+    expect(e.stderr).not.toContain("notice");
+    // The same set drawn at 16×16: its images are resized to the checkpoint's 8×8, and eval says so.
+    const bigger = DATA.replace("size=8", "size=16");
+    const r16 = run("eval", "--checkpoint", ckpt, "--data", bigger, "--json");
+    expect(r16.status, r16.stderr).toBe(0);
+    expect(JSON.parse(r16.stdout).resized).toEqual({ from: "16×16", to: "8×8" });
+    expect(r16.stderr).toContain(`notice: ${bigger} has images of 16×16; they are resized to 8×8`);
   });
 
   it("train --lr 1e30 diverges: stopped after the first NaN epoch, exit 1, one JSON document saying so, no checkpoint; progress still on stderr", () => {

@@ -2,7 +2,7 @@
 // JSON document valid, the cache written with the fastest candidate, products too big for the
 // adapter skipped with the reason, bad --shape refused before any work.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -50,6 +50,27 @@ describe.skipIf(!existsSync(BIN))("halfwatt tune", () => {
     };
     const [section] = Object.values(file.adapters);
     expect(section.entries["f32>f32 40x24x70 +bias"].choice).toEqual(doc.results[0].best.choice);
+  });
+
+  it("a corrupt --cache: advice that works (move, delete, another --cache), and --replace-cache overwrites it", () => {
+    const cache = join(dir, "corrupt.json");
+    writeFileSync(cache, "{ not json");
+    const shape = ["--shape", "8x8x8:f32>f32", "--samples", "1", "--cache", cache];
+    const r = tune([...shape, "--json"]);
+    expect(r.status).toBe(2);
+    const message = JSON.parse(r.stdout).error.message as string;
+    expect(message).toContain(`${cache} is not valid JSON`);
+    expect(message).toContain("move or delete it, or pass another --cache");
+    expect(message).not.toMatch(/re-run halfwatt tune/);
+    expect(readFileSync(cache, "utf8")).toBe("{ not json"); // left alone without the flag
+    const again = tune([...shape, "--replace-cache", "--json"]);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`${cache} is not a readable tune cache: replacing it`);
+    const file = JSON.parse(readFileSync(cache, "utf8")) as { format: string; adapters: object };
+    expect(file.format).toBe("halfwatt-gemm-tune");
+    expect(Object.keys(file.adapters)).toHaveLength(1);
+    // A folder as --cache is refused before any timing.
+    expect(tune(["--shape", "8x8x8:f32>f32", "--cache", dir]).status).toBe(2);
   });
 
   it("refuses a malformed --shape before opening the GPU, as JSON with --json", () => {

@@ -102,6 +102,12 @@ async function splitLayout(dir: string, classes: string[], perClass = 1): Promis
   return colours;
 }
 
+/** A second class ("zz-other", one image per split): a dataset needs two classes to be used at all. */
+async function secondClass(dir: string): Promise<void> {
+  for (const split of ["train", "valid", "test"])
+    await solid(path.join(dir, split, "zz-other", "img.png"), randomColour());
+}
+
 describe("decoding: every format to 3-channel sRGB", () => {
   it("PNG, JPEG, WebP, grey, RGBA, CMYK JPEG and 16-bit PNG decode to their colour", async () => {
     const { dir, cache } = fresh();
@@ -141,11 +147,12 @@ describe("decoding: every format to 3-channel sRGB", () => {
       .toFile(path.join(t, "h.png"));
     expect((await sharp(path.join(t, "h.png")).metadata()).depth).toBe("ushort");
     for (const s of ["valid", "test"]) await solid(path.join(dir, s, "all", "x.png"), col);
+    await secondClass(dir);
 
     const { ds, warnings } = await load(dir, cache, { imageSize: 9 });
     try {
       expect(warnings).toEqual([]);
-      expect(ds.train.count).toBe(8);
+      expect(ds.train.count).toBe(8 + 1);
       expect(ds.imageSize).toBe(9);
       expect(ds.train.imageBytes).toBe(9 * 9 * 3);
       expectSolid(pixelsOf(ds, "train", indexOfFile(ds, "train", "a.png")), col, 0, "png");
@@ -188,6 +195,7 @@ describe("decoding: every format to 3-channel sRGB", () => {
       fs.copyFileSync(path.join(dir, "w.png"), path.join(dir, s, "k", "w.png"));
       fs.copyFileSync(path.join(dir, "o.jpg"), path.join(dir, s, "k", "o.jpg"));
     }
+    await secondClass(dir);
     const { ds } = await load(dir, cache, { imageSize: 8 });
     try {
       const at = (px: Uint8Array, x: number, y: number) =>
@@ -422,21 +430,27 @@ describe("bad files: skipped with a warning naming each, or an error with --stri
     const { dir, cache, bad } = await withBadFiles();
     const e = await rejects(load(dir, cache, { imageSize: 4, strict: true }));
     expect(e.kind).toBe("bad-files");
-    // The listing-time ones fail before decoding; all of them are named.
-    const listed = bad.filter((f) => /folder|dangling|notes|\/\./.test(f));
-    expect(listed).toHaveLength(5);
-    for (const f of listed) expect(e.message).toContain(f);
-    // Only decode-time failures left: still an error naming each, after decoding.
-    for (const f of listed) fs.rmSync(f, { recursive: true });
-    const e2 = await rejects(load(dir, cache, { imageSize: 4, strict: true }));
-    expect(e2.kind).toBe("bad-files");
-    for (const f of bad.filter((f) => /empty|truncated|text/.test(f))) expect(e2.message).toContain(f);
+    // One pass: the listing's bad names and extensions and the broken images, all in one error;
+    // the hidden entries (.DS_Store, .ipynb_checkpoints) are ignored, as the warning says.
+    const hidden = bad.filter((f) => /\/\./.test(f));
+    const unusable = bad.filter((f) => !hidden.includes(f));
+    expect(hidden).toHaveLength(2);
+    expect(unusable).toHaveLength(6);
+    for (const f of unusable) expect(e.message).toContain(f);
+    for (const f of hidden) expect(e.message).not.toContain(f);
+    expect(e.message).toContain("6 file(s)");
     const leftovers = fs.readdirSync(cache, { recursive: true }).map(String);
     expect(leftovers.filter((f) => f.endsWith("manifest.json") || /\.u8/.test(f))).toEqual([]);
-    // The same folder without --strict now builds (decodes), with the three warnings.
+    // Without the unusable files, --strict builds: the hidden ones alone do not stop it.
+    for (const f of unusable) fs.rmSync(f, { recursive: true });
+    const clean = await load(dir, cache, { imageSize: 4, strict: true });
+    expect(clean.ds.train.count).toBe(4);
+    clean.ds.close();
+    // Bad files again: without --strict it builds (decodes), with a warning for each.
+    fs.writeFileSync(unusable.find((f) => f.endsWith("text.jpg"))!, "still not a picture\n");
     const ok = await load(dir, cache, { imageSize: 4 });
     expect(ok.ds.cache.reused).toBe(false);
-    expect(ok.warnings).toHaveLength(3);
+    expect(ok.warnings.map((w) => w.file).filter((f) => !hidden.includes(f))).toHaveLength(1);
     ok.ds.close();
     // A cache with skipped files is refused by --strict too.
     const e3 = await rejects(load(dir, cache, { imageSize: 4, strict: true }));
@@ -451,6 +465,23 @@ describe("bad files: skipped with a warning naming each, or an error with --stri
     expect(e.kind).toBe("empty-class");
     expect(e.path).toBe(path.join(dir, "valid", "y"));
     expect(e.message).toContain(path.join(dir, "valid", "y"));
+  });
+});
+
+describe("a dataset of one class is refused before any work", () => {
+  it("both layouts: an error naming the folder and the class, at the scan", async () => {
+    for (const layout of ["splits", "classes"] as const) {
+      const { dir, cache } = fresh();
+      if (layout === "splits") await splitLayout(dir, ["only"], 1);
+      else for (let k = 0; k < 4; k++) await solid(path.join(dir, "only", `img${k}.png`), randomColour());
+      const events: string[] = [];
+      const e = await rejects(load(dir, cache, { imageSize: 4, onProgress: (p) => events.push(p.phase) }));
+      expect(e.code).toBe("E_INPUT");
+      expect(e.message).toContain(dir);
+      expect(e.message).toMatch(/one class \("only"\).*at least 2 class folders/);
+      // Refused at the listing: nothing decoded.
+      expect(events).not.toContain("decode");
+    }
   });
 });
 
@@ -487,10 +518,10 @@ describe("folder errors name the folder", () => {
 
   it("a missing split; `val` is accepted for valid", async () => {
     const { dir, cache } = fresh();
-    await splitLayout(dir, ["x"], 1);
+    await splitLayout(dir, ["x", "y"], 1);
     fs.renameSync(path.join(dir, "valid"), path.join(dir, "val"));
     const { ds } = await load(dir, cache, { imageSize: 2 });
-    expect(ds.valid.count).toBe(1);
+    expect(ds.valid.count).toBe(2);
     ds.close();
     fs.rmSync(path.join(dir, "val"), { recursive: true });
     const e = await rejects(load(dir, cache));
@@ -590,7 +621,7 @@ describe("the cache", () => {
 
   it("a damaged cache (truncated pixel file, corrupt manifest) is rebuilt, never trusted", async () => {
     const { dir, cache } = fresh();
-    await splitLayout(dir, ["x"], 3);
+    await splitLayout(dir, ["x", "y"], 3);
     const a = await load(dir, cache, { imageSize: 5 });
     const pixelFile = a.ds.train.pixelFile;
     const cacheDir = a.ds.cache.dir;
@@ -598,7 +629,7 @@ describe("the cache", () => {
     fs.truncateSync(pixelFile, 5 * 5 * 3 * 2); // as if the process died mid-write of the old layout
     const b = await load(dir, cache, { imageSize: 5 });
     expect(b.ds.cache.reused).toBe(false);
-    expect(fs.statSync(b.ds.train.pixelFile).size).toBe(3 * 75);
+    expect(fs.statSync(b.ds.train.pixelFile).size).toBe(2 * 3 * 75);
     b.ds.close();
     fs.writeFileSync(path.join(cacheDir, "manifest.json"), '{"version": 1, "sourceHa');
     const c = await load(dir, cache, { imageSize: 5 });

@@ -11,12 +11,15 @@ import {
   knownZones,
   parseIntensityCsv,
   resolveIntensity,
+  runCarbon,
   validateCarbon,
   weightedMean,
 } from "../../src/experiment/carbon.js";
 import table from "../../src/experiment/carbon-zones.json" with { type: "json" };
+import { openStore } from "../../src/experiment/store.js";
 import type { CarbonSpec } from "../../src/experiment/types.js";
 import { makeRng, runSeed } from "../helpers/rng.js";
+import { makeEnv, makeFinish, makePlan, makeSpec } from "./fixtures/store-data.js";
 
 const series = join(import.meta.dirname, "fixtures", "series.csv");
 const at = (hhmm: string) => Date.parse(`2024-05-01T${hhmm}:00Z`);
@@ -235,6 +238,47 @@ describe("constant and zone", () => {
       expect(s.name.length).toBeGreaterThan(10);
       expect(s.basis.length).toBeGreaterThan(10);
       expect(s.year).toBe(e.year);
+    }
+  });
+});
+
+describe("a series that ends during a run: the energy stands, the carbon is missing", () => {
+  // fixtures/series.csv closes at 15:00; a run from 14:30 to 15:30 reaches past it.
+  it("runCarbon gives null with a note naming the file, not an error", () => {
+    const r = runCarbon(csv(series), { startMs: at("14:30"), endMs: at("15:30") });
+    expect(r.carbon).toBeNull();
+    expect(r.note).toMatch(/^carbon missing: .*series\.csv: the series covers .* but the run's window/);
+    // A covered window still resolves (200·30 + 100·30)/60 = 150.
+    expect(
+      runCarbon(csv(series), { startMs: at("12:30"), endMs: at("13:30") }).carbon?.intensity,
+    ).toBeCloseTo(150, 10);
+  });
+
+  it("an unreadable file is still an error (only coverage is forgiven)", () => {
+    expect(() => runCarbon(csv("/nonexistent/grid.csv"), { startMs: 0, endMs: 1 })).toThrow(/no such file/);
+  });
+
+  it("the store keeps a completed run with its energy and no carbon", () => {
+    const rng = makeRng(runSeed());
+    const dir = mkdtempSync(join(tmpdir(), "halfwatt-carbon-store-"));
+    try {
+      const store = openStore(join(dir, "r.db"));
+      const spec = makeSpec(rng);
+      const plan = makePlan(spec, rng);
+      const suite = store.openSuite(spec, plan);
+      const config = spec.configurations.find((c) => c.id === plan[0].configId);
+      if (!config) throw new Error("fixture plan names an unknown configuration");
+      const id = store.startRun(suite.id, plan[0], config, makeEnv(rng), null);
+      const finish = makeFinish(rng);
+      store.finishRun(id, { ...finish, carbon: null });
+      const run = store.results(suite.id).runs.find((r) => r.id === id);
+      expect(run?.status).toBe("completed");
+      expect(run?.carbon).toBeNull();
+      expect(run?.energy.length).toBe(finish.energy.length);
+      expect(run?.energy.length).toBeGreaterThan(0);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,13 +1,14 @@
 // The suite specification: every problem of a bad file listed with its path, unknown keys, the
 // configurations/factors rule, YAML/JSON syntax errors with line and column, the presets against
 // the dissertation's Tables 1–2, the crossing, defaults and overrides.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { exitCodeOf, HalfwattError } from "../../src/errors.js";
 import { PRESETS } from "../../src/experiment/presets.js";
 import { loadSuiteSpec, parseSuiteSpec, type SpecIssue, SuiteSpecError } from "../../src/experiment/spec.js";
+import { MAX_HZ } from "../../src/telemetry/sampler.js";
 
 const fixture = (name: string) => join(import.meta.dirname, "fixtures", name);
 
@@ -273,7 +274,88 @@ describe("valid specs", () => {
     });
     expect([s.replicates, s.seed, s.baselineSeconds, s.data]).toEqual([4, 99, 0, "synthetic"]);
     expect(issuesOf(() => loadSuiteSpec(fixture("good.yml"), { replicates: 0 }))).toEqual([
-      { path: "replicates", message: "must be an integer from 1 to 1000" },
+      { path: "--replicates", message: "must be an integer from 1 to 1000 (got 0)" },
+    ]);
+  });
+
+  it("an out-of-range flag is blamed on the flag, not on the (good) file", () => {
+    try {
+      loadSuiteSpec(fixture("good.yml"), { replicates: 1_000_000 });
+      throw new Error("expected a SuiteSpecError");
+    } catch (e) {
+      expect(e).toBeInstanceOf(SuiteSpecError);
+      expect((e as SuiteSpecError).origin).toBe("the command line");
+      expect((e as Error).message).not.toContain("good.yml");
+      expect((e as Error).message).toContain("--replicates: must be an integer from 1 to 1000 (got 1000000)");
+    }
+  });
+});
+
+describe("suite files: one rule for paths, duplicate keys, alias bombs, the sampler's rate", () => {
+  const dir = mkdtempSync(join(tmpdir(), "halfwatt-spec-files-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it("a JSON file with a repeated key is refused, naming the key and its line", () => {
+    const f = write(
+      "dup.json",
+      '{\n  "name": "a",\n  "data": "synthetic",\n  "replicates": 2,\n  "replicates": 3\n}\n',
+    );
+    const issues = issuesOf(() => loadSuiteSpec(f));
+    expect(issues).toHaveLength(1);
+    expect(issues[0].message).toBe(
+      'JSON: the key "replicates" appears twice in one object at line 5, column 3',
+    );
+  });
+
+  it("a YAML file with a repeated key names the key and its line too", () => {
+    const f = write("dup.yaml", "name: a\ndata: synthetic\nepochs: 2\nname: b\n");
+    const [iss] = issuesOf(() => loadSuiteSpec(f));
+    expect(iss.message).toBe('YAML: the key "name" appears twice in one object at line 4, column 1');
+  });
+
+  it("a YAML alias bomb is refused as bad input (E_INPUT, exit 2) in the usual format", () => {
+    // 9 aliases per level, 8 levels: 9⁸ ≈ 43 million strings if expanded.
+    let text = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n';
+    let prev = "a";
+    for (const n of "bcdefgh") {
+      text += `${n}: &${n} [${Array(9).fill(`*${prev}`).join(",")}]\n`;
+      prev = n;
+    }
+    const f = write("bomb.yaml", text);
+    const [iss] = issuesOf(() => loadSuiteSpec(f));
+    expect(iss.path).toBe("");
+    expect(iss.message).toMatch(/^YAML: .*alias.*write the values out/i);
+  });
+
+  it("data and carbon.csv both resolve against the suite file's folder, not the working directory", () => {
+    const sub = join(dir, "sub");
+    mkdirSync(sub, { recursive: true });
+    // A series in force now: from an hour ago to a day ahead.
+    const h = 3_600_000;
+    const t0 = new Date(Date.now() - h).toISOString();
+    const t1 = new Date(Date.now() + 24 * h).toISOString();
+    writeFileSync(join(sub, "grid.csv"), `timestamp,gco2_per_kwh\n${t0},100\n${t1},100\n`);
+    const f = join(sub, "suite.json");
+    writeFileSync(f, JSON.stringify({ ...minimal(), data: "images/birds", carbon: { csv: "grid.csv" } }));
+    const s = loadSuiteSpec(f, {}, { runsFrom: Date.now() });
+    expect(s.data).toBe(join(sub, "images", "birds"));
+    expect(s.carbon.source).toEqual({ kind: "csv", file: join(sub, "grid.csv") });
+    // --data is the command line's: the working directory's, as given.
+    expect(loadSuiteSpec(f, { data: "here/imgs" }).data).toBe("here/imgs");
+    // A preset's paths are the working directory's.
+    expect(loadSuiteSpec("dissertation", { data: "rel/birds" }).data).toBe("rel/birds");
+  });
+
+  it("telemetry.hz: the sampler's limit (MAX_HZ), one constant for both", () => {
+    const ok = parseSuiteSpec({ ...minimal(), telemetry: { hz: MAX_HZ } }, "t");
+    expect(ok.telemetry.hz).toBe(100);
+    expect(issuesOf(() => parseSuiteSpec({ ...minimal(), telemetry: { hz: 101 } }, "t"))).toEqual([
+      { path: "telemetry.hz", message: "must be a number > 0 and ≤ 100" },
     ]);
   });
 });
@@ -291,6 +373,35 @@ describe("carbon CSV checked while loading", () => {
     expect(() => loadSuiteSpec(join(dir, "suite.json"))).toThrow(
       /s\.csv, row 3, gco2_per_kwh: "abc" is not a number/,
     );
+  });
+  it("a series that ended before the runs (or starts after them) is refused up front", () => {
+    // Independent of the code: 2024 is in the past, 2999 in the future.
+    writeFileSync(
+      join(dir, "past.csv"),
+      "timestamp,gco2_per_kwh\n2024-01-01T00:00:00Z,100\n2024-01-02T00:00:00Z,120\n",
+    );
+    writeFileSync(
+      join(dir, "future.csv"),
+      "timestamp,gco2_per_kwh\n2999-01-01T00:00:00Z,100\n2999-01-02T00:00:00Z,120\n",
+    );
+    for (const [name, when] of [
+      ["past", "after it ends"],
+      ["future", "before it begins"],
+    ] as const) {
+      writeFileSync(
+        join(dir, `${name}.json`),
+        JSON.stringify({ ...minimal(), carbon: { csv: `${name}.csv` } }),
+      );
+      let err: unknown;
+      try {
+        loadSuiteSpec(join(dir, `${name}.json`), {}, { runsFrom: Date.now() });
+      } catch (e) {
+        err = e;
+      }
+      expect(exitCodeOf(err)).toBe(2);
+      expect((err as Error).message).toContain(`${name}.csv`);
+      expect((err as Error).message).toContain(when);
+    }
   });
 });
 

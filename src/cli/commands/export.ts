@@ -2,6 +2,7 @@
 // spreadsheets — the dissertation's author worked in Excel.
 import type { Command } from "commander";
 import { exportCsv } from "../../experiment/export.js";
+import { checkInputFile, checkOutputFolder } from "../paths.js";
 
 export function register(program: Command): void {
   program
@@ -12,6 +13,8 @@ export function register(program: Command): void {
     .option("--force", "replace CSV files of the same names already in --csv")
     .option("--json", "print what was written as JSON")
     .action((db: string, o: { csv: string; force?: boolean; json?: boolean }) => {
+      checkInputFile(null, db, "results store");
+      checkOutputFolder("--csv", o.csv);
       const tables = exportCsv(db, o.csv, { force: o.force });
       if (o.json) process.stdout.write(`${JSON.stringify({ tables }, null, 2)}\n`);
       else for (const t of tables) process.stdout.write(`${t.table}: ${t.rows} rows → ${t.file}\n`);

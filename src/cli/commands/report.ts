@@ -7,6 +7,7 @@ import { openStore } from "../../experiment/store.js";
 import type { ResultStore } from "../../experiment/types.js";
 import { toJson } from "../../report/format.js";
 import { writeReport } from "../../report/report.js";
+import { checkInputFile, checkOutputFolder } from "../paths.js";
 
 /** The suite to report: the one named (by name or id), else the most recent one. */
 export function pickSuite(
@@ -48,6 +49,8 @@ export function register(program: Command): void {
     .option("--json", "print the report's numbers (ReportData) and the files written as JSON")
     .action(async (db: string, opts: { out: string; suite?: string; json?: boolean }) => {
       if (!existsSync(db)) throw new HalfwattError("E_INPUT", `${db}: no such results store`);
+      checkInputFile(null, db, "results store");
+      checkOutputFolder("--out", opts.out);
       const store = openStore(db, { readonly: true });
       try {
         const result = await reportFromStore(store, db, opts.out, opts.suite);

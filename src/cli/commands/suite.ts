@@ -13,6 +13,7 @@ import { type Command, Option } from "commander";
 import { HalfwattError } from "../../errors.js";
 import { runSuiteOnDevices, serveWorker } from "../../experiment/devices.js";
 import { planRuns } from "../../experiment/plan.js";
+import { checkResumable } from "../../experiment/resume-check.js";
 import { runSuite, type SuiteRunSummary } from "../../experiment/runner.js";
 import {
   checkTask,
@@ -22,7 +23,7 @@ import {
   taskStorePath,
   writeSlurmJob,
 } from "../../experiment/slurm.js";
-import { loadSuiteSpec } from "../../experiment/spec.js";
+import { loadSuiteSpec, MAX_REPLICATES } from "../../experiment/spec.js";
 import { handleStopSignals } from "../../experiment/stop-signals.js";
 import { openStore } from "../../experiment/store.js";
 import { suiteExitCode, summaryLine } from "../../experiment/summary.js";
@@ -31,6 +32,7 @@ import { packageVersions } from "../../experiment/versions.js";
 import { writeReport } from "../../report/report.js";
 import { openNvml } from "../../telemetry/nvml.js";
 import { choiceOption, integerOption, nonNegativeOption, positiveOption, seedOption } from "../options.js";
+import { checkOutputFolder } from "../paths.js";
 import { type ProgressLine, progressLine, stderrIsTerminal } from "../progress.js";
 import { devicesProgress, launchWorker } from "../suite-workers.js";
 
@@ -225,7 +227,11 @@ export function register(program: Command): void {
     .argument("<preset|file>", "dissertation, quick, or a suite file (.yaml/.yml/.json)")
     .option("--data <dir|synthetic:…>", "dataset (the dissertation preset needs your image folder)")
     .option("--out <dir>", "where results.sqlite and the report go", "results")
-    .option("--replicates <n>", "replicates per configuration", integerOption("--replicates", { min: 1 }))
+    .option(
+      "--replicates <n>",
+      "replicates per configuration",
+      integerOption("--replicates", { min: 1, max: MAX_REPLICATES }),
+    )
     .option("--seed <n>", "master seed of the order and the runs' seeds", seedOption("--seed"))
     .option("--baseline-seconds <s>", "idle window before each run", nonNegativeOption("--baseline-seconds"))
     .option("--resume", "finish a suite already in --out without redoing completed runs")
@@ -273,12 +279,19 @@ export function register(program: Command): void {
         process.exitCode = await serveWorker();
         return;
       }
-      const spec = loadSuiteSpec(source, {
-        ...(o.data !== undefined ? { data: o.data } : {}),
-        ...(o.replicates !== undefined ? { replicates: o.replicates } : {}),
-        ...(o.seed !== undefined ? { seed: o.seed } : {}),
-        ...(o.baselineSeconds !== undefined ? { baselineSeconds: o.baselineSeconds } : {}),
-      });
+      const spec = loadSuiteSpec(
+        source,
+        {
+          ...(o.data !== undefined ? { data: o.data } : {}),
+          ...(o.replicates !== undefined ? { replicates: o.replicates } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.baselineSeconds !== undefined ? { baselineSeconds: o.baselineSeconds } : {}),
+        },
+        { runsFrom: Date.now() },
+      );
+      // Paths before any work: a file where a folder belongs is bad input (exit 2), not EEXIST.
+      checkOutputFolder("--out", o.out);
+      if (o.cacheDir !== undefined) checkOutputFolder("--cache-dir", o.cacheDir);
       if (o.slurm) return writeSlurm(spec, o);
       const misplaced = SLURM_ONLY.filter((k) => o[k] !== undefined);
       if (misplaced.length)
@@ -287,6 +300,7 @@ export function register(program: Command): void {
       if (task !== undefined) checkTask(spec, task);
       if (o.devices !== undefined && task !== undefined)
         throw new HalfwattError("E_USAGE", "--devices and --task: choose one");
+      if (task === undefined) checkResumable(join(resolve(o.out), "results.sqlite"), spec.name, o.resume);
       const plan = planRuns(spec);
       const out = resolve(o.out);
       // Progress goes to stderr whatever stdout carries (--json's one document).

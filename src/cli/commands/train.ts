@@ -8,6 +8,8 @@
 import type { Command } from "commander";
 import { HalfwattError } from "../../errors.js";
 import { divergence, runningLossDivergence } from "../../experiment/divergence.js";
+import { F32_MAX, trainSettingIssues } from "../../experiment/train-settings.js";
+import { readTuneCache, tuneCachePath } from "../../kernels/gemm-tune-cache.js";
 import { saveCheckpoint } from "../../model/checkpoint.js";
 import { type EpochResult, type TrainConfig, type TrainResult, train } from "../../model/trainer.js";
 import { formatTable } from "../../report/format.js";
@@ -16,9 +18,11 @@ import {
   integerOption,
   listOption,
   nonNegativeOption,
+  numberOption,
   positiveOption,
   seedOption,
 } from "../options.js";
+import { checkOutputFile, checkOutputFolder } from "../paths.js";
 import { bar, progressLine } from "../progress.js";
 
 interface TrainOpts {
@@ -63,6 +67,57 @@ export function formatTrainResult(r: TrainResult): string {
   return lines.join("\n");
 }
 
+/** The flag of each setting the combination rule (experiment/train-settings.ts) looks at. */
+const SETTING_FLAGS = {
+  momentum: "--momentum",
+  nesterov: "--nesterov",
+  lossScale: "--loss-scale",
+  lossScaleInterval: "--loss-scale-interval",
+} as const;
+
+/**
+ * Everything about the flags that can be checked before loading data or training: the combination
+ * rule a suite file obeys too (momentum with Adam, a loss scale with f32 are refused, not ignored),
+ * and the paths (--save's folder exists and it is not a folder; --cache-dir is a folder).
+ */
+export function checkTrainOptions(o: TrainOpts): void {
+  const issues = trainSettingIssues({
+    precision: o.precision,
+    optimizer: {
+      name: o.optimizer,
+      ...(o.momentum !== undefined ? { momentum: o.momentum } : {}),
+      ...(o.nesterov ? { nesterov: true } : {}),
+    },
+    lossScale: o.lossScale,
+    lossScaleInterval: o.lossScaleInterval,
+  });
+  if (issues.length)
+    throw new HalfwattError(
+      "E_USAGE",
+      issues
+        .map(
+          (i) =>
+            `${SETTING_FLAGS[i.field]}: ${i.message} (--optimizer ${o.optimizer}, --precision ${o.precision})`,
+        )
+        .join("; "),
+    );
+  if (o.save !== undefined) checkOutputFile("--save", o.save);
+  if (o.cacheDir !== undefined) checkOutputFolder("--cache-dir", o.cacheDir);
+}
+
+/** Training falls back to the built-in GEMM heuristics on an unreadable tune cache: say so, once. */
+function warnIfTuneCacheUnreadable(): void {
+  const path = tuneCachePath();
+  if (path === "off") return;
+  try {
+    readTuneCache(path);
+  } catch (e) {
+    process.stderr.write(
+      `warning: the GEMM tune cache is not used (the built-in kernel choices serve): ${(e as Error).message}\n`,
+    );
+  }
+}
+
 export function register(program: Command): void {
   program
     .command("train")
@@ -101,7 +156,11 @@ export function register(program: Command): void {
     )
     .option("--strict", "stop on unreadable images instead of skipping them")
     .option("--save <file>", "write a .safetensors checkpoint at the end")
-    .option("--loss-scale <x>", "mixed: initial loss scale (default 32768)", positiveOption("--loss-scale"))
+    .option(
+      "--loss-scale <x>",
+      "mixed: initial loss scale (default 32768; at most the largest float32)",
+      numberOption("--loss-scale", { min: 0, exclusiveMin: true, max: F32_MAX }),
+    )
     .option(
       "--loss-scale-interval <n>",
       "mixed: clean steps before the scale doubles (default 2000)",
@@ -110,6 +169,8 @@ export function register(program: Command): void {
     .option("--cache-dir <dir>", "where decoded datasets are cached")
     .option("--json", "print one JSON document at the end")
     .action(async (o: TrainOpts) => {
+      checkTrainOptions(o);
+      warnIfTuneCacheUnreadable();
       const config: TrainConfig = {
         data: o.data,
         precision: o.precision,

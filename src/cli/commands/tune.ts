@@ -3,7 +3,9 @@
 // 224×224×3 inputs and 525 classes — on this adapter, and writes the fastest per call to the tune
 // cache that training then reads (src/kernels/gemm-tune-cache.ts). Each candidate's result is
 // checked against the heuristic kernel's before it is timed.
+import { statSync } from "node:fs";
 import type { Command } from "commander";
+import { HalfwattError } from "../../errors.js";
 import { openDevice } from "../../gpu/device.js";
 import {
   describeChoice,
@@ -13,7 +15,13 @@ import {
   type TuneResult,
   tuneGemm,
 } from "../../kernels/gemm-tune.js";
-import { readTuneCache, tuneCachePath, useTuneCache, writeTuneCache } from "../../kernels/gemm-tune-cache.js";
+import {
+  readTuneCache,
+  type TuneCacheFile,
+  tuneCachePath,
+  useTuneCache,
+  writeTuneCache,
+} from "../../kernels/gemm-tune-cache.js";
 import { storageLimit } from "../../kernels/tensor.js";
 import { mlpGemmCalls } from "../../model/gemm-calls.js";
 import { formatTable } from "../../report/format.js";
@@ -29,6 +37,7 @@ interface TuneOpts {
   cache?: string;
   samples: number;
   dryRun?: boolean;
+  replaceCache?: boolean;
   json?: boolean;
 }
 
@@ -103,6 +112,25 @@ export function formatTune(results: TuneResult[], cachePath: string, written: bo
   ].join("\n");
 }
 
+/**
+ * The cache this run adds to: a broken one fails here, before any timing, unless --replace-cache
+ * says to start afresh (the file is overwritten when the results are written).
+ */
+function readCacheToExtend(path: string, replace: boolean): TuneCacheFile {
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new HalfwattError(
+      "E_INPUT",
+      `--cache ${path}: is a folder; give a file name (e.g. ${path}/gemm-tune.json)`,
+    );
+  try {
+    return readTuneCache(path);
+  } catch (e) {
+    if (!replace) throw e;
+    process.stderr.write(`halfwatt: ${path} is not a readable tune cache: replacing it with a new one\n`);
+    return { format: "halfwatt-gemm-tune", version: 1, adapters: {} };
+  }
+}
+
 export function register(program: Command): void {
   const ints = (name: string) => listOption(name, integerOption(name, { min: 1 }));
   program
@@ -145,6 +173,7 @@ export function register(program: Command): void {
       3,
     )
     .option("--dry-run", "time and print, write nothing")
+    .option("--replace-cache", "start a new cache where --cache is not a readable tune cache (overwrites it)")
     .option("--json", "print one JSON document")
     .action(async (o: TuneOpts) => {
       // Each hidden width is one single-layer configuration (the dissertation's), not one deep net.
@@ -156,7 +185,7 @@ export function register(program: Command): void {
       };
       const calls = callsToTune(opts);
       const cachePath = o.cache ?? tuneCachePath();
-      const file = readTuneCache(cachePath); // a broken cache fails here, before any timing
+      const file = readCacheToExtend(cachePath, o.replaceCache === true); // before any timing
       const ctx = await openDevice();
       // Time every candidate against the heuristics, not against an earlier tuning.
       useTuneCache(ctx, "off");

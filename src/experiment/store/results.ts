@@ -184,9 +184,9 @@ export function finishRun(c: StoreConnection, runId: number, r: FinishedRun): vo
           ...splitValues(r.test),
           r.lossScale ? JSON.stringify(r.lossScale) : null,
           JSON.stringify(r.kernels),
-          r.carbon.intensity,
-          r.carbon.pue,
-          r.carbon.source,
+          r.carbon?.intensity ?? null,
+          r.carbon?.pue ?? null,
+          r.carbon?.source ?? null,
           runId,
         );
       const phase = c.db.prepare("INSERT INTO phases (run_id, name, start_ms, end_ms) VALUES (?, ?, ?, ?)");
