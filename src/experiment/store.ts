@@ -31,6 +31,7 @@ import type {
   ResultStore,
   RunConfiguration,
   RunEnvironment,
+  RunMeasurement,
   RunRecord,
   RunStatus,
   SampleRecord,
@@ -659,6 +660,14 @@ class SqliteStore implements ResultStore, TaskMarks, WorkerStore {
     );
   }
 
+  setRunMeasurement(runId: number, m: RunMeasurement): void {
+    this.guard(`recording run ${runId}'s measurement`, true, () => {
+      this.db
+        .prepare("UPDATE runs SET baseline_w = ?, measurement = ? WHERE id = ?")
+        .run(m.baselineW.gpu ?? null, JSON.stringify(m), runId);
+    });
+  }
+
   addSuiteNote(suiteId: number, note: string): void {
     this.guard("adding a suite note", true, () => {
       const n = this.db
@@ -945,5 +954,6 @@ function runRecord(r: Row, epochs: Row[], phases: Row[], energy: Row[]): RunReco
         ? null
         : { intensity: num(r.carbon_intensity), pue: num(r.carbon_pue), source: carbonSource },
     gpuTempC: numOrNull(r.gpu_temp_c),
+    measurement: r.measurement == null ? null : jsonOrNull<RunMeasurement>(r.measurement),
   };
 }
