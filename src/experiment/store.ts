@@ -954,6 +954,7 @@ function runRecord(r: Row, epochs: Row[], phases: Row[], energy: Row[]): RunReco
         ? null
         : { intensity: num(r.carbon_intensity), pue: num(r.carbon_pue), source: carbonSource },
     gpuTempC: numOrNull(r.gpu_temp_c),
-    measurement: r.measurement == null ? null : jsonOrNull<RunMeasurement>(r.measurement),
+    // Only where recorded (migration 5), so records of older runs read as they always did.
+    ...(r.measurement == null ? {} : { measurement: json<RunMeasurement>(r.measurement) }),
   };
 }
