@@ -103,7 +103,7 @@ describe("suite", () => {
     raw.close();
   });
 
-  it("measured phases: compilation and warm-up outside train (epoch 1 ≈ the median epoch, first replicate ≈ the others), the upload paid once, baseline watts and the settle wait recorded, a short phase warned of", async () => {
+  it("measured phases: no pipeline compiled inside train or test, the phase checks recorded, the upload paid once, baseline watts and the settle wait recorded, a short phase warned of", async () => {
     // Epochs of 40 steps: long enough that a shared 2-core machine's jitter stays inside 10 %,
     // where one pipeline's first dispatch on lavapipe costs seconds.
     const spec = parseSuiteSpec(
