@@ -157,6 +157,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN diverged TEXT;
   `,
+  // 6: how each run's phases were kept clean (issue 18 §1): its GPU's mean power over the idle
+  // baseline (W, NULL where no GPU was measured) and the settle wait, upload, warm-up, planned
+  // length and epoch check (RunMeasurement, JSON).
+  `
+  ALTER TABLE runs ADD COLUMN baseline_w REAL;
+  ALTER TABLE runs ADD COLUMN measurement TEXT;
+  `,
 ];
 
 /** The schema version this halfwatt writes. */

@@ -1,81 +1,36 @@
-// runSuite: executes a suite's plan under telemetry into a results store. Per run, in the plan's
-// blocked random order: a cooldown (until the GPU is back within a few °C of the pre-suite idle,
-// or a time limit), an idle-baseline window, training, the test evaluation — each a sampler
-// phase, so energy is split by phase and netted against the baseline — then the run's record.
-// The dataset and the device are opened once per suite. Every record is written as it happens:
-// a crash or Ctrl-C loses at most the run in progress, which is marked interrupted; a resumed
-// suite skips the completed plan indices.
+// runSuite: executes a suite's plan under telemetry into a results store: the plan loop, resume
+// and the store's bookkeeping. Once per suite: the dataset loaded and put on the device
+// (resident-data.ts), the device opened, and — before the first baseline — every configuration
+// warmed up (preload.ts: the GPU in the power state later baselines find, the pipelines compiled,
+// each run's train phase estimated and a warning when it is too short to measure). Each run is
+// measureRun's (measure-run.ts). Every record is written as it happens: a crash or Ctrl-C loses
+// at most the run in progress, which is marked interrupted; a resumed suite skips the completed
+// plan indices.
 import { hostname } from "node:os";
 import type { Dataset } from "../data/index.js";
 import { loadDataset } from "../data/index.js";
 import { type GpuContext, openDevice } from "../gpu/device.js";
 import { tuneCacheStatus } from "../kernels/gemm-tune-cache.js";
-import type { EpochResult, TrainConfig, TrainResult } from "../model/trainer.js";
-import { train } from "../model/trainer.js";
-import { monotonicMs } from "../telemetry/clock.js";
-import type { EnergyReport } from "../telemetry/ledger.js";
 import { openNvml } from "../telemetry/nvml.js";
-import { Sampler } from "../telemetry/sampler.js";
 import { type PlanOptions, planSources } from "../telemetry/sources.js";
-import type { Sample } from "../telemetry/types.js";
-import { runCarbon } from "./carbon.js";
-import { divergence, runningLossDivergence } from "./divergence.js";
+import { apportionWorkerRun } from "./apportion-run.js";
 import { SuiteError } from "./errors.js";
-import {
-  type ConcurrencyStep,
-  concurrencySteps,
-  cumulativeFromPower,
-  type EnergyPoint,
-  overlapsIn,
-  shareOf,
-} from "./shared-energy.js";
+import { measureRun, type RunContext, type SuiteProgress } from "./measure-run.js";
+import { MEASUREMENT_RULES, type MeasurementRules } from "./measurement-rules.js";
+import { replicateChecks } from "./phase-checks.js";
+import { RUN_PHASE_NAMES } from "./phase-names.js";
+import { shortPhaseWarning } from "./planned-duration.js";
+import { preload } from "./preload.js";
+import { ResidentData } from "./resident-data.js";
 import type { WorkerStore } from "./store.js";
-import type {
-  EnergyRecord,
-  PhaseRecord,
-  PlannedRun,
-  ResultStore,
-  RunConfiguration,
-  RunEnvironment,
-  RunGpu,
-  SampleRecord,
-  SuiteSpec,
-} from "./types.js";
+import type { PlannedRun, ResultStore, RunEnvironment, RunGpu, SuiteSpec } from "./types.js";
 import { packageVersions } from "./versions.js";
 
-/**
- * A run's phases. `setup` (the split's upload to the GPU, recording the step) is measured but kept
- * out of `train`, so the compared energy is the training's, not the data loading's.
- */
-export const RUN_PHASES = {
-  baseline: "idle-baseline",
-  setup: "setup",
-  train: "train",
-  test: "test",
-} as const;
+export { apportionShared, SHARED_COMPONENTS } from "./apportion-run.js";
+export { energyRecords, type RunEndStatus, type SuiteProgress, trainConfigOf } from "./measure-run.js";
 
-/** How a run ended, as progress reports it. */
-export type RunEndStatus = "completed" | "interrupted" | "failed" | "diverged";
-
-export interface SuiteProgress {
-  onStart?(info: {
-    suiteId: number;
-    total: number;
-    done: number;
-    adapter: string;
-    sources: string[];
-    unavailable: string[];
-  }): void;
-  onRunStart?(run: PlannedRun, config: RunConfiguration, position: number, total: number): void;
-  onPhase?(run: PlannedRun, phase: string): void;
-  /** After each epoch, with its metrics (loss, accuracy). */
-  onEpoch?(run: PlannedRun, epoch: number, of: number, result?: EpochResult): void;
-  /** Instantaneous total power (W) of the measured channels, about once a second. */
-  onPower?(watts: number): void;
-  /** `diverged`: stopped early by the divergence rule (divergence.ts), recorded, left out of the statistics. */
-  onRunEnd?(run: PlannedRun, status: RunEndStatus, detail: string): void;
-  onNote?(note: string): void;
-}
+/** A run's phases (phase-names.ts): `setup` holds the upload and the warm-up, `train` the epochs alone. */
+export const RUN_PHASES = RUN_PHASE_NAMES;
 
 export interface SuiteRunOptions {
   store: ResultStore;
@@ -104,6 +59,13 @@ export interface SuiteRunOptions {
   worker?: WorkerRole;
   /** The GPU this process runs on where it knows it without being a worker (a Slurm task's GPU). */
   gpu?: RunGpu | null;
+  /** The measurement rules (tests shorten them); default MEASUREMENT_RULES. */
+  rules?: Partial<MeasurementRules>;
+  /**
+   * The GPU's measured power (W) for the settle rule before each baseline (tests: a fake source);
+   * default: NVML's power reading of this process's GPU, none without NVML.
+   */
+  gpuPower?: (() => number | null | Promise<number | null>) | null;
 }
 
 /** A worker's identity and GPU (SuiteRunOptions.worker). */
@@ -152,12 +114,6 @@ export function emptySummary(suiteId: number, skipped: number): SuiteRunSummary 
   return { suiteId, completed: 0, interrupted: 0, failed: 0, diverged: 0, skipped, stopped: false };
 }
 
-/** What stopped the suite, for the interrupted run's record: the signal's name (SIGINT, SIGTERM) or the reason given. */
-function stopCause(signal: AbortSignal | undefined): string {
-  const r = signal?.reason;
-  return typeof r === "string" ? r : "by request";
-}
-
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Temperature of NVML GPU `index` (°C), or null without NVML or a sensor. */
@@ -168,129 +124,6 @@ function gpuTemperature(index = 0): number | null {
   return typeof t === "number" ? t : null;
 }
 
-/** Components whose energy the runs in flight on one host share (the GPUs are each run's own). */
-export const SHARED_COMPONENTS: readonly string[] = ["cpu", "dram", "system"];
-
-/**
- * Scales the shared components' records of a run by the run's share of each phase
- * (shared-energy.ts) and labels them `estimated, shared`. `points` are each channel's cumulative
- * energy readings on the wall clock; `phases` the phases' wall-clock windows.
- */
-export function apportionShared(
-  records: readonly EnergyRecord[],
-  points: ReadonlyMap<string, EnergyPoint[]>,
-  phases: readonly { name: string; startMs: number; endMs: number }[],
-  steps: readonly ConcurrencyStep[],
-): EnergyRecord[] {
-  const window = new Map(phases.map((p) => [p.name, p]));
-  const ratio = (phase: string, channel: string): number => {
-    const w = window.get(phase);
-    if (!w) return 1;
-    return shareOf(points.get(channel) ?? [], steps, w.startMs, w.endMs);
-  };
-  const scale = (e: EnergyRecord, r: number): EnergyRecord => {
-    const by = (v: number | null | undefined) => (v === null || v === undefined ? v : v * r);
-    return {
-      ...e,
-      provenance: "estimated",
-      shared: true,
-      grossJ: by(e.grossJ) ?? null,
-      netJ: by(e.netJ) ?? null,
-      meanPowerW: by(e.meanPowerW) ?? null,
-      ...(e.grossLowJ !== undefined ? { grossLowJ: by(e.grossLowJ) } : {}),
-      ...(e.grossHighJ !== undefined ? { grossHighJ: by(e.grossHighJ) } : {}),
-      ...(e.netLowJ !== undefined ? { netLowJ: by(e.netLowJ) } : {}),
-      ...(e.netHighJ !== undefined ? { netHighJ: by(e.netHighJ) } : {}),
-    };
-  };
-  return records.map((e) => {
-    if (!SHARED_COMPONENTS.includes(e.component)) return e;
-    if (e.channel !== null) return scale(e, ratio(e.phase, e.channel));
-    // A component's total: its channels' shares weighted by their energy (cross-checks left out, as in the total).
-    const parts = records.filter(
-      (c) =>
-        c.phase === e.phase &&
-        c.component === e.component &&
-        c.channel !== null &&
-        !c.flag?.startsWith("cross-check"),
-    );
-    const whole = parts.reduce((s, c) => s + (c.grossJ ?? 0), 0);
-    const r =
-      whole > 0
-        ? parts.reduce((s, c) => s + (c.grossJ ?? 0) * ratio(c.phase, c.channel as string), 0) / whole
-        : parts.length
-          ? ratio(e.phase, parts[0].channel as string)
-          : 1;
-    return scale(e, r);
-  });
-}
-
-/** The trainer's configuration of one planned run. */
-export function trainConfigOf(
-  spec: SuiteSpec,
-  config: RunConfiguration,
-  seed: number,
-  cacheDir?: string,
-): TrainConfig {
-  return {
-    data: spec.data,
-    precision: config.precision,
-    batch: config.batch,
-    neurons: config.neurons,
-    epochs: config.epochs,
-    optimizer: { ...config.optimizer },
-    seed,
-    imageSize: spec.imageSize,
-    cacheDir,
-  };
-}
-
-/** Energy records of every phase, per component total and per channel. */
-export function energyRecords(report: EnergyReport): EnergyRecord[] {
-  const out: EnergyRecord[] = [];
-  for (const p of report.phases) {
-    for (const t of p.totals)
-      out.push({
-        phase: p.name,
-        component: t.component,
-        channel: null,
-        source: t.sources.join(" + "),
-        provenance: t.provenance,
-        grossJ: t.gross,
-        netJ: t.net,
-        seconds: p.durationS,
-        meanPowerW: t.gross === null || p.durationS <= 0 ? null : t.gross / p.durationS,
-        ...(t.flag ? { flag: t.flag } : {}),
-        grossLowJ: t.low ?? null,
-        grossHighJ: t.high ?? null,
-        netLowJ: t.netLow ?? null,
-        netHighJ: t.netHigh ?? null,
-      });
-    for (const c of p.channels)
-      out.push({
-        phase: p.name,
-        component: c.component,
-        channel: c.channel,
-        source: c.source,
-        provenance: c.gross.provenance,
-        grossJ: c.gross.joules,
-        netJ: c.net?.joules ?? null,
-        seconds: p.durationS,
-        meanPowerW: c.meanPowerW,
-        grossLowJ: c.gross.low ?? null,
-        grossHighJ: c.gross.high ?? null,
-        netLowJ: c.net?.low ?? null,
-        netHighJ: c.net?.high ?? null,
-        ...(c.gross.flag
-          ? { flag: c.gross.flag }
-          : c.crossCheck
-            ? { flag: "cross-check (not in totals)" }
-            : {}),
-      });
-  }
-  return out;
-}
-
 export async function runSuite(
   spec: SuiteSpec,
   plan: PlannedRun[],
@@ -298,6 +131,7 @@ export async function runSuite(
 ): Promise<SuiteRunSummary> {
   const { store, progress = {}, worker } = opts;
   const sleep = opts.sleep ?? defaultSleep;
+  const rules: MeasurementRules = { ...MEASUREMENT_RULES, ...opts.rules };
   const suite = store.openSuite(spec, plan);
   // A worker's parent has recovered interrupted runs and checked --resume; recovering here would
   // mark the runs of the worker's siblings, which are running, interrupted.
@@ -378,7 +212,58 @@ export async function runSuite(
     }
   }
 
+  const data = new ResidentData(ctx, dataset);
   try {
+    // Before the first baseline: load, compile, estimate (preload.ts).
+    const toRun = [...new Set(todo.map((r) => r.configId))].map((id) => {
+      const c = configs.get(id);
+      if (!c) throw new SuiteError(`plan names configuration ${id}, which the spec does not have`);
+      return c;
+    });
+    progress.onNote?.(`preload: warming up ${toRun.length} configuration(s) before the first baseline`);
+    const pre = await preload(
+      ctx,
+      spec,
+      dataset,
+      toRun,
+      onGpu ? rules.preloadSeconds.nvml : rules.preloadSeconds.other,
+      {
+        timedSteps: rules.warmupTimedSteps,
+        signal: opts.signal,
+      },
+    );
+    progress.onNote?.(
+      `planned train phase per run (an estimate: warm-up s per step × steps): ${pre.planned.map((d) => `${d.configId} ≈ ${d.trainSeconds.toFixed(1)} s`).join(", ")}; preload ${pre.seconds.toFixed(1)} s`,
+    );
+    const minTrain = onGpu ? rules.minTrainSeconds.nvml : rules.minTrainSeconds.other;
+    for (const d of pre.planned) {
+      const w = shortPhaseWarning(d, minTrain);
+      if (!w) continue;
+      progress.onNote?.(w);
+      if (!suite.notes.includes(w)) store.addSuiteNote(suite.id, w);
+    }
+    const rc: RunContext = {
+      spec,
+      store,
+      suiteId: suite.id,
+      ctx,
+      data,
+      sources: sources.specs,
+      env,
+      baselineSeconds: baselineS,
+      rules,
+      temperature: () => gpuTemperature(gpuIndex),
+      idleTempC: idleTemp,
+      gpuPower: opts.gpuPower !== undefined ? opts.gpuPower : nvmlPower(gpuIndex),
+      progress,
+      signal: opts.signal,
+      sleep,
+      cacheDir: opts.cacheDir,
+      apportion: worker
+        ? (energy, readings, windows, fallback, runId) =>
+            apportionWorkerRun(energy, readings, windows, fallback, worker.store, suite.id, runId, env)
+        : null,
+    };
     let position = done.size;
     for (const run of runsToDo()) {
       if (opts.signal?.aborted) {
@@ -390,202 +275,57 @@ export async function runSuite(
       if (!config)
         throw new SuiteError(`plan names configuration ${run.configId}, which the spec does not have`);
       progress.onRunStart?.(run, config, position, scope.length);
-
-      // Cooldown: back to within a few °C of the pre-suite idle, or the time limit.
-      if (idleTemp !== null && spec.cooldown.maxSeconds > 0 && position > 1) {
-        progress.onPhase?.(run, "cooldown");
-        const until = Date.now() + spec.cooldown.maxSeconds * 1000;
-        for (
-          let t = gpuTemperature(gpuIndex);
-          t !== null && t > idleTemp + spec.cooldown.withinCelsius && Date.now() < until;
-          t = gpuTemperature(gpuIndex)
-        ) {
-          if (opts.signal?.aborted) break;
-          await sleep(1000);
-        }
+      const outcome = await measureRun(rc, run, config, position);
+      if (outcome.status === "interrupted") {
+        summary.interrupted++;
+        summary.stopped = true;
+        progress.onRunEnd?.(run, "interrupted", outcome.detail);
+        break;
       }
-      const tempBefore = gpuTemperature(gpuIndex);
-      const runId = store.startRun(suite.id, run, config, env, tempBefore);
-      const t0 = monotonicMs();
-      // Monotonic sample times to the wall clock the store's run times use (shared energy).
-      const wallOffset = Date.now() - t0;
-      const shareable = new Map<string, { t: number; e?: number; w?: number }[]>();
-      const pending: SampleRecord[] = [];
-      let lastPowerAt = 0;
-      const flush = () => {
-        if (pending.length) store.addSamples(runId, pending.splice(0));
-      };
-      let sampler: Sampler | null = null;
-      let completedDetail: string | null = null;
-      let divergedDetail: string | null = null;
-      // The run's own stop token: the suite's stop, or the divergence rule (which stops this run only).
-      const runStop = new AbortController();
-      const forwardStop = () => runStop.abort(opts.signal?.reason);
-      if (opts.signal?.aborted) forwardStop();
-      else opts.signal?.addEventListener("abort", forwardStop, { once: true });
-      let diverged: string | null = null;
-      const epochsSoFar: EpochResult[] = [];
-      const windowStart = Date.now();
-      try {
-        sampler = await Sampler.start({
-          sources: sources.specs,
-          hz: spec.telemetry.hz,
-          baselinePhase: RUN_PHASES.baseline,
-          drain: () => ctx.device.queue.onSubmittedWorkDone(),
-          onSamples: (batch: readonly Sample[]) => {
-            const latest = new Map<string, number>();
-            for (const s of batch) {
-              pending.push({
-                t: s.t - t0,
-                channel: s.channel,
-                ...(s.powerW !== undefined ? { powerW: s.powerW } : {}),
-                ...(s.energyJ !== undefined ? { energyJ: s.energyJ } : {}),
-              });
-              if (s.powerW !== undefined) latest.set(s.channel, s.powerW);
-              // A worker keeps the host-wide channels' readings to apportion them at the run's end.
-              if (worker && !s.channel.startsWith("nvml:") && !s.channel.startsWith("nvidia-smi")) {
-                let list = shareable.get(s.channel);
-                if (!list) {
-                  list = [];
-                  shareable.set(s.channel, list);
-                }
-                list.push({ t: s.t + wallOffset, e: s.energyJ, w: s.powerW });
-              }
-            }
-            if (pending.length > 2000) flush();
-            const now = Date.now();
-            if (progress.onPower && latest.size && now - lastPowerAt > 1000) {
-              lastPowerAt = now;
-              progress.onPower([...latest.values()].reduce((a, b) => a + b, 0));
-            }
-          },
-        });
-        const s = sampler;
-        progress.onPhase?.(run, RUN_PHASES.baseline);
-        await s.mark(RUN_PHASES.baseline);
-        await sleep(baselineS * 1000);
-        progress.onPhase?.(run, RUN_PHASES.setup);
-        await s.mark(RUN_PHASES.setup);
-        const result: TrainResult = await train(
-          trainConfigOf(spec, config, run.seed, opts.cacheDir),
-          {
-            signal: runStop.signal,
-            onRunStart: async () => {
-              progress.onPhase?.(run, RUN_PHASES.train);
-              await s.mark(RUN_PHASES.train);
-            },
-            onProgress: (p) => {
-              diverged ??= runningLossDivergence(p.epoch, p.loss);
-              if (diverged) runStop.abort("diverged");
-            },
-            onEpochEnd: (e) => {
-              store.addEpoch(runId, e);
-              epochsSoFar.push(e);
-              diverged ??= divergence(epochsSoFar);
-              if (diverged) runStop.abort("diverged");
-              progress.onEpoch?.(run, e.epoch, config.epochs, e);
-            },
-            onTestStart: async () => {
-              progress.onPhase?.(run, RUN_PHASES.test);
-              await s.mark(RUN_PHASES.test);
-            },
-          },
-          { ctx, dataset },
-        );
-        const report = await s.stop();
-        sampler = null;
-        flush();
-        for (const w of new Set(report.warnings)) progress.onNote?.(`run ${run.index + 1}: ${w}`);
-        if (result.stopped && diverged === null) {
-          store.failRun(runId, "interrupted", `stopped (${stopCause(opts.signal)}) before the run finished`);
-          summary.interrupted++;
-          summary.stopped = true;
-          progress.onRunEnd?.(run, "interrupted", "stopped");
-          break;
-        }
-        const phases: PhaseRecord[] = report.phases.map((p) => ({
-          name: p.name,
-          startMs: p.startMs - t0,
-          endMs: p.endMs - t0,
-        }));
-        let energy = energyRecords(report);
-        if (worker) {
-          // Runs in flight on this host now or during this run, this one included (still running).
-          const steps = concurrencySteps(worker.store.runIntervals(suite.id, env.hostname));
-          const windows = report.phases.map((p) => ({
-            name: p.name,
-            startMs: p.startMs + wallOffset,
-            endMs: p.endMs + wallOffset,
-          }));
-          const first = windows[0]?.startMs ?? windowStart;
-          const last = windows.at(-1)?.endMs ?? Date.now();
-          if (overlapsIn(steps, first, last)) {
-            const points = new Map<string, EnergyPoint[]>();
-            for (const [channel, list] of shareable) {
-              const counter = list
-                .filter((p) => p.e !== undefined)
-                .map((p) => ({ t: p.t, e: p.e as number }));
-              points.set(
-                channel,
-                counter.length >= 2
-                  ? counter
-                  : cumulativeFromPower(
-                      list.filter((p) => p.w !== undefined).map((p) => ({ t: p.t, w: p.w as number })),
-                    ),
-              );
-            }
-            energy = apportionShared(energy, points, windows, steps);
-            worker.store.setRunEnv(runId, { ...env, overlapped: true });
-          }
-        }
-        const { carbon, note } = runCarbon(spec.carbon, { startMs: windowStart, endMs: Date.now() });
-        if (note) progress.onNote?.(`run ${run.index + 1}: ${note}`);
-        store.finishRun(runId, {
-          seconds: result.seconds,
-          test: result.test,
-          lossScale: result.lossScale,
-          kernels: result.kernels,
-          phases,
-          energy,
-          carbon,
-          ...(diverged !== null ? { diverged } : {}),
-        });
-        if (diverged !== null) {
-          summary.diverged++;
-          divergedDetail = `diverged, stopped early: ${diverged}`;
-        } else summary.completed++;
-        const gpu = report.phases
-          .find((p) => p.name === RUN_PHASES.train)
-          ?.totals.find((t) => t.component === "gpu");
-        completedDetail = `test acc ${result.test ? (100 * result.test.accuracy).toFixed(1) : "n/a"} %${gpu?.gross != null ? `, GPU ${(gpu.gross / 1000).toFixed(2)} kJ` : ""}`;
-      } catch (e) {
-        if (sampler) await sampler.abort().catch(() => {});
-        flush();
-        const message = e instanceof Error ? e.message : String(e);
-        store.failRun(
-          runId,
-          opts.signal?.aborted ? "interrupted" : "failed",
-          opts.signal?.aborted ? `stopped (${stopCause(opts.signal)}): ${message}` : message,
-        );
-        if (opts.signal?.aborted) {
-          summary.interrupted++;
-          summary.stopped = true;
-          progress.onRunEnd?.(run, "interrupted", message);
-          break;
-        }
+      if (outcome.status === "failed") {
         summary.failed++;
-        progress.onRunEnd?.(run, "failed", message);
+        progress.onRunEnd?.(run, "failed", outcome.detail);
         // A configuration error would fail every run alike: stop rather than fail them all.
-        if (summary.failed >= 2 && summary.completed === 0) throw e;
-      } finally {
-        opts.signal?.removeEventListener("abort", forwardStop);
+        if (summary.failed >= 2 && summary.completed === 0) throw outcome.error;
+        continue;
       }
-      // Outside the try: a progress callback that throws must not turn a stored run into a failed one.
-      if (divergedDetail !== null) progress.onRunEnd?.(run, "diverged", divergedDetail);
-      else if (completedDetail !== null) progress.onRunEnd?.(run, "completed", completedDetail);
+      if (outcome.status === "diverged") summary.diverged++;
+      else summary.completed++;
+      // A progress callback that throws must not turn a stored run into a failed one: it runs
+      // after the record is complete.
+      progress.onRunEnd?.(run, outcome.status, outcome.detail);
     }
+    if (!worker) noteReplicateChecks(store, suite.id, rules.phaseTolerance, progress);
   } finally {
+    data.dispose();
     if (!opts.dataset) dataset.close();
   }
   return summary;
+}
+
+/** NVML's power reading of GPU `index`, W, or null without NVML (no settle rule then). */
+function nvmlPower(index: number): (() => number | null) | null {
+  const nvml = openNvml();
+  if (!nvml.available || index >= (nvml.load.deviceCount ?? 0)) return null;
+  return () => {
+    const mw = nvml.binding.powerMilliwatts(index);
+    return Number.isFinite(mw) ? mw / 1000 : null;
+  };
+}
+
+/** Notes the suite's first-replicate checks (phase-checks.ts) that failed, once each. */
+function noteReplicateChecks(
+  store: ResultStore,
+  suiteId: number,
+  tolerance: number,
+  progress: SuiteProgress,
+): void {
+  const results = store.results(suiteId);
+  const runs = results.runs.filter((r) => r.status === "completed");
+  for (const c of replicateChecks(runs, tolerance)) {
+    if (c.ok) continue;
+    const note = `${c.configId}: its first replicate (run ${c.firstRunId}) took ${(1e6 * c.firstSPerSample).toFixed(1)} µs per sample in train vs ${(1e6 * c.othersSPerSample).toFixed(1)} µs for the others (${(100 * c.deviation).toFixed(0)} % off, past ${100 * tolerance} %)`;
+    progress.onNote?.(note);
+    if (!results.suite.notes.includes(note)) store.addSuiteNote(suiteId, note);
+  }
 }

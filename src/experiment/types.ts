@@ -180,6 +180,34 @@ export interface RunRecord extends PlannedRun {
    * on resume); absent for a run that trained. Left out of the report's statistics.
    */
   diverged?: string;
+  /** How the run's phases were kept clean (absent in stores written before migration 6). */
+  measurement?: RunMeasurement | null;
+}
+
+/**
+ * What measureRun did to keep a run's phases clean (issue 18 §1), stored with the run: the power
+ * state before its baseline, the baseline's watts, the dataset upload, the warm-up, the planned
+ * length and the epoch check.
+ */
+export interface RunMeasurement {
+  /** Mean gross power over the idle baseline, per measured component, W. */
+  baselineW: Partial<Record<Component, number>>;
+  /** The settle wait before the baseline; null where no GPU power could be read (no NVML). */
+  settle: {
+    settled: boolean;
+    timedOut: boolean;
+    seconds: number;
+    spreadW: number | null;
+    slopeWPerS: number | null;
+  } | null;
+  /** Who uploaded the dataset: this run (in its setup), an earlier run, or per run (streamed). */
+  upload: { paidBy: "this-run" | "earlier-run" | "per-run"; seconds: number; bytes: number };
+  /** The warm-up, in setup: a throwaway model's uncounted steps (src/model/warmup.ts). */
+  warmup: { steps: number; seconds: number; secondsPerStep: number };
+  /** Estimated train-phase seconds (warm-up s per step × the run's steps). */
+  plannedTrainSeconds: number;
+  /** Epoch 1 vs the median epoch (src/experiment/phase-checks.ts). */
+  epochCheck: { firstS: number; medianS: number; deviation: number; ok: boolean } | null;
 }
 
 export interface SuiteRecord {
@@ -239,6 +267,8 @@ export interface ResultStore {
   addSamples(runId: number, samples: readonly SampleRecord[]): void;
   finishRun(runId: number, result: FinishedRun): void;
   failRun(runId: number, status: "interrupted" | "failed", error: string): void;
+  /** Records how the run's phases were kept clean (RunMeasurement), and its GPU baseline watts. */
+  setRunMeasurement(runId: number, m: RunMeasurement): void;
   addSuiteNote(suiteId: number, note: string): void;
   setIdleTemp(suiteId: number, celsius: number): void;
   results(suiteId: number): SuiteResults;

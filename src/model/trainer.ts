@@ -135,6 +135,11 @@ export interface TrainOptions {
   onModel?(model: GpuMlp, result: TrainResult): void | Promise<void>;
   /** Normalisation to use instead of the train split's statistics (a resumed checkpoint's). */
   normalization?: { mean: Rgb; std: Rgb };
+  /**
+   * The dataset's splits already on this device (a suite uploads them once, src/experiment/
+   * resident-data.ts): used as they are, and left for the caller to free.
+   */
+  splits?: { train: GpuSplit; valid: GpuSplit | null; test: GpuSplit | null };
 }
 
 export function checkTrainConfig(c: TrainConfig): void {
@@ -328,10 +333,11 @@ export async function train(
     if (dataset.train.count < 1)
       throw new ModelError("bad-value", `${dataset.source}: the train split is empty`);
     const B = Math.min(config.batch, dataset.train.count);
-    const train = await uploadSplit(ctx, dataset.train, B);
-    const valid = dataset.valid.count ? await uploadSplit(ctx, dataset.valid, B) : null;
-    const test = dataset.test.count ? await uploadSplit(ctx, dataset.test, B) : null;
-    splits.push(train, ...(valid ? [valid] : []), ...(test ? [test] : []));
+    const given = options.splits;
+    const train = given?.train ?? (await uploadSplit(ctx, dataset.train, B));
+    const valid = given ? given.valid : dataset.valid.count ? await uploadSplit(ctx, dataset.valid, B) : null;
+    const test = given ? given.test : dataset.test.count ? await uploadSplit(ctx, dataset.test, B) : null;
+    if (!given) splits.push(train, ...(valid ? [valid] : []), ...(test ? [test] : []));
     // A constant channel (std 0) is only shifted, not scaled.
     const mean: Rgb = options.normalization?.mean ?? dataset.channelMean;
     const std: Rgb =

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { HalfwattError } from "../errors.js";
 import type { SuiteResults } from "../experiment/types.js";
 import type { EpochResult } from "../model/trainer.js";
+import { measuredPhasesSection } from "./baseline-power.js";
 import {
   type Chart,
   curveChart,
@@ -79,6 +80,8 @@ export async function buildReport(
   const svgs = new Map<string, string>();
   for (const c of list) svgs.set(c.name, await renderSvg(c));
   const sections = buildDocument(data, { timeline, names: list.map((c) => c.name) });
+  const measured = measuredPhasesSection(results);
+  if (measured) sections.push(measured);
   const title = `halfwatt report: ${data.suite.name}`;
   const meta = `Suite ${data.suite.id} (${data.suite.origin}); ${data.completed} of ${data.planned} runs completed; generated ${data.suite.generatedAt}.`;
   return {

@@ -9,6 +9,7 @@ import type {
   ResultStore,
   RunConfiguration,
   RunEnvironment,
+  RunMeasurement,
   SampleRecord,
   SuiteRecord,
   SuiteResults,
@@ -124,6 +125,9 @@ class SqliteStore extends StoreConnection implements ResultStore, TaskMarks, Wor
   }
   failRun(runId: number, status: "interrupted" | "failed", error: string): void {
     results.failRun(this, runId, status, error);
+  }
+  setRunMeasurement(runId: number, m: RunMeasurement): void {
+    results.setRunMeasurement(this, runId, m);
   }
   addSuiteNote(suiteId: number, note: string): void {
     results.addSuiteNote(this, suiteId, note);

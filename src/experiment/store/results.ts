@@ -8,6 +8,7 @@ import type {
   PlannedRun,
   RunConfiguration,
   RunEnvironment,
+  RunMeasurement,
   SampleRecord,
   SuiteRecord,
   SuiteResults,
@@ -219,6 +220,15 @@ export function failRun(
         .run(status, error, now(), runId);
     }),
   );
+}
+
+/** What measureRun did to keep a run's phases clean (migration 6): its baseline watts and checks. */
+export function setRunMeasurement(c: StoreConnection, runId: number, m: RunMeasurement): void {
+  c.guard(`recording run ${runId}'s measurement`, true, () => {
+    c.db
+      .prepare("UPDATE runs SET baseline_w = ?, measurement = ? WHERE id = ?")
+      .run(m.baselineW.gpu ?? null, JSON.stringify(m), runId);
+  });
 }
 
 export function addSuiteNote(c: StoreConnection, suiteId: number, note: string): void {

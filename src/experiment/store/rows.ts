@@ -9,6 +9,7 @@ import type {
   PlannedRun,
   RunConfiguration,
   RunEnvironment,
+  RunMeasurement,
   RunRecord,
   RunStatus,
   SuiteRecord,
@@ -186,5 +187,7 @@ export function runRecord(r: Row, epochs: Row[], phases: Row[], energy: Row[]): 
     gpuTempC: numOrNull(r.gpu_temp_c),
     // Divergence (issue 17, migration "runs.diverged").
     ...(r.diverged == null ? {} : { diverged: r.diverged as string }),
+    // Only where recorded (migration 6), so records of older runs read as they always did.
+    ...(r.measurement == null ? {} : { measurement: json<RunMeasurement>(r.measurement) }),
   };
 }

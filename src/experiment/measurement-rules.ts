@@ -1,0 +1,48 @@
+// The rules that keep a run's measured phases clean, as plain data (docs/experiment.md,
+// docs/telemetry.md): the up-front load before the first baseline, the power settle rule before
+// every baseline, the warm-up, the shortest train phase worth measuring, and the checks that
+// compilation and warm-up stayed out of `train`.
+
+export interface SettleRule {
+  /** Power is settled when the last `windowSeconds` of readings... */
+  windowSeconds: number;
+  /** ...lie within this many watts of each other (max − min)... */
+  withinWatts: number;
+  /** ...and their least-squares slope is at most this, W/s in magnitude. */
+  maxSlopeWPerS: number;
+  /** Give up (and record the baseline as unsettled) after this long, s. */
+  timeoutSeconds: number;
+  /** Between readings, ms. */
+  intervalMs: number;
+}
+
+export interface MeasurementRules {
+  /**
+   * Seconds of load (the configurations' warm-up steps, round-robin) before the first baseline,
+   * on a GPU read by NVML: an H200 idles at 79 W cold but ~126 W for ≥ 90 s after any load while a
+   * process holds the device, so without it the first baseline alone is read cold.
+   */
+  preloadSeconds: { nvml: number; other: number };
+  settle: SettleRule;
+  /** Timed full-batch warm-up steps per run (after the untimed compiling ones). */
+  warmupTimedSteps: number;
+  /**
+   * The shortest planned train phase measured without a warning, s, where the GPU's energy comes
+   * from NVML's counter (docs/telemetry.md: its ~1 s averaging of power and its update period make
+   * shorter phases disagree by 15–61 % between counter and integrated power on the H200).
+   */
+  minTrainSeconds: { nvml: number; other: number };
+  /** Relative tolerance of the phase checks (epoch 1 vs the median epoch; first replicate vs the others). */
+  phaseTolerance: number;
+  /** A run's baseline watts is an outlier past this modified z-score (Iglewicz & Hoaglin: 3.5). */
+  baselineOutlierZ: number;
+}
+
+export const MEASUREMENT_RULES: MeasurementRules = {
+  preloadSeconds: { nvml: 15, other: 0 },
+  settle: { windowSeconds: 10, withinWatts: 5, maxSlopeWPerS: 0.2, timeoutSeconds: 120, intervalMs: 1000 },
+  warmupTimedSteps: 3,
+  minTrainSeconds: { nvml: 60, other: 0 },
+  phaseTolerance: 0.1,
+  baselineOutlierZ: 3.5,
+};
