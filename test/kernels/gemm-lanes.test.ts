@@ -121,3 +121,56 @@ describe("gemm (lanes, for CPU adapters)", () => {
     for (const t of [a, b, c]) t.buffer.destroy();
   });
 });
+
+describe("a tuned lanes choice is what gemm() then runs", () => {
+  it("recordTuning writes it, useTuneCache reads it, gemm()'s automatic choice is it", async () => {
+    const { ctx } = env;
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { recordTuning } = await import("../../src/kernels/gemm-tune.js");
+    const { gemmCallKey, readTuneCache, useTuneCache, writeTuneCache } = await import(
+      "../../src/kernels/gemm-tune-cache.js"
+    );
+    const dir = mkdtempSync(join(tmpdir(), "halfwatt-lanes-tune-"));
+    const path = join(dir, "tune.json");
+    const call = {
+      m: 21,
+      n: 38,
+      k: 50,
+      transA: true,
+      transB: false,
+      inType: "f32",
+      outType: "f32",
+      bias: false,
+      relu: false,
+      beta: false,
+    } as const;
+    const choice = { variant: "lanes" as const, lanesTile: "l8r16", splitK: 2 };
+    const timed = { choice, seconds: 1e-4 };
+    writeTuneCache(
+      recordTuning(ctx, readTuneCache(path), [
+        {
+          call,
+          key: gemmCallKey(call),
+          flops: 0,
+          heuristic: { choice: { variant: "tiled" }, seconds: 2e-4 },
+          best: timed,
+          candidates: [timed],
+        },
+      ]),
+      path,
+    );
+    try {
+      expect(useTuneCache(ctx, path).get(gemmCallKey(call))).toEqual(choice);
+      const a = await createTensor(ctx, "f32", [call.k, call.m], "A");
+      const b = await createTensor(ctx, "f32", [call.k, call.n], "B");
+      const c = await createTensor(ctx, "f32", [call.m, call.n], "C");
+      expect(describeGemm(ctx, a, b, c, { transA: true })).toBe("lanes l8r16 split-K 2 (tuned)");
+      for (const t of [a, b, c]) t.buffer.destroy();
+    } finally {
+      useTuneCache(ctx, "off");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
