@@ -44,6 +44,13 @@ export const LANES_TILES: Record<string, LanesTile> = Object.fromEntries(
   ]),
 );
 
+/**
+ * The tiles the tuner tries (each candidate is a pipeline to compile, seconds each on a busy
+ * 2-core CI machine): the tallest tile, which was fastest at the CPU suite's shapes, and two
+ * shorter ones for products with few rows.
+ */
+export const LANES_TUNED = ["l8r32", "l16r16", "l8r8"] as const;
+
 /** The lanes tile for a shape when nothing else decides: the tallest tile the rows fill. */
 export function chooseLanesTile(s: GemmShape): LanesTile {
   if (s.m >= 32) return LANES_TILES.l8r32;
