@@ -1,8 +1,12 @@
 // Joins a halfwatt GEMM bench JSON (bench/gemm.bench.ts) and a torch peer JSON
-// (bench/peers/torch_matmul.py) from the same card into a markdown table with ratios.
+// (bench/peers/torch_matmul.py) from the same card into a markdown table with ratios; with
+// --trainer, a trainer bench JSON (bench/train.bench.ts) and the trainer peer's
+// (bench/peers/torch_mlp.py): halfwatt ÷ the fastest PyTorch variant of each precision class.
 //
 //   node dist/bench/compare.js BENCH.json TORCH.json > table.md
+//   node dist/bench/compare.js --trainer TRAIN.json TORCH-MLP.json > table.md
 import { readFileSync } from "node:fs";
+import { trainerTable } from "./trainer-table.js";
 
 interface Row {
   group: string;
@@ -14,10 +18,23 @@ interface Row {
   gflops: number | null;
 }
 
-const [benchFile, torchFile] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const trainer = argv[0] === "--trainer";
+const [benchFile, torchFile] = trainer ? argv.slice(1) : argv;
 if (!benchFile || !torchFile) {
-  console.error("usage: node dist/bench/compare.js BENCH.json TORCH.json");
+  console.error("usage: node dist/bench/compare.js [--trainer] BENCH.json TORCH.json");
   process.exit(2);
+}
+if (trainer) {
+  const h = JSON.parse(readFileSync(benchFile, "utf8"));
+  const t = JSON.parse(readFileSync(torchFile, "utf8"));
+  if (!Array.isArray(h.rows) || !Array.isArray(t.configs)) {
+    console.error(`${benchFile} needs "rows" (bench/train.bench.ts), ${torchFile} "configs" (torch_mlp.py)`);
+    process.exit(2);
+  }
+  console.log(`halfwatt adapter "${h.adapter}"; PyTorch ${t.torch} on ${t.card}.\n`);
+  console.log(trainerTable(h.rows, t.configs));
+  process.exit(0);
 }
 const bench = JSON.parse(readFileSync(benchFile, "utf8")) as { adapter: string; rows: Row[] };
 const torch = JSON.parse(readFileSync(torchFile, "utf8")) as { card: string; torch: string; rows: Row[] };

@@ -29,11 +29,13 @@ export interface GemmCall extends GemmShape {
 
 /** What the automatic choice can be told: a kernel, its tile and the K split. */
 export interface GemmChoice {
-  variant: "tiled" | "subgroup-matrix" | "skinny";
+  variant: "tiled" | "subgroup-matrix" | "skinny" | "lanes";
   /** Tiled kernel tile name (TILES). */
   tile?: string;
   /** Subgroup-matrix tile name (MATRIX_TILES). */
   matrixTile?: string;
+  /** Lanes kernel tile name ("l8r32": gemm-lanes.ts). */
+  lanesTile?: string;
   splitK?: number;
 }
 
@@ -53,7 +55,7 @@ export function gemmCallKey(c: GemmCall): string {
 }
 
 export function describeChoice(c: GemmChoice): string {
-  const tile = c.matrixTile ?? c.tile;
+  const tile = c.matrixTile ?? c.lanesTile ?? c.tile;
   return `${c.variant}${tile ? ` ${tile}` : ""}${c.splitK !== undefined ? ` split-K ${c.splitK}` : ""}`;
 }
 
@@ -97,7 +99,7 @@ let kernelsHashMemo: string | null = null;
 export function gemmKernelsHash(): string {
   kernelsHashMemo ??= createHash("sha256")
     .update(
-      ["gemm", "gemm_subgroup_matrix", "gemm_skinny", "gemm_splitk_reduce", "lib/gemm_load"]
+      ["gemm", "gemm_lanes", "gemm_subgroup_matrix", "gemm_skinny", "gemm_splitk_reduce", "lib/gemm_load"]
         .map(shaderBody)
         .join("\u0000"),
     )

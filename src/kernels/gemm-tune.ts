@@ -18,6 +18,7 @@ import {
   TILES,
 } from "./gemm.js";
 import type { GemmShape } from "./gemm-common.js";
+import { isCpuAdapter, LANES_TILES, LANES_TUNED, lanesTileDims } from "./gemm-lanes.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -73,6 +74,16 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
       for (const splitK of splitOptions(call, t.BM, t.BN, t.BK))
         out.push({ variant: "tiled", tile: t.name, splitK });
   }
+  // The barrier-free lanes kernel suits CPU adapters only (on a GPU its per-lane B loads and
+  // 4-column tiles lose to the tiled kernel): tuned there, not on GPUs, to keep tuning short.
+  if (isCpuAdapter(ctx) && (call.inType === "f32" || ctx.caps.f16))
+    for (const name of LANES_TUNED) {
+      const t = LANES_TILES[name];
+      const { bm, bn, bk } = lanesTileDims(t);
+      // No split and the heuristic's: a CPU adapter has few cores to fill.
+      for (const splitK of new Set([1, planSplitK(call, bm, bn, bk)]))
+        out.push({ variant: "lanes", lanesTile: t.name, splitK });
+    }
   if (skinnyOk(call, opts) && call.m <= SKINNY_MAX_M)
     for (const splitK of [undefined, 64, 128, 256, 512]) out.push({ variant: "skinny", splitK });
   return out;

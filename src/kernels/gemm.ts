@@ -18,6 +18,7 @@ import {
   type GemmShape,
   gemmOpName,
 } from "./gemm-common.js";
+import { chooseLanesTile, type LanesTile, lanesSpec, lanesTileDims, parseLanesTile } from "./gemm-lanes.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -57,13 +58,15 @@ export interface GemmOptions extends DispatchOptions {
   tile?: TileConfig;
   /** Tile configuration of the subgroup-matrix kernel (default: chosen from the shape). */
   matrixTile?: MatrixTile;
+  /** Tile of the lanes kernel (CPU adapters; default: chosen from the shape). */
+  lanesTile?: LanesTile;
   /** Number of K splits (default: chosen from the shape; 1 = no split). */
   splitK?: number;
   /** With false, the tune cache is not consulted (the heuristics decide what is not given). */
   tuned?: boolean;
 }
 
-export type GemmVariant = "tiled" | "subgroup-matrix" | "skinny";
+export type GemmVariant = "tiled" | "subgroup-matrix" | "skinny" | "lanes";
 
 /** Rows per workgroup of the skinny kernel, k per staged tile, columns per workgroup. */
 const SKINNY = { rows: 32, kt: 64, cols: 128 };
@@ -261,6 +264,7 @@ export function choiceOptions(c: GemmChoice): GemmOptions {
     variant: c.variant,
     ...(c.tile ? { tile: TILES[c.tile] } : {}),
     ...(c.matrixTile ? { matrixTile: MATRIX_TILES[c.matrixTile] } : {}),
+    ...(c.lanesTile ? { lanesTile: parseLanesTile(c.lanesTile) as LanesTile } : {}),
     ...(c.splitK !== undefined ? { splitK: c.splitK } : {}),
   };
 }
@@ -269,6 +273,7 @@ export function choiceOptions(c: GemmChoice): GemmOptions {
 function choiceValid(c: GemmChoice): boolean {
   if (c.variant === "tiled") return !c.tile || c.tile in TILES;
   if (c.variant === "subgroup-matrix") return !c.matrixTile || c.matrixTile in MATRIX_TILES;
+  if (c.variant === "lanes") return !c.lanesTile || parseLanesTile(c.lanesTile) !== null;
   return c.variant === "skinny";
 }
 
@@ -276,7 +281,7 @@ function choiceValid(c: GemmChoice): boolean {
 function choiceUsable(ctx: GpuContext, c: GemmChoice, a: Tensor, s: GemmShape, opts: GemmOptions): boolean {
   if (!choiceValid(c)) return false;
   if (c.variant === "skinny") return skinnyOk(s, opts);
-  if (c.variant === "tiled") return true;
+  if (c.variant === "tiled" || c.variant === "lanes") return true;
   const tile = c.matrixTile ? MATRIX_TILES[c.matrixTile] : chooseMatrixTile(s);
   return (
     a.dtype === "f16" &&
@@ -301,6 +306,7 @@ export function effectiveOptions(
     (opts.variant !== undefined && opts.variant !== "auto") ||
     opts.tile !== undefined ||
     opts.matrixTile !== undefined ||
+    opts.lanesTile !== undefined ||
     opts.splitK !== undefined;
   if (explicit || opts.tuned === false || (a.dtype !== "f32" && a.dtype !== "f16"))
     return { opts, tuned: false };
@@ -341,6 +347,11 @@ export function describeGemm(
     const tile = o.tile ?? chooseTile(shape.m, shape.n);
     what += ` ${tile.name}`;
     dims = [tile.BM, tile.BN, tile.BK];
+  } else if (variant === "lanes") {
+    const tile = o.lanesTile ?? chooseLanesTile(shape);
+    const d = lanesTileDims(tile);
+    what += ` ${tile.name}`;
+    dims = [d.bm, d.bn, d.bk];
   }
   if (dims) {
     const { used } = kSplits(shape, dims[0], dims[1], dims[2], o.splitK);
@@ -424,6 +435,10 @@ export async function gemm(
     makeSpec = (f) => matrixSpec(ctx, outType, tile, f, vec, storeC);
     // Unused vector views get the 16-byte dummy: a tiny f16 tensor is smaller than one vec4<u32>.
     extra = [vec.vecA ? a : dummyBuffer(ctx, "read"), vec.vecB ? b : dummyBuffer(ctx, "read")];
+  } else if (variant === "lanes") {
+    const tile = opts.lanesTile ?? chooseLanesTile(shape);
+    ({ bm, bn, bk } = lanesTileDims(tile));
+    makeSpec = (f) => lanesSpec(inType, outType, tile, f);
   } else {
     const tile = opts.tile ?? chooseTile(shape.m, shape.n);
     [bm, bn, bk] = [tile.BM, tile.BN, tile.BK];

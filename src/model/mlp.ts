@@ -24,6 +24,7 @@ import { readState, STATE, STATE_WORDS, stateWords, type TrainStateValues } from
 import { createSlab, layoutSlab, type Slab, slabChunks } from "../runtime/slab.js";
 import { seededRandom } from "../util/rng.js";
 import { ModelError } from "./errors.js";
+import { modelFitReason } from "./fits.js";
 import type { OptimizerConfig } from "./optimizer.js";
 import type { PrecisionPolicy } from "./policy.js";
 
@@ -149,6 +150,9 @@ export class GpuMlp {
         throw new ModelError("bad-value", `model ${what} = ${v} must be an integer ≥ 1`);
     if (shape.classes < 2)
       throw new ModelError("bad-value", `a classifier needs ≥ 2 classes, got ${shape.classes}`);
+    // Past the adapter's binding limit (lavapipe: 128 MiB), say which layer and what to change.
+    const tooBig = modelFitReason(storageLimit(ctx), shape, policy.compute, maxBatch, ctx.adapterName);
+    if (tooBig) throw new ModelError("bad-shape", tooBig);
     const layout = layoutSlab(paramEntries(shape));
     const t = policy.compute;
     const params = await createSlab(ctx, "f32", layout, "params");

@@ -50,6 +50,27 @@ describe.skipIf(!existsSync(BIN))("halfwatt tune", () => {
     };
     const [section] = Object.values(file.adapters);
     expect(section.entries["f32>f32 40x24x70 +bias"].choice).toEqual(doc.results[0].best.choice);
+    // On a CPU adapter (lavapipe, CI) the lanes kernel is among the candidates, and timed.
+    const adapter = Object.keys(file.adapters)[0];
+    if (/llvmpipe|lavapipe/i.test(adapter)) {
+      const lanes = (
+        doc.results[0].candidates as { choice: { variant: string }; seconds: number | null }[]
+      ).filter((c) => c.choice.variant === "lanes");
+      expect(lanes.length).toBeGreaterThan(0);
+      expect(lanes.some((c) => c.seconds !== null)).toBe(true);
+    }
+  });
+
+  it("--neurons replaces the default widths (it used to append to 1024,2048)", async () => {
+    const { Command } = await import("commander");
+    const { register, widthsToTune } = await import("../../src/cli/commands/tune.js");
+    const program = new Command();
+    register(program);
+    const cmd = program.commands.find((c) => c.name() === "tune");
+    const neurons = cmd?.options.find((o) => o.long === "--neurons");
+    expect(neurons?.defaultValue).toBeUndefined();
+    expect(widthsToTune([256])).toEqual([[256]]);
+    expect(widthsToTune(undefined)).toEqual([[1024], [2048]]);
   });
 
   it("a corrupt --cache: advice that works (move, delete, another --cache), and --replace-cache overwrites it", () => {

@@ -131,6 +131,11 @@ function readCacheToExtend(path: string, replace: boolean): TuneCacheFile {
   }
 }
 
+/** The hidden widths to tune: those given, else the dissertation's 1024 and 2048. */
+export function widthsToTune(given: number[] | undefined): number[][] {
+  return (given ?? [1024, 2048]).map((w) => [w]);
+}
+
 export function register(program: Command): void {
   const ints = (name: string) => listOption(name, integerOption(name, { min: 1 }));
   program
@@ -142,8 +147,8 @@ export function register(program: Command): void {
     .option(
       "--neurons <n,…>",
       "hidden widths, one configuration each (the default: 1024 and 2048)",
+      // (no default here: listOption would append the given widths to it)
       ints("--neurons"),
-      [1024, 2048],
     )
     .option(
       "--precision <p,…>",
@@ -181,7 +186,7 @@ export function register(program: Command): void {
         ...o,
         batch: o.batch ?? [32, 256],
         precision: o.precision ?? (["f32", "mixed"] as const).slice(),
-        neurons: ((o.neurons as number[] | undefined) ?? [1024, 2048]).map((w) => [w]),
+        neurons: widthsToTune(o.neurons as number[] | undefined),
       };
       const calls = callsToTune(opts);
       const cachePath = o.cache ?? tuneCachePath();
