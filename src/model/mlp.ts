@@ -81,8 +81,11 @@ export function paramEntries(s: MlpShape): { name: string; shape: number[] }[] {
 export interface GpuMlpOptions {
   /**
    * Fuse the first layer's weight gradient with the optimizer (weight-update.ts): its dW is
-   * applied where it is computed and never stored in `grads`. Default true; off where its
+   * applied where it is computed and never stored in `grads`. Leave it off where its
    * gradient must be seen. Needs an even first-layer width with an f16 copy (else unfused).
+   * Default false: on an H200 the fused kernels were slower than GEMM + Adam (mixed/256/1024:
+   * 4.3 ms against 1.1 + 1.4 ms; docs/performance.md), so they stay opt-in until their epilogue
+   * is memory-efficient.
    */
   fuseFirstLayerUpdate?: boolean;
 }
@@ -188,7 +191,7 @@ export class GpuMlp {
       dz: await Promise.all(shape.hidden.map((n, l) => createTensor(ctx, t, [B, n], `dz${l}`))),
       rowLoss: await createTensor(ctx, "f32", [B], "row loss"),
     };
-    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, options.fuseFirstLayerUpdate ?? true, {
+    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, options.fuseFirstLayerUpdate ?? false, {
       params,
       grads,
       m,
