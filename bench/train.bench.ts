@@ -4,7 +4,11 @@
 //   naive:   the same step composed from the op functions as they stand alone — one encoder and
 //            one submit per step, but every op re-looked-up, a bind group and pass per dispatch,
 //            Adam and the non-finite check per tensor (the baseline the runtime must beat);
-// and a per-kernel profile of one runtime step (timestamp queries, one pass per dispatch).
+//   unfused: the step runtime with the first layer's weight gradient stored and read back by Adam
+//            (GpuMlpOptions.fuseFirstLayerUpdate off), the path the fused kernel replaced;
+// and a per-kernel profile of one runtime step (timestamp queries, one pass per dispatch) with
+// each kernel's minimum traffic and FLOPs (kernelTable), and, with --ceilings, a 1 GiB
+// device-to-device copy and the slab Adam over the first layer's parameters in the same call.
 // The PyTorch peer (bench/peers/torch_mlp.py) runs beside it in bench/gpu-run.sh.
 //   node dist/bench/train.bench.js --configs f32:32:1024,mixed:256:1024 --seconds 10 --out FILE
 import { writeFileSync } from "node:fs";
@@ -48,6 +52,8 @@ const size = Number(opt("image-size", "224"));
 const classes = Number(opt("classes", "525"));
 const count = Number(opt("count", "1024"));
 const modes = opt("modes", "runtime,naive").split(",");
+const tableFor = opt("table-configs", "mixed:256:1024,f32:32:1024").split(",");
+const ceilings = args.includes("--ceilings");
 const out = opt("out", "");
 const MEAN = [0.5, 0.5, 0.5] as const;
 const STD = [0.25, 0.25, 0.25] as const;
@@ -124,12 +130,154 @@ async function profile(ctx: GpuContext, list: Parameters<typeof encodeProfiled>[
   const t = new BigUint64Array(read.getMappedRange().slice(0));
   read.unmap();
   const rows = list.map((d, i) => ({ kernel: d.label, us: Number(t[2 * i + 1] - t[2 * i]) / 1000 }));
+  qs.destroy();
+  resolve.destroy();
+  read.destroy();
   const byKernel = new Map<string, number>();
   for (const r of rows) byKernel.set(r.kernel, (byKernel.get(r.kernel) ?? 0) + r.us);
   return {
     totalUs: rows.reduce((a, r) => a + r.us, 0),
     byKernel: Object.fromEntries([...byKernel].sort((a, b) => b[1] - a[1])),
+    rows,
   };
+}
+
+interface KernelRow {
+  kernel: string;
+  role: string;
+  us: number;
+  bytes: number;
+  flops: number;
+  gbPerS: number;
+  tflopPerS: number;
+}
+
+/**
+ * The per-kernel table of one step: each dispatch of the plan (a GEMM's split-K reduction joined
+ * to its GEMM) with the least traffic its role needs — every input read once, every output
+ * written once — and its FLOPs (2·M·N·K per product), from the model's shapes. Roles follow the
+ * plan's order (mlp.ts trainPlan, one hidden layer): the GEMMs are the forward products of layers
+ * 0 and 1, then layer 1's weight and input gradients, then (unfused) layer 0's weight gradient.
+ */
+function kernelTable(
+  rows: { kernel: string; us: number }[],
+  c: Cfg,
+  inputs: number,
+  fusedParams: number,
+  restParams: number,
+): KernelRow[] {
+  const e = c.precision === "mixed" ? 2 : 4;
+  const copy = c.precision === "mixed" ? 2 : 0;
+  const [B, I, N, C] = [c.batch, inputs, c.neurons, classes];
+  const gemms: [string, number, number][] = [
+    ["forward layer 0", (B * I + I * N + B * N) * e, 2 * B * I * N],
+    ["forward layer 1", (B * N + N * C + B * C) * e, 2 * B * N * C],
+    ["weight gradient layer 1", (B * N + B * C) * e + N * C * 4, 2 * B * N * C],
+    ["input gradient layer 1", (B * C + N * C + B * N) * e, 2 * B * N * C],
+    ["weight gradient layer 0", (B * I + B * N) * e + I * N * 4, 2 * B * I * N],
+  ];
+  let g = 0;
+  let biasGrads = 0;
+  let nonfinites = 0;
+  const out: KernelRow[] = [];
+  for (const r of rows) {
+    const k = r.kernel;
+    let role = k;
+    let bytes = 0;
+    let flops = 0;
+    if (k.startsWith("gemm_splitk_reduce") && out.length) {
+      const last = out[out.length - 1];
+      last.us += r.us;
+      continue;
+    }
+    if (k.startsWith("gemm_")) {
+      [role, bytes, flops] = gemms[g++] ?? [k, 0, 0];
+    } else if (k.startsWith("weight_grad_update")) {
+      role = "weight gradient layer 0 + optimizer";
+      bytes = (B * I + B * N) * e + fusedParams * (24 + copy);
+      flops = 2 * B * I * N;
+    } else if (k.startsWith("batch_input")) {
+      role = "batch input (u8 → normalised)";
+      bytes = B * I * (1 + e);
+    } else if (k.startsWith("softmax")) {
+      bytes = 2 * B * C * e;
+    } else if (k.startsWith("metrics")) {
+      bytes = B * C * e;
+    } else if (k.startsWith("bias_grad")) {
+      const n = biasGrads++ === 0 ? C : N;
+      role = `bias gradient (${n})`;
+      bytes = B * n * e + n * 4;
+    } else if (k.startsWith("relu")) {
+      bytes = 3 * B * N * e;
+    } else if (k.startsWith("nonfinite")) {
+      bytes = (nonfinites++ === 0 ? B * C : B * N) * e; // dLogits, then H and dH
+    } else if (k.startsWith("adam")) {
+      role = "adam (slab)";
+      bytes = restParams * (24 + 4 + copy);
+    }
+    out.push({ kernel: k, role, us: r.us, bytes, flops, gbPerS: 0, tflopPerS: 0 });
+  }
+  for (const r of out) {
+    r.gbPerS = r.us > 0 ? r.bytes / (r.us * 1e3) : 0;
+    r.tflopPerS = r.us > 0 ? r.flops / (r.us * 1e6) : 0;
+  }
+  return out;
+}
+
+function printTable(title: string, t: KernelRow[]): void {
+  console.log(`per-kernel ${title}`);
+  console.log("  role                                    µs     MB      GFLOP   GB/s   TFLOP/s  kernel");
+  for (const r of t)
+    console.log(
+      `  ${r.role.slice(0, 38).padEnd(38)} ${r.us.toFixed(0).padStart(5)} ${(r.bytes / 1e6).toFixed(1).padStart(7)} ${(r.flops / 1e9).toFixed(1).padStart(8)} ${r.gbPerS.toFixed(0).padStart(6)} ${r.tflopPerS.toFixed(1).padStart(8)}  ${r.kernel.slice(0, 48)}`,
+    );
+}
+
+/** Seconds per call of `encode` (recorded once, replayed `reps` times in one submit), by wall clock. */
+async function wallPerCall(
+  ctx: GpuContext,
+  encode: (e: GPUCommandEncoder) => void,
+  reps: number,
+): Promise<number> {
+  const enc0 = ctx.device.createCommandEncoder();
+  encode(enc0);
+  ctx.device.queue.submit([enc0.finish()]);
+  await ctx.device.queue.onSubmittedWorkDone();
+  const enc = ctx.device.createCommandEncoder();
+  for (let i = 0; i < reps; i++) encode(enc);
+  const t0 = performance.now();
+  ctx.device.queue.submit([enc.finish()]);
+  await ctx.device.queue.onSubmittedWorkDone();
+  return (performance.now() - t0) / 1000 / reps;
+}
+
+/**
+ * The memory ceilings in this call: a 1 GiB device-to-device copy (read + write counted) and the
+ * slab Adam over `n` parameters (f16 gradient, f16 copy: 30 bytes a parameter), both by wall
+ * clock over 10 back-to-back calls.
+ */
+async function measureCeilings(ctx: GpuContext, n: number) {
+  const bytes = 1 << 30;
+  const src = ctx.device.createBuffer({ size: bytes, usage: 0x04 | 0x08 | 0x80 });
+  const dst = ctx.device.createBuffer({ size: bytes, usage: 0x04 | 0x08 | 0x80 });
+  const copyS = await wallPerCall(ctx, (e) => e.copyBufferToBuffer(src, 0, dst, 0, bytes), 10);
+  src.destroy();
+  dst.destroy();
+  const w = await createTensor(ctx, "f32", [n], "ceil.w");
+  const m = await createTensor(ctx, "f32", [n], "ceil.m");
+  const v = await createTensor(ctx, "f32", [n], "ceil.v");
+  const g = await createTensor(ctx, "f16", [n], "ceil.g");
+  const half = await createTensor(ctx, "f16", [n], "ceil.half");
+  const rec: Parameters<typeof encodeDispatches>[1] = [];
+  await adam(ctx, { w, m, v, g, step: 1, lr: 1e-3, wHalf: half }, { record: rec as never });
+  const adamS = await wallPerCall(ctx, (e) => encodeDispatches(e, rec), 10);
+  for (const t of [w, m, v, g, half]) t.buffer.destroy();
+  const copyGBs = (2 * bytes) / copyS / 1e9;
+  const adamGBs = (30 * n) / adamS / 1e9;
+  console.log(
+    `ceilings: 1 GiB copy ${copyGBs.toFixed(0)} GB/s (read + write); adam over ${(n / 1e6).toFixed(1)} M params ${(adamS * 1e3).toFixed(3)} ms, ${adamGBs.toFixed(0)} GB/s = ${((100 * adamGBs) / copyGBs).toFixed(1)} % of the copy`,
+  );
+  return { copyBytes: bytes, copySeconds: copyS, copyGBs, adamParams: n, adamSeconds: adamS, adamGBs };
 }
 
 /** The naive step: the op functions one after another into one encoder, per-tensor optimizer. */
@@ -202,77 +350,95 @@ async function main() {
   console.log(
     `adapter ${ctx.adapterName}; NVML ${nvml.available ? "yes" : `no (${nvml.reason})`}; ${seconds} s per row`,
   );
-  for (const c of configs) {
-    const shape = { inputs: size * size * 3, hidden: [c.neurons], classes };
-    const model = await GpuMlp.create(
-      ctx,
-      shape,
-      precisionPolicy(c.precision),
-      optimizerConfig({ name: "adam" }),
-      c.batch,
-    );
-    await model.initWeights(1);
-    const plan = await model.trainPlan(split, c.batch, MEAN, STD);
-    const base = {
-      precision: c.precision,
-      batch: c.batch,
-      neurons: c.neurons,
-      dispatches: plan.length,
-      allocatedBytes: allocatedBytes(model),
-    };
-    if (modes.includes("runtime")) {
-      const perEpoch = Math.floor(count / c.batch);
-      const r = await timed(
+  const ceilingRow = ceilings
+    ? await measureCeilings(ctx, size * size * 3 * 1024 + 1024 * (1 + classes) + classes)
+    : null;
+  for (const c of configs)
+    for (const fused of modes.includes("unfused") ? [true, false] : [true]) {
+      const shape = { inputs: size * size * 3, hidden: [c.neurons], classes };
+      const model = await GpuMlp.create(
         ctx,
-        (i) => {
-          if (i % perEpoch === 0) model.setCursor(TRAIN_SLOT, 0);
-          const enc = ctx.device.createCommandEncoder();
-          encodeDispatches(enc, plan);
-          if (i % 50 === 49) enc.clearBuffer(model.trainSums.buffer);
-          ctx.device.queue.submit([enc.finish()]);
-        },
+        shape,
+        precisionPolicy(c.precision),
+        optimizerConfig({ name: "adam" }),
         c.batch,
+        { fuseFirstLayerUpdate: fused },
       );
-      const prof = ctx.caps.timestamps ? await profile(ctx, plan) : null;
-      rows.push({ mode: "runtime", ...base, ...r, profile: prof });
-      console.log(
-        `runtime ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000, step profile ${
-          prof
-            ? `${(prof.totalUs / 1000).toFixed(2)} ms ${JSON.stringify(
-                Object.fromEntries(
-                  Object.entries(prof.byKernel)
-                    .slice(0, 5)
-                    .map(([k, v]) => [k, Math.round(v)]),
-                ),
-              )}`
-            : "n/a"
-        }`,
-      );
+      await model.initWeights(1);
+      const plan = await model.trainPlan(split, c.batch, MEAN, STD);
+      const base = {
+        precision: c.precision,
+        batch: c.batch,
+        neurons: c.neurons,
+        dispatches: plan.length,
+        allocatedBytes: allocatedBytes(model),
+      };
+      if (modes.includes("runtime") || (!fused && modes.includes("unfused"))) {
+        const mode = fused ? "runtime" : "unfused";
+        const perEpoch = Math.floor(count / c.batch);
+        const r = await timed(
+          ctx,
+          (i) => {
+            if (i % perEpoch === 0) model.setCursor(TRAIN_SLOT, 0);
+            const enc = ctx.device.createCommandEncoder();
+            encodeDispatches(enc, plan);
+            if (i % 50 === 49) enc.clearBuffer(model.trainSums.buffer);
+            ctx.device.queue.submit([enc.finish()]);
+          },
+          c.batch,
+        );
+        const prof = ctx.caps.timestamps ? await profile(ctx, plan) : null;
+        const first = shape.inputs * c.neurons;
+        const table =
+          prof && tableFor.includes(`${c.precision}:${c.batch}:${c.neurons}`)
+            ? kernelTable(
+                prof.rows,
+                c,
+                shape.inputs,
+                fused ? first : 0,
+                model.parameterCount - (fused ? first : 0),
+              )
+            : null;
+        rows.push({ mode, fused: model.fusedFirstLayer, ...base, ...r, profile: prof, kernelTable: table });
+        if (table) printTable(`${mode} ${c.precision} ${c.batch}/${c.neurons}`, table);
+        console.log(
+          `${mode} ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000, step profile ${
+            prof
+              ? `${(prof.totalUs / 1000).toFixed(2)} ms ${JSON.stringify(
+                  Object.fromEntries(
+                    Object.entries(prof.byKernel)
+                      .slice(0, 5)
+                      .map(([k, v]) => [k, Math.round(v)]),
+                  ),
+                )}`
+              : "n/a"
+          }`,
+        );
+      }
+      if (modes.includes("naive") && fused) {
+        const t = c.precision === "mixed" ? "f16" : "f32";
+        const b = c.batch;
+        const x = await createTensor(ctx, t, [b, shape.inputs], "nx");
+        const labels = split.labels.size >= b ? reshapeView(split.labels, [b]) : split.labels;
+        const h = await createTensor(ctx, t, [b, c.neurons], "nh");
+        const logits = await createTensor(ctx, t, [b, classes], "nl");
+        const dl = await createTensor(ctx, t, [b, classes], "ndl");
+        const dh = await createTensor(ctx, t, [b, c.neurons], "ndh");
+        const dz = await createTensor(ctx, t, [b, c.neurons], "ndz");
+        const rl = await createTensor(ctx, "f32", [b], "nrl");
+        const r = await timed(
+          ctx,
+          (i) => naiveStep(ctx, model, split, b, x, labels, h, logits, dl, dh, dz, rl, i),
+          b,
+        );
+        rows.push({ mode: "naive", ...base, ...r });
+        console.log(
+          `naive   ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000`,
+        );
+        for (const tt of [x, h, logits, dl, dh, dz, rl]) tt.buffer.destroy();
+      }
+      model.destroy();
     }
-    if (modes.includes("naive")) {
-      const t = c.precision === "mixed" ? "f16" : "f32";
-      const b = c.batch;
-      const x = await createTensor(ctx, t, [b, shape.inputs], "nx");
-      const labels = split.labels.size >= b ? reshapeView(split.labels, [b]) : split.labels;
-      const h = await createTensor(ctx, t, [b, c.neurons], "nh");
-      const logits = await createTensor(ctx, t, [b, classes], "nl");
-      const dl = await createTensor(ctx, t, [b, classes], "ndl");
-      const dh = await createTensor(ctx, t, [b, c.neurons], "ndh");
-      const dz = await createTensor(ctx, t, [b, c.neurons], "ndz");
-      const rl = await createTensor(ctx, "f32", [b], "nrl");
-      const r = await timed(
-        ctx,
-        (i) => naiveStep(ctx, model, split, b, x, labels, h, logits, dl, dh, dz, rl, i),
-        b,
-      );
-      rows.push({ mode: "naive", ...base, ...r });
-      console.log(
-        `naive   ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000`,
-      );
-      for (const tt of [x, h, logits, dl, dh, dz, rl]) tt.buffer.destroy();
-    }
-    model.destroy();
-  }
   const doc = {
     adapter: ctx.adapterName,
     date: new Date().toISOString(),
@@ -280,6 +446,7 @@ async function main() {
     classes,
     count,
     seconds,
+    ceilings: ceilingRow,
     rows,
   };
   if (out) writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);

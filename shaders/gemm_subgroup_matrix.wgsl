@@ -25,6 +25,13 @@
 // (split-K partial sums, or f32 C with alpha = 1 and nothing fused), each accumulator is stored
 // straight to the buffer (the STORE_DIRECT marker). Otherwise it goes through a per-subgroup 16×FN f32
 // scratch so the epilogue and the ragged edges are handled element by element.
+//
+// FUSED_UPDATE (src/kernels/weight-update.ts: dW = Xᵀ·dZ of the first layer): the epilogue is the
+// optimizer (lib/fused_update.wgsl with lib/adam_math or lib/sgd_math) — each accumulator goes
+// through the scratch, and each lane applies the update to two adjacent weights (one word of the
+// f16 copy); c, bias and ws are then bound to spare buffers and never touched, split-K is off,
+// and a step the non-finite flag skips returns before any work. The two markers UPDATE_PROLOGUE
+// and UPDATE_EPILOGUE hold that code (generated only then: the plain GEMM has no optimizer bindings).
 
 const LDA: u32 = BK + PAD;
 const LDB: u32 = BN + PAD;
@@ -140,6 +147,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let col0 = wid.x * BN;
   let sgRow = (sg / SG_COLS) * AM * 16u;
   let sgCol = (sg % SG_COLS) * AN * FN;
+  /*@UPDATE_PROLOGUE@*/
   // One named accumulator per fragment pair.
   /*@ACC_DECL@*/
 
@@ -166,6 +174,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var j = 0u; j < AN; j++) {
       subgroupMatrixStore<row_major>(&scratch, sg * 16u * FN, acc[i * AN + j], FN);
       workgroupBarrier();
+      /*@UPDATE_EPILOGUE@*/
       for (var e = lane; e < 16u * FN; e += SG_SIZE) {
         let row = row0 + sgRow + i * 16u + e / FN;
         let col = col0 + sgCol + j * FN + e % FN;

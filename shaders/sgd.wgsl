@@ -18,18 +18,10 @@
 
 // (f16 bit conversions: shaders/lib/f16_bits.wgsl, included by the generator)
 
+// (apply_update: shaders/lib/sgd_math.wgsl)
+
 fn update(i: u32) -> f32 {
-  let w0 = w[i];
-  let g = f32(grad[i]) * state_f32(STATE_INV_SCALE) + params.weight_decay * w0;
-  let v = params.momentum * vel[i] + g;
-  vel[i] = v;
-  var d = v;
-  if (NESTEROV) {
-    d = g + params.momentum * v;
-  }
-  let w1 = w0 - params.lr * d;
-  w[i] = w1;
-  return w1;
+  return apply_update(i, f32(grad[i]));
 }
 
 // (fn main: shaders/lib/optimizer_step.wgsl)

@@ -67,7 +67,7 @@ export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec 
   return {
     op: OP,
     shader: "adam",
-    includes: ["lib/f16_bits", "lib/train_state", "lib/optimizer_step"],
+    includes: ["lib/f16_bits", "lib/train_state", "lib/adam_math", "lib/optimizer_step"],
     aliases: { T: gradType },
     consts: { WRITE_COPY: writeCopy },
     bindings: [
@@ -79,26 +79,30 @@ export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec 
       { name: "copy", access: "read_write", type: "u32" },
       { name: "state", access: "read", type: "u32" },
     ],
-    uniforms: [
-      ["n", "u32"],
-      ["lr", "f32"],
-      ["beta1", "f32"],
-      ["beta2", "f32"],
-      ["eps", "f32"],
-      ["l2", "f32"],
-      ["decay", "f32"],
-      ["ln_beta1", "f32"],
-      ["ln_beta2", "f32"],
-    ],
+    uniforms: [["n", "u32"], ...ADAM_HYPER_UNIFORMS],
     workgroupSize: [WG],
   };
 }
 
-/** The uniforms, in adamSpec's order: the per-run hyper-parameters only (per-step values are in the state). */
-function adamUniforms(args: AdamArgs): number[] {
-  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupled = false } = args;
+/** The hyper-parameter uniforms shaders/lib/adam_math.wgsl reads (after any of the kernel's own). */
+export const ADAM_HYPER_UNIFORMS: [string, "f32"][] = [
+  ["lr", "f32"],
+  ["beta1", "f32"],
+  ["beta2", "f32"],
+  ["eps", "f32"],
+  ["l2", "f32"],
+  ["decay", "f32"],
+  ["ln_beta1", "f32"],
+  ["ln_beta2", "f32"],
+];
+
+/** The hyper-parameters of an Adam(W) step, as AdamArgs names them. */
+export type AdamHyper = Pick<AdamArgs, "lr" | "beta1" | "beta2" | "eps" | "weightDecay" | "decoupled">;
+
+/** Values for ADAM_HYPER_UNIFORMS: the per-run hyper-parameters only (per-step values are in the state). */
+export function adamHyperUniforms(h: AdamHyper): number[] {
+  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupled = false } = h;
   return [
-    args.w.size,
     lr,
     beta1,
     beta2,
@@ -108,6 +112,40 @@ function adamUniforms(args: AdamArgs): number[] {
     Math.log(beta1),
     Math.log(beta2),
   ];
+}
+
+/**
+ * Checks an Adam(W) step's hyper-parameters (op: the kernel's name for errors); with no state
+ * buffer, also that `step`'s bias corrections stay finite in f32.
+ */
+export function checkAdamHyper(
+  op: string,
+  h: AdamHyper & { step: number; lossScale?: number; state?: GPUBuffer },
+): void {
+  if (!Number.isInteger(h.step) || h.step < 1)
+    throw new KernelInputError(op, `step = ${h.step} must be an integer ≥ 1`);
+  checkScalar(op, "lr", h.lr, 0);
+  // β < 1 strictly: 1 − β^t is a divisor.
+  checkScalar(op, "beta1", h.beta1 ?? 0.9, 0, 1 - 2 ** -24);
+  checkScalar(op, "beta2", h.beta2 ?? 0.999, 0, 1 - 2 ** -24);
+  checkScalar(op, "eps", h.eps ?? 1e-8, Number.MIN_VALUE);
+  checkScalar(op, "weightDecay", h.weightDecay ?? 0, 0);
+  checkScalar(op, "lossScale", h.lossScale ?? 1, Number.MIN_VALUE);
+  // β1 = 0 gives ln β1 = −inf: 1 − 0^t = 1 on the GPU too (exp(−inf) = 0), so allow that one.
+  const { beta1 = 0.9, beta2 = 0.999, lr } = h;
+  if (!h.state) {
+    const bc1 = 1 - beta1 ** h.step;
+    const bc2 = 1 - beta2 ** h.step;
+    if (
+      !Number.isFinite(Math.fround(lr / bc1)) ||
+      !Number.isFinite(Math.fround(1 / Math.sqrt(bc2))) ||
+      bc2 === 0
+    )
+      throw new KernelInputError(
+        op,
+        `step ${h.step}: a bias correction overflows f32 (β1 ${beta1}, β2 ${beta2})`,
+      );
+  }
 }
 
 /** One Adam(W) step over every element. Records into options.encoder when given. */
@@ -122,31 +160,8 @@ export async function adam(ctx: GpuContext, args: AdamArgs, options: DispatchOpt
   if (flag) checkTensor(ctx, OP, "flag", flag, { dtype: "u32", size: 1 });
   if (wHalf) checkTensor(ctx, OP, "wHalf", wHalf, { dtype: "f16", ...same });
   checkDistinct(OP, { w, m, v, g, flag, wHalf });
-  if (!Number.isInteger(args.step) || args.step < 1)
-    throw new KernelInputError(OP, `step = ${args.step} must be an integer ≥ 1`);
-  checkScalar(OP, "lr", args.lr, 0);
-  // β < 1 strictly: 1 − β^t is a divisor.
-  checkScalar(OP, "beta1", args.beta1 ?? 0.9, 0, 1 - 2 ** -24);
-  checkScalar(OP, "beta2", args.beta2 ?? 0.999, 0, 1 - 2 ** -24);
-  checkScalar(OP, "eps", args.eps ?? 1e-8, Number.MIN_VALUE);
-  checkScalar(OP, "weightDecay", args.weightDecay ?? 0, 0);
-  checkScalar(OP, "lossScale", args.lossScale ?? 1, Number.MIN_VALUE);
-  const uniforms = adamUniforms(args);
-  // β1 = 0 gives ln β1 = −inf: 1 − 0^t = 1 on the GPU too (exp(−inf) = 0), so allow that one.
-  const { beta1 = 0.9, beta2 = 0.999, lr } = args;
-  if (!args.state) {
-    const bc1 = 1 - beta1 ** args.step;
-    const bc2 = 1 - beta2 ** args.step;
-    if (
-      !Number.isFinite(Math.fround(lr / bc1)) ||
-      !Number.isFinite(Math.fround(1 / Math.sqrt(bc2))) ||
-      bc2 === 0
-    )
-      throw new KernelInputError(
-        OP,
-        `step ${args.step}: a bias correction overflows f32 (β1 ${beta1}, β2 ${beta2})`,
-      );
-  }
+  checkAdamHyper(OP, args);
+  const uniforms = [n, ...adamHyperUniforms(args)];
   const program = await getProgram(ctx, adamSpec(g.dtype as FloatDtype, !!wHalf));
   const buffers = [
     w,

@@ -11,6 +11,7 @@ import {
   gemmOpName,
 } from "./gemm-common.js";
 import type { ProgramSpec } from "./program.js";
+import type { FusedUpdateParts } from "./weight-update.js";
 
 export interface MatrixTile {
   name: string;
@@ -236,6 +237,28 @@ export function vectorStaging(
   };
 }
 
+/**
+ * The fused optimizer's code in the shader (its markers): a skipped step returns before any work;
+ * each accumulator, through the scratch, updates two adjacent weights per lane. The guard on
+ * params.n (never 0) keeps the plain epilogue after it reachable, so its bindings stay named.
+ */
+const UPDATE_SNIPPETS = {
+  UPDATE_PROLOGUE: "if (update_skipped(tid)) { return; }",
+  UPDATE_EPILOGUE: [
+    "if (params.n != 0u) {",
+    "  for (var e = 2u * lane; e < 16u * FN; e += 2u * SG_SIZE) {",
+    "    let row = row0 + sgRow + i * 16u + e / FN;",
+    "    let col = col0 + sgCol + j * FN + e % FN;",
+    "    if (row < params.m && col < params.n) {",
+    "      update_pair(row, col, scratch[sg * 16u * FN + e], scratch[sg * 16u * FN + e + 1u], col + 1u < params.n);",
+    "    }",
+    "  }",
+    "  workgroupBarrier();",
+    "  continue;",
+    "}",
+  ].join("\n      "),
+};
+
 export function matrixSpec(
   ctx: GpuContext,
   outType: "f32" | "f16",
@@ -244,19 +267,21 @@ export function matrixSpec(
   vec: { vecA: boolean; vecB: boolean } = { vecA: false, vecB: false },
   /** Store f32 C straight from the accumulators where a whole tile allows (needs ≥ 16×16 floats of C). */
   storeC = false,
+  /** The optimizer in the epilogue instead of storing C (weight-update.ts); never with split-K. */
+  update?: FusedUpdateParts,
 ): ProgramSpec {
-  const directC = storeC && outType === "f32";
+  const directC = storeC && outType === "f32" && !update;
   const sgSize = ctx.caps.subgroupMaxSize;
   const numSg = tile.sgRows * tile.sgCols;
   return {
     op: gemmOpName(
-      `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}${directC ? "_sc" : ""}`,
+      `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}${directC ? "_sc" : ""}${update ? `_${update.name}` : ""}`,
       "f16",
       outType,
       flags,
     ),
     shader: "gemm_subgroup_matrix",
-    includes: ["lib/gemm_load"],
+    includes: ["lib/gemm_load", ...(update?.includes ?? [])],
     aliases: { T: "f16", TC: outType },
     enables: ["subgroups", "chromium_experimental_subgroup_matrix"],
     consts: {
@@ -275,15 +300,20 @@ export function matrixSpec(
       DIRECT: tile.direct,
       STORE_C: directC,
       ...epilogueConsts(flags),
+      ...update?.consts,
     },
-    snippets: tileSnippets(tile, flags.transA, flags.transB, directC),
+    snippets: {
+      ...tileSnippets(tile, flags.transA, flags.transB, directC),
+      ...(update ? UPDATE_SNIPPETS : {}),
+    },
     // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
     bindings: [
       ...GEMM_BINDINGS,
       { name: "a4", access: "read", type: "vec4<u32>" },
       { name: "b4", access: "read", type: "vec4<u32>" },
+      ...(update?.bindings ?? []),
     ],
-    uniforms: GEMM_UNIFORMS,
+    uniforms: [...(GEMM_UNIFORMS ?? []), ...(update?.uniforms ?? [])],
     workgroupSize: [numSg * sgSize],
   };
 }

@@ -382,6 +382,10 @@ let observer: ((call: GemmCall) => void) | null = null;
 export function observeGemmCalls(fn: ((call: GemmCall) => void) | null): void {
   observer = fn;
 }
+/** Tells the observer of a product computed outside gemm() (the fused weight-gradient update). */
+export function reportGemmCall(call: GemmCall): void {
+  observer?.(call);
+}
 
 /** C = alpha·op(A)·op(B) + beta·C (+bias) (ReLU). Records into opts.encoder or submits at once. */
 export async function gemm(

@@ -48,7 +48,7 @@ export function sgdSpec(gradType: FloatDtype, flags: { nesterov: boolean; writeC
   return {
     op: OP,
     shader: "sgd",
-    includes: ["lib/f16_bits", "lib/train_state", "lib/optimizer_step"],
+    includes: ["lib/f16_bits", "lib/train_state", "lib/sgd_math", "lib/optimizer_step"],
     aliases: { T: gradType },
     consts: { NESTEROV: flags.nesterov, WRITE_COPY: flags.writeCopy },
     bindings: [
@@ -59,14 +59,27 @@ export function sgdSpec(gradType: FloatDtype, flags: { nesterov: boolean; writeC
       { name: "copy", access: "read_write", type: "u32" },
       { name: "state", access: "read", type: "u32" },
     ],
-    uniforms: [
-      ["n", "u32"],
-      ["lr", "f32"],
-      ["momentum", "f32"],
-      ["weight_decay", "f32"],
-    ],
+    uniforms: [["n", "u32"], ...SGD_HYPER_UNIFORMS],
     workgroupSize: [WG],
   };
+}
+
+/** The hyper-parameter uniforms shaders/lib/sgd_math.wgsl reads (after any of the kernel's own). */
+export const SGD_HYPER_UNIFORMS: [string, "f32"][] = [
+  ["lr", "f32"],
+  ["momentum", "f32"],
+  ["weight_decay", "f32"],
+];
+
+/** Checks an SGD step's hyper-parameters (op: the kernel's name for errors). */
+export function checkSgdHyper(
+  op: string,
+  h: Pick<SgdArgs, "lr" | "momentum" | "weightDecay" | "lossScale">,
+): void {
+  checkScalar(op, "lr", h.lr, 0);
+  checkScalar(op, "momentum", h.momentum ?? 0, 0);
+  checkScalar(op, "weightDecay", h.weightDecay ?? 0, 0);
+  checkScalar(op, "lossScale", h.lossScale ?? 1, Number.MIN_VALUE);
 }
 
 /** One SGD step over every element. Records into options.encoder when given. */
@@ -81,10 +94,7 @@ export async function sgd(ctx: GpuContext, args: SgdArgs, options: DispatchOptio
   if (flag) checkTensor(ctx, OP, "flag", flag, { dtype: "u32", size: 1 });
   if (wHalf) checkTensor(ctx, OP, "wHalf", wHalf, { dtype: "f16", ...same });
   checkDistinct(OP, { w, v, g, flag, wHalf });
-  checkScalar(OP, "lr", lr, 0);
-  checkScalar(OP, "momentum", momentum, 0);
-  checkScalar(OP, "weightDecay", weightDecay, 0);
-  checkScalar(OP, "lossScale", lossScale, Number.MIN_VALUE);
+  checkSgdHyper(OP, args);
   const program = await getProgram(ctx, sgdSpec(g.dtype as FloatDtype, { nesterov, writeCopy: !!wHalf }));
   const buffers = [
     w,

@@ -21,6 +21,7 @@ import { sgd } from "../kernels/sgd.js";
 import { softmaxXent } from "../kernels/softmax-xent.js";
 import { createTensor, readBytes, reshapeView, storageLimit, type Tensor } from "../kernels/tensor.js";
 import { readState, STATE, STATE_WORDS, stateWords, type TrainStateValues } from "../kernels/train-state.js";
+import { describeWeightGradUpdate, type UpdateRule, weightGradUpdate } from "../kernels/weight-update.js";
 import { createSlab, layoutSlab, type Slab, slabChunks } from "../runtime/slab.js";
 import { seededRandom } from "../util/rng.js";
 import { ModelError } from "./errors.js";
@@ -78,6 +79,18 @@ export function paramEntries(s: MlpShape): { name: string; shape: number[] }[] {
   ]);
 }
 
+export interface GpuMlpOptions {
+  /**
+   * Fuse the first layer's weight gradient with the optimizer (weight-update.ts): its dW is
+   * applied where it is computed and never stored in `grads`. Leave it off where its
+   * gradient must be seen. Needs an even first-layer width with an f16 copy (else unfused).
+   * Default false: on an H200 the fused kernels were slower than GEMM + Adam (mixed/256/1024:
+   * 4.3 ms against 1.1 + 1.4 ms; docs/performance.md), so they stay opt-in until their epilogue
+   * is memory-efficient.
+   */
+  fuseFirstLayerUpdate?: boolean;
+}
+
 /** Slot of the training state's batch cursor: train batches and evaluation batches. */
 export const TRAIN_SLOT = 0;
 export const EVAL_SLOT = 1;
@@ -106,6 +119,8 @@ export class GpuMlp {
     rowLoss: Tensor;
   };
   private readonly plans = new Map<string, RecordedDispatch[]>();
+  /** Whether layer 0's weights are updated inside their weight-gradient kernel (no dW in grads). */
+  readonly fusedFirstLayer: boolean;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -113,6 +128,7 @@ export class GpuMlp {
     readonly policy: PrecisionPolicy,
     readonly optimizer: OptimizerConfig,
     readonly maxBatch: number,
+    fuse: boolean,
     parts: Pick<
       GpuMlp,
       "params" | "grads" | "m" | "v" | "half" | "state" | "flag" | "trainSums" | "evalSums"
@@ -121,6 +137,8 @@ export class GpuMlp {
     },
   ) {
     this.layers = shape.hidden.length + 1;
+    const width0 = shape.hidden[0] ?? shape.classes;
+    this.fusedFirstLayer = fuse && (policy.compute !== "f16" || width0 % 2 === 0);
     this.params = parts.params;
     this.grads = parts.grads;
     this.m = parts.m;
@@ -139,6 +157,7 @@ export class GpuMlp {
     policy: PrecisionPolicy,
     optimizer: OptimizerConfig,
     maxBatch: number,
+    options: GpuMlpOptions = {},
   ): Promise<GpuMlp> {
     for (const [what, v] of [
       ["inputs", shape.inputs],
@@ -176,7 +195,7 @@ export class GpuMlp {
       dz: await Promise.all(shape.hidden.map((n, l) => createTensor(ctx, t, [B, n], `dz${l}`))),
       rowLoss: await createTensor(ctx, "f32", [B], "row loss"),
     };
-    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, {
+    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, options.fuseFirstLayerUpdate ?? false, {
       params,
       grads,
       m,
@@ -332,14 +351,22 @@ export class GpuMlp {
       const input = l === 0 ? x : reshapeView(this.acts.h[l - 1], [b, this.shape.hidden[l - 1]]);
       const gw = this.grads.views.get(`layers.${l}.weight`) as Tensor;
       const gb = this.grads.views.get(`layers.${l}.bias`) as Tensor;
-      await gemm(ctx, input, dz, gw, { transA: true, record: rec });
-      this.note(
-        "gemm",
-        `weight gradient layer ${l} (Hᵀ·dZ)`,
-        t,
-        "f32",
-        variantOf(ctx, input, dz, gw, { transA: true }),
-      );
+      // The overflow decision must be on the GPU before the first layer's weight gradient, which
+      // (fused) applies the update at once: every tensor it reads is final by now (see
+      // overflowSources), and the check is the same for the unfused path.
+      if (l === 0) await this.recordOverflowCheck(rec, b);
+      if (l === 0 && this.fusedFirstLayer) {
+        await this.recordFirstLayerUpdate(rec, input, dz);
+      } else {
+        await gemm(ctx, input, dz, gw, { transA: true, record: rec });
+        this.note(
+          "gemm",
+          `weight gradient layer ${l} (Hᵀ·dZ)`,
+          t,
+          "f32",
+          variantOf(ctx, input, dz, gw, { transA: true }),
+        );
+      }
       await biasGrad(ctx, { dY: dz, db: gb }, { record: rec });
       this.note("bias_grad", `bias gradient layer ${l}`, t, "f32");
       if (l > 0) {
@@ -373,10 +400,71 @@ export class GpuMlp {
     ];
   }
 
-  private async recordUpdate(rec: RecordedDispatch[], b: number): Promise<void> {
+  /**
+   * The overflow check (mixed precision) into this.flag. It runs over the f16 tensors every
+   * gradient is computed from — the hidden activations H, dLogits and each dH — not over the f32
+   * gradients themselves: a weight gradient Hᵀ·dZ accumulates in f32 from f16 factors
+   * (|·| ≤ 65504, K = batch), so it is non-finite exactly when one of them is (dZ is dH masked by
+   * ReLU, X is checked finite before training). Same decision as a check of the gradients, on B·N
+   * elements instead of every parameter (154 M at the dissertation's shapes: 0.4 ms of an H200's
+   * step), and known before the first layer's dW, so its fused update can skip on the GPU.
+   */
+  private async recordOverflowCheck(rec: RecordedDispatch[], b: number): Promise<void> {
+    if (!this.policy.lossScaling) return;
+    for (const t of this.overflowSources(b))
+      await nonfinite(this.ctx, { x: t, flag: this.flag }, { record: rec });
+    this.note("nonfinite", "overflow check of the f16 activations and activation gradients", "f16", "flag");
+  }
+
+  /** Layer 0's dW = Xᵀ·dZ with the optimizer in its epilogue: its weights, moments and f16 copy. */
+  private async recordFirstLayerUpdate(rec: RecordedDispatch[], x: Tensor, dz: Tensor): Promise<void> {
+    const name = "layers.0.weight";
+    const view = (s: Slab | null) => s?.views.get(name);
+    const o = this.optimizer;
+    const rule: UpdateRule =
+      o.name === "sgd"
+        ? { name: "sgd", lr: o.lr, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay }
+        : {
+            name: "adam",
+            lr: o.lr,
+            beta1: o.beta1,
+            beta2: o.beta2,
+            eps: o.eps,
+            weightDecay: o.weightDecay,
+            decoupled: o.name === "adamw",
+          };
+    const w = view(this.params) as Tensor;
+    await weightGradUpdate(
+      this.ctx,
+      {
+        x,
+        dz,
+        w,
+        m: view(this.m) as Tensor,
+        v: view(this.v),
+        rule,
+        state: this.state,
+        flag: this.policy.lossScaling ? this.flag : undefined,
+        wHalf: view(this.half),
+      },
+      { record: rec },
+    );
+    this.note(
+      "weight_grad_update",
+      `weight gradient layer 0 (Xᵀ·dZ) + ${o.name}${this.half ? ", writes the f16 copy" : ""}`,
+      this.policy.compute,
+      "f32",
+      describeWeightGradUpdate(this.ctx, x, dz, w),
+    );
+  }
+
+  private async recordUpdate(rec: RecordedDispatch[], _b: number): Promise<void> {
     const { ctx } = this;
     const limit = storageLimit(ctx);
-    const chunks = (s: Slab | null) => (s ? slabChunks(s, limit) : []);
+    // Fused: layer 0's weights (the slab's first entry) are already updated; the rest from the
+    // next entry's offset (a multiple of SLAB_ALIGN, so f16 and f32 chunks still line up).
+    const from = this.fusedFirstLayer ? (this.params.layout.entries[1]?.offset ?? 0) : 0;
+    const chunks = (s: Slab | null) => (s ? slabChunks(s, limit, from) : []);
     const [w, g, m, v, half] = [
       chunks(this.params),
       chunks(this.grads),
@@ -384,17 +472,6 @@ export class GpuMlp {
       chunks(this.v),
       chunks(this.half),
     ];
-    if (this.policy.lossScaling) {
-      // The overflow check runs over the f16 tensors every gradient is computed from — the hidden
-      // activations H, dLogits and each dH — not over the f32 gradients themselves: a weight
-      // gradient Hᵀ·dZ accumulates in f32 from f16 factors (|·| ≤ 65504, K = batch), so it is
-      // non-finite exactly when one of them is (dZ is dH masked by ReLU, X is checked finite
-      // before training). Same decision as a check of the gradients, on B·N elements instead of
-      // every parameter (154 M at the dissertation's shapes: 0.4 ms of an H200's step).
-      for (const t of this.overflowSources(b))
-        await nonfinite(ctx, { x: t, flag: this.flag }, { record: rec });
-      this.note("nonfinite", "overflow check of the f16 activations and activation gradients", "f16", "flag");
-    }
     const flag = this.policy.lossScaling ? this.flag : undefined;
     const o = this.optimizer;
     for (let i = 0; i < w.length; i++) {

@@ -61,15 +61,16 @@ export async function createSlab(
 
 /**
  * The slab as views of at most `maxBytes` each (a whole-slab dispatch must stay within the
- * device's binding size), cut at multiples of SLAB_ALIGN elements so f16 and f32 cuts line up.
+ * device's binding size), cut at multiples of SLAB_ALIGN elements so f16 and f32 cuts line up;
+ * from `fromElement` (an entry's offset) on, e.g. past a tensor another kernel updates.
  */
-export function slabChunks(slab: Slab, maxBytes: number): Tensor[] {
+export function slabChunks(slab: Slab, maxBytes: number, fromElement = 0): Tensor[] {
   const bytes = slab.all.dtype === "f32" ? 4 : 2;
   const perChunk = Math.floor(maxBytes / 4 / SLAB_ALIGN) * SLAB_ALIGN; // in elements, sized for f32
   if (perChunk < SLAB_ALIGN)
     throw new KernelInputError("slab", `binding limit ${maxBytes} bytes is too small`);
   const out: Tensor[] = [];
-  for (let start = 0; start < slab.layout.total; start += perChunk) {
+  for (let start = fromElement; start < slab.layout.total; start += perChunk) {
     const n = Math.min(perChunk, slab.layout.total - start);
     out.push(
       tensorView(

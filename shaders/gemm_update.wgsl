@@ -1,0 +1,85 @@
+// The first layer's weight gradient fused with its optimizer step, portable kernel:
+//   dW = Aᵀ · B with A = X stored [K, M] (K = batch rows, M = fan-in) and
+//   B = dZ stored [K, N], and each dW element applied to the f32 master weights where it is
+//   computed (lib/fused_update.wgsl with lib/adam_math or lib/sgd_math): no gradient buffer is
+//   written or read back. The tiling and the k loop are gemm.wgsl's (TRANS_A, no split-K: the
+//   output has M·N/(BM·BN) tiles, thousands at the classifier's shapes, so it fills the GPU
+//   without one, and a split dW could only be applied once every split has added its part).
+// Element type T (A, B; staged in workgroup memory); accumulation f32. Out-of-range loads read 0.
+// A step the non-finite flag skips returns before any work, whole workgroups at once.
+// Bindings: a, b: array<T> (read); then the optimizer's (w, m, v or w, vel), flag, copy, state.
+// Uniforms: m, n, k, then the optimizer's hyper-parameters. Consts BM, BN, BK, TM, TN, TRANS_A
+// (true), TRANS_B (false), WRITE_COPY (+ NESTEROV for SGD). Dispatch: [ceil(N/BN), ceil(M/BM), 1].
+
+const BM4: u32 = BM / 4u;
+const BN4: u32 = BN / 4u;
+const RG: u32 = TM / 4u;   // 4-row groups per thread
+const CG: u32 = TN / 4u;   // 4-column groups per thread
+const THREADS: u32 = WG_X * WG_Y;
+
+var<workgroup> tileA: array<vec4<T>, BK * BM4>;   // [BK][BM/4]: 4 consecutive rows of Aᵀ
+var<workgroup> tileB: array<vec4<T>, BK * BN4>;   // [BK][BN/4]: 4 consecutive columns of B
+
+// (loadA / loadB: shaders/lib/gemm_load.wgsl; update_skipped / update_pair: lib/fused_update.wgsl)
+
+@compute @workgroup_size(WG_X, WG_Y, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tid = lid.y * WG_X + lid.x;
+  if (update_skipped(tid)) { return; }
+  let row0 = wid.y * BM;
+  let col0 = wid.x * BN;
+  var acc: array<vec4<f32>, TM * CG>;   // acc[r * CG + cg]: row r of this thread, 4 columns
+  var ra: array<vec4<f32>, RG>;
+  var rb: array<vec4<f32>, CG>;
+
+  let kEnd = params.k;
+  for (var k0 = 0u; k0 < kEnd; k0 += BK) {
+    for (var l = tid; l < BK * BM4; l += THREADS) {
+      let k = l / BM4;
+      let m4 = l % BM4;
+      let mm = row0 + m4 * 4u;
+      let kg = k0 + k;
+      tileA[k * BM4 + m4] = vec4<T>(loadA(mm, kg, kEnd), loadA(mm + 1u, kg, kEnd), loadA(mm + 2u, kg, kEnd), loadA(mm + 3u, kg, kEnd));
+    }
+    for (var l = tid; l < BK * BN4; l += THREADS) {
+      let k = l / BN4;
+      let n4 = l % BN4;
+      let nn = col0 + n4 * 4u;
+      let kg = k0 + k;
+      tileB[k * BN4 + n4] = vec4<T>(loadB(kg, nn, kEnd), loadB(kg, nn + 1u, kEnd), loadB(kg, nn + 2u, kEnd), loadB(kg, nn + 3u, kEnd));
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      for (var g = 0u; g < RG; g++) { ra[g] = vec4<f32>(tileA[kk * BM4 + lid.y + g * WG_Y]); }
+      for (var g = 0u; g < CG; g++) { rb[g] = vec4<f32>(tileB[kk * BN4 + lid.x + g * WG_X]); }
+      for (var g = 0u; g < RG; g++) {
+        for (var r = 0u; r < 4u; r++) {
+          let av = vec4<f32>(ra[g][r]);
+          for (var cg = 0u; cg < CG; cg++) {
+            acc[(g * 4u + r) * CG + cg] = fma(av, rb[cg], acc[(g * 4u + r) * CG + cg]);
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // The epilogue: each thread's 4-column groups start at a multiple of 4, so its pairs
+  // (col, col + 1) start even: one word of the f16 copy per pair.
+  for (var g = 0u; g < RG; g++) {
+    for (var r = 0u; r < 4u; r++) {
+      let row = row0 + (lid.y + g * WG_Y) * 4u + r;
+      if (row >= params.m) { continue; }
+      for (var cg = 0u; cg < CG; cg++) {
+        let v4 = acc[(g * 4u + r) * CG + cg];
+        let c4 = col0 + (lid.x + cg * WG_X) * 4u;
+        for (var j = 0u; j < 4u; j += 2u) {
+          let col = c4 + j;
+          if (col < params.n) {
+            update_pair(row, col, v4[j], v4[j + 1u], col + 1u < params.n);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,311 @@
+// weightGradUpdate: a layer's weight gradient dW = Xᵀ·dZ fused with the optimizer step — each dW
+// tile is computed in registers (or tensor-core accumulators) and applied to the f32 master
+// weights, moments and f16 copy in the GEMM's epilogue, so the gradient is never written to
+// memory or read back (the first layer of the dissertation's classifier: 154 M parameters, about
+// 1.2 GB less traffic per step than gemm() into a gradient buffer then adam()). The unfused pair
+// stays the reference and serves wherever a gradient must be seen.
+//   Portable kernel: shaders/gemm_update.wgsl (f32 or f16 inputs, gemm.wgsl's tiles);
+//   tensor cores: shaders/gemm_subgroup_matrix.wgsl with the optimizer's epilogue (f16 inputs).
+// Both use the tile the tune cache (or the heuristics) picks for the plain weight-gradient GEMM of
+// the same shape. No split-K: a split dW could only be applied once every split had added its part
+// (a last-split-applies scheme needs a cross-workgroup counter and the partial sums in memory
+// again), and the products fused here have M·N/tile = thousands of tiles, enough to fill the GPU.
+import type { GpuContext } from "../gpu/device.js";
+import { KernelInputError } from "../gpu/errors.js";
+import { ADAM_HYPER_UNIFORMS, type AdamHyper, adamHyperUniforms, checkAdamHyper } from "./adam.js";
+import {
+  chooseTile,
+  dummyBuffer,
+  effectiveOptions,
+  type GemmOptions,
+  gemmShape,
+  reportGemmCall,
+  resolveVariant,
+  type TileConfig,
+} from "./gemm.js";
+import type { EpilogueFlags, GemmShape } from "./gemm-common.js";
+import {
+  chooseMatrixTile,
+  directOk,
+  type MatrixTile,
+  matrixSpec,
+  matrixTileDims,
+  matrixUnsupportedReason,
+  tileUnsupportedReason,
+  vectorStaging,
+} from "./gemm-subgroup-matrix.js";
+import { checkDistinct, checkTensor, describe, spareBuffer } from "./opcheck.js";
+import {
+  type BindingSpec,
+  type DispatchOptions,
+  dispatch,
+  getProgram,
+  type ProgramSpec,
+  type UniformType,
+} from "./program.js";
+import { checkSgdHyper, SGD_HYPER_UNIFORMS } from "./sgd.js";
+import type { Tensor } from "./tensor.js";
+import { constantState } from "./train-state.js";
+
+const OP = "weight_grad_update";
+
+/** The optimizer step applied to dW: Adam/AdamW (adam.ts's rules) or SGD (sgd.ts's). */
+export type UpdateRule =
+  | ({ name: "adam" } & AdamHyper)
+  | { name: "sgd"; lr: number; momentum?: number; nesterov?: boolean; weightDecay?: number };
+
+export interface WeightGradUpdateArgs {
+  /** The layer's input X [K, M]: K batch rows, M = fan-in; f32 or f16. */
+  x: Tensor;
+  /** The gradient of the (scaled) loss w.r.t. the layer's pre-activation, dZ [K, N], x's dtype. */
+  dz: Tensor;
+  /** f32 master weights [M, N], updated in place. */
+  w: Tensor;
+  /** Adam: the first moment; SGD: the momentum buffer. f32 [M·N], updated in place. */
+  m: Tensor;
+  /** Adam: the second moment, f32 [M·N]. SGD: omitted. */
+  v?: Tensor;
+  rule: UpdateRule;
+  /** Adam's t ≥ 1 when no state buffer is given (as adam.ts). Default 1. */
+  step?: number;
+  /** The loss scale dZ carries, divided out. Default 1. Ignored with `state`. */
+  lossScale?: number;
+  /** The training state (train-state.ts): loss scale and step count, as the step runtime keeps them. */
+  state?: GPUBuffer;
+  /** u32 [1] from `nonfinite`, set before this runs: when non-zero, nothing is computed or written. */
+  flag?: Tensor;
+  /** f16 [M·N]: the new weights rounded to f16 (nearest even). Needs N even (one word per pair). */
+  wHalf?: Tensor;
+}
+
+/** What the fused kernels add to a GEMM's spec: the optimizer's WGSL, bindings, uniforms, consts. */
+export interface FusedUpdateParts {
+  name: string;
+  includes: string[];
+  bindings: BindingSpec[];
+  uniforms: [string, UniformType][];
+  consts: Record<string, boolean>;
+}
+
+export function fusedUpdateParts(
+  rule: UpdateRule["name"],
+  nesterov: boolean,
+  writeCopy: boolean,
+): FusedUpdateParts {
+  const rw = (name: string): BindingSpec => ({ name, access: "read_write", type: "f32" });
+  const tail: BindingSpec[] = [
+    { name: "flag", access: "read", type: "u32" },
+    { name: "copy", access: "read_write", type: "u32" },
+    { name: "state", access: "read", type: "u32" },
+  ];
+  return rule === "adam"
+    ? {
+        name: "adam",
+        includes: ["lib/f16_bits", "lib/train_state", "lib/adam_math", "lib/fused_update"],
+        bindings: [rw("w"), rw("m"), rw("v"), ...tail],
+        uniforms: ADAM_HYPER_UNIFORMS,
+        consts: { WRITE_COPY: writeCopy },
+      }
+    : {
+        name: nesterov ? "sgd_nesterov" : "sgd",
+        includes: ["lib/f16_bits", "lib/train_state", "lib/sgd_math", "lib/fused_update"],
+        bindings: [rw("w"), rw("vel"), ...tail],
+        uniforms: SGD_HYPER_UNIFORMS,
+        consts: { WRITE_COPY: writeCopy, NESTEROV: nesterov },
+      };
+}
+
+function ruleUniforms(rule: UpdateRule): number[] {
+  return rule.name === "adam"
+    ? adamHyperUniforms(rule)
+    : [rule.lr, rule.momentum ?? 0, rule.weightDecay ?? 0];
+}
+
+export function portableUpdateSpec(
+  inType: "f32" | "f16",
+  tile: TileConfig,
+  parts: FusedUpdateParts,
+): ProgramSpec {
+  return {
+    op: `${OP}_tiled_${tile.name}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
+    shader: "gemm_update",
+    includes: ["lib/gemm_load", ...parts.includes],
+    aliases: { T: inType },
+    consts: {
+      BM: tile.BM,
+      BN: tile.BN,
+      BK: tile.BK,
+      TM: tile.TM,
+      TN: tile.TN,
+      TRANS_A: true,
+      TRANS_B: false,
+      ...parts.consts,
+    },
+    bindings: [
+      { name: "a", access: "read", type: "T" },
+      { name: "b", access: "read", type: "T" },
+      ...parts.bindings,
+    ],
+    uniforms: [["m", "u32"], ["n", "u32"], ["k", "u32"], ...parts.uniforms],
+    workgroupSize: [tile.BN / tile.TN, tile.BM / tile.TM],
+  };
+}
+
+export interface WeightGradUpdateOptions extends DispatchOptions {
+  /** "auto": tensor cores for f16 where the device has them (or the tuned choice), else portable. */
+  variant?: "auto" | "tiled" | "subgroup-matrix";
+  tile?: TileConfig;
+  matrixTile?: MatrixTile;
+  /** With false, the tune cache is not consulted. */
+  tuned?: boolean;
+}
+
+/** The kernel and tile weightGradUpdate runs for these inputs, as the per-kernel table names it. */
+export function describeWeightGradUpdate(
+  ctx: GpuContext,
+  x: Tensor,
+  dz: Tensor,
+  w: Tensor,
+  options: WeightGradUpdateOptions = {},
+): string {
+  const plan = planKernel(ctx, x, dz, w, options);
+  return `${plan.variant} ${plan.tileName}${plan.tuned ? " (tuned)" : ""}, optimizer in the epilogue`;
+}
+
+interface KernelPlan {
+  shape: GemmShape;
+  variant: "tiled" | "subgroup-matrix";
+  tileName: string;
+  tiled?: TileConfig;
+  matrix?: MatrixTile;
+  tuned: boolean;
+}
+
+function planKernel(
+  ctx: GpuContext,
+  x: Tensor,
+  dz: Tensor,
+  w: Tensor,
+  options: WeightGradUpdateOptions,
+): KernelPlan {
+  const gemmOpts: GemmOptions = { transA: true, variant: options.variant, tuned: options.tuned };
+  if (options.tile) gemmOpts.tile = options.tile;
+  if (options.matrixTile) gemmOpts.matrixTile = options.matrixTile;
+  const shape = gemmShape(x, dz, w, gemmOpts);
+  const eff = effectiveOptions(ctx, x, w, shape, gemmOpts);
+  const variant = resolveVariant(ctx, x, eff.opts, shape);
+  if (variant === "subgroup-matrix") {
+    const why = matrixUnsupportedReason(ctx);
+    if (why) throw new KernelInputError(`${OP} (subgroup-matrix)`, why);
+    if (x.dtype !== "f16")
+      throw new KernelInputError(`${OP} (subgroup-matrix)`, `needs f16 inputs, got ${x.dtype}`);
+    const tile = eff.opts.matrixTile ?? chooseMatrixTile(shape);
+    const tileWhy = tileUnsupportedReason(ctx, tile);
+    if (tileWhy) throw new KernelInputError(`${OP} (subgroup-matrix)`, tileWhy);
+    if (tile.direct && !directOk(shape))
+      throw new KernelInputError(
+        `${OP} (subgroup-matrix)`,
+        `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`,
+      );
+    return { shape, variant, tileName: tile.name, matrix: tile, tuned: eff.tuned };
+  }
+  if (variant !== "tiled") throw new KernelInputError(OP, `no fused kernel for the ${variant} GEMM`);
+  const tile = eff.opts.tile ?? chooseTile(shape.m, shape.n);
+  return { shape, variant, tileName: tile.name, tiled: tile, tuned: eff.tuned };
+}
+
+/**
+ * One optimizer step on W from dW = Xᵀ·dZ (X [K, M], dZ [K, N] → W [M, N]) without storing dW.
+ * Records into options.record / options.encoder when given.
+ */
+export async function weightGradUpdate(
+  ctx: GpuContext,
+  args: WeightGradUpdateArgs,
+  options: WeightGradUpdateOptions = {},
+): Promise<void> {
+  const { x, dz, w, m, v, rule, flag, wHalf } = args;
+  checkTensor(ctx, OP, "x", x, { dtype: ["f32", "f16"] });
+  checkTensor(ctx, OP, "dz", dz, { dtype: x.dtype });
+  checkTensor(ctx, OP, "w", w, { dtype: "f32" });
+  const same = { size: w.size, why: `as w ${describe(w)}` };
+  checkTensor(ctx, OP, "m", m, { dtype: "f32", ...same });
+  if (rule.name === "adam") {
+    if (!v) throw new KernelInputError(OP, "Adam needs the second moment v");
+    checkTensor(ctx, OP, "v", v, { dtype: "f32", ...same });
+    checkAdamHyper(OP, { ...rule, step: args.step ?? 1, lossScale: args.lossScale, state: args.state });
+  } else {
+    if (v) throw new KernelInputError(OP, "SGD takes no second moment v");
+    checkSgdHyper(OP, { ...rule, lossScale: args.lossScale });
+    if (rule.nesterov && !(rule.momentum ?? 0))
+      throw new KernelInputError(OP, "Nesterov needs momentum > 0 (as PyTorch)");
+  }
+  if (flag) checkTensor(ctx, OP, "flag", flag, { dtype: "u32", size: 1 });
+  if (wHalf) checkTensor(ctx, OP, "wHalf", wHalf, { dtype: "f16", ...same });
+  checkDistinct(OP, { x, dz, w, m, v, flag, wHalf });
+  const plan = planKernel(ctx, x, dz, w, options);
+  const { shape } = plan;
+  if (wHalf && shape.n % 2 !== 0)
+    throw new KernelInputError(
+      OP,
+      `the f16 copy is written a word (two columns) at a time: N must be even, got W ${describe(w)}`,
+    );
+  reportGemmCall({
+    ...shape,
+    transA: true,
+    transB: false,
+    inType: x.dtype as "f32" | "f16",
+    outType: "f32",
+    bias: false,
+    relu: false,
+    beta: false,
+  });
+  const parts = fusedUpdateParts(rule.name, rule.name === "sgd" && Boolean(rule.nesterov), Boolean(wHalf));
+  const optBuffers: (Tensor | GPUBuffer)[] = [
+    w,
+    m,
+    ...(v ? [v] : []),
+    flag ?? spareBuffer(ctx, "zero flag (read only)", 4),
+    wHalf ?? spareBuffer(ctx, `${OP}.copy`, 4),
+    args.state ?? constantState(ctx, { scale: args.lossScale ?? 1, steps: (args.step ?? 1) - 1 }),
+  ];
+  const hyper = ruleUniforms(rule);
+  if (plan.variant === "subgroup-matrix") {
+    const tile = plan.matrix as MatrixTile;
+    const { bm, bn } = matrixTileDims(tile);
+    const vec = vectorStaging(shape, { transA: true, transB: false });
+    const flags: EpilogueFlags = {
+      transA: true,
+      transB: false,
+      useBeta: false,
+      hasBias: false,
+      relu: false,
+      splitK: false,
+    };
+    const program = await getProgram(ctx, matrixSpec(ctx, "f32", tile, flags, vec, false, parts));
+    // c, bias and ws are named by the plain epilogue the fused one bypasses: spare buffers, each
+    // distinct (two writable bindings may not share a buffer), 4 KiB (the largest matrix stored).
+    const buffers = [
+      x,
+      dz,
+      spareBuffer(ctx, `${OP}.c`, 4096),
+      dummyBuffer(ctx, "read"),
+      spareBuffer(ctx, `${OP}.ws`, 4096),
+      vec.vecA ? x : dummyBuffer(ctx, "read"),
+      vec.vecB ? dz : dummyBuffer(ctx, "read"),
+      ...optBuffers,
+    ];
+    const uniforms = [shape.m, shape.n, shape.k, 1, 0, shape.k, ...hyper];
+    dispatch(ctx, program, buffers, uniforms, [Math.ceil(shape.n / bn), Math.ceil(shape.m / bm), 1], options);
+    return;
+  }
+  const tile = plan.tiled as TileConfig;
+  const program = await getProgram(ctx, portableUpdateSpec(x.dtype as "f32" | "f16", tile, parts));
+  dispatch(
+    ctx,
+    program,
+    [x, dz, ...optBuffers],
+    [shape.m, shape.n, shape.k, ...hyper],
+    [Math.ceil(shape.n / tile.BN), Math.ceil(shape.m / tile.BM), 1],
+    options,
+  );
+}

@@ -1,0 +1,282 @@
+import { describe, expect, it } from "vitest";
+import { KernelInputError } from "../../src/gpu/errors.js";
+import { TILES } from "../../src/kernels/gemm.js";
+import { MATRIX_TILES, matrixUnsupportedReason } from "../../src/kernels/gemm-subgroup-matrix.js";
+import {
+  createTensor,
+  destroyTensor,
+  downloadF32,
+  fill,
+  type Tensor,
+  tensorFrom,
+} from "../../src/kernels/tensor.js";
+import {
+  type UpdateRule,
+  type WeightGradUpdateOptions,
+  weightGradUpdate,
+} from "../../src/kernels/weight-update.js";
+import { expectClose, useGpu } from "../helpers/gpu.js";
+import { normal, uniform } from "../helpers/rng.js";
+import { adamRef, expectBits, f16Bits, quantize, rawWords, sgdRef, unzip } from "./reference.js";
+
+// The first layer's weight gradient fused with the optimizer (src/kernels/weight-update.ts)
+// against a float64 reference that computes the GEMM dW = Xᵀ·dZ in float64, then one optimizer
+// step from PyTorch's rules (src/model/reference/optimizers.ts via reference.ts adamRef/sgdRef,
+// whose bounds cover the f32 optimizer arithmetic). X and dZ are small integers times a power of
+// two (times the loss scale for dZ), so every partial sum of the GEMM is exact in f32 in any
+// order: the kernel's gradient must be the float64 product itself and the bounds are the
+// optimizer's alone. The f16 copy is poisoned with NaN first and checked bit-exactly against
+// nearest-even rounding of the kernel's own new f32 weights. Nothing here comes from the kernel.
+const env = useGpu("weight-update");
+
+interface Case {
+  k: number;
+  m: number;
+  n: number;
+  dtype: "f32" | "f16";
+  rule: UpdateRule;
+  lossScale: number;
+  step: number;
+  copy: boolean;
+  options: WeightGradUpdateOptions;
+}
+
+/** Integers in [−8, 8] times `unit`: exact in f16 and f32, and so are their products' sums. */
+function smallInts(rng: () => number, n: number, unit: number): Float64Array {
+  return Float64Array.from({ length: n }, () => (Math.floor(rng() * 17) - 8) * unit);
+}
+
+/** dW[i, j] = Σ_k X[k, i]·dZ[k, j] in float64 (X [K, M], dZ [K, N]). */
+function xtdz(x: Float64Array, dz: Float64Array, k: number, m: number, n: number): Float64Array {
+  const g = new Float64Array(m * n);
+  for (let r = 0; r < k; r++)
+    for (let i = 0; i < m; i++) {
+      const a = x[r * m + i];
+      for (let j = 0; j < n; j++) g[i * n + j] += a * dz[r * n + j];
+    }
+  return g;
+}
+
+async function runCase(c: Case, flagValue?: number) {
+  const { ctx, rng, seed } = env;
+  const { k, m, n } = c;
+  const x0 = smallInts(rng, k * m, 2 ** -4);
+  const dz0 = smallInts(rng, k * n, 2 ** -6 * c.lossScale);
+  const w0 = quantize(normal(rng, m * n, 0, 0.05), "f32");
+  const m0 = quantize(normal(rng, m * n, 0, 0.01), "f32");
+  const v0 = quantize(uniform(rng, m * n, 1e-6, 1e-3), "f32");
+  const x = await tensorFrom(ctx, c.dtype, [k, m], x0, "x");
+  const dz = await tensorFrom(ctx, c.dtype, [k, n], dz0, "dz");
+  const w = await tensorFrom(ctx, "f32", [m, n], w0, "w");
+  const mt = await tensorFrom(ctx, "f32", [m * n], m0, "m");
+  const vt = c.rule.name === "adam" ? await tensorFrom(ctx, "f32", [m * n], v0, "v") : undefined;
+  let wHalf: Tensor | undefined;
+  if (c.copy) {
+    wHalf = await createTensor(ctx, "f16", [m * n], "wHalf");
+    fill(ctx, wHalf, Number.NaN);
+  }
+  const flag = flagValue === undefined ? undefined : await tensorFrom(ctx, "u32", [1], [flagValue], "flag");
+  const before = await Promise.all(
+    [w, mt, vt, wHalf].filter((t) => t).map((t) => rawWords(ctx, t as Tensor)),
+  );
+  await weightGradUpdate(
+    ctx,
+    { x, dz, w, m: mt, v: vt, rule: c.rule, step: c.step, lossScale: c.lossScale, flag, wHalf },
+    c.options,
+  );
+  const what = `${c.dtype} ${k}×${m}×${n} ${c.rule.name} ${JSON.stringify(c.options.tile?.name ?? c.options.matrixTile?.name ?? "")}`;
+  if (flagValue) {
+    const after = await Promise.all(
+      [w, mt, vt, wHalf].filter((t) => t).map((t) => rawWords(ctx, t as Tensor)),
+    );
+    for (const [i, a] of after.entries()) expectBits(a, before[i], `${what} skipped step, buffer ${i}`, seed);
+  } else {
+    const g = xtdz(x0, dz0, k, m, n);
+    const got = await downloadF32(ctx, w);
+    if (c.rule.name === "adam") {
+      const ref = adamRef(w0, m0, v0, g, { ...c.rule, step: c.step, lossScale: c.lossScale });
+      for (const [key, t] of [
+        ["w", w],
+        ["m", mt],
+        ["v", vt as Tensor],
+      ] as const) {
+        const r = unzip(ref[key]);
+        expectClose(await downloadF32(ctx, t), r.want, r.bound, `${what} ${key}`, seed);
+      }
+    } else {
+      const h = {
+        lr: c.rule.lr,
+        momentum: c.rule.momentum ?? 0,
+        weightDecay: c.rule.weightDecay ?? 0,
+        nesterov: Boolean(c.rule.nesterov),
+        lossScale: c.lossScale,
+      };
+      const ref = sgdRef(w0, m0, g, h);
+      const rw = unzip(ref.w);
+      const rv = unzip(ref.v);
+      expectClose(got, rw.want, rw.bound, `${what} w`, seed);
+      expectClose(await downloadF32(ctx, mt), rv.want, rv.bound, `${what} momentum`, seed);
+    }
+    if (wHalf) expectBits(await rawWords(ctx, wHalf), Array.from(got, f16Bits), `${what} f16 copy`, seed);
+  }
+  destroyTensor(...([x, dz, w, mt, vt, wHalf, flag].filter((t) => t) as Tensor[]));
+}
+
+const ADAM: UpdateRule = { name: "adam", lr: 1e-3 };
+const ADAMW: UpdateRule = {
+  name: "adam",
+  lr: 1e-2,
+  beta1: 0.7,
+  beta2: 0.95,
+  eps: 3e-3,
+  weightDecay: 0.1,
+  decoupled: true,
+};
+const ADAM_L2: UpdateRule = { name: "adam", lr: 3e-4, weightDecay: 1e-2 };
+const SGD: UpdateRule = { name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 1e-3 };
+const NESTEROV: UpdateRule = { name: "sgd", lr: 0.05, momentum: 0.8, nesterov: true };
+
+describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in the epilogue)", () => {
+  const tiled = (tile?: keyof typeof TILES): WeightGradUpdateOptions => ({
+    variant: "tiled",
+    tuned: false,
+    ...(tile ? { tile: TILES[tile] } : {}),
+  });
+  const cases: [string, Omit<Case, "dtype">][] = [
+    [
+      "Adam t=1, S=1024, odd M and K",
+      { k: 7, m: 37, n: 22, rule: ADAM, lossScale: 1024, step: 1, copy: true, options: tiled() },
+    ],
+    [
+      "AdamW t=3, S=3, 8×8 register tile",
+      { k: 9, m: 70, n: 66, rule: ADAMW, lossScale: 3, step: 3, copy: true, options: tiled("t64x8") },
+    ],
+    [
+      "Adam + L2 t=1000, odd N, no copy",
+      { k: 5, m: 19, n: 13, rule: ADAM_L2, lossScale: 1, step: 1000, copy: false, options: tiled() },
+    ],
+    [
+      "SGD momentum, S=512",
+      { k: 11, m: 33, n: 18, rule: SGD, lossScale: 512, step: 1, copy: true, options: tiled("t64") },
+    ],
+    [
+      "SGD Nesterov, odd N, no copy",
+      { k: 3, m: 21, n: 9, rule: NESTEROV, lossScale: 1, step: 1, copy: false, options: tiled() },
+    ],
+  ];
+  for (const dtype of ["f32", "f16"] as const)
+    for (const [name, c] of cases)
+      it(`${dtype}: ${name}`, async () => {
+        if (dtype === "f16" && !env.ctx.caps.f16) return;
+        await runCase({ ...c, dtype });
+      });
+
+  it("skips the step when the non-finite flag is set: w, m, v and the copy untouched", async () => {
+    await runCase(
+      {
+        k: 7,
+        m: 37,
+        n: 22,
+        dtype: "f32",
+        rule: ADAM,
+        lossScale: 1024,
+        step: 2,
+        copy: true,
+        options: tiled(),
+      },
+      1,
+    );
+    await runCase(
+      { k: 7, m: 37, n: 22, dtype: "f32", rule: SGD, lossScale: 1024, step: 2, copy: true, options: tiled() },
+      1,
+    );
+  });
+
+  it("updates when the flag is clear", async () => {
+    await runCase(
+      { k: 7, m: 37, n: 22, dtype: "f32", rule: ADAM, lossScale: 8, step: 2, copy: true, options: tiled() },
+      0,
+    );
+  });
+
+  it("rejects bad inputs with KernelInputError", async () => {
+    const { ctx } = env;
+    const x = await createTensor(ctx, "f32", [4, 6], "x");
+    const dz = await createTensor(ctx, "f32", [4, 5], "dz");
+    const dz8 = await createTensor(ctx, "f32", [3, 5], "dz8");
+    const w = await createTensor(ctx, "f32", [6, 5], "w");
+    const mm = await createTensor(ctx, "f32", [30], "m");
+    const vv = await createTensor(ctx, "f32", [30], "v");
+    const half = await createTensor(ctx, "f16", [30], "wHalf");
+    const o = tiled();
+    await expect(weightGradUpdate(ctx, { x, dz, w, m: mm, rule: ADAM }, o)).rejects.toThrow(/second moment/);
+    await expect(weightGradUpdate(ctx, { x, dz: dz8, w, m: mm, v: vv, rule: ADAM }, o)).rejects.toThrow(
+      KernelInputError,
+    );
+    if (ctx.caps.f16)
+      await expect(
+        weightGradUpdate(ctx, { x, dz, w, m: mm, v: vv, rule: ADAM, wHalf: half }, o),
+      ).rejects.toThrow(/N must be even/);
+    await expect(
+      weightGradUpdate(ctx, { x, dz, w, m: mm, v: vv, rule: { name: "adam", lr: -1 } }, o),
+    ).rejects.toThrow(KernelInputError);
+    await expect(weightGradUpdate(ctx, { x, dz, w, m: w, v: vv, rule: ADAM }, o)).rejects.toThrow(
+      KernelInputError,
+    );
+    destroyTensor(x, dz, dz8, w, mm, vv, half);
+  });
+});
+
+// Tensor cores: only where the adapter has subgroup matrices (the GPU run, not lavapipe).
+describe("weightGradUpdate, tensor-core kernel", () => {
+  const sm = (tile: keyof typeof MATRIX_TILES): WeightGradUpdateOptions => ({
+    variant: "subgroup-matrix",
+    tuned: false,
+    matrixTile: MATRIX_TILES[tile],
+  });
+  const cases: [string, Omit<Case, "dtype">][] = [
+    [
+      "direct pipelined tile, Adam S=1024",
+      { k: 32, m: 64, n: 48, rule: ADAM, lossScale: 1024, step: 1, copy: true, options: sm("p1x1a4x4") },
+    ],
+    [
+      "staged tile, odd M and K, AdamW",
+      { k: 7, m: 37, n: 22, rule: ADAMW, lossScale: 3, step: 3, copy: true, options: sm("b2x2a2x2") },
+    ],
+    [
+      "large staged tile, vector staging, SGD",
+      { k: 24, m: 136, n: 272, rule: SGD, lossScale: 512, step: 1, copy: true, options: sm("b2x4a4x4") },
+    ],
+  ];
+  for (const [name, c] of cases)
+    it(`f16: ${name}`, async (t) => {
+      const why = matrixUnsupportedReason(env.ctx);
+      if (why) {
+        console.log(`skipped: ${why}`);
+        t.skip();
+        return;
+      }
+      await runCase({ ...c, dtype: "f16" });
+    });
+
+  it("skips the step when the flag is set", async (t) => {
+    if (matrixUnsupportedReason(env.ctx)) {
+      t.skip();
+      return;
+    }
+    await runCase(
+      {
+        k: 32,
+        m: 64,
+        n: 48,
+        dtype: "f16",
+        rule: ADAM,
+        lossScale: 1024,
+        step: 2,
+        copy: true,
+        options: sm("p1x1a4x4"),
+      },
+      1,
+    );
+  });
+});
