@@ -20,12 +20,12 @@ grep -E -A3 "AssertionError|Error:" "$w/vitest.log" | head -16 | cut -c1-300
 cfgs=f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048
 S=${SECONDS_PER_ROW:-2}
 export HALFWATT_TUNE_CACHE="$w/gemm-tune.json"
-timeout 120 node dist/bench/train.bench.js --configs $cfgs --modes runtime,unfused --seconds $S --ceilings \
+timeout 120 node dist/bench/train.bench.js --configs $cfgs --modes runtime,fused --seconds $S --ceilings \
   --out "$w/train-heuristics.json" 2>&1 | quiet | cut -c1-160
 echo "bench heuristics rc $?"
 timeout "${TUNE_S:-170}" $hw tune --precision mixed,f32 --batch 32,256 --neurons 1024,2048 --samples 2 > "$w/tune.txt" 2>&1
 echo "tune rc $?"; grep -v '^\[' "$w/tune.txt" | tail -4
-timeout 100 node dist/bench/train.bench.js --configs $cfgs --modes runtime,unfused --seconds $S \
+timeout 100 node dist/bench/train.bench.js --configs $cfgs --modes runtime,fused --seconds $S \
   --out "$w/train-tuned.json" 2>&1 | quiet | grep -E "samples/s" | cut -c1-160
 echo "bench tuned rc $?"
 tar -C "$out" -czf "$out/kernels16.tgz" kernels16 && rm -rf "$w"

@@ -1,11 +1,12 @@
 // Trainer throughput: samples/s, GPU energy per 1,000 samples (NVML counter) and allocated GPU
 // memory for the dense classifier at the dissertation's shapes, three ways in one run:
-//   runtime: the step runtime (recorded dispatches, one submit per step, slabs);
+//   runtime: the step runtime as training runs it (recorded dispatches, one submit per step, slabs;
+//            the first layer's weight gradient stored and read back by Adam — the default);
 //   naive:   the same step composed from the op functions as they stand alone — one encoder and
 //            one submit per step, but every op re-looked-up, a bind group and pass per dispatch,
 //            Adam and the non-finite check per tensor (the baseline the runtime must beat);
-//   unfused: the step runtime with the first layer's weight gradient stored and read back by Adam
-//            (GpuMlpOptions.fuseFirstLayerUpdate off), the path the fused kernel replaced;
+//   fused:   the same with the opt-in fused weight gradient + optimizer
+//            (GpuMlpOptions.fuseFirstLayerUpdate on; slower on the H200 so far, docs/performance.md);
 // and a per-kernel profile of one runtime step (timestamp queries, one pass per dispatch) with
 // each kernel's minimum traffic and FLOPs (kernelTable), and, with --ceilings, a 1 GiB
 // device-to-device copy and the slab Adam over the first layer's parameters in the same call.
@@ -353,8 +354,9 @@ async function main() {
   const ceilingRow = ceilings
     ? await measureCeilings(ctx, size * size * 3 * 1024 + 1024 * (1 + classes) + classes)
     : null;
+  // The default step (unfused) always; the opt-in fused one with --modes …,fused.
   for (const c of configs)
-    for (const fused of modes.includes("unfused") ? [true, false] : [true]) {
+    for (const fused of modes.includes("fused") ? [false, true] : [false]) {
       const shape = { inputs: size * size * 3, hidden: [c.neurons], classes };
       const model = await GpuMlp.create(
         ctx,
@@ -373,8 +375,8 @@ async function main() {
         dispatches: plan.length,
         allocatedBytes: allocatedBytes(model),
       };
-      if (modes.includes("runtime") || (!fused && modes.includes("unfused"))) {
-        const mode = fused ? "runtime" : "unfused";
+      if ((!fused && modes.includes("runtime")) || (fused && modes.includes("fused"))) {
+        const mode = fused ? "fused" : "runtime";
         const perEpoch = Math.floor(count / c.batch);
         const r = await timed(
           ctx,
@@ -415,7 +417,7 @@ async function main() {
           }`,
         );
       }
-      if (modes.includes("naive") && fused) {
+      if (modes.includes("naive") && !fused) {
         const t = c.precision === "mixed" ? "f16" : "f32";
         const b = c.batch;
         const x = await createTensor(ctx, t, [b, shape.inputs], "nx");
