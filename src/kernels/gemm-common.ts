@@ -1,12 +1,21 @@
 // What the GEMM kernels share (the portable tiled one in gemm.ts, the tensor-core one in
 // gemm-subgroup-matrix.ts, the skinny one): shapes, epilogue flags, bindings, uniforms and op
 // names. Its own module so that neither kernel module imports the other's internals in a cycle.
-import type { ProgramSpec } from "./program.js";
+import type { BindingSpec, ProgramSpec, UniformType } from "./program.js";
 
 export interface GemmShape {
   m: number;
   n: number;
   k: number;
+}
+
+/** What a fused weight update (weight-update.ts) adds to a GEMM's spec: the optimizer's WGSL, bindings, uniforms, consts. */
+export interface FusedUpdateParts {
+  name: string;
+  includes: string[];
+  bindings: BindingSpec[];
+  uniforms: [string, UniformType][];
+  consts: Record<string, boolean>;
 }
 
 export interface EpilogueFlags {

@@ -5,13 +5,13 @@ import { KernelInputError } from "../gpu/errors.js";
 import {
   type EpilogueFlags,
   epilogueConsts,
+  type FusedUpdateParts,
   GEMM_BINDINGS,
   GEMM_UNIFORMS,
   type GemmShape,
   gemmOpName,
 } from "./gemm-common.js";
 import type { ProgramSpec } from "./program.js";
-import type { FusedUpdateParts } from "./weight-update.js";
 
 export interface MatrixTile {
   name: string;

@@ -23,7 +23,7 @@ import {
   resolveVariant,
   type TileConfig,
 } from "./gemm.js";
-import type { EpilogueFlags, GemmShape } from "./gemm-common.js";
+import type { EpilogueFlags, FusedUpdateParts, GemmShape } from "./gemm-common.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -35,14 +35,7 @@ import {
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
 import { checkDistinct, checkTensor, describe, spareBuffer } from "./opcheck.js";
-import {
-  type BindingSpec,
-  type DispatchOptions,
-  dispatch,
-  getProgram,
-  type ProgramSpec,
-  type UniformType,
-} from "./program.js";
+import { type BindingSpec, type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import { checkSgdHyper, SGD_HYPER_UNIFORMS } from "./sgd.js";
 import type { Tensor } from "./tensor.js";
 import { constantState } from "./train-state.js";
@@ -76,15 +69,6 @@ export interface WeightGradUpdateArgs {
   flag?: Tensor;
   /** f16 [M·N]: the new weights rounded to f16 (nearest even). Needs N even (one word per pair). */
   wHalf?: Tensor;
-}
-
-/** What the fused kernels add to a GEMM's spec: the optimizer's WGSL, bindings, uniforms, consts. */
-export interface FusedUpdateParts {
-  name: string;
-  includes: string[];
-  bindings: BindingSpec[];
-  uniforms: [string, UniformType][];
-  consts: Record<string, boolean>;
 }
 
 export function fusedUpdateParts(

@@ -5,8 +5,9 @@
 // Weights are [in, out] row-major (Z = H·W + b), the transpose of torch.nn.Linear's [out, in].
 import type { Rgb } from "../kernels/image-normalize.js";
 import { ModelError } from "./errors.js";
-import type { GpuMlp, MlpShape } from "./mlp.js";
+import type { GpuMlp } from "./mlp.js";
 import { readSafetensors, type SafetensorsTensor, writeSafetensors } from "./safetensors.js";
+import type { MlpShape } from "./shape.js";
 import type { TrainConfig } from "./trainer.js";
 
 export const CHECKPOINT_FORMAT = "halfwatt-mlp/1";

@@ -3,7 +3,7 @@
 // allocated, so a model too large for a CPU adapter (lavapipe binds at most 128 MiB: the
 // 224×224×3 → 1024 first layer alone is 616 MB of f32) fails at once with the fix, not deep in
 // buffer creation with a tensor size.
-import type { MlpShape } from "./mlp.js";
+import type { MlpShape } from "./shape.js";
 
 const MB = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 

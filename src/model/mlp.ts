@@ -28,13 +28,7 @@ import { ModelError } from "./errors.js";
 import { modelFitReason } from "./fits.js";
 import type { OptimizerConfig } from "./optimizer.js";
 import type { PrecisionPolicy } from "./policy.js";
-
-export interface MlpShape {
-  /** Flattened input size (H·W·3). */
-  inputs: number;
-  hidden: number[];
-  classes: number;
-}
+import type { MlpShape } from "./shape.js";
 
 /**
  * A split on the GPU: pixels, labels, and the order its batches are drawn in. Resident: the whole

@@ -1,11 +1,9 @@
 // The report's parts about what the study answers (issue 18 §2): the opening picture (energy per
 // sample beside accuracy), energy per sample, per epoch and to the accuracy target, and whether
 // mixed precision keeps the accuracy of its f32 twin (TOST). Blocks for document.ts.
-import type { Block, Section } from "./document.js";
+import { type DocumentPart, paragraph as p, type Section } from "./document-parts.js";
 import { interval, percent, pValue, sig } from "./numbers.js";
 import type { MeanCi, ReportData } from "./types.js";
-
-const p = (text: string): Block => ({ kind: "paragraph", text });
 
 const withCi = (e: MeanCi | null, digits = 4) =>
   !e ? "—" : e.ci95 ? `${sig(e.mean, digits)} ${interval(e.ci95, digits)}` : `${sig(e.mean, digits)} (1 run)`;
@@ -31,7 +29,7 @@ export function openingSection(data: ReportData, chartNames: readonly string[]):
 }
 
 /** Energy per sample, per epoch and to the accuracy target, per configuration. */
-export function trainEnergyBlocks(data: ReportData): Block[] {
+export function trainEnergyBlocks(data: ReportData): DocumentPart[] {
   const target =
     data.accuracyTarget === null
       ? "no accuracy target (no validation accuracy stored)"
@@ -66,7 +64,7 @@ export function trainEnergyBlocks(data: ReportData): Block[] {
 }
 
 /** Does mixed precision keep the accuracy? The TOST per mixed configuration and its f32 twin. */
-export function equivalenceBlocks(data: ReportData): Block[] {
+export function equivalenceBlocks(data: ReportData): DocumentPart[] {
   const eq = data.equivalence;
   if (!eq?.rows.length) return [];
   return [
