@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { LOADER_VERSION, MANIFEST, type Manifest, removeStale, tempName, writeFileAtomic } from "./cache.js";
+import { DatasetError } from "./errors.js";
 import type { SkippedFile, SplitName } from "./types.js";
 
 /** Exact per-channel mean and population std (0..1 scale) from 256-bin histograms of the bytes. */
@@ -60,7 +61,12 @@ export class CacheWriter {
   }
 
   beginSplit(name: SplitName): void {
-    if (this.current) throw new Error(`CacheWriter: split ${this.current.name} is still open`);
+    if (this.current)
+      throw new DatasetError(
+        "cache",
+        this.current.tmp,
+        `Cannot begin split ${name} in ${this.cacheDir}: split ${this.current.name} (${this.current.tmp}) is still open`,
+      );
     const final = `${name}.${this.sourceHash.slice(0, 16)}.u8`;
     const tmp = tempName(path.join(this.cacheDir, final));
     this.temps.set(name, tmp);
@@ -74,11 +80,18 @@ export class CacheWriter {
    */
   append(pixels: Uint8Array, labels: readonly number[], files: readonly string[], hist?: Float64Array): void {
     const s = this.current;
-    if (!s) throw new Error("CacheWriter: append outside a split");
+    if (!s)
+      throw new DatasetError(
+        "cache",
+        this.cacheDir,
+        `Cannot append images to ${this.cacheDir}: no split is open`,
+      );
     const want = labels.length * this.imageBytes;
     if (pixels.length !== want || files.length !== labels.length)
-      throw new Error(
-        `CacheWriter: ${labels.length} labels, ${files.length} names and ${pixels.length} bytes (expected ${want})`,
+      throw new DatasetError(
+        "cache",
+        s.tmp,
+        `Cannot append to split ${s.name} (${s.tmp}): ${labels.length} labels, ${files.length} names and ${pixels.length} bytes of pixels; expected ${labels.length} names and ${want} bytes (${labels.length} × ${this.imageSize}×${this.imageSize}×3)`,
       );
     let w = 0;
     while (w < want) w += fs.writeSync(s.fd, pixels, w, want - w, s.pos + w);
@@ -93,7 +106,12 @@ export class CacheWriter {
   /** Closes the open split; returns its labels so far (for per-class checks). */
   endSplit(): { count: number; labels: readonly number[] } {
     const s = this.current;
-    if (!s) throw new Error("CacheWriter: no open split");
+    if (!s)
+      throw new DatasetError(
+        "cache",
+        this.cacheDir,
+        `Cannot end a split in ${this.cacheDir}: no split is open`,
+      );
     try {
       fs.fsyncSync(s.fd);
     } finally {
@@ -107,7 +125,13 @@ export class CacheWriter {
   /** Renames the pixel files into place and writes the manifest (the commit point). */
   commit(meta: { source: string; classes: string[]; skipped: SkippedFile[] }): Manifest {
     const names: SplitName[] = ["train", "valid", "test"];
-    for (const n of names) if (!this.done[n]) throw new Error(`CacheWriter: split ${n} was not written`);
+    for (const n of names)
+      if (!this.done[n])
+        throw new DatasetError(
+          "cache",
+          this.cacheDir,
+          `Cannot commit the cache in ${this.cacheDir}: split ${n} was not written`,
+        );
     const { mean, std } = channelStats(this.hist, this.done.train.count * this.imageSize * this.imageSize);
     const manifest: Manifest = {
       version: LOADER_VERSION,

@@ -74,6 +74,7 @@ function spawnWorker(data: { spec: SyntheticSpec; imageSize: number }): Worker {
 
 /** Draws every batch on `threads` workers (two batches in flight each) and hands them to `sink` in order. */
 async function drawOnWorkers(
+  cacheDir: string,
   spec: SyntheticSpec,
   imageSize: number,
   batches: Batch[],
@@ -100,7 +101,13 @@ async function drawOnWorkers(
         w.on("message", (r: DrawReply) => {
           if (finished) return;
           if (r.error !== undefined || !r.pixels || !r.hist)
-            return fail(new Error(`synthetic worker: ${r.error ?? "empty reply"}`));
+            return fail(
+              new DatasetError(
+                "cache",
+                cacheDir,
+                `Cannot draw the synthetic dataset into ${cacheDir}: a drawing worker failed (${r.error ?? "empty reply"})`,
+              ),
+            );
           ready.set(r.seq, { pixels: r.pixels, hist: r.hist });
           try {
             while (ready.has(flushed)) {
@@ -120,7 +127,13 @@ async function drawOnWorkers(
         w.on("error", fail);
         w.on("exit", (code) => {
           if (!finished)
-            fail(new Error(`synthetic worker exited with code ${code} before the set was drawn`));
+            fail(
+              new DatasetError(
+                "cache",
+                cacheDir,
+                `Cannot draw the synthetic dataset into ${cacheDir}: a drawing worker exited with code ${code} before the set was drawn`,
+              ),
+            );
         });
       }
       for (const w of workers) send(w);
@@ -160,7 +173,7 @@ async function build(
   try {
     if (threads === 1)
       for (const b of batches) sink(b, await drawBatch(spec, s.imageSize, b.split, b.indices));
-    else await drawOnWorkers(spec, s.imageSize, batches, threads, sink);
+    else await drawOnWorkers(cacheDir, spec, s.imageSize, batches, threads, sink);
     const classes = Array.from({ length: spec.classes }, (_, c) => className(c, spec.classes));
     return writer.commit({ source, classes, skipped: [] });
   } catch (cause) {
