@@ -149,6 +149,15 @@ export async function runSuite(
   const todo = scope.filter((r) => !done.has(r.index));
   const summary = emptySummary(suite.id, done.size);
   if (!todo.length) return summary;
+  const gpuKey = worker?.gpu ? `${worker.gpu.index} ${worker.gpu.pciBusId ?? ""}`.trim() : null;
+  // A worker claims its first block before it loads, compiles or warms up anything: one whose
+  // siblings have claimed every block leaves without touching the dataset or the GPU.
+  const claim = () =>
+    worker && !opts.signal?.aborted
+      ? worker.store.claimBlock(suite.id, worker.session, worker.index, gpuKey)
+      : null;
+  const claimed = claim();
+  if (worker && claimed === null) return summary;
 
   const dataset =
     opts.dataset ?? (await loadDataset(spec.data, { imageSize: spec.imageSize, cacheDir: opts.cacheDir }));
@@ -187,7 +196,6 @@ export async function runSuite(
     ...(worker ? { gpu: worker.gpu, worker: worker.index, overlapped: false } : {}),
     ...(!worker && opts.gpu ? { gpu: opts.gpu } : {}),
   };
-  const gpuKey = worker?.gpu ? `${worker.gpu.index} ${worker.gpu.pciBusId ?? ""}`.trim() : null;
   progress.onStart?.({
     suiteId: suite.id,
     total: scope.length,
@@ -203,10 +211,7 @@ export async function runSuite(
       yield* todo;
       return;
     }
-    for (;;) {
-      if (opts.signal?.aborted) return;
-      const block = worker.store.claimBlock(suite.id, worker.session, worker.index, gpuKey);
-      if (block === null) return;
+    for (let block = claimed; block !== null; block = claim()) {
       const completed = store.completedIndices(suite.id);
       for (const r of scope) if (r.block === block && !completed.has(r.index)) yield r;
     }
