@@ -5,13 +5,18 @@
 // the training state's cursor for this plan's slot (lib/train_state.wgsl), advanced on the GPU by
 // the metrics kernel, so a recorded step needs no per-step uniform.
 //
-// One invocation per output element: row r = e / image_bytes, sample = order[cursor + r], byte
-// sample·image_bytes + e mod image_bytes of the packed pixels (4 per u32, byte k at bits 8k).
+// One invocation per output element: row r = e / image_bytes, sample = order[cursor + r]. The
+// split is held in SHARDS buffers of images_per_shard whole images each (a split past one storage
+// binding; src/model/shards.ts): the sample lives in shard ⌊sample / images_per_shard⌋ at byte
+// (sample mod images_per_shard)·image_bytes + e mod image_bytes (4 per u32, byte k at bits 8k).
+// WGSL cannot index an array of bindings, so pixel_word (generated) selects the shard by a switch.
 // Every image holds H·W·3 bytes, so a byte's channel is its index in the image mod 3.
-// Bindings: pixels: array<u32> (read), order: array<u32> (read), all_labels: array<u32> (read),
+// Bindings: pixels0..pixels{SHARDS-1}: array<u32> (read), order: array<u32> (read), all_labels: array<u32> (read),
 //   x: array<T> (rw), labels: array<u32> (rw), state: array<u32> (read).
-// Uniforms: n (= batch · image_bytes), image_bytes, slot, scale0..2, bias0..2.
+// Uniforms: n (= batch · image_bytes), image_bytes, images_per_shard, slot, scale0..2, bias0..2.
 // Dispatch: grid1d over ceil(n / WG_X).
+
+/*@PIXEL_WORD@*/
 
 @compute @workgroup_size(WG_X, WG_Y, WG_Z)
 fn main(
@@ -26,8 +31,9 @@ fn main(
   let r = e / params.image_bytes;
   let within = e - r * params.image_bytes;
   let sample = order[state[STATE_CURSOR + params.slot] + r];
-  let byte = sample * params.image_bytes + within;
-  let v = f32((pixels[byte / 4u] >> (8u * (byte % 4u))) & 0xffu);
+  let shard = sample / params.images_per_shard;
+  let byte = (sample - shard * params.images_per_shard) * params.image_bytes + within;
+  let v = f32((pixel_word(shard, byte / 4u) >> (8u * (byte % 4u))) & 0xffu);
   let c = within % 3u;
   let scale = vec3<f32>(params.scale0, params.scale1, params.scale2);
   let bias = vec3<f32>(params.bias0, params.bias1, params.bias2);

@@ -6,7 +6,7 @@
 // (an estimate: the timed s per step × the run's steps). Outside every run's phases.
 import type { Dataset } from "../data/index.js";
 import type { GpuContext } from "../gpu/device.js";
-import { destroyTensor } from "../kernels/tensor.js";
+import { freeGpuSplit } from "../model/mlp.js";
 import { warmUp } from "../model/warmup.js";
 import { trainConfigOf } from "./measure-run.js";
 import { type PlannedDuration, plannedDuration } from "./planned-duration.js";
@@ -48,7 +48,7 @@ export async function preload(
       }
     } while (!options.signal?.aborted && (performance.now() - started) / 1000 < seconds);
   } finally {
-    destroyTensor(head.pixels, head.labels, head.order);
+    freeGpuSplit(head);
   }
   // The last pass of each configuration: the first one's steps can still be paying first-use costs.
   const planned = configs

@@ -6,8 +6,8 @@
 // the only time the resident splits are freed (a new image size means a new ResidentData).
 import type { Dataset, SplitData } from "../data/index.js";
 import type { GpuContext } from "../gpu/device.js";
-import { destroyTensor, storageLimit } from "../kernels/tensor.js";
-import type { GpuSplit } from "../model/mlp.js";
+import { freeGpuSplit, type GpuSplit } from "../model/mlp.js";
+import { planShards, residentBudget } from "../model/shards.js";
 import { uploadSplit } from "../model/trainer.js";
 import type { RunSplits } from "../model/warmup.js";
 
@@ -25,15 +25,32 @@ export interface SplitsAcquired {
   release(): void;
 }
 
-/** Whether every split of `dataset` fits one storage binding, so it can stay on the device whole. */
+/**
+ * Whether every split of `dataset` can stay on the device: each fits the shard rule (one storage
+ * binding, or up to 8 of whole images each: src/model/shards.ts) and all together fit the
+ * resident budget. Otherwise the reason, for the suite's note that its data is streamed.
+ */
+export function residentVerdict(ctx: GpuContext, dataset: Dataset): true | string {
+  if (process.env.HALFWATT_STREAM) return "HALFWATT_STREAM is set";
+  const splits = [dataset.train, dataset.valid, dataset.test];
+  for (const s of splits) {
+    const plan = planShards(ctx, s.count, s.imageBytes);
+    if (typeof plan === "string") return `the ${s.name} split: ${plan}`;
+  }
+  const total = splits.reduce((n, s) => n + s.count * s.imageBytes, 0);
+  const budget = residentBudget();
+  if (total > budget)
+    return `${total} bytes of images are past the resident budget of ${budget} bytes (HALFWATT_RESIDENT_BYTES)`;
+  return true;
+}
+
+/** Whether every split of `dataset` can stay on the device across runs (residentVerdict). */
 export function fitsResident(ctx: GpuContext, dataset: Dataset): boolean {
-  if (process.env.HALFWATT_STREAM) return false;
-  const limit = Math.min(storageLimit(ctx), 2 ** 32 - 4);
-  return [dataset.train, dataset.valid, dataset.test].every((s) => s.count * s.imageBytes <= limit);
+  return residentVerdict(ctx, dataset) === true;
 }
 
 const freeSplit = (s: GpuSplit | null) => {
-  if (s) destroyTensor(s.pixels, s.labels, s.order);
+  if (s) freeGpuSplit(s);
 };
 
 async function uploadAll(ctx: GpuContext, dataset: Dataset, batch: number): Promise<RunSplits> {
@@ -50,7 +67,10 @@ export class ResidentData {
     private readonly ctx: GpuContext,
     readonly dataset: Dataset,
   ) {
-    this.fits = fitsResident(ctx, dataset);
+    const verdict = residentVerdict(ctx, dataset);
+    this.fits = verdict === true;
+    if (verdict !== true && !process.env.HALFWATT_STREAM)
+      console.warn(`halfwatt: the dataset is streamed within each run's train phase: ${verdict}`);
   }
 
   /** The splits for a run of batch `batch` (images per step). */

@@ -20,8 +20,14 @@ import type { Tensor } from "./tensor.js";
 const OP = "batch_input";
 
 export interface BatchInputArgs {
-  /** u8 [count, H·W·3]: the whole split, NHWC RGB. */
+  /** u8 [count, H·W·3]: the whole split, NHWC RGB (with `shards`: shard 0, ignored). */
   pixels: Tensor;
+  /**
+   * A split past one storage binding: u8 [imagesPerShard, H·W·3] buffers in image order (the last
+   * may hold fewer); image i is row i mod imagesPerShard of shard ⌊i / imagesPerShard⌋.
+   */
+  shards?: Tensor[];
+  imagesPerShard?: number;
   /** u32 [count]: the epoch's order (a permutation of 0..count−1). */
   order: Tensor;
   /** u32 [count]: every image's label. */
@@ -37,7 +43,28 @@ export interface BatchInputArgs {
   std: Rgb;
 }
 
-export function batchInputSpec(dtype: FloatDtype): ProgramSpec {
+/** Shard-binding counts the kernel is generated for (src/model/shards.ts SHARD_SLOTS). */
+const SLOT_COUNTS = [1, 2, 4, 8];
+
+/** pixel_word(shard, word): word `word` of shard `shard`, by a switch over the bound shards. */
+function pixelWordSnippet(slots: number): string {
+  const cases = Array.from(
+    { length: slots - 1 },
+    (_, k) => `    case ${k + 1}u: { w = pixels${k + 1}[word]; }`,
+  );
+  return [
+    "fn pixel_word(shard: u32, word: u32) -> u32 {",
+    "  var w: u32;",
+    "  switch shard {",
+    ...cases,
+    "    default: { w = pixels0[word]; }",
+    "  }",
+    "  return w;",
+    "}",
+  ].join("\n");
+}
+
+export function batchInputSpec(dtype: FloatDtype, slots = 1): ProgramSpec {
   const t = floatTypes(dtype);
   return {
     op: OP,
@@ -46,14 +73,25 @@ export function batchInputSpec(dtype: FloatDtype): ProgramSpec {
     aliases: t.aliases,
     consts: t.consts,
     bindings: [
-      { name: "pixels", access: "read", type: "u32" },
+      ...Array.from({ length: slots }, (_, k) => ({
+        name: `pixels${k}`,
+        access: "read" as const,
+        type: "u32",
+      })),
       { name: "order", access: "read", type: "u32" },
       { name: "all_labels", access: "read", type: "u32" },
       { name: "x", access: "read_write", type: "T" },
       { name: "labels", access: "read_write", type: "u32" },
       { name: "state", access: "read", type: "u32" },
     ],
-    uniforms: [["n", "u32"], ["image_bytes", "u32"], ["slot", "u32"], ...NORMALIZE_UNIFORMS],
+    uniforms: [
+      ["n", "u32"],
+      ["image_bytes", "u32"],
+      ["images_per_shard", "u32"],
+      ["slot", "u32"],
+      ...NORMALIZE_UNIFORMS,
+    ],
+    snippets: { PIXEL_WORD: pixelWordSnippet(slots) },
     workgroupSize: [WG],
   };
 }
@@ -69,39 +107,62 @@ export async function batchInput(
   if (x.shape.length !== 2 || x.shape[1] % 3 !== 0)
     throw new KernelInputError(OP, `x (${describe(x)}) must be [batch, H·W·3]`);
   const [batch, imageBytes] = x.shape;
-  if (pixels.shape.length !== 2 || pixels.shape[1] !== imageBytes)
-    throw new KernelInputError(
-      OP,
-      `pixels (${describe(pixels)}) must be [count, ${imageBytes}] like x ${describe(x)}`,
-    );
-  const count = pixels.shape[0];
-  checkTensor(ctx, OP, "pixels", pixels, { dtype: "u8" });
+  const shards = args.shards?.length ? args.shards : [pixels];
+  const slots = SLOT_COUNTS.find((s) => s >= shards.length);
+  if (slots === undefined) throw new KernelInputError(OP, `${shards.length} shards: at most 8 can be bound`);
+  const perShard = args.shards?.length ? (args.imagesPerShard ?? 0) : pixels.shape[0];
+  let count = 0;
+  shards.forEach((p, k) => {
+    const what = shards.length > 1 ? `shard ${k}` : "pixels";
+    if (p.shape.length !== 2 || p.shape[1] !== imageBytes)
+      throw new KernelInputError(
+        OP,
+        `${what} (${describe(p)}) must be [count, ${imageBytes}] like x ${describe(x)}`,
+      );
+    checkTensor(ctx, OP, what, p, { dtype: "u8" });
+    const last = k === shards.length - 1;
+    if (last ? p.shape[0] < 1 || p.shape[0] > perShard : p.shape[0] !== perShard)
+      throw new KernelInputError(
+        OP,
+        `${what} (${describe(p)}) must hold ${last ? "1 to " : ""}${perShard} images (imagesPerShard)`,
+      );
+    if (p.shape[0] * imageBytes >= 2 ** 32)
+      throw new KernelInputError(OP, `${describe(p)} holds 4 GiB or more: past 32-bit byte indexing`);
+    count += p.shape[0];
+  });
+  if (count >= 2 ** 32) throw new KernelInputError(OP, `${count} images: past 32-bit indexing`);
   checkTensor(ctx, OP, "order", order, {
     dtype: "u32",
     size: count,
-    why: `one per image of ${describe(pixels)}`,
+    why: `one per image of the split (${count} images)`,
   });
   checkTensor(ctx, OP, "allLabels", allLabels, {
     dtype: "u32",
     size: count,
-    why: `one per image of ${describe(pixels)}`,
+    why: `one per image of the split (${count} images)`,
   });
   checkTensor(ctx, OP, "labels", labels, { dtype: "u32", size: batch, why: `one per row of ${describe(x)}` });
-  checkDistinct(OP, { pixels, order, allLabels, x, labels });
+  checkDistinct(OP, {
+    ...Object.fromEntries(shards.map((p, k) => [`pixels${k}`, p])),
+    order,
+    allLabels,
+    x,
+    labels,
+  });
   if (batch > count)
     throw new KernelInputError(OP, `batch ${batch} is larger than the split (${count} images)`);
-  if (count * imageBytes >= 2 ** 32)
-    throw new KernelInputError(OP, `${describe(pixels)} holds 4 GiB or more: past 32-bit byte indexing`);
   if (!Number.isInteger(args.slot) || args.slot < 0 || args.slot > 1)
     throw new KernelInputError(OP, `slot ${args.slot} must be 0 or 1`);
   const factors = normalizeFactors(OP, mean, std);
   const n = x.size;
-  const program = await getProgram(ctx, batchInputSpec(dtype));
+  const program = await getProgram(ctx, batchInputSpec(dtype, slots));
+  // Unused shard bindings repeat shard 0 (read-only, so aliasing is allowed); never selected.
+  const bound = Array.from({ length: slots }, (_, k) => shards[k] ?? shards[0]);
   dispatch(
     ctx,
     program,
-    [pixels, order, allLabels, x, labels, args.state],
-    [n, imageBytes, args.slot, ...factors],
+    [...bound, order, allLabels, x, labels, args.state],
+    [n, imageBytes, perShard, args.slot, ...factors],
     grid(ctx, OP, n, WG, `${n} pixels`),
     options,
   );

@@ -3,11 +3,11 @@
 // differ from the checkpoint's is refused rather than scored against the wrong labels.
 import { type LoadOptions, loadDataset } from "../data/index.js";
 import { type GpuContext, openDevice } from "../gpu/device.js";
-import { destroyTensor } from "../kernels/tensor.js";
+
 import { ReadbackRing } from "../runtime/readback.js";
 import { loadCheckpoint } from "./checkpoint.js";
 import { ModelError } from "./errors.js";
-import { GpuMlp, type GpuSplit } from "./mlp.js";
+import { freeGpuSplit, GpuMlp, type GpuSplit } from "./mlp.js";
 import { optimizerConfig } from "./optimizer.js";
 import { precisionPolicy } from "./policy.js";
 import { evaluateSplit, READBACK_BYTES, type SplitMetrics, uploadSplit } from "./trainer.js";
@@ -83,7 +83,7 @@ export async function evaluateCheckpoint(
   } finally {
     ring?.destroy();
     model?.destroy();
-    for (const s of splits) destroyTensor(s.pixels, s.labels, s.order);
+    for (const s of splits) freeGpuSplit(s);
     dataset.close();
   }
 }

@@ -19,7 +19,14 @@ import type { RecordedDispatch } from "../kernels/program.js";
 import { reluBackward } from "../kernels/relu-backward.js";
 import { sgd } from "../kernels/sgd.js";
 import { softmaxXent } from "../kernels/softmax-xent.js";
-import { createTensor, readBytes, reshapeView, storageLimit, type Tensor } from "../kernels/tensor.js";
+import {
+  createTensor,
+  destroyTensor,
+  readBytes,
+  reshapeView,
+  storageLimit,
+  type Tensor,
+} from "../kernels/tensor.js";
 import { readState, STATE, STATE_WORDS, stateWords, type TrainStateValues } from "../kernels/train-state.js";
 import { describeWeightGradUpdate, type UpdateRule, weightGradUpdate } from "../kernels/weight-update.js";
 import { createSlab, layoutSlab, type Slab, slabChunks } from "../runtime/slab.js";
@@ -39,7 +46,14 @@ export interface GpuSplit {
   name: string;
   /** Images in the split. */
   count: number;
+  /** The whole split u8 [count, H·W·3], or (with `shards`) shard 0. */
   pixels: Tensor;
+  /**
+   * A resident split past one storage binding: u8 buffers of `imagesPerShard` whole images each,
+   * in image order (src/model/shards.ts); shards[0] is `pixels`.
+   */
+  shards?: Tensor[];
+  imagesPerShard?: number;
   labels: Tensor;
   order: Tensor;
   stream?: {
@@ -49,6 +63,11 @@ export interface GpuSplit {
     hostLabels: Uint32Array<ArrayBuffer>;
     imageBytes: number;
   };
+}
+
+/** Frees a split's device buffers (every shard of a sharded one). */
+export function freeGpuSplit(s: GpuSplit): void {
+  destroyTensor(s.pixels, s.labels, s.order, ...(s.shards?.slice(1) ?? []));
 }
 
 /** One row of the run's per-kernel precision table. */

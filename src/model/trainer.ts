@@ -9,15 +9,16 @@ import { loadDataset } from "../data/index.js";
 import { type GpuContext, openDevice } from "../gpu/device.js";
 import type { Rgb } from "../kernels/image-normalize.js";
 import { METRIC_WORDS } from "../kernels/metrics.js";
-import { createTensor, destroyTensor, upload } from "../kernels/tensor.js";
+import { createTensor, destroyTensor, type Tensor, upload } from "../kernels/tensor.js";
 import { readState, STATE_WORDS } from "../kernels/train-state.js";
 import { ReadbackRing } from "../runtime/readback.js";
 import { encodeDispatches } from "../runtime/replay.js";
 import { seededRandom } from "../util/rng.js";
 import { ModelError } from "./errors.js";
-import { EVAL_SLOT, GpuMlp, type GpuSplit, type KernelRecord, TRAIN_SLOT } from "./mlp.js";
+import { EVAL_SLOT, freeGpuSplit, GpuMlp, type GpuSplit, type KernelRecord, TRAIN_SLOT } from "./mlp.js";
 import { type OptimizerConfig, optimizerConfig } from "./optimizer.js";
 import { type LossScaling, precisionPolicy } from "./policy.js";
+import { planShards, residentBudget } from "./shards.js";
 
 export interface TrainConfig {
   /** An image folder or a synthetic spec ("synthetic:classes=10,size=32,…"). */
@@ -172,24 +173,37 @@ export function shuffledOrder(n: number, seed: number): Uint32Array<ArrayBuffer>
 }
 
 /**
- * Puts a split on the GPU: whole when it fits one storage binding (and HALFWATT_STREAM is not
- * set), else as one batch-sized buffer refilled before each step from the pixel cache
- * (positional reads; the copy into the GPU is queued behind the previous step, so reading the
- * next batch overlaps the GPU's work on the current one).
+ * Puts a split on the GPU: resident when it fits the shard rule (src/model/shards.ts: one storage
+ * binding, or up to 8 bindings of whole images each, within the resident budget) and
+ * HALFWATT_STREAM is not set; else as one batch-sized buffer refilled before each step from the
+ * pixel cache (positional reads; the copy into the GPU is queued behind the previous step, so
+ * reading the next batch overlaps the GPU's work on the current one). `budget`: bytes still
+ * allowed resident (a caller uploading several splits shares one budget).
  */
-export async function uploadSplit(ctx: GpuContext, split: SplitData, batch = split.count): Promise<GpuSplit> {
+export async function uploadSplit(
+  ctx: GpuContext,
+  split: SplitData,
+  batch = split.count,
+  budget = residentBudget(),
+): Promise<GpuSplit> {
   const bytes = split.count * split.imageBytes;
-  const limit = Math.min(
-    ctx.device.limits.maxStorageBufferBindingSize,
-    ctx.device.limits.maxBufferSize,
-    2 ** 32 - 4,
-  );
+  const l = ctx.device.limits;
+  const limit = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize, 2 ** 32 - 4);
+  const plan = planShards(ctx, split.count, split.imageBytes);
   const labels = await createTensor(ctx, "u32", [split.count], `${split.name} labels`);
-  if (bytes <= limit && !process.env.HALFWATT_STREAM) {
-    const host = new Uint8Array(bytes);
-    split.readRange(0, split.count, host);
-    const pixels = await createTensor(ctx, "u8", [split.count, split.imageBytes], `${split.name} pixels`);
-    upload(ctx, pixels, host);
+  if (typeof plan !== "string" && bytes <= budget && !process.env.HALFWATT_STREAM) {
+    const shards: Tensor[] = [];
+    const host = new Uint8Array(Math.min(plan.imagesPerShard, split.count) * split.imageBytes);
+    for (let k = 0; k < plan.shards; k++) {
+      const start = k * plan.imagesPerShard;
+      const n = Math.min(plan.imagesPerShard, split.count - start);
+      const label = plan.shards > 1 ? `${split.name} pixels shard ${k}` : `${split.name} pixels`;
+      const t = await createTensor(ctx, "u8", [n, split.imageBytes], label);
+      const part = host.subarray(0, n * split.imageBytes);
+      split.readRange(start, n, part);
+      upload(ctx, t, part); // writeBuffer copies at once, so the host buffer is reused.
+      shards.push(t);
+    }
     upload(ctx, labels, split.labels);
     const order = await createTensor(ctx, "u32", [split.count], `${split.name} order`);
     upload(
@@ -197,8 +211,17 @@ export async function uploadSplit(ctx: GpuContext, split: SplitData, batch = spl
       order,
       Uint32Array.from({ length: split.count }, (_, i) => i),
     );
-    return { name: split.name, count: split.count, pixels, labels, order };
+    const sharded = plan.shards > 1 ? { shards, imagesPerShard: plan.imagesPerShard } : {};
+    return { name: split.name, count: split.count, pixels: shards[0], ...sharded, labels, order };
   }
+  if (!process.env.HALFWATT_STREAM)
+    console.warn(
+      `halfwatt: the ${split.name} split (${bytes} bytes) is streamed batch by batch: ${
+        typeof plan === "string"
+          ? plan
+          : `past the resident budget of ${budget} bytes (HALFWATT_RESIDENT_BYTES)`
+      }`,
+    );
   const b = Math.min(batch, split.count);
   if (b * split.imageBytes > limit)
     throw new ModelError(
@@ -508,7 +531,7 @@ export async function train(
   } finally {
     ring?.destroy();
     model?.destroy();
-    for (const s of splits) destroyTensor(s.pixels, s.labels, s.order);
+    for (const s of splits) freeGpuSplit(s);
     if (ownsData) dataset.close();
   }
 }
