@@ -1,0 +1,93 @@
+// batch_input over a split held in several shard buffers (a split past one storage binding): the
+// gathered, normalised batch must equal a float64 CPU normalisation of the images the order picks,
+// for a shuffled order whose batch crosses shard boundaries, with the output poisoned first.
+import { describe, expect, it } from "vitest";
+import { batchInput } from "../../src/kernels/batch-input.js";
+import type { Rgb } from "../../src/kernels/image-normalize.js";
+import {
+  createTensor,
+  destroyTensor,
+  download,
+  downloadF32,
+  fill,
+  tensorFrom,
+} from "../../src/kernels/tensor.js";
+import { constantState } from "../../src/kernels/train-state.js";
+import { expectClose, useGpu } from "../helpers/gpu.js";
+import { imageNormalizeRef, stored, unzip } from "./reference.js";
+
+const env = useGpu("batch_input");
+const IMAGENET = { mean: [0.485, 0.456, 0.406] as Rgb, std: [0.229, 0.224, 0.225] as Rgb };
+
+/** Fisher–Yates with the test's rng: a permutation of 0..n−1. */
+function shuffled(rng: () => number, n: number): Uint32Array {
+  const p = Uint32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [p[i], p[j]] = [p[j], p[i]];
+  }
+  return p;
+}
+
+describe("batch_input with shards", () => {
+  // [images, per shard, batch, cursor]: 3 shards (4 bindings, one padded), 4 full bindings, 5 (8).
+  const CASES: [number, number, number, number][] = [
+    [29, 10, 17, 5],
+    [37, 10, 23, 7],
+    [41, 9, 30, 9],
+  ];
+  for (const dtype of ["f32", "f16"] as const)
+    for (const [count, per, batch, cursor] of CASES)
+      it(`${dtype}: ${count} images of 5×3×3 in shards of ${per}, batch ${batch} at position ${cursor}`, async () => {
+        const { ctx, rng, seed } = env;
+        if (dtype === "f16" && !ctx.caps.f16) return;
+        const imageBytes = 5 * 3 * 3; // 45: not a multiple of 4, so images straddle u32 words
+        const px = Uint8Array.from({ length: count * imageBytes }, () => Math.floor(rng() * 256));
+        const allLabels = Uint32Array.from({ length: count }, () => Math.floor(rng() * 1000));
+        const shards = [];
+        for (let start = 0; start < count; start += per) {
+          const n = Math.min(per, count - start);
+          const part = px.slice(start * imageBytes, (start + n) * imageBytes);
+          shards.push(await tensorFrom(ctx, "u8", [n, imageBytes], part, `shard ${shards.length}`));
+        }
+        const order = shuffled(rng, count);
+        const orderT = await tensorFrom(ctx, "u32", [count], order, "order");
+        const labelsT = await tensorFrom(ctx, "u32", [count], allLabels, "all labels");
+        const x = await createTensor(ctx, dtype, [batch, imageBytes], "x");
+        fill(ctx, x, Number.NaN);
+        const labels = await tensorFrom(
+          ctx,
+          "u32",
+          [batch],
+          new Uint32Array(batch).fill(0xdeadbeef),
+          "labels",
+        );
+        await batchInput(ctx, {
+          pixels: shards[0],
+          shards,
+          imagesPerShard: per,
+          order: orderT,
+          allLabels: labelsT,
+          x,
+          labels,
+          state: constantState(ctx, { cursors: [cursor, 0] }),
+          slot: 0,
+          ...IMAGENET,
+        });
+        // The reference gathers from the whole split on the CPU: no shard arithmetic of its own.
+        const picked = order.subarray(cursor, cursor + batch);
+        const shardsCrossed = new Set(Array.from(picked, (i) => Math.floor(i / per))).size;
+        expect(shardsCrossed).toBeGreaterThanOrEqual(3);
+        const gathered = new Uint8Array(batch * imageBytes);
+        picked.forEach((img, r) => {
+          gathered.set(px.subarray(img * imageBytes, (img + 1) * imageBytes), r * imageBytes);
+        });
+        const { want, bound } = unzip(
+          imageNormalizeRef(gathered, IMAGENET.mean, IMAGENET.std).map((e) => stored(e.want, e.bound, dtype)),
+        );
+        expectClose(await downloadF32(ctx, x), want, bound, `batch_input ${dtype} ${count}/${per}`, seed);
+        const gotLabels = await download(ctx, labels);
+        expect(Array.from(gotLabels)).toEqual(Array.from(picked, (i) => allLabels[i]));
+        destroyTensor(...shards, orderT, labelsT, x, labels);
+      });
+});
