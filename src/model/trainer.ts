@@ -9,7 +9,7 @@ import { loadDataset } from "../data/index.js";
 import { type GpuContext, openDevice } from "../gpu/device.js";
 import type { Rgb } from "../kernels/image-normalize.js";
 import { METRIC_WORDS } from "../kernels/metrics.js";
-import { createTensor, destroyTensor, type Tensor, upload } from "../kernels/tensor.js";
+import { createTensor, type Tensor, upload } from "../kernels/tensor.js";
 import { readState, STATE_WORDS } from "../kernels/train-state.js";
 import { ReadbackRing } from "../runtime/readback.js";
 import { encodeDispatches } from "../runtime/replay.js";
