@@ -358,8 +358,20 @@ export async function train(
     const B = Math.min(config.batch, dataset.train.count);
     const given = options.splits;
     const train = given?.train ?? (await uploadSplit(ctx, dataset.train, B));
-    const valid = given ? given.valid : dataset.valid.count ? await uploadSplit(ctx, dataset.valid, B) : null;
-    const test = given ? given.test : dataset.test.count ? await uploadSplit(ctx, dataset.test, B) : null;
+    // One resident budget for the three splits (src/model/shards.ts), spent in upload order.
+    const held = (sp: GpuSplit | null, d: SplitData) => (sp && !sp.stream ? d.count * d.imageBytes : 0);
+    let left = residentBudget() - held(train, dataset.train);
+    const valid = given
+      ? given.valid
+      : dataset.valid.count
+        ? await uploadSplit(ctx, dataset.valid, B, left)
+        : null;
+    left -= held(valid, dataset.valid);
+    const test = given
+      ? given.test
+      : dataset.test.count
+        ? await uploadSplit(ctx, dataset.test, B, left)
+        : null;
     if (!given) splits.push(train, ...(valid ? [valid] : []), ...(test ? [test] : []));
     // A constant channel (std 0) is only shifted, not scaled.
     const mean: Rgb = options.normalization?.mean ?? dataset.channelMean;
