@@ -9,6 +9,22 @@ export interface Preset {
 }
 
 /**
+ * The dissertation's Tables 1–2 (the benchmark and its three mixed-precision experiments) and,
+ * not in the dissertation, the f32 twins of its batch-256 experiments, so that every mixed
+ * configuration has an f32 one of the same batch and width (the accuracy equivalence test, and a
+ * precision effect not confounded with the batch's). Shared by the `dissertation` and `fashion`
+ * presets; a fresh copy each, since a preset's spec is validated (and may be edited) as a file.
+ */
+const dissertationConfigurations = () => [
+  { precision: "f32", batch: 32, neurons: [1024] }, // Table 1, benchmarking
+  { precision: "mixed", batch: 32, neurons: [1024] }, // Table 2, 1st experiment
+  { precision: "mixed", batch: 256, neurons: [1024] }, // Table 2, 2nd experiment
+  { precision: "mixed", batch: 256, neurons: [2048] }, // Table 2, 3rd experiment
+  { precision: "f32", batch: 256, neurons: [1024] },
+  { precision: "f32", batch: 256, neurons: [2048] },
+];
+
+/**
  * The dissertation's Tables 1–2: the benchmark (f32, batch 32, 1024 neurons) and its three mixed
  * precision experiments, 25 epochs each on 224×224 RGB images (the 525-species birds set), plus
  * the f32 twins of the batch-256 experiments.
@@ -30,17 +46,7 @@ const dissertation: Preset = {
     // The text names Keras but never the optimizer's settings; Adam at Keras' default learning
     // rate (0.001, also PyTorch's) is the assumption, recorded in every run's configuration.
     optimizer: { name: "adam", lr: 0.001 },
-    configurations: [
-      { precision: "f32", batch: 32, neurons: [1024] }, // Table 1, benchmarking
-      { precision: "mixed", batch: 32, neurons: [1024] }, // Table 2, 1st experiment
-      { precision: "mixed", batch: 256, neurons: [1024] }, // Table 2, 2nd experiment
-      { precision: "mixed", batch: 256, neurons: [2048] }, // Table 2, 3rd experiment
-      // Not in the dissertation: the f32 twins of its batch-256 experiments, so that every mixed
-      // configuration has an f32 one of the same batch and width (the accuracy equivalence test,
-      // and a precision effect not confounded with the batch's).
-      { precision: "f32", batch: 256, neurons: [1024] },
-      { precision: "f32", batch: 256, neurons: [2048] },
-    ],
+    configurations: dissertationConfigurations(),
     // null: the runner's default, 30 s on a GPU (long enough for the idle draw to settle).
     baselineSeconds: null,
     cooldown: { withinCelsius: 3, maxSeconds: 120 },
@@ -112,15 +118,7 @@ const fashion: Preset = {
     // then, so accuracy differences between precisions are read on a trained model.
     epochs: 10,
     optimizer: { name: "adam", lr: 0.001 },
-    configurations: [
-      { precision: "f32", batch: 32, neurons: [1024] },
-      { precision: "mixed", batch: 32, neurons: [1024] },
-      { precision: "mixed", batch: 256, neurons: [1024] },
-      { precision: "mixed", batch: 256, neurons: [2048] },
-      // The f32 twins of the batch-256 mixed runs (named as in the dissertation preset).
-      { precision: "f32", batch: 256, neurons: [1024] },
-      { precision: "f32", batch: 256, neurons: [2048] },
-    ],
+    configurations: dissertationConfigurations(),
     baselineSeconds: null,
     cooldown: { withinCelsius: 3, maxSeconds: 120 },
     carbon: { intensity: 268, pue: 1.0 },
