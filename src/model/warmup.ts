@@ -3,7 +3,9 @@
 // splits (the trainer's public pieces: GpuMlp, uploadSplit's splits, evaluateSplit), then destroys
 // it: pipelines are cached per device by their source (src/kernels/program.ts), so the run's own
 // model, built next by train(), finds them compiled — and its weights and optimizer state are
-// never touched, which is what "restored" would have to achieve. The timed steps also give the
+// never touched, which is what "restored" would have to achieve. The throwaway model is not
+// initialised (its zeros train as fast as any weights; the cast kernel that initWeights uses is
+// compiled by train()'s own initialisation, which is in `setup` too). The timed steps also give the
 // run's planned duration (an estimate: the step time × the steps the run will take).
 //
 // Why the steps and not only the pipelines: on lavapipe the first dispatch of a pipeline, not its
@@ -78,7 +80,9 @@ export async function warmUp(
   const q = ctx.device.queue;
   let steps = 0;
   try {
-    await model.initWeights(config.seed);
+    // No initWeights: the throwaway model's values do not matter (only that each pipeline has run),
+    // and drawing 154–308 M normals on the host took 3–7 s per run on the H200's host, twice per run
+    // with the run's own model — device time paid for nothing. Its buffers hold WebGPU's zeros.
     const full = await model.trainPlan(train, B, mean, std);
     const rest = train.count % B ? await model.trainPlan(train, train.count % B, mean, std) : null;
     const step = (plan: typeof full) => {
