@@ -138,9 +138,11 @@ const suiteSchema = strict(
       .string({ error: says("must be a non-empty string") })
       .trim()
       .min(1, { error: "must be a non-empty string" }),
-    data: z.string({ error: says("must be a folder path or a synthetic:… spec") }).min(1, {
-      error: "must be a folder path or a synthetic:… spec",
-    }),
+    data: z
+      .string({ error: says("must be a folder path, a synthetic:… spec or fashion-mnist[:DIR]") })
+      .min(1, {
+        error: "must be a folder path, a synthetic:… spec or fashion-mnist[:DIR]",
+      }),
     imageSize: int(1, 4096).optional(),
     replicates: int(1, MAX_REPLICATES).default(5),
     seed: int(0, 0xffffffff).default(1),
@@ -618,8 +620,12 @@ export function loadSuiteSpec(
   // to the working directory), made absolute here so the runs, the store and a Slurm job agree.
   const base = preset ? process.cwd() : dirname(resolve(source));
   const fromFile = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  if (overrides.data === undefined && !preset && !/^synthetic(:|$)/.test(spec.data.trim()))
-    spec.data = fromFile(spec.data);
+  // A named set (synthetic…, fashion-mnist) is not a path; fashion-mnist:DIR's DIR is one.
+  if (overrides.data === undefined && !preset && !/^synthetic(:|$)/.test(spec.data.trim())) {
+    const fm = /^fashion-mnist(?::(.+))?$/.exec(spec.data.trim());
+    if (!fm) spec.data = fromFile(spec.data);
+    else if (fm[1] !== undefined) spec.data = `fashion-mnist:${fromFile(fm[1].trim())}`;
+  }
   const src = spec.carbon.source;
   if (src.kind === "csv" && !preset)
     spec.carbon = { ...spec.carbon, source: { kind: "csv", file: fromFile(src.file) } };

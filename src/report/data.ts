@@ -268,11 +268,13 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
       createdAt: suite.createdAt,
       generatedAt: generatedAt.toISOString(),
     },
-    planned: Math.max(suite.plan.length, results.runs.length),
+    // Planned runs are plan slots: an attempt interrupted and then redone by --resume is one
+    // slot with two rows, and the suite is finished when every slot has a completed row.
+    planned: Math.max(suite.plan.length, new Set(results.runs.map((r) => r.index)).size),
     completed: completed.length,
     finished:
-      results.runs.filter((r) => r.status === "completed").length >= suite.plan.length &&
-      results.runs.every((r) => r.status === "completed"),
+      finishedSlots(results.runs) >=
+      Math.max(suite.plan.length, new Set(results.runs.map((r) => r.index)).size),
     environment: {
       adapters: unique(completed.map((r) => r.env?.adapter)),
       drivers: unique(completed.map((r) => r.env?.driver)),
@@ -310,10 +312,21 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
         replicate: r.replicate,
         status: r.diverged !== undefined ? "diverged" : r.status,
         error: r.diverged ?? r.error,
+        redoneBy: r.status === "completed" ? null : redoneBy(results.runs, r),
       })),
   };
   const { conclusion, caveats } = conclude(data);
   data.conclusion = conclusion;
   data.caveats = caveats;
   return data;
+}
+
+/** Plan slots with a completed run. */
+function finishedSlots(runs: readonly RunRecord[]): number {
+  return new Set(runs.filter((r) => r.status === "completed").map((r) => r.index)).size;
+}
+
+/** The id of a later completed attempt of `run`'s plan slot (a --resume redoing it), or null. */
+function redoneBy(runs: readonly RunRecord[], run: RunRecord): number | null {
+  return runs.find((r) => r.index === run.index && r.id > run.id && r.status === "completed")?.id ?? null;
 }

@@ -340,16 +340,19 @@ export function buildDocument(
     sections.push({
       title: "Runs left out",
       blocks: [
-        p("Only completed runs that trained enter the figures above. These did not complete, or diverged:"),
+        p(
+          "Only completed runs that trained enter the figures above. These did not complete, or diverged; an attempt a resumed suite redid names the run that replaced it (its plan slot is complete):",
+        ),
         {
           kind: "table",
-          headers: ["Run", "Configuration", "Replicate", "Status", "Error"],
+          headers: ["Run", "Configuration", "Replicate", "Status", "Error", "Redone as"],
           rows: data.excluded.map((r) => [
             String(r.runId),
             r.configId,
             String(r.replicate),
             r.status,
             r.error ?? "—",
+            r.redoneBy === null ? "—" : `run ${r.redoneBy}`,
           ]),
         },
       ],

@@ -232,6 +232,8 @@ export interface ExcludedRun {
   /** `diverged`: completed, but stopped by the divergence rule (error holds why). */
   status: RunStatus | "diverged";
   error: string | null;
+  /** The run that redid this plan slot to completion (an interrupted attempt resumed), or null. */
+  redoneBy: number | null;
 }
 
 export interface ReportData {

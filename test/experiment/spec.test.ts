@@ -351,6 +351,23 @@ describe("suite files: one rule for paths, duplicate keys, alias bombs, the samp
     expect(loadSuiteSpec("dissertation", { data: "rel/birds" }).data).toBe("rel/birds");
   });
 
+  it("a named dataset in a suite file stays a name: synthetic…, fashion-mnist; fashion-mnist:DIR's DIR is the file's", () => {
+    const sub = join(dir, "named");
+    mkdirSync(sub, { recursive: true });
+    const f = join(sub, "suite.json");
+    const withData = (data: string) => {
+      writeFileSync(f, JSON.stringify({ ...minimal(), data }));
+      return loadSuiteSpec(f).data;
+    };
+    // An H200 run of a suite file with "data": "fashion-mnist" once looked for sub/fashion-mnist.
+    expect(withData("fashion-mnist")).toBe("fashion-mnist");
+    expect(withData("fashion-mnist:idx")).toBe(`fashion-mnist:${join(sub, "idx")}`);
+    expect(withData("fashion-mnist:/abs/idx")).toBe("fashion-mnist:/abs/idx");
+    expect(withData("synthetic:classes=3")).toBe("synthetic:classes=3");
+    // A folder that happens to be called fashion-mnist is written as a path, as --data says.
+    expect(withData("./fashion-mnist")).toBe(join(sub, "fashion-mnist"));
+  });
+
   it("telemetry.hz: the sampler's limit (MAX_HZ), one constant for both", () => {
     const ok = parseSuiteSpec({ ...minimal(), telemetry: { hz: MAX_HZ } }, "t");
     expect(ok.telemetry.hz).toBe(100);

@@ -49,6 +49,10 @@ export interface RunSpec {
   /** Test accuracy of the final model (default 0.85). */
   testAccuracy?: number;
   status?: RunRecord["status"];
+  /** The plan slot (default: the run's position), and the replicate (default: counted per config):
+   * set both to model an attempt that a resumed suite redid in the same slot. */
+  planIndex?: number;
+  replicate?: number;
   noBaseline?: boolean;
   trainSeconds?: number;
   /** Phase durations, s (default TRAIN_S, TEST_S). */
@@ -128,7 +132,7 @@ export function makeRun(id: number, replicate: number, r: RunSpec): RunRecord {
   const status = r.status ?? "completed";
   return {
     id,
-    index: id - 1,
+    index: r.planIndex ?? id - 1,
     block: replicate - 1,
     configId: r.config.id,
     replicate,
@@ -195,8 +199,8 @@ export function makeResults(
 ): SuiteResults {
   const counts = new Map<string, number>();
   const runs = specs.map((s, i) => {
-    const replicate = (counts.get(s.config.id) ?? 0) + 1;
-    counts.set(s.config.id, replicate);
+    const replicate = s.replicate ?? (counts.get(s.config.id) ?? 0) + 1;
+    if (s.replicate === undefined) counts.set(s.config.id, replicate);
     return makeRun(i + 1, replicate, s);
   });
   const configs = [...new Map(specs.map((s) => [s.config.id, s.config])).values()];

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { buildReport } from "../../src/report/report.js";
 import { anova, shapiroWilk, tTest, tTestSampleSize } from "../../src/stats/index.js";
-import { CONFIGS, GPU_KJ, INTENSITY, mainFixture, PUE, TEST_S, TRAIN_S } from "./fixture.js";
+import { CONFIGS, GPU_KJ, INTENSITY, mainFixture, makeResults, PUE, TEST_S, TRAIN_S } from "./fixture.js";
 
 // Student t quantiles t₀.₉₇₅,ν from the standard table (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.2).
 const T975 = { 2: 4.302652729749464 };
@@ -27,7 +27,14 @@ describe("report data from the fixture", async () => {
     expect(data.completed).toBe(9);
     expect(data.runs.map((r) => r.runId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(data.excluded).toEqual([
-      { runId: 10, configId: "mixed-b256-n1024", replicate: 4, status: "failed", error: "device lost" },
+      {
+        runId: 10,
+        configId: "mixed-b256-n1024",
+        replicate: 4,
+        status: "failed",
+        error: "device lost",
+        redoneBy: null,
+      },
     ]);
     expect(data.finished).toBe(false);
     expect(data.planned).toBe(10);
@@ -207,5 +214,41 @@ describe("report data from the fixture", async () => {
       "![Energy per run by configuration and component (mean, 95 % CI)](charts/energy.svg)",
     );
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+  });
+});
+
+describe("an interrupted attempt that a resumed suite redid", async () => {
+  // 3 configurations × 3 replicates = 9 plan slots; the last slot's first attempt (run 9) was
+  // interrupted and run 10 redid it to completion: nothing is missing.
+  const specs = mainFixture()
+    .runs.slice(0, 9)
+    .map((r, i) => ({
+      config: CONFIGS.find((c) => c.id === r.configId) ?? CONFIGS[0],
+      gpuTrainJ: GPU_KJ[r.configId][Math.floor(i / 3)] * 1000 - 1000,
+      gpuTestJ: 1000,
+    }));
+  const last = specs[8];
+  const { data, markdown } = await buildReport(
+    makeResults(
+      [
+        ...specs.slice(0, 8),
+        { ...last, status: "interrupted" as const, planIndex: 8, replicate: 3 },
+        { ...last, planIndex: 8, replicate: 3 },
+      ],
+      { planned: 9 },
+    ),
+    { generatedAt: new Date("2026-02-03T04:05:06Z") },
+  );
+
+  it("counts plan slots, not attempts: 9 of 9, finished, the attempt listed with its redo", () => {
+    expect(data.planned).toBe(9);
+    expect(data.completed).toBe(9);
+    expect(data.finished).toBe(true);
+    expect(data.excluded).toEqual([
+      expect.objectContaining({ runId: 9, status: "interrupted", redoneBy: 10 }),
+    ]);
+    expect(data.caveats.join(" ")).not.toMatch(/not finished/);
+    expect(markdown).toMatch(/9 of 9 runs completed/);
+    expect(markdown).toMatch(/\| 9 \| mixed-b256-n1024 \| 3 \| interrupted \| .* \| run 10 \|/);
   });
 });
