@@ -17,6 +17,7 @@ import type { SourceSpec } from "../telemetry/sources.js";
 import type { Component, Sample } from "../telemetry/types.js";
 import type { ShareableReadings } from "./apportion-run.js";
 import { runCarbon } from "./carbon.js";
+import { type RampResult, rampClocks } from "./clock-ramp.js";
 import { divergence, runningLossDivergence } from "./divergence.js";
 import type { MeasurementRules } from "./measurement-rules.js";
 import { epochCheck } from "./phase-checks.js";
@@ -72,6 +73,9 @@ export interface RunContext {
   /** Idle-baseline window, s. */
   baselineSeconds: number;
   rules: MeasurementRules;
+  /** The rules' values for this adapter (a GPU read by NVML or another), s. */
+  warmupTimedSeconds: number;
+  rampSeconds: number;
   /** GPU temperature (°C) of the GPU this process runs on, or null; and its pre-suite idle. */
   temperature: () => number | null;
   idleTempC: number | null;
@@ -279,12 +283,17 @@ export async function measureRun(
     release = acquired.release;
     const warm = await warmUp(ctx, trainConfig, rc.data.dataset, acquired.splits, {
       timedSteps: rc.rules.warmupTimedSteps,
+      minTimedSeconds: rc.warmupTimedSeconds,
     });
+    let ramp: RampResult = { seconds: 0, dispatches: 0 };
     const result: TrainResult = await train(
       trainConfig,
       {
         signal: runStop.signal,
         onRunStart: async () => {
+          // The model is built and initialised (host work, the GPU idle meanwhile): raise the
+          // clocks again right before the mark (clock-ramp.ts), still in setup.
+          ramp = await rampClocks(ctx, rc.rampSeconds);
           progress.onPhase?.(run, RUN_PHASE_NAMES.train);
           await s.mark(RUN_PHASE_NAMES.train);
         },
@@ -353,6 +362,7 @@ export async function measureRun(
         : null,
       upload: { paidBy: acquired.upload, seconds: acquired.uploadSeconds, bytes: acquired.uploadBytes },
       warmup: { steps: warm.steps, seconds: warm.seconds, secondsPerStep: warm.secondsPerStep },
+      ramp,
       plannedTrainSeconds: plannedDuration(config, rc.data.dataset.train.count, warm.secondsPerStep)
         .trainSeconds,
       epochCheck: epochCheck(result.epochs, rc.rules.phaseTolerance),

@@ -1,6 +1,6 @@
 // The rules that keep a run's measured phases clean, as plain data (docs/experiment.md,
 // docs/telemetry.md): the up-front load before the first baseline, the power settle rule before
-// every baseline, the warm-up, the shortest train phase worth measuring, and the checks that
+// every baseline, the warm-up, the clock ramp before train, the shortest train phase worth measuring, and the checks that
 // compilation and warm-up stayed out of `train`.
 
 export interface SettleRule {
@@ -24,8 +24,19 @@ export interface MeasurementRules {
    */
   preloadSeconds: { nvml: number; other: number };
   settle: SettleRule;
-  /** Timed full-batch warm-up steps per run (after the untimed compiling ones). */
+  /** Timed full-batch warm-up steps per run (after the untimed compiling ones): the first chunk. */
   warmupTimedSteps: number;
+  /**
+   * The warm-up times steps until at least this long is timed and the step time is steady
+   * (src/model/warmup.ts timeSteps), s: the planned train length comes from it.
+   */
+  warmupTimedSeconds: { nvml: number; other: number };
+  /**
+   * Seconds of busy load (src/experiment/clock-ramp.ts) right before each run's train mark, on a
+   * GPU read by NVML: the H200 starts a load after idle at idle clocks (epoch 1 of its batch-256
+   * runs was 0.15–0.25 s slow). Recorded in setup.
+   */
+  rampSeconds: { nvml: number; other: number };
   /**
    * The shortest planned train phase measured without a warning, s, where the GPU's energy comes
    * from NVML's counter (docs/telemetry.md: its ~1 s averaging of power and its update period make
@@ -42,6 +53,8 @@ export const MEASUREMENT_RULES: MeasurementRules = {
   preloadSeconds: { nvml: 15, other: 0 },
   settle: { windowSeconds: 10, withinWatts: 5, maxSlopeWPerS: 0.2, timeoutSeconds: 120, intervalMs: 1000 },
   warmupTimedSteps: 3,
+  warmupTimedSeconds: { nvml: 0.5, other: 0.1 },
+  rampSeconds: { nvml: 1, other: 0 },
   minTrainSeconds: { nvml: 60, other: 0 },
   phaseTolerance: 0.1,
   baselineOutlierZ: 3.5,

@@ -27,7 +27,7 @@ export async function preload(
   dataset: Dataset,
   configs: readonly RunConfiguration[],
   seconds: number,
-  options: { timedSteps: number; signal?: AbortSignal },
+  options: { timedSteps: number; minTimedSeconds?: number; signal?: AbortSignal },
 ): Promise<PreloadResult> {
   const started = performance.now();
   const maxBatch = Math.max(...configs.map((c) => c.batch));
@@ -41,6 +41,7 @@ export async function preload(
         if (options.signal?.aborted) break;
         const w = await warmUp(ctx, trainConfigOf(spec, c, spec.seed), dataset, splits, {
           timedSteps: options.timedSteps,
+          minTimedSeconds: options.minTimedSeconds,
           evaluate: false,
         });
         perStep.set(c.id, [...(perStep.get(c.id) ?? []), w.secondsPerStep]);

@@ -234,6 +234,7 @@ export async function runSuite(
       onGpu ? rules.preloadSeconds.nvml : rules.preloadSeconds.other,
       {
         timedSteps: rules.warmupTimedSteps,
+        minTimedSeconds: onGpu ? rules.warmupTimedSeconds.nvml : rules.warmupTimedSeconds.other,
         signal: opts.signal,
       },
     );
@@ -257,6 +258,8 @@ export async function runSuite(
       env,
       baselineSeconds: baselineS,
       rules,
+      warmupTimedSeconds: onGpu ? rules.warmupTimedSeconds.nvml : rules.warmupTimedSeconds.other,
+      rampSeconds: onGpu ? rules.rampSeconds.nvml : rules.rampSeconds.other,
       temperature: () => gpuTemperature(gpuIndex),
       idleTempC: idleTemp,
       gpuPower: opts.gpuPower !== undefined ? opts.gpuPower : nvmlPower(gpuIndex),

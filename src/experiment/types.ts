@@ -204,6 +204,8 @@ export interface RunMeasurement {
   upload: { paidBy: "this-run" | "earlier-run" | "per-run"; seconds: number; bytes: number };
   /** The warm-up, in setup: a throwaway model's uncounted steps (src/model/warmup.ts). */
   warmup: { steps: number; seconds: number; secondsPerStep: number };
+  /** The clock ramp right before the train mark, in setup (clock-ramp.ts); absent in older stores. */
+  ramp?: { seconds: number; dispatches: number };
   /** Estimated train-phase seconds (warm-up s per step × the run's steps). */
   plannedTrainSeconds: number;
   /** Epoch 1 vs the median epoch (src/experiment/phase-checks.ts). */

@@ -31,8 +31,13 @@ export interface RunSplits {
 }
 
 export interface WarmupOptions {
-  /** Timed full-batch steps after the first (compiling) one; default 3. */
+  /** Timed full-batch steps after the first (compiling) one, the first timed chunk; default 3. */
   timedSteps?: number;
+  /**
+   * Keep timing until at least this long has been timed and two successive chunks agree within
+   * 5 % in s per step (at most 10× as long), s; default 0 (one chunk of timedSteps).
+   */
+  minTimedSeconds?: number;
   /** Whether to evaluate the valid and test splits too (compiles their plans); default true. */
   evaluate?: boolean;
 }
@@ -97,10 +102,12 @@ export async function warmUp(
     step(full);
     if (rest) step(rest);
     await q.onSubmittedWorkDone();
-    const t0 = performance.now();
-    for (let i = 0; i < timed; i++) step(full);
-    await q.onSubmittedWorkDone();
-    const secondsPerStep = timed ? (performance.now() - t0) / 1000 / timed : Number.NaN;
+    const secondsPerStep = await timeSteps(
+      () => step(full),
+      () => q.onSubmittedWorkDone(),
+      timed,
+      options.minTimedSeconds ?? 0,
+    );
     if (options.evaluate ?? true)
       for (const split of [splits.valid, splits.test])
         if (split) await evaluateSplit(model, split, B, mean, std, ring);
@@ -115,5 +122,42 @@ export async function warmUp(
   } finally {
     ring.destroy();
     model.destroy();
+  }
+}
+
+/** Chunks shorter than this are doubled: a chunk must outlast the queue's round trip, s. */
+const MIN_CHUNK_S = 0.05;
+/** Two successive chunks agreeing this closely (relative, s per step) make the time steady. */
+const STEADY = 0.05;
+
+/**
+ * Mean s per step of the last chunk of `step`s (each chunk drained by `drain`): the first chunk
+ * has `first` steps; chunks double while shorter than MIN_CHUNK_S; timing goes on until at least
+ * `minSeconds` are timed and two successive chunks agree within STEADY, or 10 × minSeconds pass.
+ * Why not the first chunk alone: on a GPU just out of its idle baseline the first steps run at
+ * idle clocks — on the H200 a per-run estimate from 3 such steps was 2–4× the steps' real time.
+ * first = 0: no timing (NaN).
+ */
+export async function timeSteps(
+  step: () => void,
+  drain: () => Promise<unknown>,
+  first: number,
+  minSeconds: number,
+): Promise<number> {
+  if (first < 1) return Number.NaN;
+  let n = first;
+  let spent = 0;
+  let prev = Number.NaN;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) step();
+    await drain();
+    const dt = (performance.now() - t0) / 1000;
+    const perStep = dt / n;
+    spent += dt;
+    if (spent >= 10 * minSeconds || (spent >= minSeconds && Math.abs(perStep - prev) <= STEADY * perStep))
+      return perStep;
+    prev = perStep;
+    if (dt < MIN_CHUNK_S) n *= 2;
   }
 }

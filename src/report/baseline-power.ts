@@ -92,7 +92,9 @@ export function measuredPhasesSection(results: SuiteResults): Section | null {
       }),
       settleCell(r),
       uploadCell(r),
-      m ? `${m.warmup.steps} steps, ${sig(m.warmup.seconds, 3)} s` : "—",
+      m
+        ? `${m.warmup.steps} steps, ${sig(m.warmup.seconds, 3)} s${m.ramp?.dispatches ? `; clock ramp ${sig(m.ramp.seconds, 3)} s` : ""}`
+        : "—",
       m && Number.isFinite(m.plannedTrainSeconds) ? `≈ ${sig(m.plannedTrainSeconds, 3)} s` : "—",
       e ? `${pct(e.deviation)} ${e.ok ? "ok" : "PAST"}` : "—",
     ];
@@ -103,7 +105,7 @@ export function measuredPhasesSection(results: SuiteResults): Section | null {
   const blocks: Block[] = [
     {
       kind: "paragraph",
-      text: `Before the first baseline every configuration was warmed up (the GPU in the power state later baselines find); before each baseline the GPU's power had to settle (the last ${rules.settle.windowSeconds} s within ${rules.settle.withinWatts} W, slope ≤ ${rules.settle.maxSlopeWPerS} W/s, at most ${rules.settle.timeoutSeconds} s). Each run's setup holds the dataset's upload when it paid it and its warm-up (pipelines compiled, uncounted steps on a throwaway model); train holds the epochs alone. Checks: epoch 1 within ${pct(rules.phaseTolerance)} of the median epoch (${epochFails} of ${measured.length} runs past it); the first replicate of each configuration within ${pct(rules.phaseTolerance)} of the others in train seconds per sample. Baseline watts are gross mean power over the idle window; ${nOut ? `${nOut} flagged as outliers` : "none is an outlier"} (modified z-score > ${rules.baselineOutlierZ}). Planned train seconds are estimates (warm-up s per step × steps).`,
+      text: `Before the first baseline every configuration was warmed up (the GPU in the power state later baselines find); before each baseline the GPU's power had to settle (the last ${rules.settle.windowSeconds} s within ${rules.settle.withinWatts} W, slope ≤ ${rules.settle.maxSlopeWPerS} W/s, at most ${rules.settle.timeoutSeconds} s). Each run's setup holds the dataset's upload when it paid it and its warm-up (pipelines compiled, uncounted steps on a throwaway model, timed until steady), then, where a ramp is listed, a busy load right before train so it starts at working clocks; train holds the epochs alone. Checks: epoch 1 within ${pct(rules.phaseTolerance)} of the median epoch (${epochFails} of ${measured.length} runs past it); the first replicate of each configuration within ${pct(rules.phaseTolerance)} of the others in train seconds per sample. Baseline watts are gross mean power over the idle window; ${nOut ? `${nOut} flagged as outliers` : "none is an outlier"} (modified z-score > ${rules.baselineOutlierZ}). Planned train seconds are estimates (warm-up s per step × steps).`,
     },
     {
       kind: "table",

@@ -155,6 +155,9 @@ describe("suite", () => {
       rules: {
         settle: { windowSeconds: 0.02, withinWatts: 1, maxSlopeWPerS: 1, timeoutSeconds: 5, intervalMs: 5 },
         minTrainSeconds: { nvml: 60, other: 1e6 },
+        // A short clock ramp here too (none by default off NVML): its pipeline is compiled in
+        // setup, and it must not leak into train either.
+        rampSeconds: { nvml: 1, other: 0.05 },
       },
     });
     device.createComputePipeline = originals.sync;
@@ -171,8 +174,11 @@ describe("suite", () => {
         `run ${r.id} ${r.configId} epochs ${r.epochs.map((e) => e.seconds.toFixed(3))} → ${r.measurement?.epochCheck?.deviation.toFixed(2)}`,
     );
     console.log(table.join("\n"));
-    for (const r of runs)
+    for (const r of runs) {
       expect(r.measurement?.epochCheck?.deviation, table.join("; ")).toBeGreaterThanOrEqual(0);
+      expect(r.measurement?.ramp?.seconds).toBeGreaterThanOrEqual(0.05);
+      expect(r.measurement?.ramp?.dispatches).toBeGreaterThan(0);
+    }
     expect(powerReads).toBeGreaterThanOrEqual(2 * runs.length);
     // The resident dataset: uploaded by the first run only, in its setup phase.
     const byIndex = [...runs].sort((a, b) => a.index - b.index);
