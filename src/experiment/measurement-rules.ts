@@ -47,6 +47,11 @@ export interface MeasurementRules {
   phaseTolerance: number;
   /** A run's baseline watts is an outlier past this modified z-score (Iglewicz & Hoaglin: 3.5). */
   baselineOutlierZ: number;
+  /**
+   * ...and at least this far from the median, W: 2 W over a 40 s train phase is 80 J of an 18 kJ
+   * run, and NVIDIA states board power draw to ±5 W; closer baselines are the same power state.
+   */
+  baselineOutlierMinW: number;
 }
 
 export const MEASUREMENT_RULES: MeasurementRules = {
@@ -58,4 +63,5 @@ export const MEASUREMENT_RULES: MeasurementRules = {
   minTrainSeconds: { nvml: 60, other: 0 },
   phaseTolerance: 0.1,
   baselineOutlierZ: 3.5,
+  baselineOutlierMinW: 2,
 };

@@ -27,6 +27,18 @@ describe("baseline watts outliers (modified z-score > 3.5)", () => {
     // 3 × 126 and 131: meanAD 1.25, z = 5 / 1.5666 = 3.19: not flagged.
     expect(outliers([126, 126, 126, 131], 3.5)).toEqual([false, false, false, false]);
   });
+  it("a value past z but within the minimum deviation of the median is not flagged", () => {
+    // The fashion study's 18 baselines (H200): median 80.06, MAD 0.10; 80.89 is 0.83 W off,
+    // z = 0.6745 · 0.83 / 0.10 = 5.6: flagged by z alone, not with a 2 W floor; 85 W is flagged
+    // either way.
+    const w = [
+      80.09, 80.04, 79.95, 80.36, 80.89, 79.67, 79.78, 79.7, 80.58, 80.74, 80.08, 80.15, 80.15, 80.02, 79.99,
+      79.9, 80.01, 80.13,
+    ];
+    expect(outliers(w, 3.5)[4]).toBe(true);
+    expect(outliers(w, 3.5, 2)[4]).toBe(false);
+    expect(outliers([...w, 85], 3.5, 2).at(-1)).toBe(true);
+  });
   it("all equal, or fewer than 3 values: nothing flagged", () => {
     expect(outliers([80, 80, 80], 3.5)).toEqual([false, false, false]);
     expect(outliers([80, 200], 3.5)).toEqual([false, false]);
