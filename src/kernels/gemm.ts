@@ -229,7 +229,8 @@ function scratchOf(ctx: GpuContext) {
   let s = scratch.get(ctx.device);
   if (!s) {
     // 4 KiB: a shader's minimum binding size counts the largest matrix it stores (16×16 f32).
-    const mk = (label: string) => ctx.device.createBuffer({ size: 4096, usage: 0x80 /* STORAGE */, label });
+    const mk = (label: string) =>
+      ctx.device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE, label });
     s = { dummyRead: mk("dummy-read"), dummyWrite: mk("dummy-write") };
     scratch.set(ctx.device, s);
   }
@@ -251,7 +252,7 @@ function workspace(ctx: GpuContext, bytes: number): GPUBuffer {
     // Not destroyed: work already recorded may still use the old one; dropping it lets GC free it.
     s.ws = ctx.device.createBuffer({
       size: Math.max(bytes, 1 << 20),
-      usage: 0x80,
+      usage: GPUBufferUsage.STORAGE,
       label: "gemm split-K workspace",
     });
   }

@@ -115,7 +115,6 @@ export function floatTypes(dtype: FloatDtype): {
   };
 }
 
-const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 const spare = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
 
 /**
@@ -134,7 +133,11 @@ export function spareBuffer(ctx: GpuContext, key: string, bytes: number): GPUBuf
   let b = m.get(key);
   if (!b || b.size < size) {
     // Not destroyed on growth: work already recorded into a caller's encoder may still use it.
-    b = ctx.device.createBuffer({ size, usage: STORAGE, label: `halfwatt spare ${key}` });
+    b = ctx.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      label: `halfwatt spare ${key}`,
+    });
     m.set(key, b);
   }
   return b;

@@ -175,7 +175,7 @@ function uniformBuffer(ctx: GpuContext, spec: ProgramSpec, values: number[]): GP
   if (!u) {
     // Bounded: values that change every step (Adam's bias correction) would otherwise grow it forever.
     if (m.size > 512) m.clear();
-    u = ctx.device.createBuffer({ size: bytes, usage: 0x40 | 0x08 /* UNIFORM | COPY_DST */ });
+    u = ctx.device.createBuffer({ size: bytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     ctx.device.queue.writeBuffer(u, 0, buf);
     m.set(key, u);
   }

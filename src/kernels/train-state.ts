@@ -72,7 +72,7 @@ export function constantState(ctx: GpuContext, v: TrainStateValues): GPUBuffer {
     if (m.size > 256) m.clear(); // values that change every call (a step count) would grow it forever
     b = ctx.device.createBuffer({
       size: words.byteLength,
-      usage: 0x80 | 0x08 /* STORAGE | COPY_DST */,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
       label: "halfwatt constant train state",
     });
     ctx.device.queue.writeBuffer(b, 0, words);
