@@ -10,6 +10,7 @@
 // forward). What the kernels share lives in gemm-common.ts.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
+import { resourceSlot, resourcesOf } from "../gpu/resources.js";
 import {
   type EpilogueFlags,
   epilogueConsts,
@@ -224,17 +225,16 @@ export function kSplits(
 }
 
 /** Device-wide scratch buffers: a growing split-K workspace and two distinct dummies. */
-const scratch = new WeakMap<GPUDevice, { ws?: GPUBuffer; dummyRead: GPUBuffer; dummyWrite: GPUBuffer }>();
-function scratchOf(ctx: GpuContext) {
-  let s = scratch.get(ctx.device);
-  if (!s) {
+const SCRATCH = resourceSlot(
+  "gemm scratch",
+  (device): { ws?: GPUBuffer; dummyRead: GPUBuffer; dummyWrite: GPUBuffer } => {
     // 4 KiB: a shader's minimum binding size counts the largest matrix it stores (16×16 f32).
-    const mk = (label: string) =>
-      ctx.device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE, label });
-    s = { dummyRead: mk("dummy-read"), dummyWrite: mk("dummy-write") };
-    scratch.set(ctx.device, s);
-  }
-  return s;
+    const mk = (label: string) => device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE, label });
+    return { dummyRead: mk("dummy-read"), dummyWrite: mk("dummy-write") };
+  },
+);
+function scratchOf(ctx: GpuContext) {
+  return resourcesOf(ctx.device).get(SCRATCH);
 }
 
 /** A 16-byte buffer bound where an op has no bias (read) or no workspace (write): one shader serves all cases. */
