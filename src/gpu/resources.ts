@@ -10,7 +10,7 @@
 export type ResourceName =
   | "pipelines" // src/kernels/program.ts: compiled programs by full WGSL source
   | "uniforms" // src/kernels/program.ts: uniform buffers by packed contents
-  | "gemm scratch" // src/kernels/gemm.ts: the split-K workspace and the two dummy bindings
+  | "gemm scratch" // src/kernels/gemm-scratch.ts: the split-K workspace and the two dummy bindings
   | "spare buffers" // src/kernels/opcheck.ts: buffers for omitted optional bindings, by key
   | "constant states" // src/kernels/train-state.ts: read-only train-state buffers, by contents
   | "tune choices"; // src/kernels/gemm-tune-cache.ts: tuned GEMM choices that apply to the device

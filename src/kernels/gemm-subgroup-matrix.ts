@@ -1,5 +1,5 @@
 // The tensor-core GEMM: f16 inputs, f32 accumulation, through chromium-experimental-subgroup-matrix
-// (shaders/gemm_subgroup_matrix.wgsl). The dispatch (and split-K) is shared: src/kernels/gemm.ts.
+// (shaders/gemm_subgroup_matrix.wgsl). The dispatch is src/kernels/gemm.ts, split-K gemm-split-k.ts.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import {
