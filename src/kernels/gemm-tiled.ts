@@ -21,12 +21,13 @@ export interface TileConfig {
 
 /**
  * Numbered variants, as in llm.c: bigger tiles reuse more data but need more work to fill a GPU.
- * TM and TN are multiples of 4 (each thread owns 4×4 groups); BM/TM × BN/TN threads.
+ * TM and TN are multiples of 4 (each thread owns 4×4 groups); BM/TM × BN/TN threads. The
+ * production tiles: each won at least one measured product (H200 and lavapipe tune caches in
+ * bench/results/); the ones that won none are in dev/gemm-tiles.ts.
  */
 export const TILES: Record<string, TileConfig> = {
   t32: { name: "t32", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
   t64: { name: "t64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
-  t64x8: { name: "t64x8", BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
   t128: { name: "t128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
   t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
 };
