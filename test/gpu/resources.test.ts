@@ -1,11 +1,13 @@
 // One DeviceResources per device: the caches of different kernels (pipelines, uniforms, GEMM
-// scratch, tune choices) sit in one object for a device, and a second device gets its own.
+// scratch, tune choices, spare buffers, constant states) sit in one object for a device, and a
+// second device gets its own.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GpuContext, openDevice } from "../../src/gpu/device.js";
 import { resourcesOf } from "../../src/gpu/resources.js";
 import { cast } from "../../src/kernels/cast.js";
 import { gemm } from "../../src/kernels/gemm.js";
 import type { Program } from "../../src/kernels/program.js";
+import { softmaxXent } from "../../src/kernels/softmax-xent.js";
 import { createTensor, destroyTensor, downloadF32, fill, upload } from "../../src/kernels/tensor.js";
 
 /** The ops of the programs compiled on a device so far. */
@@ -75,13 +77,33 @@ describe("DeviceResources", () => {
       }
     destroyTensor(a, b, c);
     await runCast(first);
+    // The loss alone: dLogits and rowLoss bound to spare buffers, the loss scale from a constant
+    // state. Reference: −log softmax(logits)[label], averaged, in float64.
+    const logits = await createTensor(first, "f32", [2, 3], "logits");
+    const labels = await createTensor(first, "u32", [2], "labels");
+    const loss = await createTensor(first, "f32", [1], "loss");
+    upload(first, logits, [1, 2, 3, 0, 0, 0]);
+    upload(first, labels, [2, 1]);
+    fill(first, loss, Number.NaN);
+    await softmaxXent(first, { logits, labels, loss });
+    const want = (-Math.log(Math.exp(3) / (Math.exp(1) + Math.exp(2) + Math.exp(3))) + Math.log(3)) / 2;
+    expect((await downloadF32(first, loss))[0]).toBeCloseTo(want, 5);
+    destroyTensor(logits, labels, loss);
 
     expect(resourcesOf(first.device)).toBe(resources);
-    expect(resources.names()).toEqual(["gemm scratch", "pipelines", "tune choices", "uniforms"]);
+    expect(resources.names()).toEqual([
+      "constant states",
+      "gemm scratch",
+      "pipelines",
+      "spare buffers",
+      "tune choices",
+      "uniforms",
+    ]);
     const ops = compiledOps(first);
     expect(ops).toContain("cast");
     expect(ops.some((op) => op.startsWith("gemm"))).toBe(true);
     expect(ops).toContain("gemm_splitk_reduce_f32");
+    expect(ops).toContain("softmax_xent");
   });
 
   it("a second device gets its own, holding only what ran on it", async () => {
