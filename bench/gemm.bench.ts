@@ -6,10 +6,12 @@
 //   node dist/bench/gemm.bench.js [--sizes 256,512,...] [--no-classifier] [--no-square]
 //                                 [--variants tiled-f32,tiled-f16,matrix-f16] [--out FILE]
 //                                 [--tiles [--tiled-tiles t128,..] [--matrix-tiles u2x2a4x4,..] [--no-tiled-tiles]]
+//                                 [--dev-tiles]   (with --tiles: the experimental tiles of dev/ too)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { add, complete, cycle, suite } from "benny";
+import { enableDevTiles } from "../dev/gemm-tiles.js";
 import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { KernelInputError } from "../src/gpu/errors.js";
 import { GpuTimer } from "../src/gpu/timer.js";
@@ -176,6 +178,7 @@ async function main() {
     .split(",")
     .map((v) => VARIANTS[v]);
   if (flag("tiles")) {
+    if (flag("dev-tiles")) enableDevTiles();
     // Every numbered tile variant at the square sizes (for tuning).
     if (!flag("no-tiled-tiles"))
       for (const t of Object.values(TILES).filter(

@@ -119,15 +119,18 @@ async function profile(ctx: GpuContext, list: Parameters<typeof encodeProfiled>[
   const qs = ctx.device.createQuerySet({ type: "timestamp", count: 2 * n });
   const resolve = ctx.device.createBuffer({
     size: 16 * n,
-    usage: 0x200 | 0x04 /* QUERY_RESOLVE | COPY_SRC */,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
   });
-  const read = ctx.device.createBuffer({ size: 16 * n, usage: 0x01 | 0x08 });
+  const read = ctx.device.createBuffer({
+    size: 16 * n,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = ctx.device.createCommandEncoder();
   encodeProfiled(enc, list, qs);
   enc.resolveQuerySet(qs, 0, 2 * n, resolve, 0);
   enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
   ctx.device.queue.submit([enc.finish()]);
-  await read.mapAsync(1);
+  await read.mapAsync(GPUMapMode.READ);
   const t = new BigUint64Array(read.getMappedRange().slice(0));
   read.unmap();
   const rows = list.map((d, i) => ({ kernel: d.label, us: Number(t[2 * i + 1] - t[2 * i]) / 1000 }));
@@ -259,8 +262,14 @@ async function wallPerCall(
  */
 async function measureCeilings(ctx: GpuContext, n: number) {
   const bytes = 1 << 30;
-  const src = ctx.device.createBuffer({ size: bytes, usage: 0x04 | 0x08 | 0x80 });
-  const dst = ctx.device.createBuffer({ size: bytes, usage: 0x04 | 0x08 | 0x80 });
+  const src = ctx.device.createBuffer({
+    size: bytes,
+    usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE,
+  });
+  const dst = ctx.device.createBuffer({
+    size: bytes,
+    usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE,
+  });
   const copyS = await wallPerCall(ctx, (e) => e.copyBufferToBuffer(src, 0, dst, 0, bytes), 10);
   src.destroy();
   dst.destroy();

@@ -3,7 +3,10 @@ import { create, globals } from "webgpu";
 import { AdapterNotFoundError, NoAdapterError } from "./errors.js";
 import { discoverGpus, GPU_BOUND_ENV, selectGpus } from "./gpus.js";
 
-// WebGPU's classes (GPUBufferUsage, ...) as globals, once.
+// WebGPU's classes and flag constants (GPUBufferUsage, GPUMapMode, ...) as globals, once. Every
+// GPUDevice of the process comes from this module, so code that builds buffers or maps them can read
+// these globals at call time; a module-level constant computed from them at import time might run
+// before this line, so none is kept.
 Object.assign(globalThis, globals);
 
 /**

@@ -21,8 +21,11 @@ export class GpuTimer {
     if (ctx.caps.timestamps) {
       const d = ctx.device;
       this.querySet = d.createQuerySet({ type: "timestamp", count: 2 });
-      this.resolve = d.createBuffer({ size: 16, usage: 0x200 | 0x04 /* QUERY_RESOLVE | COPY_SRC */ });
-      this.readback = d.createBuffer({ size: 16, usage: 0x01 | 0x08 /* MAP_READ | COPY_DST */ });
+      this.resolve = d.createBuffer({
+        size: 16,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+      this.readback = d.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     }
   }
 
@@ -59,7 +62,7 @@ export class GpuTimer {
       enc.resolveQuerySet(this.querySet, 0, 2, this.resolve, 0);
       enc.copyBufferToBuffer(this.resolve, 0, this.readback, 0, 16);
       d.queue.submit([enc.finish()]);
-      await this.readback.mapAsync(0x0001);
+      await this.readback.mapAsync(GPUMapMode.READ);
       const ts = new BigUint64Array(this.readback.getMappedRange().slice(0));
       this.readback.unmap();
       this.ctx.check("GpuTimer");

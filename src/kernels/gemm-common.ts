@@ -1,7 +1,23 @@
-// What the GEMM kernels share (the portable tiled one in gemm.ts, the tensor-core one in
-// gemm-subgroup-matrix.ts, the skinny one): shapes, epilogue flags, bindings, uniforms and op
-// names. Its own module so that neither kernel module imports the other's internals in a cycle.
-import type { BindingSpec, ProgramSpec, UniformType } from "./program.js";
+// What the GEMM kernels share (the portable tiled one in gemm-tiled.ts, the tensor-core one in
+// gemm-subgroup-matrix.ts, the skinny one in gemm-skinny.ts, the lanes one in gemm-lanes.ts):
+// shapes, options, epilogue flags, bindings, uniforms and op names. Its own module so that neither
+// kernel module imports the other's internals in a cycle.
+import type { BindingSpec, DispatchOptions, ProgramSpec, UniformType } from "./program.js";
+import type { Tensor } from "./tensor.js";
+
+/** What every GEMM kernel is told (gemm()'s options less the choice of kernel and tile). */
+export interface GemmProductOptions extends DispatchOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  /** With beta ≠ 0, C is read: C = alpha·AB + beta·C. With beta = 0 C is never read. */
+  beta?: number;
+  /** Added to every row of the result: shape [N], dtype of C. */
+  bias?: Tensor;
+  relu?: boolean;
+  /** Number of K splits (default: chosen from the shape; 1 = no split). */
+  splitK?: number;
+}
 
 export interface GemmShape {
   m: number;

@@ -37,19 +37,21 @@ export function parseLanesTile(name: string): LanesTile | null {
   return { name, lanes, rows };
 }
 
+/**
+ * The production tiles: the ones that won a product of the lavapipe tune (l8r32, l64r4; it tried
+ * every tile) and the ones chooseLanesTile picks for few rows (l8r16, l8r8). The others are in
+ * dev/gemm-tiles.ts.
+ */
 export const LANES_TILES: Record<string, LanesTile> = Object.fromEntries(
-  ["l8r32", "l16r32", "l8r16", "l16r16", "l32r8", "l8r8", "l64r4"].map((n) => [
-    n,
-    parseLanesTile(n) as LanesTile,
-  ]),
+  ["l8r32", "l8r16", "l8r8", "l64r4"].map((n) => [n, parseLanesTile(n) as LanesTile]),
 );
 
 /**
  * The tiles the tuner tries (each candidate is a pipeline to compile, seconds each on a busy
- * 2-core CI machine): the tallest tile, which was fastest at the CPU suite's shapes, and two
- * shorter ones for products with few rows.
+ * 2-core CI machine): the tallest tile, which was fastest at the CPU suite's shapes, and a
+ * shorter one for products with few rows. (l16r16, tried here before, won nothing: dev/.)
  */
-export const LANES_TUNED = ["l8r32", "l16r16", "l8r8"] as const;
+export const LANES_TUNED = ["l8r32", "l8r8"] as const;
 
 /** The lanes tile for a shape when nothing else decides: the tallest tile the rows fill. */
 export function chooseLanesTile(s: GemmShape): LanesTile {

@@ -1,5 +1,5 @@
 // The tensor-core GEMM: f16 inputs, f32 accumulation, through chromium-experimental-subgroup-matrix
-// (shaders/gemm_subgroup_matrix.wgsl). The dispatch (and split-K) is shared: src/kernels/gemm.ts.
+// (shaders/gemm_subgroup_matrix.wgsl). The dispatch is src/kernels/gemm.ts, split-K gemm-split-k.ts.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import {
@@ -67,13 +67,12 @@ export function matrixTile(name: string): MatrixTile {
 /**
  * The production tiles, as llm.c numbers its kernels: the ones that won at least one of the
  * shapes measured (4096³ and every product of the dissertation's classifier, H200,
- * docs/performance.md). Any other name that matrixTile() parses still runs (the bench's
- * --matrix-tiles, the tuner's tests); the tiles that lost everywhere are recorded in the doc.
+ * docs/performance.md, and the tune caches in bench/results/). Any other name that matrixTile()
+ * parses still runs (the bench's --matrix-tiles, the tuner's tests); the tiles that lost everywhere
+ * are recorded in the doc, the last two to leave (s2x2a4x4, b2x2a4x4) in dev/gemm-tiles.ts.
  */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["u1x1a4x4", "p1x1a4x4", "s2x2a2x2", "s2x2a4x4", "b1x1a2x2", "b2x2a2x2", "b2x2a4x4", "b2x4a4x4"].map(
-    (n) => [n, matrixTile(n)],
-  ),
+  ["u1x1a4x4", "p1x1a4x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x4a4x4"].map((n) => [n, matrixTile(n)]),
 );
 
 /**

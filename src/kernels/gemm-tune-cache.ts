@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
+import { resourceSlot, resourcesOf } from "../gpu/resources.js";
 import type { GemmShape } from "./gemm-common.js";
 import { shaderBody } from "./program.js";
 
@@ -141,8 +142,11 @@ export function writeTuneCache(file: TuneCacheFile, path = tuneCachePath()): voi
   renameSync(tmp, path);
 }
 
-/** Per device: the entries valid for it, loaded once from the cache file (or set by the tuner). */
-const loaded = new WeakMap<GPUDevice, Map<string, GemmChoice>>();
+/**
+ * Per device: the entries valid for it, loaded once from the cache file (or set by the tuner).
+ * Created empty-handed (null): the first entriesFor() loads the file.
+ */
+const TUNE_CHOICES = resourceSlot("tune choices", (): Map<string, GemmChoice> | null => null);
 
 /** The tuned entries that apply to this device: its adapter, the current kernels, known tiles. */
 export function applicableEntries(ctx: GpuContext, file: TuneCacheFile): Map<string, GemmChoice> {
@@ -158,7 +162,7 @@ export function applicableEntries(ctx: GpuContext, file: TuneCacheFile): Map<str
 export function useTuneCache(ctx: GpuContext, path = tuneCachePath()): Map<string, GemmChoice> {
   const entries =
     path === "off" ? new Map<string, GemmChoice>() : applicableEntries(ctx, readTuneCache(path));
-  loaded.set(ctx.device, entries);
+  resourcesOf(ctx.device).set(TUNE_CHOICES, entries);
   return entries;
 }
 
@@ -166,7 +170,8 @@ export function useTuneCache(ctx: GpuContext, path = tuneCachePath()): Map<strin
 function entriesFor(ctx: GpuContext): Map<string, GemmChoice> {
   // A context without a device (the stand-ins of tests that never dispatch) has no tuning.
   if (!ctx.device) return new Map();
-  let entries = loaded.get(ctx.device);
+  const resources = resourcesOf(ctx.device);
+  let entries = resources.get(TUNE_CHOICES);
   if (!entries) {
     try {
       entries = useTuneCache(ctx);
@@ -174,7 +179,7 @@ function entriesFor(ctx: GpuContext): Map<string, GemmChoice> {
       // An unreadable cache must not stop training: the heuristics serve, and `halfwatt tune`
       // reports the file's problem when it next reads it.
       entries = new Map();
-      loaded.set(ctx.device, entries);
+      resources.set(TUNE_CHOICES, entries);
     }
   }
   return entries;

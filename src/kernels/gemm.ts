@@ -1,13 +1,14 @@
 // GEMM, the op that dominates a dense classifier's training: forward Y = X·W (+bias, ReLU),
 // and the two backward products dX = dY·Wᵀ (transB) and dW = Xᵀ·dY (transA).
-// Two kernels behind one entry point:
-//   - "tiled": portable, register-tiled, f32 or f16 inputs, f32 accumulation (shaders/gemm.wgsl);
+// This module is the entry point: it checks shapes, decides which kernel runs (the caller's
+// options, else the tuned choice, else the heuristics) and dispatches it. The kernels:
+//   - "tiled": portable, register-tiled, f32 or f16 inputs, f32 accumulation (gemm-tiled.ts);
 //   - "subgroup-matrix": tensor cores through chromium-experimental-subgroup-matrix, f16 inputs,
-//     f32 accumulation (shaders/gemm_subgroup_matrix.wgsl), chosen for f16 where the device has it.
-// Both split K over workgroups when the output has too few tiles to fill the GPU (the
-// classifier's first layer: 32 × 1024 outputs over K = 150528), finishing with
-// shaders/gemm_splitk_reduce.wgsl. A third, "skinny", serves A·B with few rows (the batch-32
-// forward). What the kernels share lives in gemm-common.ts.
+//     f32 accumulation (gemm-subgroup-matrix.ts), chosen for f16 where the device has it;
+//   - "lanes": for CPU adapters (gemm-lanes.ts);
+//   - "skinny": A·B with few rows and a long K (the batch-32 forward; gemm-skinny.ts).
+// All split K over workgroups when the output has too few tiles to fill the GPU (gemm-split-k.ts).
+// What the kernels share lives in gemm-common.ts; their scratch buffers in gemm-scratch.ts.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import {
@@ -15,10 +16,14 @@ import {
   epilogueConsts,
   GEMM_BINDINGS,
   GEMM_UNIFORMS,
+  type GemmProductOptions,
   type GemmShape,
   gemmOpName,
 } from "./gemm-common.js";
 import { chooseLanesTile, type LanesTile, lanesSpec, lanesTileDims, parseLanesTile } from "./gemm-lanes.js";
+import { dummyBuffer, workspace } from "./gemm-scratch.js";
+import { SKINNY_MAX_M, skinnyGemm, skinnyOk } from "./gemm-skinny.js";
+import { dispatchReduce, kSplits, passTimestamps, planSplitK, reduceSpec } from "./gemm-split-k.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -30,28 +35,30 @@ import {
   tileUnsupportedReason,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
+import { chooseTile, TILES, type TileConfig, tiledSpec } from "./gemm-tiled.js";
 import { type GemmCall, type GemmChoice, tunedChoice } from "./gemm-tune-cache.js";
-import {
-  type DispatchOptions,
-  dispatch,
-  getProgram,
-  grid1d,
-  opEncoder,
-  type ProgramSpec,
-} from "./program.js";
-import { shapeStr, storageLimit, type Tensor } from "./tensor.js";
+import { dispatch, getProgram, opEncoder, type ProgramSpec } from "./program.js";
+import { shapeStr, type Tensor } from "./tensor.js";
 
-export { type EpilogueFlags, epilogueConsts, GEMM_BINDINGS, GEMM_UNIFORMS, type GemmShape, gemmOpName };
+export {
+  chooseTile,
+  dummyBuffer,
+  type EpilogueFlags,
+  epilogueConsts,
+  GEMM_BINDINGS,
+  GEMM_UNIFORMS,
+  type GemmShape,
+  gemmOpName,
+  kSplits,
+  planSplitK,
+  SKINNY_MAX_M,
+  skinnyOk,
+  TILES,
+  type TileConfig,
+  tiledSpec,
+};
 
-export interface GemmOptions extends DispatchOptions {
-  transA?: boolean;
-  transB?: boolean;
-  alpha?: number;
-  /** With beta ≠ 0, C is read: C = alpha·AB + beta·C. With beta = 0 C is never read. */
-  beta?: number;
-  /** Added to every row of the result: shape [N], dtype of C. */
-  bias?: Tensor;
-  relu?: boolean;
+export interface GemmOptions extends GemmProductOptions {
   /** "auto" picks subgroup-matrix for f16 inputs where the device has it, else "tiled". */
   variant?: "auto" | GemmVariant;
   /** Tile configuration of the tiled kernel (default: chosen from the shape). */
@@ -60,66 +67,11 @@ export interface GemmOptions extends DispatchOptions {
   matrixTile?: MatrixTile;
   /** Tile of the lanes kernel (CPU adapters; default: chosen from the shape). */
   lanesTile?: LanesTile;
-  /** Number of K splits (default: chosen from the shape; 1 = no split). */
-  splitK?: number;
   /** With false, the tune cache is not consulted (the heuristics decide what is not given). */
   tuned?: boolean;
 }
 
 export type GemmVariant = "tiled" | "subgroup-matrix" | "skinny" | "lanes";
-
-/** Rows per workgroup of the skinny kernel, k per staged tile, columns per workgroup. */
-const SKINNY = { rows: 32, kt: 64, cols: 128 };
-/** The skinny kernel serves A·B with at most this many rows (two row blocks) and a long K. */
-export const SKINNY_MAX_M = 64;
-
-/** Whether the skinny kernel can compute this product (A·B, few rows). */
-export function skinnyOk(s: GemmShape, opts: { transA?: boolean; transB?: boolean }): boolean {
-  return !opts.transA && !opts.transB && s.m <= SKINNY_MAX_M;
-}
-
-function skinnySpec(inType: "f32" | "f16", f: EpilogueFlags): ProgramSpec {
-  return {
-    op: gemmOpName("skinny", inType, "f32", f),
-    shader: "gemm_skinny",
-    aliases: { T: inType, TC: inType },
-    consts: { ROWS: SKINNY.rows, KT: SKINNY.kt },
-    bindings: [
-      { name: "a", access: "read", type: "T" },
-      { name: "b", access: "read", type: "T" },
-      { name: "ws", access: "read_write", type: "f32" },
-    ],
-    uniforms: GEMM_UNIFORMS,
-    workgroupSize: [SKINNY.cols],
-  };
-}
-
-export interface TileConfig {
-  name: string;
-  BM: number;
-  BN: number;
-  BK: number;
-  TM: number;
-  TN: number;
-}
-
-/**
- * Numbered variants, as in llm.c: bigger tiles reuse more data but need more work to fill a GPU.
- * TM and TN are multiples of 4 (each thread owns 4×4 groups); BM/TM × BN/TN threads.
- */
-export const TILES: Record<string, TileConfig> = {
-  t32: { name: "t32", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
-  t64: { name: "t64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
-  t64x8: { name: "t64x8", BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
-  t128: { name: "t128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
-  t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
-};
-
-export function chooseTile(m: number, n: number): TileConfig {
-  if (m >= 1024 && n >= 1024) return TILES.t128;
-  if (m >= 128 && n >= 128) return TILES.t64;
-  return TILES.t32;
-}
 
 /** Checks shapes and dtypes; returns M, N, K. Errors name the op and every shape. */
 export function gemmShape(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {}): GemmShape {
@@ -147,115 +99,6 @@ export function gemmShape(a: Tensor, b: Tensor, c: Tensor, opts: GemmOptions = {
   if (m * n * Math.max(1, opts.splitK ?? 1) >= 2 ** 32 || m * ka >= 2 ** 32 || ka * n >= 2 ** 32)
     throw new KernelInputError("gemm", `too many elements for 32-bit indexing: ${desc()}`);
   return { m, n, k: ka };
-}
-
-export function tiledSpec(
-  inType: "f32" | "f16",
-  outType: "f32" | "f16",
-  tile: TileConfig,
-  f: EpilogueFlags,
-): ProgramSpec {
-  return {
-    op: gemmOpName(`tiled_${tile.name}`, inType, outType, f),
-    shader: "gemm",
-    includes: ["lib/gemm_load"],
-    aliases: { T: inType, TC: outType },
-    consts: {
-      BM: tile.BM,
-      BN: tile.BN,
-      BK: tile.BK,
-      TM: tile.TM,
-      TN: tile.TN,
-      ...epilogueConsts(f),
-    },
-    bindings: GEMM_BINDINGS,
-    uniforms: GEMM_UNIFORMS,
-    workgroupSize: [tile.BN / tile.TN, tile.BM / tile.TM],
-  };
-}
-
-function reduceSpec(outType: "f32" | "f16", f: EpilogueFlags): ProgramSpec {
-  return {
-    op: `gemm_splitk_reduce_${outType}`,
-    shader: "gemm_splitk_reduce",
-    aliases: { TC: outType },
-    consts: { USE_BETA: f.useBeta, HAS_BIAS: f.hasBias, RELU: f.relu },
-    bindings: [
-      { name: "ws", access: "read", type: "f32" },
-      { name: "c", access: "read_write", type: "TC" },
-      { name: "bias", access: "read", type: "TC" },
-    ],
-    uniforms: [
-      ["m", "u32"],
-      ["n", "u32"],
-      ["splits", "u32"],
-      ["alpha", "f32"],
-      ["beta", "f32"],
-    ],
-    workgroupSize: [256],
-  };
-}
-
-/** Workgroups to aim for before splitting K: about two per SM on a large GPU (H100: 132 SMs). */
-const TARGET_WORKGROUPS = 264;
-
-/**
- * How many ways to split K: enough to reach TARGET_WORKGROUPS, each split ≥ 4 K-steps. (The
- * tuner found 8–16 splits of 64–128 deep best for the classifier's small second-layer products,
- * where a 16-step minimum allowed only 1–2.)
- */
-export function planSplitK(s: GemmShape, bm: number, bn: number, bk: number, forced?: number): number {
-  if (forced !== undefined) return Math.max(1, Math.min(forced, Math.ceil(s.k / bk)));
-  const tiles = Math.ceil(s.m / bm) * Math.ceil(s.n / bn);
-  if (tiles >= TARGET_WORKGROUPS) return 1;
-  return Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(s.k / (4 * bk)), 64));
-}
-
-/** The K chunk of each split (a multiple of bk) and how many splits that makes. */
-export function kSplits(
-  s: GemmShape,
-  bm: number,
-  bn: number,
-  bk: number,
-  forced?: number,
-): { kchunk: number; used: number } {
-  const kchunk = Math.ceil(s.k / planSplitK(s, bm, bn, bk, forced) / bk) * bk;
-  return { kchunk, used: Math.ceil(s.k / kchunk) };
-}
-
-/** Device-wide scratch buffers: a growing split-K workspace and two distinct dummies. */
-const scratch = new WeakMap<GPUDevice, { ws?: GPUBuffer; dummyRead: GPUBuffer; dummyWrite: GPUBuffer }>();
-function scratchOf(ctx: GpuContext) {
-  let s = scratch.get(ctx.device);
-  if (!s) {
-    // 4 KiB: a shader's minimum binding size counts the largest matrix it stores (16×16 f32).
-    const mk = (label: string) => ctx.device.createBuffer({ size: 4096, usage: 0x80 /* STORAGE */, label });
-    s = { dummyRead: mk("dummy-read"), dummyWrite: mk("dummy-write") };
-    scratch.set(ctx.device, s);
-  }
-  return s;
-}
-
-/** A 16-byte buffer bound where an op has no bias (read) or no workspace (write): one shader serves all cases. */
-export function dummyBuffer(ctx: GpuContext, use: "read" | "write" = "read"): GPUBuffer {
-  const s = scratchOf(ctx);
-  return use === "read" ? s.dummyRead : s.dummyWrite;
-}
-
-function workspace(ctx: GpuContext, bytes: number): GPUBuffer {
-  const s = scratchOf(ctx);
-  const limit = storageLimit(ctx);
-  if (bytes > limit)
-    throw new KernelInputError("gemm", `split-K workspace of ${bytes} bytes exceeds the device's ${limit}`);
-  if (!s.ws || s.ws.size < bytes) {
-    // Not destroyed: work already recorded may still use the old one; dropping it lets GC free it.
-    s.ws = ctx.device.createBuffer({
-      size: Math.max(bytes, 1 << 20),
-      usage: 0x80,
-      label: "gemm split-K workspace",
-    });
-  }
-  return s.ws;
 }
 
 /** The options a choice gives gemm(). */
@@ -468,99 +311,17 @@ export async function gemm(
   }
   // Two passes; share one encoder so timestamps (first pass start, last pass end) cover both.
   const { encoder, done } = opEncoder(ctx, opts, program.spec.op);
-  const tw = opts.timestampWrites;
-  const first =
-    tw?.beginningOfPassWriteIndex !== undefined
-      ? { querySet: tw.querySet, beginningOfPassWriteIndex: tw.beginningOfPassWriteIndex }
-      : undefined;
-  const last =
-    tw?.endOfPassWriteIndex !== undefined
-      ? { querySet: tw.querySet, endOfPassWriteIndex: tw.endOfPassWriteIndex }
-      : undefined;
+  const { first, last } = passTimestamps(opts.timestampWrites);
   dispatch(ctx, program, [a, b, c, dummyBuffer(ctx, "read"), ws, ...extra], uniforms, grid, {
     encoder,
     timestampWrites: first,
     record: opts.record,
   });
   const reduce = await getProgram(ctx, reduceSpec(outType, flags));
-  dispatch(
-    ctx,
-    reduce,
-    [ws, c, bias],
-    [shape.m, shape.n, used, opts.alpha ?? 1, beta],
-    grid1d(ctx, Math.ceil((shape.m * shape.n) / 256)),
-    { encoder, timestampWrites: last, record: opts.record },
-  );
-  done();
-}
-
-/**
- * The skinny path: partial sums over K splits (always, so the split-K reduction applies the
- * epilogue and writes C in its type), about four workgroups per SM in all.
- */
-async function skinnyGemm(
-  ctx: GpuContext,
-  a: Tensor,
-  b: Tensor,
-  c: Tensor,
-  shape: GemmShape,
-  opts: GemmOptions,
-): Promise<void> {
-  if (!skinnyOk(shape, opts))
-    throw new KernelInputError(
-      "gemm (skinny)",
-      `serves A·B with at most ${SKINNY_MAX_M} rows, got ${shape.m}×${shape.n}×${shape.k}${opts.transA ? " Aᵀ" : ""}${opts.transB ? " Bᵀ" : ""}`,
-    );
-  const inType = a.dtype as "f32" | "f16";
-  const outType = c.dtype as "f32" | "f16";
-  const beta = opts.beta ?? 0;
-  const colBlocks = Math.ceil(shape.n / SKINNY.cols);
-  const rowBlocks = Math.ceil(shape.m / SKINNY.rows);
-  const wanted = opts.splitK ?? Math.max(1, Math.ceil((4 * TARGET_WORKGROUPS) / (colBlocks * rowBlocks)));
-  const kchunk = Math.max(SKINNY.kt, Math.ceil(shape.k / wanted / SKINNY.kt) * SKINNY.kt);
-  const used = Math.ceil(shape.k / kchunk);
-  const flags: EpilogueFlags = {
-    transA: false,
-    transB: false,
-    useBeta: beta !== 0,
-    hasBias: Boolean(opts.bias),
-    relu: Boolean(opts.relu),
-    splitK: true,
-  };
-  const program = await getProgram(ctx, skinnySpec(inType, flags));
-  const reduce = await getProgram(ctx, reduceSpec(outType, flags));
-  const ws = workspace(ctx, used * shape.m * shape.n * 4);
-  const { encoder, done } = opEncoder(ctx, opts, program.spec.op);
-  const tw = opts.timestampWrites;
-  dispatch(
-    ctx,
-    program,
-    [a, b, ws],
-    [shape.m, shape.n, shape.k, opts.alpha ?? 1, beta, kchunk],
-    [colBlocks, rowBlocks, used],
-    {
-      encoder,
-      record: opts.record,
-      timestampWrites:
-        tw?.beginningOfPassWriteIndex !== undefined
-          ? { querySet: tw.querySet, beginningOfPassWriteIndex: tw.beginningOfPassWriteIndex }
-          : undefined,
-    },
-  );
-  dispatch(
-    ctx,
-    reduce,
-    [ws, c, opts.bias ?? dummyBuffer(ctx, "read")],
-    [shape.m, shape.n, used, opts.alpha ?? 1, beta],
-    grid1d(ctx, Math.ceil((shape.m * shape.n) / 256)),
-    {
-      encoder,
-      record: opts.record,
-      timestampWrites:
-        tw?.endOfPassWriteIndex !== undefined
-          ? { querySet: tw.querySet, endOfPassWriteIndex: tw.endOfPassWriteIndex }
-          : undefined,
-    },
-  );
+  dispatchReduce(ctx, reduce, ws, c, bias, shape, used, opts.alpha ?? 1, beta, {
+    encoder,
+    timestampWrites: last,
+    record: opts.record,
+  });
   done();
 }

@@ -4,6 +4,7 @@
 // silent out-of-bounds read or a half-written output.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
+import { resourceSlot, resourcesOf } from "../gpu/resources.js";
 import { grid1d } from "./program.js";
 import { byteSize, type Dtype, numel, shapeStr, type Tensor } from "./tensor.js";
 
@@ -115,8 +116,8 @@ export function floatTypes(dtype: FloatDtype): {
   };
 }
 
-const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
-const spare = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
+/** Per device: the spare buffers by key. */
+const SPARE = resourceSlot("spare buffers", () => new Map<string, GPUBuffer>());
 
 /**
  * A per-device buffer for `key`, at least `bytes` long (grown when a call needs more), zeroed at
@@ -125,16 +126,16 @@ const spare = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
  * writable bindings of one dispatch must not share a buffer.
  */
 export function spareBuffer(ctx: GpuContext, key: string, bytes: number): GPUBuffer {
-  let m = spare.get(ctx.device);
-  if (!m) {
-    m = new Map();
-    spare.set(ctx.device, m);
-  }
+  const m = resourcesOf(ctx.device).get(SPARE);
   const size = Math.max(16, Math.ceil(bytes / 16) * 16);
   let b = m.get(key);
   if (!b || b.size < size) {
     // Not destroyed on growth: work already recorded into a caller's encoder may still use it.
-    b = ctx.device.createBuffer({ size, usage: STORAGE, label: `halfwatt spare ${key}` });
+    b = ctx.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      label: `halfwatt spare ${key}`,
+    });
     m.set(key, b);
   }
   return b;

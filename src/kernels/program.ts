@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { HalfwattError } from "../errors.js";
 import { type GpuContext, withErrorScopes } from "../gpu/device.js";
 import { GpuOperationError, KernelInputError, MissingFeatureError } from "../gpu/errors.js";
+import { resourceSlot, resourcesOf } from "../gpu/resources.js";
 import { type Tensor, tensorBinding } from "./tensor.js";
 
 export interface BindingSpec {
@@ -112,7 +113,8 @@ export interface Program {
   layout: GPUBindGroupLayout;
 }
 
-const pipelineCache = new WeakMap<GPUDevice, Map<string, Program>>();
+/** Per device: compiled programs by their full source (one pipeline per distinct WGSL text). */
+const PIPELINES = resourceSlot("pipelines", () => new Map<string, Program>());
 
 /** Compiles (or finds in the cache) the pipeline for a spec. Compile errors name the op. */
 export async function getProgram(ctx: GpuContext, spec: ProgramSpec): Promise<Program> {
@@ -122,11 +124,7 @@ export async function getProgram(ctx: GpuContext, spec: ProgramSpec): Promise<Pr
   )
     throw new MissingFeatureError(spec.op, "shader-f16", ctx.adapterName);
   const source = programSource(spec);
-  let perDevice = pipelineCache.get(ctx.device);
-  if (!perDevice) {
-    perDevice = new Map();
-    pipelineCache.set(ctx.device, perDevice);
-  }
+  const perDevice = resourcesOf(ctx.device).get(PIPELINES);
   const hit = perDevice.get(source);
   if (hit) return hit;
   const module = ctx.device.createShaderModule({ code: source, label: spec.op });
@@ -151,8 +149,10 @@ export async function getProgram(ctx: GpuContext, spec: ProgramSpec): Promise<Pr
   return program;
 }
 
+/** Per device: uniform buffers by their packed contents (base64). */
+const UNIFORMS = resourceSlot("uniforms", () => new Map<string, GPUBuffer>());
+
 /** Packs uniforms (4-byte scalars) into a uniform buffer, reused for identical contents. */
-const uniformCache = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
 function uniformBuffer(ctx: GpuContext, spec: ProgramSpec, values: number[]): GPUBuffer {
   const types = spec.uniforms ?? [];
   if (values.length !== types.length)
@@ -166,16 +166,12 @@ function uniformBuffer(ctx: GpuContext, spec: ProgramSpec, values: number[]): GP
     else dv.setUint32(i * 4, values[i], true);
   });
   const key = Buffer.from(buf).toString("base64");
-  let m = uniformCache.get(ctx.device);
-  if (!m) {
-    m = new Map();
-    uniformCache.set(ctx.device, m);
-  }
+  const m = resourcesOf(ctx.device).get(UNIFORMS);
   let u = m.get(key);
   if (!u) {
     // Bounded: values that change every step (Adam's bias correction) would otherwise grow it forever.
     if (m.size > 512) m.clear();
-    u = ctx.device.createBuffer({ size: bytes, usage: 0x40 | 0x08 /* UNIFORM | COPY_DST */ });
+    u = ctx.device.createBuffer({ size: bytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     ctx.device.queue.writeBuffer(u, 0, buf);
     m.set(key, u);
   }

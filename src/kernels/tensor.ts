@@ -32,7 +32,6 @@ export function byteSize(dtype: Dtype, n: number): number {
 
 export const shapeStr = (s: readonly number[]) => `[${s.join("×")}]`;
 
-const STORAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 const MIN_ALLOCATION = 512;
 
 /** The largest tensor this device can bind: the smaller of its buffer and storage-binding limits. */
@@ -60,7 +59,11 @@ export async function createTensor(
   // At least 512 bytes: a shader that loads a 16×16 f16 subgroup-matrix fragment from a buffer
   // needs that much bound, even for a 1×1 tensor (reads and writes still cover only `bytes`).
   const buffer = await withErrorScopes(ctx, `createTensor(${label} ${dtype}${shapeStr(shape)})`, () =>
-    ctx.device.createBuffer({ size: Math.max(bytes, MIN_ALLOCATION), usage: STORAGE, label }),
+    ctx.device.createBuffer({
+      size: Math.max(bytes, MIN_ALLOCATION),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      label,
+    }),
   );
   return { buffer, dtype, shape: [...shape], size, label };
 }
@@ -171,11 +174,14 @@ export async function readBytes(
   bytes: number,
   offset = 0,
 ): Promise<ArrayBuffer> {
-  const staging = ctx.device.createBuffer({ size: bytes, usage: 0x01 | 0x08 /* MAP_READ | COPY_DST */ });
+  const staging = ctx.device.createBuffer({
+    size: bytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = ctx.device.createCommandEncoder();
   enc.copyBufferToBuffer(buffer, offset, staging, 0, bytes);
   ctx.device.queue.submit([enc.finish()]);
-  await staging.mapAsync(0x0001 /* READ */);
+  await staging.mapAsync(GPUMapMode.READ);
   const out = staging.getMappedRange().slice(0);
   staging.unmap();
   staging.destroy();

@@ -4,6 +4,7 @@
 // and the step runtime never bakes them into uniforms or reads them back to decide anything.
 // Keep the word indices in step with the WGSL constants.
 import type { GpuContext } from "../gpu/device.js";
+import { resourceSlot, resourcesOf } from "../gpu/resources.js";
 
 export const STATE = {
   scale: 0,
@@ -53,7 +54,8 @@ export function readState(words: Uint32Array): Required<TrainStateValues> {
   };
 }
 
-const constantStates = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
+/** Per device: constant state buffers by their words (base64). */
+const CONSTANT_STATES = resourceSlot("constant states", () => new Map<string, GPUBuffer>());
 
 /**
  * A read-only state buffer with fixed values, for an op called on its own (tests, bench, CLI):
@@ -62,17 +64,13 @@ const constantStates = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
 export function constantState(ctx: GpuContext, v: TrainStateValues): GPUBuffer {
   const words = stateWords(v);
   const key = Buffer.from(words.buffer).toString("base64");
-  let m = constantStates.get(ctx.device);
-  if (!m) {
-    m = new Map();
-    constantStates.set(ctx.device, m);
-  }
+  const m = resourcesOf(ctx.device).get(CONSTANT_STATES);
   let b = m.get(key);
   if (!b) {
     if (m.size > 256) m.clear(); // values that change every call (a step count) would grow it forever
     b = ctx.device.createBuffer({
       size: words.byteLength,
-      usage: 0x80 | 0x08 /* STORAGE | COPY_DST */,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
       label: "halfwatt constant train state",
     });
     ctx.device.queue.writeBuffer(b, 0, words);

@@ -194,7 +194,7 @@ export class GpuMlp {
     const half = t === "f16" ? await createSlab(ctx, "f16", layout, "params.f16") : null;
     const state = ctx.device.createBuffer({
       size: STATE_WORDS * 4,
-      usage: 0x80 | 0x04 | 0x08 /* STORAGE | COPY_SRC | COPY_DST */,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       label: "train state",
     });
     const B = maxBatch;

@@ -4,9 +4,6 @@
 // still in flight, which also bounds how far the CPU can run ahead of the GPU.
 import type { GpuContext } from "../gpu/device.js";
 
-const MAP_READ = 0x0001;
-const COPY_DST = 0x0008;
-
 interface Slot {
   buffer: GPUBuffer;
   pending: Promise<void> | null;
@@ -23,7 +20,11 @@ export class ReadbackRing {
     label = "readback",
   ) {
     this.slots = Array.from({ length: count }, (_, i) => ({
-      buffer: ctx.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST, label: `${label} ${i}` }),
+      buffer: ctx.device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        label: `${label} ${i}`,
+      }),
       pending: null,
     }));
   }
@@ -44,7 +45,7 @@ export class ReadbackRing {
   read(index: number): Promise<ArrayBuffer> {
     const slot = this.slots[index];
     let out: ArrayBuffer = new ArrayBuffer(0);
-    const p = slot.buffer.mapAsync(MAP_READ).then(() => {
+    const p = slot.buffer.mapAsync(GPUMapMode.READ).then(() => {
       out = slot.buffer.getMappedRange(0, this.bytes).slice(0);
       slot.buffer.unmap();
     });

@@ -87,13 +87,13 @@ describe("device", () => {
       const op = withErrorScopes(ctx, "making a bad buffer", () =>
         ctx.device.createBuffer({
           size: 16,
-          usage: 0x01 | 0x02 /* MAP_READ | MAP_WRITE: invalid together */,
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE /* invalid together */,
         }),
       );
       await expect(op).rejects.toThrow(GpuOperationError);
       await expect(
         withErrorScopes(ctx, "making a bad buffer", () =>
-          ctx.device.createBuffer({ size: 16, usage: 0x01 | 0x02 }),
+          ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE }),
         ),
       ).rejects.toThrow(
         new RegExp(

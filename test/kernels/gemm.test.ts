@@ -1,6 +1,7 @@
 // The portable tiled GEMM (shaders/gemm.wgsl) against a float64 reference: every form, odd
 // shapes, long K, every tile variant, f32 and f16, with and without the fused epilogue.
 import { describe, expect, it } from "vitest";
+import { DEV_MATRIX_TILES, DEV_TILES } from "../../dev/gemm-tiles.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { roundToF16 } from "../../src/kernels/f16.js";
 import { type GemmVariant, gemm, TILES, type TileConfig } from "../../src/kernels/gemm.js";
@@ -82,7 +83,9 @@ describe("gemm (tiled)", () => {
   for (const [inT, outT] of precisions)
     for (const f of forms)
       it(`${inT}→${outT} ${f.transA ? "Aᵀ·B" : f.transB ? "A·Bᵀ" : "A·B"} on odd shapes, tile variants`, async () => {
-        const tiles = inT === "f32" ? Object.values(TILES) : [TILES.t32, TILES.t128];
+        // The dev tiles too: they stay correct while out of the production registry.
+        const tiles =
+          inT === "f32" ? [...Object.values(TILES), ...Object.values(DEV_TILES)] : [TILES.t32, TILES.t128];
         for (const [m, n, k] of shapes)
           for (const tile of tiles)
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
@@ -253,7 +256,7 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
         await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
           variant: "subgroup-matrix",
           bias: true,
-          matrixTile: MATRIX_TILES.b2x2a4x4,
+          matrixTile: DEV_MATRIX_TILES.b2x2a4x4,
           splitK: 3,
         });
         // Split-K over whole tiles: partial sums stored straight to the workspace.

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEV_TILES } from "../../dev/gemm-tiles.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { TILES } from "../../src/kernels/gemm.js";
 import { MATRIX_TILES, matrixUnsupportedReason } from "../../src/kernels/gemm-subgroup-matrix.js";
@@ -149,7 +150,16 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
     ],
     [
       "AdamW t=3, S=3, 8×8 register tile",
-      { k: 9, m: 70, n: 66, rule: ADAMW, lossScale: 3, step: 3, copy: true, options: tiled("t64x8") },
+      {
+        k: 9,
+        m: 70,
+        n: 66,
+        rule: ADAMW,
+        lossScale: 3,
+        step: 3,
+        copy: true,
+        options: { ...tiled(), tile: DEV_TILES.t64x8 },
+      },
     ],
     [
       "Adam + L2 t=1000, odd N, no copy",

@@ -110,3 +110,32 @@ describe("INSERT statements", () => {
     expect(positional).toEqual([]);
   });
 });
+
+// Experimental kernel variants live in dev/ (never winning, kept for the bench and tests): the
+// production path must not reach them, or they would be back in it.
+/** The imports of `file` that resolve into `dir` (relative specifiers only). */
+function importsInto(file: string, text: string, dir: string): string[] {
+  return ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((f) => f.fileName)
+    .filter((s) => s.startsWith(".") && resolve(dirname(file), s).startsWith(`${dir}/`));
+}
+
+describe("dev/", () => {
+  it("the check finds an import of dev/ from src/", () => {
+    const file = join(root, "src/kernels/x.ts");
+    const dev = join(root, "dev");
+    expect(importsInto(file, 'import { DEV_TILES } from "../../dev/gemm-tiles.js";', dev)).toEqual([
+      "../../dev/gemm-tiles.js",
+    ]);
+    expect(importsInto(file, 'import { TILES } from "./gemm-tiled.js";', dev)).toEqual([]);
+  });
+
+  it("nothing in src/ imports from dev/", () => {
+    const dev = join(root, "dev");
+    const found = sourceFiles(join(root, "src")).flatMap((file) =>
+      importsInto(file, readFileSync(file, "utf8"), dev).map((s) => `${relative(root, file)}: ${s}`),
+    );
+    expect(found).toEqual([]);
+  });
+});

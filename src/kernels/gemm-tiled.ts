@@ -1,0 +1,65 @@
+// The portable GEMM kernel (shaders/gemm.wgsl): register-tiled, f32 or f16 inputs, f32
+// accumulation, runs on every adapter. This module holds its tile configurations and its program
+// spec; the dispatch is src/kernels/gemm.ts, split-K src/kernels/gemm-split-k.ts.
+import {
+  type EpilogueFlags,
+  epilogueConsts,
+  GEMM_BINDINGS,
+  GEMM_UNIFORMS,
+  gemmOpName,
+} from "./gemm-common.js";
+import type { ProgramSpec } from "./program.js";
+
+export interface TileConfig {
+  name: string;
+  BM: number;
+  BN: number;
+  BK: number;
+  TM: number;
+  TN: number;
+}
+
+/**
+ * Numbered variants, as in llm.c: bigger tiles reuse more data but need more work to fill a GPU.
+ * TM and TN are multiples of 4 (each thread owns 4×4 groups); BM/TM × BN/TN threads. The
+ * production tiles: each won at least one measured product (H200 and lavapipe tune caches in
+ * bench/results/); the ones that won none are in dev/gemm-tiles.ts.
+ */
+export const TILES: Record<string, TileConfig> = {
+  t32: { name: "t32", BM: 32, BN: 32, BK: 16, TM: 4, TN: 4 },
+  t64: { name: "t64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
+  t128: { name: "t128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
+  t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
+};
+
+/** The tile for an M×N output when nothing else decides: the largest the output fills. */
+export function chooseTile(m: number, n: number): TileConfig {
+  if (m >= 1024 && n >= 1024) return TILES.t128;
+  if (m >= 128 && n >= 128) return TILES.t64;
+  return TILES.t32;
+}
+
+export function tiledSpec(
+  inType: "f32" | "f16",
+  outType: "f32" | "f16",
+  tile: TileConfig,
+  f: EpilogueFlags,
+): ProgramSpec {
+  return {
+    op: gemmOpName(`tiled_${tile.name}`, inType, outType, f),
+    shader: "gemm",
+    includes: ["lib/gemm_load"],
+    aliases: { T: inType, TC: outType },
+    consts: {
+      BM: tile.BM,
+      BN: tile.BN,
+      BK: tile.BK,
+      TM: tile.TM,
+      TN: tile.TN,
+      ...epilogueConsts(f),
+    },
+    bindings: GEMM_BINDINGS,
+    uniforms: GEMM_UNIFORMS,
+    workgroupSize: [tile.BN / tile.TN, tile.BM / tile.TM],
+  };
+}
