@@ -65,7 +65,7 @@ export async function createTensor(
       `${label} ${dtype}${shapeStr(shape)} needs ${bytes} bytes, past this device's storage-buffer limit of ${limit}`,
     );
   // At least 512 bytes: a shader that loads a 16×16 f16 subgroup-matrix fragment from a buffer
-  // needs that much bound, even for a 1×1 tensor (reads and writes still cover only `bytes`).
+  // needs that much bound, even for a 1×1 tensor (uploads and downloads still cover byteSize only).
   const buffer = await withErrorScopes(ctx, `createTensor(${label} ${dtype}${shapeStr(shape)})`, () =>
     ctx.device.createBuffer({ size: Math.max(bytes, MIN_ALLOCATION), usage: STORAGE, label }),
   );
