@@ -205,8 +205,12 @@ function kernelTable(
       bytes = B * I * (1 + e);
     } else if (k.startsWith("softmax")) {
       bytes = 2 * B * C * e;
+    } else if (k.startsWith("metrics_rows")) {
+      role = "metrics: classify rows";
+      bytes = B * C * e + 2 * B * 4; // logits, labels, one code a row
     } else if (k.startsWith("metrics")) {
-      bytes = B * C * e;
+      role = "metrics: sums";
+      bytes = 2 * B * 4; // codes and row losses
     } else if (k.startsWith("bias_grad")) {
       const n = biasGrads++ === 0 ? C : N;
       role = `bias gradient (${n})`;

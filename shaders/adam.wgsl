@@ -1,24 +1,63 @@
-// Adam / AdamW on f32 master weights over a whole slab: the element update (PyTorch's formulation,
-// bias corrections on the GPU from the state's step count) is shaders/lib/adam_math.wgsl, shared
-// with the fused weight-gradient kernels. Moments and weights are f32; grad is read as T.
-// WRITE_COPY also writes the f16 copy of the new w.
+// Adam / AdamW on f32 master weights over a whole slab, 8 elements a thread as 2 vec4 slots
+// (the mapping and the f16 copy: shaders/lib/optimizer_step.wgsl). The element rule (PyTorch's
+// formulation, bias corrections on the GPU from the state's step count) is adam_lane in
+// shaders/lib/adam_math.wgsl, shared with the fused weight-gradient kernels. Moments and weights
+// are f32; grad is read as vec4<T> (T = f32 or f16). WRITE_COPY also writes the f16 copy of the
+// new w.
 //
 // When flag[0] ≠ 0 (non-finite gradients this step) nothing is written: w, m, v and the copy keep
 // their values, with no read-back on the CPU.
-//
-// Each invocation updates two adjacent elements so that the packed f16 copy (two halves per u32
-// word, low first, converted bit-exactly) never has two writers per word.
-// Bindings: w, m, v: array<f32> (rw), grad: array<T> (read), flag: array<u32> (read),
-//   copy: array<u32> (rw), state: array<u32> (read).
-// Uniforms: n, lr, beta1, beta2, eps, l2, decay, ln_beta1, ln_beta2.
-// Const WRITE_COPY. Dispatch: grid1d over ceil(ceil(n / 2) / WG_X) workgroups.
+// Bindings: w, m, v: array<vec4<f32>> (rw), grad: array<vec4<T>> (read), flag: array<u32> (read),
+//   copy: array<vec2<u32>> (rw; 4 halves per slot), state: array<u32> (read).
+// Uniforms: n (elements), lr, beta1, beta2, eps, l2, decay, ln_beta1, ln_beta2.
+// Const WRITE_COPY. Dispatch: grid1d over ceil(n / (8 · WG_X)) workgroups.
 
-// (f16 bit conversions: shaders/lib/f16_bits.wgsl, included by the generator)
+// (f16 bit conversions: shaders/lib/f16_bits.wgsl; adam_step, adam_lane: shaders/lib/adam_math.wgsl)
 
-// (one_minus_pow, apply_update: shaders/lib/adam_math.wgsl)
+struct Slot {
+  w: vec4<f32>,
+  m: vec4<f32>,
+  v: vec4<f32>,
+  g: vec4<f32>,
+}
 
-fn update(i: u32) -> f32 {
-  return apply_update(i, f32(grad[i]));
+fn step_consts() -> AdamStep {
+  return adam_step();
+}
+
+fn load_slot(j: u32) -> Slot {
+  return Slot(w[j], m[j], v[j], vec4<f32>(grad[j]));
+}
+
+fn update_slot(s: Slot, c: AdamStep) -> Slot {
+  var r: Slot;
+  for (var k = 0u; k < 4u; k++) {
+    let lane = adam_lane(s.w[k], s.m[k], s.v[k], s.g[k], c);
+    r.w[k] = lane.w;
+    r.m[k] = lane.m;
+    r.v[k] = lane.v;
+  }
+  return r;
+}
+
+fn store_slot(j: u32, s: Slot, full: bool) {
+  if (full) {
+    w[j] = s.w;
+    m[j] = s.m;
+    v[j] = s.v;
+    return;
+  }
+  for (var k = 0u; k < 4u; k++) {
+    if (4u * j + k < params.n) {
+      w[j][k] = s.w[k];
+      m[j][k] = s.m[k];
+      v[j][k] = s.v[k];
+    }
+  }
+}
+
+fn slot_weights(s: Slot) -> vec4<f32> {
+  return s.w;
 }
 
 // (fn main: shaders/lib/optimizer_step.wgsl)

@@ -5,18 +5,37 @@
 // the training state's cursor for this plan's slot (lib/train_state.wgsl), advanced on the GPU by
 // the metrics kernel, so a recorded step needs no per-step uniform.
 //
-// One invocation per output element: row r = e / image_bytes, sample = order[cursor + r]. The
-// split is held in SHARDS buffers of images_per_shard whole images each (a split past one storage
-// binding; src/model/shards.ts): the sample lives in shard ⌊sample / images_per_shard⌋ at byte
-// (sample mod images_per_shard)·image_bytes + e mod image_bytes (4 per u32, byte k at bits 8k).
+// One invocation per 4 consecutive bytes of a row (its last group holds image_bytes mod 4 when
+// that is not 0): row r = t / groups, sample = order[cursor + r], the group's 4 bytes are read as
+// one u32 word of pixels (two, funnel-shifted, when the image does not start on a word: image_bytes
+// not a multiple of 4) and written as 4 outputs. The split is held in SHARDS buffers of
+// images_per_shard whole images each (a split past one storage binding; src/model/shards.ts): the
+// sample lives in shard ⌊sample / images_per_shard⌋ at byte
+// (sample mod images_per_shard)·image_bytes + offset in the image (4 per u32, byte k at bits 8k).
 // WGSL cannot index an array of bindings, so pixel_word (generated) selects the shard by a switch.
 // Every image holds H·W·3 bytes, so a byte's channel is its index in the image mod 3.
 // Bindings: pixels0..pixels{SHARDS-1}: array<u32> (read), order: array<u32> (read), all_labels: array<u32> (read),
 //   x: array<T> (rw), labels: array<u32> (rw), state: array<u32> (read).
 // Uniforms: n (= batch · image_bytes), image_bytes, images_per_shard, slot, scale0..2, bias0..2.
-// Dispatch: grid1d over ceil(n / WG_X).
+// Dispatch: grid1d over ceil(batch · ceil(image_bytes / 4) / WG_X).
 
 /*@PIXEL_WORD@*/
+
+// 4 bytes from byte `byte` of a shard (byte k of the result at bits 8k); `count` ≤ 4 of them are
+// real, and a second word is read only when they run into it (it then lies inside the image).
+fn pixel_bytes(shard: u32, byte: u32, count: u32) -> u32 {
+  let word = byte / 4u;
+  let shift = 8u * (byte % 4u);
+  let lo = pixel_word(shard, word);
+  if (shift == 0u) {
+    return lo;
+  }
+  var hi = 0u;
+  if (byte % 4u + count > 4u) {
+    hi = pixel_word(shard, word + 1u);
+  }
+  return (lo >> shift) | (hi << (32u - shift));
+}
 
 @compute @workgroup_size(WG_X, WG_Y, WG_Z)
 fn main(
@@ -24,20 +43,26 @@ fn main(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let e = (wid.x + wid.y * nwg.x) * WG_X + lid;
-  if (e >= params.n) {
+  let t = (wid.x + wid.y * nwg.x) * WG_X + lid;
+  let groups = (params.image_bytes + 3u) / 4u;
+  let r = t / groups;
+  if (r >= params.n / params.image_bytes) {
     return;
   }
-  let r = e / params.image_bytes;
-  let within = e - r * params.image_bytes;
+  let within = (t - r * groups) * 4u;
+  let count = min(4u, params.image_bytes - within);
   let sample = order[state[STATE_CURSOR + params.slot] + r];
   let shard = sample / params.images_per_shard;
   let byte = (sample - shard * params.images_per_shard) * params.image_bytes + within;
-  let v = f32((pixel_word(shard, byte / 4u) >> (8u * (byte % 4u))) & 0xffu);
-  let c = within % 3u;
+  let bytes = pixel_bytes(shard, byte, count);
   let scale = vec3<f32>(params.scale0, params.scale1, params.scale2);
   let bias = vec3<f32>(params.bias0, params.bias1, params.bias2);
-  x[e] = to_t(v * scale[c] + bias[c]);
+  let e = r * params.image_bytes + within;
+  for (var k = 0u; k < count; k++) {
+    let v = f32((bytes >> (8u * k)) & 0xffu);
+    let c = (within + k) % 3u;
+    x[e + k] = to_t(v * scale[c] + bias[c]);
+  }
   if (within == 0u) {
     labels[r] = all_labels[sample];
   }

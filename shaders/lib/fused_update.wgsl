@@ -1,6 +1,6 @@
 // The optimizer in a weight-gradient GEMM's epilogue (gemm_update.wgsl and gemm_subgroup_matrix.wgsl
 // with FUSED_UPDATE): each dW element is applied to the weights where it is computed, so no
-// gradient buffer is written or read back. Needs apply_update (lib/adam_math or lib/sgd_math),
+// gradient buffer is written or read back. Needs apply_update (lib/adam_indexed or lib/sgd_indexed),
 // bindings flag (u32, read) and copy (u32, rw: the packed f16 copy, WRITE_COPY), uniform n.
 
 var<workgroup> update_skip: u32;

@@ -5,9 +5,10 @@
 //   w −= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
 // The bias corrections are formed on the GPU from t = the training state's step count + 1
 // (src/kernels/train-state.ts), so the step runtime never rewrites a uniform; this wrapper puts
-// `step` and `lossScale` in a constant state buffer. The gradient may be f16 or f32. Optionally writes the f16 copy of the new weights. When the
-// non-finite flag is set the kernel writes nothing (no read-back needed) — but the caller's step
-// count still advances; see `step`.
+// `step` and `lossScale` in a constant state buffer. The gradient may be f16 or f32. Optionally
+// writes the f16 copy of the new weights. When the non-finite flag is set the kernel writes
+// nothing (no read-back needed) — but the caller's step count still advances; see `step`.
+// Memory-bound: 16-byte accesses, 8 elements a thread (optimizer-slots.ts).
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import {
@@ -17,10 +18,10 @@ import {
   describe,
   type FloatDtype,
   floatDtype,
-  grid,
   spareBuffer,
   WG,
 } from "./opcheck.js";
+import { checkSlotCoverage, optimizerGrid } from "./optimizer-slots.js";
 import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import type { Tensor } from "./tensor.js";
 import { constantState } from "./train-state.js";
@@ -71,12 +72,12 @@ export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec 
     aliases: { T: gradType },
     consts: { WRITE_COPY: writeCopy },
     bindings: [
-      { name: "w", access: "read_write", type: "f32" },
-      { name: "m", access: "read_write", type: "f32" },
-      { name: "v", access: "read_write", type: "f32" },
-      { name: "grad", access: "read", type: "T" },
+      { name: "w", access: "read_write", type: "vec4<f32>" },
+      { name: "m", access: "read_write", type: "vec4<f32>" },
+      { name: "v", access: "read_write", type: "vec4<f32>" },
+      { name: "grad", access: "read", type: "vec4<T>" },
       { name: "flag", access: "read", type: "u32" },
-      { name: "copy", access: "read_write", type: "u32" },
+      { name: "copy", access: "read_write", type: "vec2<u32>" },
       { name: "state", access: "read", type: "u32" },
     ],
     uniforms: [["n", "u32"], ...ADAM_HYPER_UNIFORMS],
@@ -160,6 +161,7 @@ export async function adam(ctx: GpuContext, args: AdamArgs, options: DispatchOpt
   if (flag) checkTensor(ctx, OP, "flag", flag, { dtype: "u32", size: 1 });
   if (wHalf) checkTensor(ctx, OP, "wHalf", wHalf, { dtype: "f16", ...same });
   checkDistinct(OP, { w, m, v, g, flag, wHalf });
+  checkSlotCoverage(OP, { w, m, v, g, wHalf });
   checkAdamHyper(OP, args);
   const uniforms = [n, ...adamHyperUniforms(args)];
   const program = await getProgram(ctx, adamSpec(g.dtype as FloatDtype, !!wHalf));
@@ -172,6 +174,5 @@ export async function adam(ctx: GpuContext, args: AdamArgs, options: DispatchOpt
     wHalf ?? spareBuffer(ctx, `${OP}.copy`, 4),
     args.state ?? constantState(ctx, { scale: args.lossScale ?? 1, steps: args.step - 1 }),
   ];
-  // One invocation per pair of elements (one word of the packed f16 copy).
-  dispatch(ctx, program, buffers, uniforms, grid(ctx, OP, Math.ceil(n / 2), WG, `${n} weights`), options);
+  dispatch(ctx, program, buffers, uniforms, optimizerGrid(ctx, OP, n), options);
 }

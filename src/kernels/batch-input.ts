@@ -163,7 +163,8 @@ export async function batchInput(
     program,
     [...bound, order, allLabels, x, labels, args.state],
     [n, imageBytes, perShard, args.slot, ...factors],
-    grid(ctx, OP, n, WG, `${n} pixels`),
+    // One invocation per 4 bytes of a row (shaders/batch_input.wgsl).
+    grid(ctx, OP, batch * Math.ceil(imageBytes / 4), WG, `${n} pixels`),
     options,
   );
 }

@@ -1,8 +1,19 @@
 // metrics: a batch's loss sum and top-1/top-5 counts added to running sums on the GPU (and the
-// plan's batch cursor advanced), read back every few steps; see shaders/metrics.wgsl.
+// plan's batch cursor advanced), read back every few steps. Two dispatches: one workgroup per row
+// classifies it (shaders/metrics_rows.wgsl, spread over the GPU), then one workgroup sums the
+// row codes and losses in a fixed order (shaders/metrics.wgsl).
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
-import { checkDistinct, checkTensor, describe, type FloatDtype, floatDtype, floatTypes } from "./opcheck.js";
+import {
+  checkDistinct,
+  checkTensor,
+  describe,
+  type FloatDtype,
+  floatDtype,
+  floatTypes,
+  grid,
+  spareBuffer,
+} from "./opcheck.js";
 import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import type { Tensor } from "./tensor.js";
 
@@ -21,24 +32,44 @@ export interface MetricsArgs {
   slot: number;
 }
 
-export function metricsSpec(dtype: FloatDtype): ProgramSpec {
+/** Threads per row in the first pass: a row of a few hundred classes is a few loads each. */
+const ROW_WG = 64;
+
+/** First pass: logits [batch, classes] (T), labels [batch] → codes [batch] (u32). */
+export function metricsRowsSpec(dtype: FloatDtype): ProgramSpec {
   const t = floatTypes(dtype);
   return {
-    op: OP,
-    shader: "metrics",
-    includes: ["lib/train_state"],
+    op: `${OP}_rows`,
+    shader: "metrics_rows",
     aliases: t.aliases,
     consts: t.consts,
     bindings: [
       { name: "logits", access: "read", type: "T" },
       { name: "labels", access: "read", type: "u32" },
+      { name: "codes", access: "read_write", type: "u32" },
+    ],
+    uniforms: [
+      ["batch", "u32"],
+      ["classes", "u32"],
+    ],
+    workgroupSize: [ROW_WG],
+  };
+}
+
+/** Second pass: codes and row losses [batch] summed into sums, the slot's cursor advanced. */
+export function metricsSumSpec(): ProgramSpec {
+  return {
+    op: OP,
+    shader: "metrics",
+    includes: ["lib/train_state"],
+    bindings: [
+      { name: "codes", access: "read", type: "u32" },
       { name: "row_loss", access: "read", type: "f32" },
       { name: "sums", access: "read_write", type: "u32" },
       { name: "state", access: "read_write", type: "u32" },
     ],
     uniforms: [
       ["batch", "u32"],
-      ["classes", "u32"],
       ["slot", "u32"],
     ],
     workgroupSize: [256],
@@ -62,13 +93,12 @@ export async function metrics(
   if (sums.size < METRIC_WORDS)
     throw new KernelInputError(OP, `sums (${describe(sums)}) needs ${METRIC_WORDS} words`);
   checkDistinct(OP, { logits, labels, rowLoss, sums });
-  const program = await getProgram(ctx, metricsSpec(dtype));
-  dispatch(
-    ctx,
-    program,
-    [logits, labels, rowLoss, sums, args.state],
-    [batch, classes, args.slot],
-    [1],
-    options,
-  );
+  const rows = await getProgram(ctx, metricsRowsSpec(dtype));
+  const sum = await getProgram(ctx, metricsSumSpec());
+  // Scratch shared by every metrics call on the device: each call's second pass reads its codes
+  // before the next call's first pass (dispatches run in submission order) overwrites them.
+  const codes = spareBuffer(ctx, `${OP}.codes`, 4 * batch);
+  const rowGrid = grid(ctx, OP, batch, 1, `${batch} rows`);
+  dispatch(ctx, rows, [logits, labels, codes], [batch, classes], rowGrid, options);
+  dispatch(ctx, sum, [codes, rowLoss, sums, args.state], [batch, args.slot], [1], options);
 }

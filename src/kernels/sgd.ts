@@ -2,7 +2,8 @@
 // dampening 0): g = grad/lossScale + weightDecay·w; v = momentum·v + g; w −= lr·v (Nesterov:
 // w −= lr·(g + momentum·v)). The gradient may be f16 (mixed precision) or f32. Optionally writes
 // the f16 copy of the new weights. When the non-finite flag is set the kernel writes nothing,
-// so an overflowing step is skipped without a CPU read-back.
+// so an overflowing step is skipped without a CPU read-back. Memory-bound: 16-byte accesses, 8
+// elements a thread (optimizer-slots.ts).
 import type { GpuContext } from "../gpu/device.js";
 import {
   checkDistinct,
@@ -11,10 +12,10 @@ import {
   describe,
   type FloatDtype,
   floatDtype,
-  grid,
   spareBuffer,
   WG,
 } from "./opcheck.js";
+import { checkSlotCoverage, optimizerGrid } from "./optimizer-slots.js";
 import { type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import type { Tensor } from "./tensor.js";
 import { constantState } from "./train-state.js";
@@ -52,11 +53,11 @@ export function sgdSpec(gradType: FloatDtype, flags: { nesterov: boolean; writeC
     aliases: { T: gradType },
     consts: { NESTEROV: flags.nesterov, WRITE_COPY: flags.writeCopy },
     bindings: [
-      { name: "w", access: "read_write", type: "f32" },
-      { name: "vel", access: "read_write", type: "f32" },
-      { name: "grad", access: "read", type: "T" },
+      { name: "w", access: "read_write", type: "vec4<f32>" },
+      { name: "vel", access: "read_write", type: "vec4<f32>" },
+      { name: "grad", access: "read", type: "vec4<T>" },
       { name: "flag", access: "read", type: "u32" },
-      { name: "copy", access: "read_write", type: "u32" },
+      { name: "copy", access: "read_write", type: "vec2<u32>" },
       { name: "state", access: "read", type: "u32" },
     ],
     uniforms: [["n", "u32"], ...SGD_HYPER_UNIFORMS],
@@ -94,6 +95,7 @@ export async function sgd(ctx: GpuContext, args: SgdArgs, options: DispatchOptio
   if (flag) checkTensor(ctx, OP, "flag", flag, { dtype: "u32", size: 1 });
   if (wHalf) checkTensor(ctx, OP, "wHalf", wHalf, { dtype: "f16", ...same });
   checkDistinct(OP, { w, v, g, flag, wHalf });
+  checkSlotCoverage(OP, { w, v, g, wHalf });
   checkSgdHyper(OP, args);
   const program = await getProgram(ctx, sgdSpec(g.dtype as FloatDtype, { nesterov, writeCopy: !!wHalf }));
   const buffers = [
@@ -104,13 +106,5 @@ export async function sgd(ctx: GpuContext, args: SgdArgs, options: DispatchOptio
     wHalf ?? spareBuffer(ctx, `${OP}.copy`, 4),
     args.state ?? constantState(ctx, { scale: lossScale }),
   ];
-  // One invocation per pair of elements (one word of the packed f16 copy).
-  dispatch(
-    ctx,
-    program,
-    buffers,
-    [n, lr, momentum, weightDecay],
-    grid(ctx, OP, Math.ceil(n / 2), WG, `${n} weights`),
-    options,
-  );
+  dispatch(ctx, program, buffers, [n, lr, momentum, weightDecay], optimizerGrid(ctx, OP, n), options);
 }

@@ -1,5 +1,7 @@
 // GPU tensors: a storage buffer with a dtype and a shape. Byte sizes round up to 4 (WebGPU's
-// binding granularity), so an f16 tensor of odd length carries 2 bytes of padding.
+// binding granularity), so an f16 tensor of odd length carries 2 bytes of padding; allocations
+// and bindings round further, to 16 bytes, so a kernel reading vec4<f32> (or 2×vec4<f16>) slots
+// can read a tensor's last slot whole and mask the lanes past its end (the optimizers do).
 import { type GpuContext, withErrorScopes } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import { f32ToF16Bits, fromF16Array, toF16Array } from "./f16.js";
@@ -30,6 +32,11 @@ export function byteSize(dtype: Dtype, n: number): number {
   return Math.max(4, Math.ceil((n * BYTES[dtype]) / 4) * 4);
 }
 
+/** Bytes a tensor's allocation and binding cover: its bytes rounded up to a whole 16-byte slot. */
+export function paddedBytes(dtype: Dtype, n: number): number {
+  return Math.ceil(byteSize(dtype, n) / 16) * 16;
+}
+
 export const shapeStr = (s: readonly number[]) => `[${s.join("×")}]`;
 
 const MIN_ALLOCATION = 512;
@@ -49,7 +56,7 @@ export async function createTensor(
     if (!Number.isInteger(d) || d < 1)
       throw new KernelInputError("createTensor", `${label}: bad shape ${shapeStr(shape)}`);
   const size = numel(shape);
-  const bytes = byteSize(dtype, size);
+  const bytes = paddedBytes(dtype, size);
   const limit = storageLimit(ctx);
   if (bytes > limit)
     throw new KernelInputError(
@@ -57,7 +64,7 @@ export async function createTensor(
       `${label} ${dtype}${shapeStr(shape)} needs ${bytes} bytes, past this device's storage-buffer limit of ${limit}`,
     );
   // At least 512 bytes: a shader that loads a 16×16 f16 subgroup-matrix fragment from a buffer
-  // needs that much bound, even for a 1×1 tensor (reads and writes still cover only `bytes`).
+  // needs that much bound, even for a 1×1 tensor (uploads and downloads still cover byteSize only).
   const buffer = await withErrorScopes(ctx, `createTensor(${label} ${dtype}${shapeStr(shape)})`, () =>
     ctx.device.createBuffer({
       size: Math.max(bytes, MIN_ALLOCATION),
@@ -102,15 +109,21 @@ export function reshapeView(t: Tensor, shape: readonly number[], label = t.label
 const describeT = (t: Tensor) => `${t.label} ${t.dtype}${shapeStr(t.shape)}`;
 
 /**
- * The binding of a tensor: whole buffer when it owns one, else its range, at least 512 bytes where
- * the buffer has them (a subgroup-matrix fragment load needs that much bound, as createTensor's
- * minimum allocation).
+ * The binding of a tensor: whole buffer when it owns one, else its range rounded up to 16 bytes
+ * and at least 512 bytes where the buffer has them (a subgroup-matrix fragment load needs that
+ * much bound, as createTensor's minimum allocation).
  */
 export function tensorBinding(t: Tensor): GPUBufferBinding {
   if (t.byteOffset === undefined) return { buffer: t.buffer };
-  const bytes = byteSize(t.dtype, t.size);
+  const bytes = paddedBytes(t.dtype, t.size);
   const size = Math.min(t.buffer.size - t.byteOffset, Math.max(bytes, MIN_ALLOCATION));
   return { buffer: t.buffer, offset: t.byteOffset, size: Math.floor(size / 4) * 4 };
+}
+
+/** The bytes a kernel sees of a tensor through tensorBinding (from its start). */
+export function boundBytes(t: Tensor): number {
+  const b = tensorBinding(t);
+  return b.size ?? b.buffer.size - (b.offset ?? 0);
 }
 
 /** Encodes numbers as the tensor's dtype. f16 rounds to nearest even. */

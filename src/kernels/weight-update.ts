@@ -85,14 +85,20 @@ export function fusedUpdateParts(
   return rule === "adam"
     ? {
         name: "adam",
-        includes: ["lib/f16_bits", "lib/train_state", "lib/adam_math", "lib/fused_update"],
+        includes: [
+          "lib/f16_bits",
+          "lib/train_state",
+          "lib/adam_math",
+          "lib/adam_indexed",
+          "lib/fused_update",
+        ],
         bindings: [rw("w"), rw("m"), rw("v"), ...tail],
         uniforms: ADAM_HYPER_UNIFORMS,
         consts: { WRITE_COPY: writeCopy },
       }
     : {
         name: nesterov ? "sgd_nesterov" : "sgd",
-        includes: ["lib/f16_bits", "lib/train_state", "lib/sgd_math", "lib/fused_update"],
+        includes: ["lib/f16_bits", "lib/train_state", "lib/sgd_math", "lib/sgd_indexed", "lib/fused_update"],
         bindings: [rw("w"), rw("vel"), ...tail],
         uniforms: SGD_HYPER_UNIFORMS,
         consts: { WRITE_COPY: writeCopy, NESTEROV: nesterov },

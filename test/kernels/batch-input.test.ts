@@ -10,6 +10,7 @@ import {
   download,
   downloadF32,
   fill,
+  reshapeView,
   tensorFrom,
 } from "../../src/kernels/tensor.js";
 import { constantState } from "../../src/kernels/train-state.js";
@@ -89,5 +90,74 @@ describe("batch_input with shards", () => {
         const gotLabels = await download(ctx, labels);
         expect(Array.from(gotLabels)).toEqual(Array.from(picked, (i) => allLabels[i]));
         destroyTensor(...shards, orderT, labelsT, x, labels);
+      });
+});
+
+// One split, image sizes of every residue mod 4 (4 bytes a thread, one word when images start on
+// words, two funnel-shifted words otherwise) and below one word. The output has one spare row,
+// poisoned like the rest, which must stay NaN: nothing is written past the batch.
+describe("batch_input, 4 bytes a thread", () => {
+  // [H·W, batch]: 3·hw bytes an image.
+  const CASES: [number, number][] = [
+    [1, 5], // 3 bytes: less than one word
+    [7, 37], // 21 ≡ 1 (mod 4)
+    [15, 300], // 45 ≡ 1: more rows than a workgroup's threads cover
+    [2, 9], // 6 ≡ 2
+    [16, 33], // 48 ≡ 0: every image starts on a word
+    [11, 20], // 33 ≡ 1
+    [13, 19], // 39 ≡ 3
+  ];
+  for (const dtype of ["f32", "f16"] as const)
+    for (const [hw, batch] of CASES)
+      it(`${dtype}: batch ${batch} of ${hw}×3 bytes`, async () => {
+        const { ctx, rng, seed } = env;
+        if (dtype === "f16" && !ctx.caps.f16) return;
+        const imageBytes = 3 * hw;
+        const count = batch + 7;
+        const cursor = 5;
+        const px = Uint8Array.from({ length: count * imageBytes }, () => Math.floor(rng() * 256));
+        const allLabels = Uint32Array.from({ length: count }, () => Math.floor(rng() * 1000));
+        const pixels = await tensorFrom(ctx, "u8", [count, imageBytes], px, "pixels");
+        // An order that wraps: the batch reads images from everywhere in the split.
+        const order = shuffled(rng, count);
+        const orderT = await tensorFrom(ctx, "u32", [count], order, "order");
+        const labelsT = await tensorFrom(ctx, "u32", [count], allLabels, "all labels");
+        const xAll = await createTensor(ctx, dtype, [batch + 1, imageBytes], "x + spare row");
+        fill(ctx, xAll, Number.NaN);
+        const x = reshapeView(xAll, [batch, imageBytes], "x");
+        const labels = await tensorFrom(
+          ctx,
+          "u32",
+          [batch],
+          new Uint32Array(batch).fill(0xdeadbeef),
+          "labels",
+        );
+        await batchInput(ctx, {
+          pixels,
+          order: orderT,
+          allLabels: labelsT,
+          x,
+          labels,
+          state: constantState(ctx, { cursors: [0, cursor] }),
+          slot: 1,
+          ...IMAGENET,
+        });
+        const picked = order.subarray(cursor, cursor + batch);
+        const gathered = new Uint8Array(batch * imageBytes);
+        picked.forEach((img, r) => {
+          gathered.set(px.subarray(img * imageBytes, (img + 1) * imageBytes), r * imageBytes);
+        });
+        const { want, bound } = unzip(
+          imageNormalizeRef(gathered, IMAGENET.mean, IMAGENET.std).map((e) => stored(e.want, e.bound, dtype)),
+        );
+        const got = await downloadF32(ctx, xAll);
+        const what = `batch_input ${dtype} ${hw}×3 batch ${batch}`;
+        expectClose(got.subarray(0, batch * imageBytes), want, bound, what, seed);
+        expect(
+          got.subarray(batch * imageBytes).every(Number.isNaN),
+          `${what}: the spare row stays poisoned`,
+        ).toBe(true);
+        expect(Array.from(await download(ctx, labels))).toEqual(Array.from(picked, (i) => allLabels[i]));
+        destroyTensor(pixels, orderT, labelsT, xAll, labels);
       });
 });

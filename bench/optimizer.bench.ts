@@ -1,0 +1,82 @@
+// The slab optimizers' memory throughput against a device-to-device copy of the same device:
+// Adam (f16 gradient + f16 copy, the mixed-precision step; f32 gradient, the f32 step) and SGD
+// with momentum, each over `--params` elements, by wall clock over `--reps` back-to-back
+// recorded dispatches in one submit (as the step runtime replays them). Bytes are each kernel's
+// minimum traffic: Adam reads w, m, v and g and writes w, m, v (+ the f16 copy); SGD w, v, g and
+// w, v (+ copy). GB/s are 10⁹ bytes per second, read + write.
+//   node dist/bench/optimizer.bench.js [--params 154700000] [--reps 20] [--copy-mib 1024]
+import { type GpuContext, openDevice } from "../src/gpu/device.js";
+import { adam } from "../src/kernels/adam.js";
+import type { RecordedDispatch } from "../src/kernels/program.js";
+import { sgd } from "../src/kernels/sgd.js";
+import { createTensor, type Tensor } from "../src/kernels/tensor.js";
+import { encodeDispatches } from "../src/runtime/replay.js";
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const params = opt("params", 154_700_000);
+const reps = opt("reps", 20);
+const copyBytes = opt("copy-mib", 1024) * 2 ** 20;
+
+/** Seconds per call of `encode`: one warm-up submit, then `reps` calls in one submit. */
+async function perCall(ctx: GpuContext, encode: (e: GPUCommandEncoder) => void): Promise<number> {
+  const warm = ctx.device.createCommandEncoder();
+  encode(warm);
+  ctx.device.queue.submit([warm.finish()]);
+  await ctx.device.queue.onSubmittedWorkDone();
+  const enc = ctx.device.createCommandEncoder();
+  for (let i = 0; i < reps; i++) encode(enc);
+  const t0 = performance.now();
+  ctx.device.queue.submit([enc.finish()]);
+  await ctx.device.queue.onSubmittedWorkDone();
+  return (performance.now() - t0) / 1000 / reps;
+}
+
+async function main(): Promise<void> {
+  const ctx = await openDevice();
+  console.log(`adapter: ${ctx.adapterName}; ${params} parameters, ${reps} reps`);
+  const src = ctx.device.createBuffer({ size: copyBytes, usage: 0x04 | 0x08 | 0x80 });
+  const dst = ctx.device.createBuffer({ size: copyBytes, usage: 0x04 | 0x08 | 0x80 });
+  const copyS = await perCall(ctx, (e) => e.copyBufferToBuffer(src, 0, dst, 0, copyBytes));
+  src.destroy();
+  dst.destroy();
+  const copyGBs = (2 * copyBytes) / copyS / 1e9;
+  console.log(`copy ${copyBytes / 2 ** 20} MiB: ${(copyS * 1e3).toFixed(3)} ms, ${copyGBs.toFixed(1)} GB/s`);
+  const t = (dtype: "f32" | "f16", label: string) => createTensor(ctx, dtype, [params], label);
+  const [w, m, v, g32] = await Promise.all([t("f32", "w"), t("f32", "m"), t("f32", "v"), t("f32", "g32")]);
+  const [g16, half] = await Promise.all([t("f16", "g16"), t("f16", "half")]);
+  const cases: { name: string; bytesPerParam: number; record: (rec: RecordedDispatch[]) => Promise<void> }[] =
+    [
+      {
+        name: "adam, f16 grad + f16 copy",
+        bytesPerParam: 12 + 2 + 12 + 2,
+        record: (rec) => adam(ctx, { w, m, v, g: g16, wHalf: half, step: 1, lr: 1e-3 }, { record: rec }),
+      },
+      {
+        name: "adam, f32 grad",
+        bytesPerParam: 12 + 4 + 12,
+        record: (rec) => adam(ctx, { w, m, v, g: g32, step: 1, lr: 1e-3 }, { record: rec }),
+      },
+      {
+        name: "sgd momentum, f16 grad + f16 copy",
+        bytesPerParam: 8 + 2 + 8 + 2,
+        record: (rec) => sgd(ctx, { w, v: m, g: g16, wHalf: half, lr: 0.1, momentum: 0.9 }, { record: rec }),
+      },
+    ];
+  for (const c of cases) {
+    const rec: RecordedDispatch[] = [];
+    await c.record(rec);
+    const s = await perCall(ctx, (e) => encodeDispatches(e, rec));
+    const gbs = (c.bytesPerParam * params) / s / 1e9;
+    console.log(
+      `${c.name.padEnd(36)} ${(s * 1e3).toFixed(3)} ms  ${gbs.toFixed(1)} GB/s  ${((100 * gbs) / copyGBs).toFixed(1)} % of the copy`,
+    );
+  }
+  for (const x of [w, m, v, g32, g16, half] as Tensor[]) x.buffer.destroy();
+  ctx.destroy();
+}
+
+await main();
