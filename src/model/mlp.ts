@@ -33,6 +33,7 @@ import { createSlab, layoutSlab, type Slab, slabChunks } from "../runtime/slab.j
 import { seededRandom } from "../util/rng.js";
 import { ModelError } from "./errors.js";
 import { modelFitReason } from "./fits.js";
+import { stepGemm } from "./gemm-calls.js";
 import type { OptimizerConfig } from "./optimizer.js";
 import type { PrecisionPolicy } from "./policy.js";
 import type { MlpShape } from "./shape.js";
@@ -315,7 +316,14 @@ export class GpuMlp {
       const out = last ? this.acts.logits : this.acts.h[l];
       const o = reshapeView(out, [b, out.shape[1]]);
       const w = this.weightFor(l, "weight");
-      await gemm(this.ctx, h, w, o, { bias: this.weightFor(l, "bias"), relu: !last, record: rec });
+      const g = stepGemm("forward", l, this.layers);
+      await gemm(this.ctx, h, w, o, {
+        bias: g.bias ? this.weightFor(l, "bias") : undefined,
+        relu: g.relu,
+        transA: g.transA,
+        transB: g.transB,
+        record: rec,
+      });
       this.note(
         "gemm",
         `forward layer ${l}${last ? "" : " + bias + ReLU"}`,
@@ -371,26 +379,30 @@ export class GpuMlp {
       if (l === 0 && this.fusedFirstLayer) {
         await this.recordFirstLayerUpdate(rec, input, dz);
       } else {
-        await gemm(ctx, input, dz, gw, { transA: true, record: rec });
+        const g = stepGemm("weight gradient", l, this.layers);
+        const opts = { transA: g.transA, transB: g.transB, relu: g.relu };
+        await gemm(ctx, input, dz, gw, { ...opts, record: rec });
         this.note(
           "gemm",
           `weight gradient layer ${l} (Hᵀ·dZ)`,
           t,
           "f32",
-          variantOf(ctx, input, dz, gw, { transA: true }),
+          variantOf(ctx, input, dz, gw, opts),
         );
       }
       await biasGrad(ctx, { dY: dz, db: gb }, { record: rec });
       this.note("bias_grad", `bias gradient layer ${l}`, t, "f32");
       if (l > 0) {
         const dh = reshapeView(this.acts.dh[l - 1], [b, this.shape.hidden[l - 1]]);
-        await gemm(ctx, dz, this.weightFor(l, "weight"), dh, { transB: true, record: rec });
+        const g = stepGemm("input gradient", l, this.layers);
+        const opts = { transA: g.transA, transB: g.transB, relu: g.relu };
+        await gemm(ctx, dz, this.weightFor(l, "weight"), dh, { ...opts, record: rec });
         this.note(
           "gemm",
           `input gradient layer ${l} (dZ·Wᵀ)`,
           t,
           t,
-          variantOf(ctx, dz, this.weightFor(l, "weight"), dh, { transB: true }),
+          variantOf(ctx, dz, this.weightFor(l, "weight"), dh, opts),
         );
         const dzPrev = reshapeView(this.acts.dz[l - 1], [b, this.shape.hidden[l - 1]]);
         await reluBackward(ctx, { dY: dh, y: input, dX: dzPrev }, { record: rec });
