@@ -3,6 +3,7 @@
 // the same descriptions (mlpGemmCalls), so the two cannot drift apart; a test also compares the
 // list with the calls a recorded step makes.
 import type { GemmCall } from "../kernels/gemm-tune.js";
+import { ModelError } from "./errors.js";
 
 /** Which of a layer's three products. */
 export type StepGemmKind = "forward" | "weight gradient" | "input gradient";
@@ -55,7 +56,7 @@ export function layerStepGemms(l: number, layers: number): StepGemm[] {
 /** layerStepGemms' entry of `kind` (mlp.ts: the options of the product it is about to record). */
 export function stepGemm(kind: StepGemmKind, l: number, layers: number): StepGemm {
   const g = layerStepGemms(l, layers).find((x) => x.kind === kind);
-  if (!g) throw new Error(`layer ${l} of ${layers} has no ${kind} GEMM`);
+  if (!g) throw new ModelError("bad-shape", `layer ${l} of ${layers} has no ${kind} GEMM`);
   return g;
 }
 
