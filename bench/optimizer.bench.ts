@@ -5,12 +5,13 @@
 // minimum traffic: Adam reads w, m, v and g and writes w, m, v (+ the f16 copy); SGD w, v, g and
 // w, v (+ copy). GB/s are 10⁹ bytes per second, read + write.
 //   node dist/bench/optimizer.bench.js [--params 154700000] [--reps 20] [--copy-mib 1024]
-import { type GpuContext, openDevice } from "../src/gpu/device.js";
+import { openDevice } from "../src/gpu/device.js";
 import { adam } from "../src/kernels/adam.js";
 import type { RecordedDispatch } from "../src/kernels/program.js";
 import { sgd } from "../src/kernels/sgd.js";
 import { createTensor, type Tensor } from "../src/kernels/tensor.js";
 import { encodeDispatches } from "../src/runtime/replay.js";
+import { wallPerCall } from "./wall-per-call.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -21,26 +22,13 @@ const params = opt("params", 154_700_000);
 const reps = opt("reps", 20);
 const copyBytes = opt("copy-mib", 1024) * 2 ** 20;
 
-/** Seconds per call of `encode`: one warm-up submit, then `reps` calls in one submit. */
-async function perCall(ctx: GpuContext, encode: (e: GPUCommandEncoder) => void): Promise<number> {
-  const warm = ctx.device.createCommandEncoder();
-  encode(warm);
-  ctx.device.queue.submit([warm.finish()]);
-  await ctx.device.queue.onSubmittedWorkDone();
-  const enc = ctx.device.createCommandEncoder();
-  for (let i = 0; i < reps; i++) encode(enc);
-  const t0 = performance.now();
-  ctx.device.queue.submit([enc.finish()]);
-  await ctx.device.queue.onSubmittedWorkDone();
-  return (performance.now() - t0) / 1000 / reps;
-}
-
 async function main(): Promise<void> {
   const ctx = await openDevice();
   console.log(`adapter: ${ctx.adapterName}; ${params} parameters, ${reps} reps`);
-  const src = ctx.device.createBuffer({ size: copyBytes, usage: 0x04 | 0x08 | 0x80 });
-  const dst = ctx.device.createBuffer({ size: copyBytes, usage: 0x04 | 0x08 | 0x80 });
-  const copyS = await perCall(ctx, (e) => e.copyBufferToBuffer(src, 0, dst, 0, copyBytes));
+  const COPY_BUFFER = GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE;
+  const src = ctx.device.createBuffer({ size: copyBytes, usage: COPY_BUFFER });
+  const dst = ctx.device.createBuffer({ size: copyBytes, usage: COPY_BUFFER });
+  const copyS = await wallPerCall(ctx, (e) => e.copyBufferToBuffer(src, 0, dst, 0, copyBytes), reps);
   src.destroy();
   dst.destroy();
   const copyGBs = (2 * copyBytes) / copyS / 1e9;
@@ -69,7 +57,7 @@ async function main(): Promise<void> {
   for (const c of cases) {
     const rec: RecordedDispatch[] = [];
     await c.record(rec);
-    const s = await perCall(ctx, (e) => encodeDispatches(e, rec));
+    const s = await wallPerCall(ctx, (e) => encodeDispatches(e, rec), reps);
     const gbs = (c.bytesPerParam * params) / s / 1e9;
     console.log(
       `${c.name.padEnd(36)} ${(s * 1e3).toFixed(3)} ms  ${gbs.toFixed(1)} GB/s  ${((100 * gbs) / copyGBs).toFixed(1)} % of the copy`,

@@ -27,6 +27,7 @@ import { optimizerConfig } from "../src/model/optimizer.js";
 import { precisionPolicy } from "../src/model/policy.js";
 import { encodeDispatches, encodeProfiled } from "../src/runtime/replay.js";
 import { openNvml } from "../src/telemetry/nvml.js";
+import { wallPerCall } from "./wall-per-call.js";
 
 interface Cfg {
   precision: "f32" | "mixed";
@@ -239,24 +240,6 @@ function printTable(title: string, t: KernelRow[]): void {
     console.log(
       `  ${r.role.slice(0, 38).padEnd(38)} ${r.us.toFixed(0).padStart(5)} ${(r.bytes / 1e6).toFixed(1).padStart(7)} ${(r.flops / 1e9).toFixed(1).padStart(8)} ${r.gbPerS.toFixed(0).padStart(6)} ${r.tflopPerS.toFixed(1).padStart(8)}  ${r.kernel.slice(0, 48)}`,
     );
-}
-
-/** Seconds per call of `encode` (recorded once, replayed `reps` times in one submit), by wall clock. */
-async function wallPerCall(
-  ctx: GpuContext,
-  encode: (e: GPUCommandEncoder) => void,
-  reps: number,
-): Promise<number> {
-  const enc0 = ctx.device.createCommandEncoder();
-  encode(enc0);
-  ctx.device.queue.submit([enc0.finish()]);
-  await ctx.device.queue.onSubmittedWorkDone();
-  const enc = ctx.device.createCommandEncoder();
-  for (let i = 0; i < reps; i++) encode(enc);
-  const t0 = performance.now();
-  ctx.device.queue.submit([enc.finish()]);
-  await ctx.device.queue.onSubmittedWorkDone();
-  return (performance.now() - t0) / 1000 / reps;
 }
 
 /**

@@ -260,6 +260,9 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
   for (const r of completed)
     for (const [k, v] of Object.entries(r.env?.versions ?? {}))
       versions[k] = unique([...(versions[k] ?? []), v]);
+  // Planned runs are plan slots: an attempt interrupted and then redone by --resume is one
+  // slot with two rows, and the suite is finished when every slot has a completed row.
+  const planned = Math.max(suite.plan.length, new Set(results.runs.map((r) => r.index)).size);
   const data: ReportData = {
     suite: {
       id: suite.id,
@@ -268,13 +271,9 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
       createdAt: suite.createdAt,
       generatedAt: generatedAt.toISOString(),
     },
-    // Planned runs are plan slots: an attempt interrupted and then redone by --resume is one
-    // slot with two rows, and the suite is finished when every slot has a completed row.
-    planned: Math.max(suite.plan.length, new Set(results.runs.map((r) => r.index)).size),
+    planned,
     completed: completed.length,
-    finished:
-      finishedSlots(results.runs) >=
-      Math.max(suite.plan.length, new Set(results.runs.map((r) => r.index)).size),
+    finished: finishedSlots(results.runs) >= planned,
     environment: {
       adapters: unique(completed.map((r) => r.env?.adapter)),
       drivers: unique(completed.map((r) => r.env?.driver)),

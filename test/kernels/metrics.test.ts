@@ -50,7 +50,10 @@ describe("metrics", () => {
           sums: await tensorFrom(ctx, "u32", [5], sums0, "sums"),
         };
         const state0 = Uint32Array.from({ length: STATE_WORDS }, (_, i) => 0x1000 + 37 * i);
-        const state = ctx.device.createBuffer({ size: STATE_WORDS * 4, usage: 0x80 | 0x04 | 0x08 });
+        const state = ctx.device.createBuffer({
+          size: STATE_WORDS * 4,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        });
         ctx.device.queue.writeBuffer(state, 0, state0);
         const codes = spareBuffer(ctx, "metrics.codes", 4 * batch);
         ctx.device.queue.writeBuffer(codes, 0, new Uint32Array(codes.size / 4).fill(0xffffffff));

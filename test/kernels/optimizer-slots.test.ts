@@ -55,7 +55,10 @@ function put(t: Tensor, values: ArrayLike<number>): void {
 
 async function frameWords(t: Tensor): Promise<Uint32Array> {
   const { ctx } = env;
-  const staging = ctx.device.createBuffer({ size: t.buffer.size, usage: 0x01 | 0x08 });
+  const staging = ctx.device.createBuffer({
+    size: t.buffer.size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = ctx.device.createCommandEncoder();
   enc.copyBufferToBuffer(t.buffer, 0, staging, 0, t.buffer.size);
   ctx.device.queue.submit([enc.finish()]);
@@ -162,7 +165,10 @@ describe("adam over 16-byte slots", () => {
   it("rejects a view whose binding stops short of its last 16-byte slot", async () => {
     const { ctx } = env;
     const n = 257; // 1028 bytes: the last slot would need 1040
-    const raw = ctx.device.createBuffer({ size: 1028, usage: 0x80 | 0x04 | 0x08 });
+    const raw = ctx.device.createBuffer({
+      size: 1028,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
     const w = tensorView(raw, 0, "f32", [n], "w-short");
     const [m, v, g] = await Promise.all(["m", "v", "g"].map((k) => createTensor(ctx, "f32", [n], k)));
     await expect(adam(ctx, { w, m, v, g, step: 1, lr: 1e-3 })).rejects.toThrow(
