@@ -12,52 +12,11 @@
 // Uniforms: n (elements), lr, beta1, beta2, eps, l2, decay, ln_beta1, ln_beta2.
 // Const WRITE_COPY. Dispatch: grid1d over ceil(n / (8 · WG_X)) workgroups.
 
-// (f16 bit conversions: shaders/lib/f16_bits.wgsl; adam_step, adam_lane: shaders/lib/adam_math.wgsl)
-
-struct Slot {
-  w: vec4<f32>,
-  m: vec4<f32>,
-  v: vec4<f32>,
-  g: vec4<f32>,
-}
-
-fn step_consts() -> AdamStep {
-  return adam_step();
-}
+// (f16 bit conversions: shaders/lib/f16_bits.wgsl; adam_step, adam_lane: shaders/lib/adam_math.wgsl;
+// Slot and its rule: shaders/lib/adam_slot.wgsl)
 
 fn load_slot(j: u32) -> Slot {
-  return Slot(w[j], m[j], v[j], vec4<f32>(grad[j]));
-}
-
-fn update_slot(s: Slot, c: AdamStep) -> Slot {
-  var r: Slot;
-  for (var k = 0u; k < 4u; k++) {
-    let lane = adam_lane(s.w[k], s.m[k], s.v[k], s.g[k], c);
-    r.w[k] = lane.w;
-    r.m[k] = lane.m;
-    r.v[k] = lane.v;
-  }
-  return r;
-}
-
-fn store_slot(j: u32, s: Slot, full: bool) {
-  if (full) {
-    w[j] = s.w;
-    m[j] = s.m;
-    v[j] = s.v;
-    return;
-  }
-  for (var k = 0u; k < 4u; k++) {
-    if (4u * j + k < params.n) {
-      w[j][k] = s.w[k];
-      m[j][k] = s.m[k];
-      v[j][k] = s.v[k];
-    }
-  }
-}
-
-fn slot_weights(s: Slot) -> vec4<f32> {
-  return s.w;
+  return load_state(j, vec4<f32>(grad[j]));
 }
 
 // (fn main: shaders/lib/optimizer_step.wgsl)

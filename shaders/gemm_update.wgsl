@@ -1,13 +1,15 @@
 // The first layer's weight gradient fused with its optimizer step, portable kernel:
 //   dW = Aᵀ · B with A = X stored [K, M] (K = batch rows, M = fan-in) and
 //   B = dZ stored [K, N], and each dW element applied to the f32 master weights where it is
-//   computed (lib/fused_update.wgsl with lib/adam_math or lib/sgd_math): no gradient buffer is
+//   computed (update_four: lib/fused_update_quad.wgsl 16 bytes at a time where N is a multiple
+//   of 4, else lib/fused_update.wgsl element by element): no gradient buffer is
 //   written or read back. The tiling and the k loop are gemm.wgsl's (TRANS_A, no split-K: the
 //   output has M·N/(BM·BN) tiles, thousands at the classifier's shapes, so it fills the GPU
 //   without one, and a split dW could only be applied once every split has added its part).
 // Element type T (A, B; staged in workgroup memory); accumulation f32. Out-of-range loads read 0.
 // A step the non-finite flag skips returns before any work, whole workgroups at once.
-// Bindings: a, b: array<T> (read); then the optimizer's (w, m, v or w, vel), flag, copy, state.
+// Bindings: a, b: array<T> (read); then the optimizer's (w, m, v or w, vel: vec4<f32> slots or
+// f32 elements, as the update lib wants), flag, copy, state.
 // Uniforms: m, n, k, then the optimizer's hyper-parameters. Consts BM, BN, BK, TM, TN, TRANS_A
 // (true), TRANS_B (false), WRITE_COPY (+ NESTEROV for SGD). Dispatch: [ceil(N/BN), ceil(M/BM), 1].
 
@@ -64,8 +66,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
 
-  // The epilogue: each thread's 4-column groups start at a multiple of 4, so its pairs
-  // (col, col + 1) start even: one word of the f16 copy per pair.
+  // The epilogue: each thread's 4-column groups start at a multiple of 4 — one 16-byte slot of w
+  // and the moments where N is a multiple of 4 (lib/fused_update_quad), else two pairs that start
+  // even, one word of the f16 copy each (lib/fused_update).
   for (var g = 0u; g < RG; g++) {
     for (var r = 0u; r < 4u; r++) {
       let row = row0 + (lid.y + g * WG_Y) * 4u + r;
@@ -73,11 +76,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       for (var cg = 0u; cg < CG; cg++) {
         let v4 = acc[(g * 4u + r) * CG + cg];
         let c4 = col0 + (lid.x + cg * WG_X) * 4u;
-        for (var j = 0u; j < 4u; j += 2u) {
-          let col = c4 + j;
-          if (col < params.n) {
-            update_pair(row, col, v4[j], v4[j + 1u], col + 1u < params.n);
-          }
+        if (c4 < params.n) {
+          update_four(row, c4, v4);
         }
       }
     }

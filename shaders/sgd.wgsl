@@ -12,48 +12,11 @@
 // Uniforms: n (elements), lr, momentum, weight_decay.
 // Consts: NESTEROV, WRITE_COPY. Dispatch: grid1d over ceil(n / (8 · WG_X)) workgroups.
 
-// (f16 bit conversions: shaders/lib/f16_bits.wgsl; sgd_step, sgd_lane: shaders/lib/sgd_math.wgsl)
-
-struct Slot {
-  w: vec4<f32>,
-  vel: vec4<f32>,
-  g: vec4<f32>,
-}
-
-fn step_consts() -> SgdStep {
-  return sgd_step();
-}
+// (f16 bit conversions: shaders/lib/f16_bits.wgsl; sgd_step, sgd_lane: shaders/lib/sgd_math.wgsl;
+// Slot and its rule: shaders/lib/sgd_slot.wgsl)
 
 fn load_slot(j: u32) -> Slot {
-  return Slot(w[j], vel[j], vec4<f32>(grad[j]));
-}
-
-fn update_slot(s: Slot, c: SgdStep) -> Slot {
-  var r: Slot;
-  for (var k = 0u; k < 4u; k++) {
-    let lane = sgd_lane(s.w[k], s.vel[k], s.g[k], c);
-    r.w[k] = lane.w;
-    r.vel[k] = lane.vel;
-  }
-  return r;
-}
-
-fn store_slot(j: u32, s: Slot, full: bool) {
-  if (full) {
-    w[j] = s.w;
-    vel[j] = s.vel;
-    return;
-  }
-  for (var k = 0u; k < 4u; k++) {
-    if (4u * j + k < params.n) {
-      w[j][k] = s.w[k];
-      vel[j][k] = s.vel[k];
-    }
-  }
-}
-
-fn slot_weights(s: Slot) -> vec4<f32> {
-  return s.w;
+  return load_state(j, vec4<f32>(grad[j]));
 }
 
 // (fn main: shaders/lib/optimizer_step.wgsl)

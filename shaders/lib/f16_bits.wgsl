@@ -56,3 +56,8 @@ fn f16bits_to_f32bits(h: u32) -> u32 {
   }
   return sign | ((exp + 112u) << 23u) | (mant << 13u);
 }
+
+// Two f32 values as one word of f16 bits (lo in the low half), each rounded as above.
+fn pack_half2(lo: f32, hi: f32) -> u32 {
+  return f32bits_to_f16bits(bitcast<u32>(lo)) | (f32bits_to_f16bits(bitcast<u32>(hi)) << 16u);
+}

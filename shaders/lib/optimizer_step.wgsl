@@ -3,10 +3,10 @@
 // and of the packed f16 copy per vec4). A workgroup owns 2·WG_X consecutive vec4 slots and thread
 // lid takes slots lid and lid + WG_X, so each load and store instruction of a warp covers one
 // contiguous range; both slots are loaded before either is updated, so their loads overlap.
-// The op supplies:
+// The op supplies fn load_slot(j) -> Slot (slot j's operands and gradient); its rule's slot lib
+// (lib/adam_slot.wgsl, lib/sgd_slot.wgsl) the rest of the protocol:
 //   struct Slot                        one vec4 of every operand (and the gradient as f32)
 //   fn step_consts() -> ...            the step's shared values (bias corrections, 1 / scale)
-//   fn load_slot(j) -> Slot            slot j's operands
 //   fn update_slot(s, c) -> Slot       the rule (its lib's *_lane) on each of the 4 lanes
 //   fn store_slot(j, s, full)          writes slot j back; `full` false: only lanes < n
 //   fn slot_weights(s) -> vec4<f32>    the new weights, for the f16 copy
@@ -15,10 +15,6 @@
 // The bindings must cover every slot whole (the wrapper checks; createTensor rounds to 16 bytes).
 // Nothing is written when the non-finite flag is set (the loss-scaled step is skipped on the
 // GPU, no read-back).
-
-fn pack_half2(lo: f32, hi: f32) -> u32 {
-  return f32bits_to_f16bits(bitcast<u32>(lo)) | (f32bits_to_f16bits(bitcast<u32>(hi)) << 16u);
-}
 
 fn finish_slot(j: u32, s: Slot) {
   let full = 4u * j + 4u <= params.n;

@@ -68,7 +68,7 @@ export function adamSpec(gradType: FloatDtype, writeCopy: boolean): ProgramSpec 
   return {
     op: OP,
     shader: "adam",
-    includes: ["lib/f16_bits", "lib/train_state", "lib/adam_math", "lib/optimizer_step"],
+    includes: ["lib/f16_bits", "lib/train_state", "lib/adam_math", "lib/adam_slot", "lib/optimizer_step"],
     aliases: { T: gradType },
     consts: { WRITE_COPY: writeCopy },
     bindings: [

@@ -28,6 +28,12 @@ export interface GemmShape {
 /** What a fused weight update (weight-update.ts) adds to a GEMM's spec: the optimizer's WGSL, bindings, uniforms, consts. */
 export interface FusedUpdateParts {
   name: string;
+  /**
+   * 16-byte slots: w and the moments bound as vec4<f32>, 4 adjacent dW values per update
+   * (lib/fused_update_quad.wgsl; dW's N a multiple of 4). Else element by element
+   * (lib/fused_update.wgsl), any N.
+   */
+  vector: boolean;
   includes: string[];
   bindings: BindingSpec[];
   uniforms: [string, UniformType][];

@@ -237,9 +237,10 @@ export function vectorStaging(
 }
 
 /**
- * The fused optimizer's code in the shader (its markers): a skipped step returns before any work;
- * each accumulator, through the scratch, updates two adjacent weights per lane. The guard on
- * params.n (never 0) keeps the plain epilogue after it reachable, so its bindings stay named.
+ * The fused optimizer's code in the shader, element path (lib/fused_update.wgsl; markers
+ * UPDATE_PROLOGUE and UPDATE_EPILOGUE): a skipped step returns before any work; each accumulator,
+ * through the per-subgroup scratch, updates two adjacent weights per lane. The guard on params.n
+ * (never 0) keeps the plain epilogue after it reachable, so its bindings stay named.
  */
 const UPDATE_SNIPPETS = {
   UPDATE_PROLOGUE: "if (update_skipped(tid)) { return; }",
@@ -258,6 +259,53 @@ const UPDATE_SNIPPETS = {
   ].join("\n      "),
 };
 
+/** Workgroup memory the vector epilogue's blocks may take (lib/fused_update_block.wgsl), bytes. */
+const UPDATE_BLOCK_BYTES = 16384;
+
+/**
+ * The vector epilogue's layout for this tile (lib/fused_update_block.wgsl), or null where it
+ * cannot serve: every subgroup's whole UROWS×UW block of accumulators in workgroup memory within
+ * UPDATE_BLOCK_BYTES, and its 16-byte slots a multiple of the subgroup size. UQ: slots per lane
+ * whose loads are issued together (4, or the largest power of two below that divides them).
+ */
+export function updateBlockLayout(
+  tile: MatrixTile,
+  sgSize: number,
+): { urows: number; uw: number; uq: number } | null {
+  const urows = 16 * tile.am;
+  const uw = tile.fn * tile.an;
+  const numSg = tile.sgRows * tile.sgCols;
+  if (numSg * urows * uw * 4 > UPDATE_BLOCK_BYTES) return null;
+  const slots = (urows * uw) / 4;
+  if (slots % sgSize !== 0) return null;
+  const perLane = slots / sgSize;
+  const uq = [4, 2, 1].find((q) => perLane % q === 0) as number;
+  return { urows, uw, uq };
+}
+
+/**
+ * The vector epilogue, after the k loop (appended to MAIN_LOOP): all of the subgroup's
+ * accumulators stored into its block at once, one barrier, then update_block; guarded like the
+ * element path so the plain epilogue after it stays reachable.
+ */
+function updateBlockSnippet(tile: MatrixTile): string {
+  const fn = tile.fn;
+  const stores = [...Array(tile.am).keys()].flatMap((i) =>
+    [...Array(tile.an).keys()].map(
+      (j) =>
+        `  subgroupMatrixStore<row_major>(&ublock, sg * (UROWS * UW) + ${i * 16}u * UW + ${j * fn}u, c${i}_${j}, UW);`,
+    ),
+  );
+  return [
+    "if (params.n != 0u) {",
+    ...stores,
+    "  workgroupBarrier();",
+    "  update_block(row0 + sgRow, col0 + sgCol, sg * (UROWS * UW), lane);",
+    "  return;",
+    "}",
+  ].join("\n  ");
+}
+
 export function matrixSpec(
   ctx: GpuContext,
   outType: "f32" | "f16",
@@ -272,6 +320,14 @@ export function matrixSpec(
   const directC = storeC && outType === "f32" && !update;
   const sgSize = ctx.caps.subgroupMaxSize;
   const numSg = tile.sgRows * tile.sgCols;
+  const block = update?.vector ? updateBlockLayout(tile, sgSize) : null;
+  if (update?.vector && !block)
+    throw new KernelInputError(
+      "weight_grad_update (subgroup-matrix)",
+      `tile ${tile.name}: no vector epilogue (its accumulator blocks exceed ${UPDATE_BLOCK_BYTES} bytes of workgroup memory or do not split over ${sgSize} lanes)`,
+    );
+  const snippets = tileSnippets(tile, flags.transA, flags.transB, directC);
+  if (block) snippets.MAIN_LOOP += `\n  ${updateBlockSnippet(tile)}`;
   return {
     op: gemmOpName(
       `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}${directC ? "_sc" : ""}${update ? `_${update.name}` : ""}`,
@@ -280,7 +336,7 @@ export function matrixSpec(
       flags,
     ),
     shader: "gemm_subgroup_matrix",
-    includes: ["lib/gemm_load", ...(update?.includes ?? [])],
+    includes: ["lib/gemm_load", ...(update?.includes ?? []), ...(block ? ["lib/fused_update_block"] : [])],
     aliases: { T: "f16", TC: outType },
     enables: ["subgroups", "chromium_experimental_subgroup_matrix"],
     consts: {
@@ -300,10 +356,11 @@ export function matrixSpec(
       STORE_C: directC,
       ...epilogueConsts(flags),
       ...update?.consts,
+      ...(block ? { UROWS: block.urows, UW: block.uw, UQ: block.uq } : {}),
     },
     snippets: {
-      ...tileSnippets(tile, flags.transA, flags.transB, directC),
-      ...(update ? UPDATE_SNIPPETS : {}),
+      ...snippets,
+      ...(update ? { ...UPDATE_SNIPPETS, ...(block ? { UPDATE_EPILOGUE: "" } : {}) } : {}),
     },
     // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
     bindings: [

@@ -49,7 +49,7 @@ export function sgdSpec(gradType: FloatDtype, flags: { nesterov: boolean; writeC
   return {
     op: OP,
     shader: "sgd",
-    includes: ["lib/f16_bits", "lib/train_state", "lib/sgd_math", "lib/optimizer_step"],
+    includes: ["lib/f16_bits", "lib/train_state", "lib/sgd_math", "lib/sgd_slot", "lib/optimizer_step"],
     aliases: { T: gradType },
     consts: { NESTEROV: flags.nesterov, WRITE_COPY: flags.writeCopy },
     bindings: [

@@ -12,6 +12,7 @@ import {
   tensorFrom,
 } from "../../src/kernels/tensor.js";
 import {
+  describeWeightGradUpdate,
   type UpdateRule,
   type WeightGradUpdateOptions,
   weightGradUpdate,
@@ -173,6 +174,32 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
       "SGD Nesterov, odd N, no copy",
       { k: 3, m: 21, n: 9, rule: NESTEROV, lossScale: 1, step: 1, copy: false, options: tiled() },
     ],
+    // N a multiple of 4: the 16-byte-slot epilogue (lib/fused_update_quad.wgsl).
+    [
+      "Adam t=1, S=1024, odd M and K, 16-byte slots",
+      { k: 7, m: 37, n: 20, rule: ADAM, lossScale: 1024, step: 1, copy: true, options: tiled() },
+    ],
+    [
+      "AdamW t=3, 8×8 register tile, 16-byte slots",
+      {
+        k: 9,
+        m: 70,
+        n: 68,
+        rule: ADAMW,
+        lossScale: 3,
+        step: 3,
+        copy: true,
+        options: { ...tiled(), tile: DEV_TILES.t64x8 },
+      },
+    ],
+    [
+      "Adam + L2 t=1000, 16-byte slots, no copy",
+      { k: 5, m: 19, n: 12, rule: ADAM_L2, lossScale: 1, step: 1000, copy: false, options: tiled() },
+    ],
+    [
+      "SGD Nesterov, 16-byte slots",
+      { k: 3, m: 21, n: 36, rule: NESTEROV, lossScale: 64, step: 1, copy: true, options: tiled("t64") },
+    ],
   ];
   for (const dtype of ["f32", "f16"] as const)
     for (const [name, c] of cases)
@@ -200,6 +227,27 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
       { k: 7, m: 37, n: 22, dtype: "f32", rule: SGD, lossScale: 1024, step: 2, copy: true, options: tiled() },
       1,
     );
+  });
+
+  it("skips the step on 16-byte slots too", async () => {
+    for (const rule of [ADAM, SGD])
+      await runCase(
+        { k: 7, m: 37, n: 24, dtype: "f32", rule, lossScale: 1024, step: 2, copy: true, options: tiled() },
+        1,
+      );
+  });
+
+  it("takes the 16-byte-slot epilogue exactly where N is a multiple of 4", async () => {
+    const { ctx } = env;
+    const kinds: string[] = [];
+    for (const n of [20, 22, 9, 1024]) {
+      const x = await createTensor(ctx, "f32", [4, 6], "x");
+      const dz = await createTensor(ctx, "f32", [4, n], "dz");
+      const w = await createTensor(ctx, "f32", [6, n], "w");
+      kinds.push(describeWeightGradUpdate(ctx, x, dz, w, tiled()));
+      destroyTensor(x, dz, w);
+    }
+    expect(kinds.map((k) => k.includes("16-byte slots"))).toEqual([true, false, false, true]);
   });
 
   it("updates when the flag is clear", async () => {
@@ -254,8 +302,18 @@ describe("weightGradUpdate, tensor-core kernel", () => {
       { k: 7, m: 37, n: 22, rule: ADAMW, lossScale: 3, step: 3, copy: true, options: sm("b2x2a2x2") },
     ],
     [
-      "large staged tile, vector staging, SGD",
+      "large staged tile, vector staging, SGD (blocks too large: element path)",
       { k: 24, m: 136, n: 272, rule: SGD, lossScale: 512, step: 1, copy: true, options: sm("b2x4a4x4") },
+    ],
+    // The block epilogue (lib/fused_update_block.wgsl): M past the last 64-row tile, N past the
+    // last 64-column one (the direct tile's clamped fragments), a staged tile with odd M and K.
+    [
+      "direct pipelined tile, block epilogue, M and N not tile multiples, AdamW",
+      { k: 48, m: 80, n: 112, rule: ADAMW, lossScale: 256, step: 2, copy: true, options: sm("p1x1a4x4") },
+    ],
+    [
+      "staged tile, block epilogue, odd M and K, Nesterov, no copy",
+      { k: 13, m: 45, n: 36, rule: NESTEROV, lossScale: 8, step: 1, copy: false, options: sm("b1x1a2x2") },
     ],
   ];
   for (const [name, c] of cases)
