@@ -51,6 +51,16 @@ async function main(): Promise<void> {
         record: (rec) => adam(ctx, { w, m, v, g: g32, step: 1, lr: 1e-3 }, { record: rec }),
       },
       {
+        name: "adam, f32 grad + f16 copy (mixed step)",
+        bytesPerParam: 12 + 4 + 12 + 2,
+        record: (rec) => adam(ctx, { w, m, v, g: g32, wHalf: half, step: 1, lr: 1e-3 }, { record: rec }),
+      },
+      {
+        name: "adam, f16 grad, no copy",
+        bytesPerParam: 12 + 2 + 12,
+        record: (rec) => adam(ctx, { w, m, v, g: g16, step: 1, lr: 1e-3 }, { record: rec }),
+      },
+      {
         name: "sgd momentum, f16 grad + f16 copy",
         bytesPerParam: 8 + 2 + 8 + 2,
         record: (rec) => sgd(ctx, { w, v: m, g: g16, wHalf: half, lr: 0.1, momentum: 0.9 }, { record: rec }),
