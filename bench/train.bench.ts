@@ -1,12 +1,14 @@
 // Trainer throughput: samples/s, GPU energy per 1,000 samples (NVML counter) and allocated GPU
 // memory for the dense classifier at the dissertation's shapes, three ways in one run:
 //   runtime: the step runtime as training runs it (recorded dispatches, one submit per step, slabs;
-//            the first layer's weight gradient stored and read back by Adam — the default);
+//            GpuMlpOptions.fuseFirstLayerUpdate "auto", the default: the first layer's weight
+//            gradient fused with Adam at batch ≤ SHORT_K, else stored and read back by Adam);
+//   unfused: the same with the weight gradient always stored (fuseFirstLayerUpdate false);
 //   naive:   the same step composed from the op functions as they stand alone — one encoder and
 //            one submit per step, but every op re-looked-up, a bind group and pass per dispatch,
 //            Adam and the non-finite check per tensor (the baseline the runtime must beat);
-//   fused:   the same with the opt-in fused weight gradient + optimizer
-//            (GpuMlpOptions.fuseFirstLayerUpdate on; slower on the H200 so far, docs/performance.md);
+//   fused:   the same with the fused weight gradient + optimizer at every batch
+//            (fuseFirstLayerUpdate true; slower at batch 256 on the H200, docs/performance.md);
 // and a per-kernel profile of one runtime step (timestamp queries, one pass per dispatch) with
 // each kernel's minimum traffic and FLOPs (kernelTable), and, with --ceilings, a 1 GiB
 // device-to-device copy and the slab Adam over the first layer's parameters in the same call.
@@ -350,9 +352,13 @@ async function main() {
   const ceilingRow = ceilings
     ? await measureCeilings(ctx, size * size * 3 * 1024 + 1024 * (1 + classes) + classes)
     : null;
-  // The default step (unfused) always; the opt-in fused one with --modes …,fused.
+  // Each step kind asked for (naive is composed beside the unfused model's tensors).
+  const FUSE = { runtime: "auto", unfused: false, fused: true } as const;
+  const builds = (["runtime", "unfused", "fused"] as const).filter(
+    (k) => modes.includes(k) || (k === "unfused" && modes.includes("naive")),
+  );
   for (const c of configs)
-    for (const fused of modes.includes("fused") ? [false, true] : [false]) {
+    for (const kind of builds) {
       const shape = { inputs: size * size * 3, hidden: [c.neurons], classes };
       const model = await GpuMlp.create(
         ctx,
@@ -360,7 +366,7 @@ async function main() {
         precisionPolicy(c.precision),
         optimizerConfig({ name: "adam" }),
         c.batch,
-        { fuseFirstLayerUpdate: fused },
+        { fuseFirstLayerUpdate: FUSE[kind] },
       );
       await model.initWeights(1);
       const plan = await model.trainPlan(split, c.batch, MEAN, STD);
@@ -371,8 +377,9 @@ async function main() {
         dispatches: plan.length,
         allocatedBytes: allocatedBytes(model),
       };
-      if ((!fused && modes.includes("runtime")) || (fused && modes.includes("fused"))) {
-        const mode = fused ? "fused" : "runtime";
+      const fused = model.fusedFirstLayer;
+      if (modes.includes(kind)) {
+        const mode = kind;
         const perEpoch = Math.floor(count / c.batch);
         const r = await timed(
           ctx,
@@ -413,7 +420,7 @@ async function main() {
           }`,
         );
       }
-      if (modes.includes("naive") && !fused) {
+      if (modes.includes("naive") && kind === "unfused") {
         const t = c.precision === "mixed" ? "f16" : "f32";
         const b = c.batch;
         const x = await createTensor(ctx, t, [b, shape.inputs], "nx");

@@ -27,6 +27,7 @@ import {
   gemmShape,
   reportGemmCall,
   resolveVariant,
+  TILES,
   type TileConfig,
 } from "./gemm.js";
 import type { EpilogueFlags, FusedUpdateParts, GemmShape } from "./gemm-common.js";
@@ -48,6 +49,9 @@ import type { Tensor } from "./tensor.js";
 import { constantState } from "./train-state.js";
 
 const OP = "weight_grad_update";
+
+/** Batch rows up to which the fused kernel runs on the portable tile by default (see planKernel). */
+export const SHORT_K = 64;
 
 /** The optimizer step applied to dW: Adam/AdamW (adam.ts's rules) or SGD (sgd.ts's). */
 export type UpdateRule =
@@ -206,6 +210,14 @@ function planKernel(
   if (options.tile) gemmOpts.tile = options.tile;
   if (options.matrixTile) gemmOpts.matrixTile = options.matrixTile;
   const shape = gemmShape(x, dz, w, gemmOpts);
+  // A short K (batch ≤ SHORT_K) goes to the portable kernel's t64 unless the caller chose: its
+  // 256 threads keep the epilogue's loads in flight where the tensor-core tile's one subgroup
+  // cannot (H200, dW 150528×1024, K = 32: 0.92 ms portable f32 against 4.0 ms on tensor cores),
+  // and the plain GEMM's tuned tile is no guide to the fused one (t128 ran at 35 ms, K = 256).
+  if ((options.variant ?? "auto") === "auto" && shape.k <= SHORT_K && !options.tile && !options.matrixTile) {
+    gemmOpts.variant = "tiled";
+    gemmOpts.tile = TILES.t64;
+  }
   const eff = effectiveOptions(ctx, x, w, shape, gemmOpts);
   const variant = resolveVariant(ctx, x, eff.opts, shape);
   if (variant === "subgroup-matrix") {

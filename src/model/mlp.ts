@@ -28,7 +28,12 @@ import {
   type Tensor,
 } from "../kernels/tensor.js";
 import { readState, STATE, STATE_WORDS, stateWords, type TrainStateValues } from "../kernels/train-state.js";
-import { describeWeightGradUpdate, type UpdateRule, weightGradUpdate } from "../kernels/weight-update.js";
+import {
+  describeWeightGradUpdate,
+  SHORT_K,
+  type UpdateRule,
+  weightGradUpdate,
+} from "../kernels/weight-update.js";
 import { createSlab, layoutSlab, type Slab, slabChunks } from "../runtime/slab.js";
 import { seededRandom } from "../util/rng.js";
 import { ModelError } from "./errors.js";
@@ -96,13 +101,14 @@ export function paramEntries(s: MlpShape): { name: string; shape: number[] }[] {
 export interface GpuMlpOptions {
   /**
    * Fuse the first layer's weight gradient with the optimizer (weight-update.ts): its dW is
-   * applied where it is computed and never stored in `grads`. Leave it off where its
-   * gradient must be seen. Needs an even first-layer width with an f16 copy (else unfused).
-   * Default false: on an H200 the fused kernels were slower than GEMM + Adam (mixed/256/1024:
-   * 4.3 ms against 1.1 + 1.4 ms; docs/performance.md), so they stay opt-in until their epilogue
-   * is memory-efficient.
+   * applied where it is computed and never stored in `grads`. Pass false where its gradient must
+   * be seen. Needs an even first-layer width with an f16 copy (else unfused). "auto" (the
+   * default): fused where the batch is at most SHORT_K rows, which the portable fused kernel
+   * serves — on an H200 the step at f32/32/1024 went from 2.56 to 1.70 ms, at mixed/32/1024
+   * from 2.16 ms to (see docs/performance.md); at batch 256 the fused kernels were slower than
+   * GEMM + Adam (mixed/256/1024: 5.96 ms against 1.11 + 1.18), so larger batches stay unfused.
    */
-  fuseFirstLayerUpdate?: boolean;
+  fuseFirstLayerUpdate?: boolean | "auto";
 }
 
 /** Slot of the training state's batch cursor: train batches and evaluation batches. */
@@ -209,7 +215,9 @@ export class GpuMlp {
       dz: await Promise.all(shape.hidden.map((n, l) => createTensor(ctx, t, [B, n], `dz${l}`))),
       rowLoss: await createTensor(ctx, "f32", [B], "row loss"),
     };
-    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, options.fuseFirstLayerUpdate ?? false, {
+    const fuseOpt = options.fuseFirstLayerUpdate ?? "auto";
+    const fuse = fuseOpt === "auto" ? maxBatch <= SHORT_K : fuseOpt;
+    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, fuse, {
       params,
       grads,
       m,
