@@ -210,11 +210,17 @@ function planKernel(
   if (options.tile) gemmOpts.tile = options.tile;
   if (options.matrixTile) gemmOpts.matrixTile = options.matrixTile;
   const shape = gemmShape(x, dz, w, gemmOpts);
-  // A short K (batch ≤ SHORT_K) goes to the portable kernel's t64 unless the caller chose: its
-  // 256 threads keep the epilogue's loads in flight where the tensor-core tile's one subgroup
-  // cannot (H200, dW 150528×1024, K = 32: 0.92 ms portable f32 against 4.0 ms on tensor cores),
-  // and the plain GEMM's tuned tile is no guide to the fused one (t128 ran at 35 ms, K = 256).
-  if ((options.variant ?? "auto") === "auto" && shape.k <= SHORT_K && !options.tile && !options.matrixTile) {
+  // f32 with a short K (batch ≤ SHORT_K) runs on the portable kernel's t64 unless the caller
+  // chose: the plain GEMM's tuned tile is no guide to the fused one (H200, dW 150528×1024: t64
+  // 0.92 ms at K = 32; t128, the plain GEMM's choice at K = 256, 35 ms). f16 inputs keep the
+  // plain GEMM's choice (tensor cores): the portable kernel's 2-byte loads made it 5.2 ms at K = 32.
+  if (
+    (options.variant ?? "auto") === "auto" &&
+    x.dtype === "f32" &&
+    shape.k <= SHORT_K &&
+    !options.tile &&
+    !options.matrixTile
+  ) {
     gemmOpts.variant = "tiled";
     gemmOpts.tile = TILES.t64;
   }

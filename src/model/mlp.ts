@@ -103,10 +103,10 @@ export interface GpuMlpOptions {
    * Fuse the first layer's weight gradient with the optimizer (weight-update.ts): its dW is
    * applied where it is computed and never stored in `grads`. Pass false where its gradient must
    * be seen. Needs an even first-layer width with an f16 copy (else unfused). "auto" (the
-   * default): fused where the batch is at most SHORT_K rows, which the portable fused kernel
-   * serves — on an H200 the step at f32/32/1024 went from 2.56 to 1.70 ms, at mixed/32/1024
-   * from 2.16 ms to (see docs/performance.md); at batch 256 the fused kernels were slower than
-   * GEMM + Adam (mixed/256/1024: 5.96 ms against 1.11 + 1.18), so larger batches stay unfused.
+   * default): fused for f32 at batch ≤ SHORT_K, where the portable fused kernel pays — on an
+   * H200 the f32/32/1024 step went from 2.56 to 1.84 ms (docs/performance.md). Mixed precision and
+   * larger batches stay unfused: there the fused kernels were slower than GEMM + Adam
+   * (mixed/32/1024: 5.9 ms against 2.1; mixed/256/1024: 7.1 against 3.3).
    */
   fuseFirstLayerUpdate?: boolean | "auto";
 }
@@ -216,7 +216,7 @@ export class GpuMlp {
       rowLoss: await createTensor(ctx, "f32", [B], "row loss"),
     };
     const fuseOpt = options.fuseFirstLayerUpdate ?? "auto";
-    const fuse = fuseOpt === "auto" ? maxBatch <= SHORT_K : fuseOpt;
+    const fuse = fuseOpt === "auto" ? policy.compute === "f32" && maxBatch <= SHORT_K : fuseOpt;
     const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, fuse, {
       params,
       grads,
