@@ -5,8 +5,8 @@
 // 224×224) per image otherwise cap a whole folder load at one core's ~1,200 images/s.
 // workerData: DecodeWorkerData.
 import { parentPort, workerData } from "node:worker_threads";
-import { addToHistogram } from "./cache-writer.js";
 import { DecodeFailure, decodeImage } from "./decode.js";
+import { addToHistogram } from "./histogram.js";
 
 export interface DecodeWorkerData {
   /** Side of the decoded images (pixels). */
