@@ -4,8 +4,11 @@
 //               by the folder loader (sharp on libuv's pool, UV_THREADPOOL_SIZE = the core count as
 //               the CLI sets it, os.availableParallelism() decodes in flight).
 // Prints images/s, images/s per core (cores = os.availableParallelism()) and images per CPU
-// second of the process (all threads: on a shared machine the honest per-core figure); target
-// ≥ 2,000 images/s on 16 cores (125 per core).
+// second of the process (all threads: on a shared machine the honest per-core figure), and the
+// main thread's CPU per image, whose inverse caps the load on any number of cores (the folder
+// loader's main thread only writes; before the decode workers it also started every sharp
+// pipeline and took the histograms, ~0.8 ms an image); target ≥ 2,000 images/s on 16 cores
+// (125 per core).
 //
 //   node dist/bench/decode.bench.js [--images 2000] [--out FILE.json]
 import fs from "node:fs";
@@ -38,14 +41,18 @@ interface Timing {
   cpuSeconds: number;
   /** images / cpuSeconds: what one core does when it has the core to itself (a shared machine's wall clock is not). */
   imagesPerCpuSecond: number;
+  /** CPU ms of the main thread per image; 1000 / this is the most images/s any core count gives. */
+  mainThreadMsPerImage: number;
 }
 
 async function timeLoad(spec: string, cacheDir: string, n: number): Promise<Timing> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const m0 = process.threadCpuUsage();
   const ds = await loadDataset(spec, { cacheDir, imageSize: 224 });
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
+  const m = process.threadCpuUsage(m0);
   const cpuSeconds = (c.user + c.system) / 1e6;
   const got = ds.train.count + ds.valid.count + ds.test.count;
   ds.close();
@@ -57,6 +64,7 @@ async function timeLoad(spec: string, cacheDir: string, n: number): Promise<Timi
     imagesPerSecondPerCore: n / seconds / cores,
     cpuSeconds,
     imagesPerCpuSecond: n / cpuSeconds,
+    mainThreadMsPerImage: (m.user + m.system) / 1e3 / n,
   };
 }
 
@@ -93,7 +101,7 @@ try {
     jpeg,
   };
   const fmt = (name: string, t: Timing) =>
-    `${name}: ${t.images} images in ${t.seconds.toFixed(2)} s = ${t.imagesPerSecond.toFixed(0)} images/s, ${t.imagesPerSecondPerCore.toFixed(0)} per core (${cores} cores, load ${result.loadAverage.toFixed(1)}); ${t.cpuSeconds.toFixed(1)} CPU s = ${t.imagesPerCpuSecond.toFixed(0)} images per CPU second`;
+    `${name}: ${t.images} images in ${t.seconds.toFixed(2)} s = ${t.imagesPerSecond.toFixed(0)} images/s, ${t.imagesPerSecondPerCore.toFixed(0)} per core (${cores} cores, load ${result.loadAverage.toFixed(1)}); ${t.cpuSeconds.toFixed(1)} CPU s = ${t.imagesPerCpuSecond.toFixed(0)} images per CPU second; main thread ${t.mainThreadMsPerImage.toFixed(2)} ms CPU an image (≤ ${(1000 / t.mainThreadMsPerImage).toFixed(0)} images/s)`;
   console.log(fmt("synthetic 224×224 → cache", synthetic));
   console.log(fmt("JPEG 224×224 → cache", jpeg));
   if (out) fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { LOADER_VERSION, type Manifest, sha256 } from "./cache.js";
 import { CacheWriter } from "./cache-writer.js";
-import { decodeInOrder } from "./decode.js";
+import { type Decoder, openDecoder } from "./decode-pool.js";
 import { DatasetError } from "./errors.js";
 import { cacheFolder, currentManifest, openCached } from "./open-cached.js";
 import {
@@ -21,6 +21,8 @@ export interface FolderLoadSettings extends SplitOptions {
   strict: boolean;
   cacheDir: string;
   concurrency: number;
+  /** Forces the number of decoding threads (1: the calling thread); default by the set's size. */
+  threads?: number;
   onProgress?: LoadOptions["onProgress"];
   onWarning?: LoadOptions["onWarning"];
 }
@@ -57,25 +59,35 @@ async function build(
 ): Promise<Manifest> {
   const skipped: SkippedFile[] = [...scan.skipped];
   const writer = new CacheWriter(cacheDir, sourceHash, s.imageSize);
+  const splits = SPLIT_NAMES.map((split) => ({ split, ...flatten(scan.classes, scan.splits[split]) }));
+  const decoder: Decoder = openDecoder({
+    size: s.imageSize,
+    concurrency: s.concurrency,
+    threads: s.threads,
+    files: splits.reduce((n, x) => n + x.files.length, 0),
+  });
   try {
-    for (const split of SPLIT_NAMES) {
-      const { files, labels } = flatten(scan.classes, scan.splits[split]);
+    for (const { split, files, labels } of splits) {
       writer.beginSplit(split);
       let done = 0;
       s.onProgress?.({ phase: "decode", split, done: 0, total: files.length });
-      await decodeInOrder(files, s.imageSize, s.concurrency, (i, r) => {
-        if (r.ok)
-          writer.append(
-            r.pixels,
-            [labels[i]],
-            [path.relative(scan.root, files[i]).split(path.sep).join("/")],
-          );
-        else {
-          const w = { file: files[i], reason: r.reason };
-          skipped.push(w);
-          s.onWarning?.(w);
-        }
-        s.onProgress?.({ phase: "decode", split, done: ++done, total: files.length });
+      await decoder.decode(files, split === "train", (b) => {
+        const keptLabels: number[] = [];
+        const keptNames: string[] = [];
+        b.failures.forEach((reason, k) => {
+          const i = b.first + k;
+          if (reason === undefined) {
+            keptLabels.push(labels[i]);
+            keptNames.push(path.relative(scan.root, files[i]).split(path.sep).join("/"));
+          } else {
+            const w = { file: files[i], reason };
+            skipped.push(w);
+            s.onWarning?.(w);
+          }
+        });
+        if (keptLabels.length > 0) writer.append(b.pixels, keptLabels, keptNames, b.hist);
+        done += b.failures.length;
+        s.onProgress?.({ phase: "decode", split, done, total: files.length });
       });
       const kept = writer.endSplit();
       const perClass = new Array<number>(scan.classes.length).fill(0);
@@ -96,6 +108,7 @@ async function build(
     return writer.commit({ source: sourceLabel, classes: scan.classes, skipped });
   } finally {
     writer.dispose();
+    await decoder.close();
   }
 }
 

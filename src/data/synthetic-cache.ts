@@ -4,11 +4,12 @@
 // load in, so a seed gives the same bytes as before). Sets of 64 MiB or more are drawn on
 // `concurrency` worker threads, smaller ones on the calling thread (a worker costs more to start
 // than a small set costs to draw).
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { LOADER_VERSION, type Manifest, sha256 } from "./cache.js";
 import { CacheWriter } from "./cache-writer.js";
 import { DatasetError } from "./errors.js";
 import { cacheFolder, currentManifest, openCached } from "./open-cached.js";
+import { spawnDataWorker } from "./spawn-worker.js";
 import { formatSyntheticSpec, type SyntheticSpec } from "./spec.js";
 import {
   className,
@@ -61,17 +62,6 @@ function planBatches(spec: SyntheticSpec, imageBytes: number): Batch[] {
   return out;
 }
 
-/** The worker's entry: compiled .js beside this file, or (under vitest) the .ts through the TS bootstrap. */
-function spawnWorker(data: { spec: SyntheticSpec; imageSize: number }): Worker {
-  if (import.meta.url.endsWith(".ts")) {
-    const entry = new URL("./synthetic-worker.ts", import.meta.url).href;
-    return new Worker(new URL("../telemetry/ts-worker-bootstrap.mjs", import.meta.url), {
-      workerData: { ...data, __entry: entry },
-    });
-  }
-  return new Worker(new URL("./synthetic-worker.js", import.meta.url), { workerData: data });
-}
-
 /** Draws every batch on `threads` workers (two batches in flight each) and hands them to `sink` in order. */
 async function drawOnWorkers(
   cacheDir: string,
@@ -81,7 +71,9 @@ async function drawOnWorkers(
   threads: number,
   sink: (b: Batch, d: DrawnBatch) => void,
 ): Promise<void> {
-  const workers = Array.from({ length: threads }, () => spawnWorker({ spec, imageSize }));
+  const workers = Array.from({ length: threads }, () =>
+    spawnDataWorker("synthetic-worker", { spec, imageSize }),
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       let next = 0;

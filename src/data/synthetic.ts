@@ -6,7 +6,7 @@
 // This file draws; synthetic-cache.ts writes the drawings straight into the decoded-pixel cache
 // (on worker threads for large sets, synthetic-worker.ts).
 import { seededRandom } from "../util/rng.js";
-import { addToHistogram } from "./cache-writer.js";
+import { addToHistogram } from "./histogram.js";
 import type { SyntheticSpec } from "./spec.js";
 import type { SplitName } from "./types.js";
 

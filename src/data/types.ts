@@ -25,7 +25,7 @@ export interface LoadOptions {
   splitSeed?: number;
   validFraction?: number;
   testFraction?: number;
-  /** Decoding width; default os.availableParallelism(). */
+  /** Decoding threads (workers) for a folder of 256 images or more, else decodes in flight; default os.availableParallelism(). */
   concurrency?: number;
   onProgress?: (e: ProgressEvent) => void;
   /** Each skipped file, as it is found (also on a cache hit, from the manifest). The library never prints. */
