@@ -27,11 +27,14 @@
 // scratch so the epilogue and the ragged edges are handled element by element.
 //
 // FUSED_UPDATE (src/kernels/weight-update.ts: dW = Xᵀ·dZ of the first layer): the epilogue is the
-// optimizer (lib/fused_update.wgsl with lib/adam_math or lib/sgd_math) — each accumulator goes
-// through the scratch, and each lane applies the update to two adjacent weights (one word of the
-// f16 copy); c, bias and ws are then bound to spare buffers and never touched, split-K is off,
-// and a step the non-finite flag skips returns before any work. The two markers UPDATE_PROLOGUE
-// and UPDATE_EPILOGUE hold that code (generated only then: the plain GEMM has no optimizer bindings).
+// optimizer; c, bias and ws are then bound to spare buffers and never touched, split-K is off,
+// and a step the non-finite flag skips returns before any work (the UPDATE_PROLOGUE marker). Two
+// forms, both generated only then (the plain GEMM has no optimizer bindings): element by element
+// (lib/fused_update.wgsl, the UPDATE_EPILOGUE marker) — each accumulator goes through the
+// scratch and each lane updates two adjacent weights, one word of the f16 copy; or, where N is a
+// multiple of 4 and the tile's blocks fit, 16-byte slots (lib/fused_update_block.wgsl, appended
+// to MAIN_LOOP) — all of a subgroup's accumulators stored to workgroup memory at once, then each
+// lane updates 4 adjacent weights at a time.
 
 const LDA: u32 = BK + PAD;
 const LDB: u32 = BN + PAD;

@@ -95,13 +95,26 @@ export function adapterKey(ctx: GpuContext): string {
   return [ctx.adapterName, ...parts].filter(Boolean).join(" | ");
 }
 
+/**
+ * A shader's code as the hash sees it: `//` comments, trailing blanks and empty lines dropped, so
+ * a comment edit keeps the timings measured with the code (WGSL has no string literals for `//`
+ * to hide in; the generator's block-comment markers stay, they place generated code).
+ */
+export function shaderCode(source: string): string {
+  return source
+    .split("\n")
+    .map((line) => line.replace(/\/\/.*$/, "").trimEnd())
+    .filter((line) => line !== "")
+    .join("\n");
+}
+
 let kernelsHashMemo: string | null = null;
-/** Hash of every shader the GEMM paths compile: a timing is stale once any of them changes. */
+/** Hash of every shader the GEMM paths compile: a timing is stale once any of their code changes. */
 export function gemmKernelsHash(): string {
   kernelsHashMemo ??= createHash("sha256")
     .update(
       ["gemm", "gemm_lanes", "gemm_subgroup_matrix", "gemm_skinny", "gemm_splitk_reduce", "lib/gemm_load"]
-        .map(shaderBody)
+        .map((name) => shaderCode(shaderBody(name)))
         .join("\u0000"),
     )
     .digest("hex")

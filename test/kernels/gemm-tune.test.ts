@@ -17,6 +17,7 @@ import {
 import {
   adapterKey,
   readTuneCache,
+  shaderCode,
   type TuneCacheFile,
   tuneCacheStatus,
   useTuneCache,
@@ -83,6 +84,30 @@ describe("tuneGemm", () => {
     expect(cands.some((c) => c.variant === "skinny")).toBe(true);
     expect(new Set(cands.filter((c) => c.variant === "tiled").map((c) => c.splitK)).size).toBeGreaterThan(1);
     expect(gemmCandidates(env.ctx, call).some((c) => c.variant === "skinny")).toBe(false);
+  });
+});
+
+describe("the kernel hash's view of a shader (shaderCode)", () => {
+  const src = [
+    "// header comment",
+    "const BM: u32 = 64u;   // rows",
+    "",
+    "fn main() {",
+    "  /*@MAIN_LOOP@*/",
+    "  x = a / b;",
+    "}",
+  ].join("\n");
+  it("ignores comments, trailing blanks and empty lines", () => {
+    const edited = src
+      .replace("// header comment", "// a longer header\n// over two lines")
+      .replace("// rows", "// rows of the tile  ")
+      .replace("fn main() {", "\nfn main() {   ");
+    expect(shaderCode(edited)).toBe(shaderCode(src));
+  });
+  it("sees every change of code, and keeps the generator's markers", () => {
+    expect(shaderCode(src.replace("64u", "128u"))).not.toBe(shaderCode(src));
+    expect(shaderCode(src.replace("a / b", "a * b"))).not.toBe(shaderCode(src));
+    expect(shaderCode(src)).toBe("const BM: u32 = 64u;\nfn main() {\n  /*@MAIN_LOOP@*/\n  x = a / b;\n}");
   });
 });
 
