@@ -104,7 +104,7 @@ export interface GpuMlpOptions {
    * applied where it is computed and never stored in `grads`. Pass false where its gradient must
    * be seen. Needs an even first-layer width with an f16 copy (else unfused). "auto" (the
    * default): fused for f32 at batch ≤ SHORT_K, where the portable fused kernel pays — on an
-   * H200 the f32/32/1024 step went from 2.56 to 1.84 ms (docs/performance.md). Mixed precision and
+   * H200 the f32/32/1024 step went from 2.49 to 1.77 ms (docs/performance.md). Mixed precision and
    * larger batches stay unfused: there the fused kernels were slower than GEMM + Adam
    * (mixed/32/1024: 5.9 ms against 2.1; mixed/256/1024: 7.1 against 3.3).
    */
