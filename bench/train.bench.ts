@@ -14,17 +14,19 @@
 // device-to-device copy and the slab Adam over the first layer's parameters in the same call.
 // The PyTorch peer (bench/peers/torch_mlp.py) runs beside it in bench/gpu-run.sh.
 //   node dist/bench/train.bench.js --configs f32:32:1024,mixed:256:1024 --seconds 10 --out FILE
+//     [--modes runtime,unfused,fused,naive] [--ceilings] [--fused-tile NAME]
 import { writeFileSync } from "node:fs";
 import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { adam } from "../src/kernels/adam.js";
 import { biasGrad } from "../src/kernels/bias-grad.js";
-import { gemm } from "../src/kernels/gemm.js";
+import { gemm, TILES } from "../src/kernels/gemm.js";
+import { matrixTile } from "../src/kernels/gemm-subgroup-matrix.js";
 import { imageNormalize } from "../src/kernels/image-normalize.js";
 import { nonfinite } from "../src/kernels/nonfinite.js";
 import { reluBackward } from "../src/kernels/relu-backward.js";
 import { softmaxXent } from "../src/kernels/softmax-xent.js";
 import { createTensor, reshapeView, type Tensor, upload } from "../src/kernels/tensor.js";
-import { GpuMlp, type GpuSplit, TRAIN_SLOT } from "../src/model/mlp.js";
+import { GpuMlp, type GpuMlpOptions, type GpuSplit, TRAIN_SLOT } from "../src/model/mlp.js";
 import { optimizerConfig } from "../src/model/optimizer.js";
 import { precisionPolicy } from "../src/model/policy.js";
 import { encodeDispatches, encodeProfiled } from "../src/runtime/replay.js";
@@ -58,6 +60,14 @@ const classes = Number(opt("classes", "525"));
 const count = Number(opt("count", "1024"));
 const modes = opt("modes", "runtime,naive").split(",");
 const tableFor = opt("table-configs", "mixed:256:1024,f32:32:1024").split(",");
+// --fused-tile NAME: the fused first-layer kernel's tile wherever it runs fused (a portable tile
+// of TILES, or a subgroup-matrix tile name such as p2x2a2x2); default its own choice.
+const fusedTileName = opt("fused-tile", "");
+const fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"] = !fusedTileName
+  ? undefined
+  : TILES[fusedTileName]
+    ? { variant: "tiled", tile: TILES[fusedTileName] }
+    : { variant: "subgroup-matrix", matrixTile: matrixTile(fusedTileName) };
 const ceilings = args.includes("--ceilings");
 const out = opt("out", "");
 const MEAN = [0.5, 0.5, 0.5] as const;
@@ -366,7 +376,7 @@ async function main() {
         precisionPolicy(c.precision),
         optimizerConfig({ name: "adam" }),
         c.batch,
-        { fuseFirstLayerUpdate: FUSE[kind] },
+        { fuseFirstLayerUpdate: FUSE[kind], firstLayerUpdateKernel: fusedKernel },
       );
       await model.initWeights(1);
       const plan = await model.trainPlan(split, c.batch, MEAN, STD);

@@ -32,6 +32,7 @@ import {
   describeWeightGradUpdate,
   SHORT_K,
   type UpdateRule,
+  type WeightGradUpdateOptions,
   weightGradUpdate,
 } from "../kernels/weight-update.js";
 import { createSlab, layoutSlab, type Slab, slabChunks } from "../runtime/slab.js";
@@ -109,6 +110,11 @@ export interface GpuMlpOptions {
    * (mixed/32/1024: 5.9 ms against 2.1; mixed/256/1024: 7.1 against 3.3).
    */
   fuseFirstLayerUpdate?: boolean | "auto";
+  /**
+   * The fused kernel's choice where fused (weight-update.ts options: variant, tile, matrixTile);
+   * default its own (the tuned or built-in choice). For benches that compare fused kernels.
+   */
+  firstLayerUpdateKernel?: Pick<WeightGradUpdateOptions, "variant" | "tile" | "matrixTile" | "tuned">;
 }
 
 /** Slot of the training state's batch cursor: train batches and evaluation batches. */
@@ -141,6 +147,8 @@ export class GpuMlp {
   private readonly plans = new Map<string, RecordedDispatch[]>();
   /** Whether layer 0's weights are updated inside their weight-gradient kernel (no dW in grads). */
   readonly fusedFirstLayer: boolean;
+  /** The fused kernel's choice (GpuMlpOptions.firstLayerUpdateKernel). */
+  private readonly fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"];
 
   private constructor(
     readonly ctx: GpuContext,
@@ -149,6 +157,7 @@ export class GpuMlp {
     readonly optimizer: OptimizerConfig,
     readonly maxBatch: number,
     fuse: boolean,
+    fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"],
     parts: Pick<
       GpuMlp,
       "params" | "grads" | "m" | "v" | "half" | "state" | "flag" | "trainSums" | "evalSums"
@@ -159,6 +168,7 @@ export class GpuMlp {
     this.layers = shape.hidden.length + 1;
     const width0 = shape.hidden[0] ?? shape.classes;
     this.fusedFirstLayer = fuse && (policy.compute !== "f16" || width0 % 2 === 0);
+    this.fusedKernel = fusedKernel;
     this.params = parts.params;
     this.grads = parts.grads;
     this.m = parts.m;
@@ -217,7 +227,7 @@ export class GpuMlp {
     };
     const fuseOpt = options.fuseFirstLayerUpdate ?? "auto";
     const fuse = fuseOpt === "auto" ? policy.compute === "f32" && maxBatch <= SHORT_K : fuseOpt;
-    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, fuse, {
+    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, fuse, options.firstLayerUpdateKernel, {
       params,
       grads,
       m,
@@ -480,14 +490,14 @@ export class GpuMlp {
         flag: this.policy.lossScaling ? this.flag : undefined,
         wHalf: view(this.half),
       },
-      { record: rec },
+      { ...this.fusedKernel, record: rec },
     );
     this.note(
       "weight_grad_update",
       `weight gradient layer 0 (Xᵀ·dZ) + ${o.name}${this.half ? ", writes the f16 copy" : ""}`,
       this.policy.compute,
       "f32",
-      describeWeightGradUpdate(this.ctx, x, dz, w),
+      describeWeightGradUpdate(this.ctx, x, dz, w, this.fusedKernel),
     );
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEV_TILES } from "../../dev/gemm-tiles.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { TILES } from "../../src/kernels/gemm.js";
-import { MATRIX_TILES, matrixUnsupportedReason } from "../../src/kernels/gemm-subgroup-matrix.js";
+import { MATRIX_TILES, matrixTile, matrixUnsupportedReason } from "../../src/kernels/gemm-subgroup-matrix.js";
 import {
   createTensor,
   destroyTensor,
@@ -287,10 +287,10 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
 
 // Tensor cores: only where the adapter has subgroup matrices (the GPU run, not lavapipe).
 describe("weightGradUpdate, tensor-core kernel", () => {
-  const sm = (tile: keyof typeof MATRIX_TILES): WeightGradUpdateOptions => ({
+  const sm = (tile: string): WeightGradUpdateOptions => ({
     variant: "subgroup-matrix",
     tuned: false,
-    matrixTile: MATRIX_TILES[tile],
+    matrixTile: MATRIX_TILES[tile] ?? matrixTile(tile),
   });
   const cases: [string, Omit<Case, "dtype">][] = [
     [
@@ -310,6 +310,10 @@ describe("weightGradUpdate, tensor-core kernel", () => {
     [
       "direct pipelined tile, block epilogue, M and N not tile multiples, AdamW",
       { k: 48, m: 80, n: 112, rule: ADAMW, lossScale: 256, step: 2, copy: true, options: sm("p1x1a4x4") },
+    ],
+    [
+      "four subgroups sharing the block epilogue (direct, 2×2 subgroups), Adam",
+      { k: 32, m: 80, n: 96, rule: ADAM, lossScale: 1024, step: 1, copy: true, options: sm("p2x2a2x2") },
     ],
     [
       "staged tile, block epilogue, odd M and K, Nesterov, no copy",

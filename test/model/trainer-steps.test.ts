@@ -1,8 +1,9 @@
 // The GPU training step against the float64 reference (src/model/reference): weights after several
 // recorded-and-replayed steps, the per-batch metrics, loss scaling on the GPU.
 import { describe, expect, it } from "vitest";
+import { TILES } from "../../src/kernels/gemm.js";
 import { createTensor, destroyTensor, readBytes, upload } from "../../src/kernels/tensor.js";
-import { GpuMlp, type GpuSplit, TRAIN_SLOT } from "../../src/model/mlp.js";
+import { GpuMlp, type GpuMlpOptions, type GpuSplit, TRAIN_SLOT } from "../../src/model/mlp.js";
 import { type OptimizerConfig, optimizerConfig } from "../../src/model/optimizer.js";
 import { precisionPolicy } from "../../src/model/policy.js";
 import {
@@ -35,7 +36,9 @@ async function setup(
   precision: "f32" | "mixed",
   opt: OptimizerConfig,
   scale?: Partial<{ initial: number; growthInterval: number }>,
+  arch: { hidden?: number[]; options?: GpuMlpOptions } = {},
 ) {
+  const hidden = arch.hidden ?? HIDDEN;
   const { ctx, rng } = env;
   const pixels = Uint8Array.from({ length: COUNT * INPUTS }, () => Math.floor(rng() * 256));
   const labels = Uint32Array.from({ length: COUNT }, () => Math.floor(rng() * CLASSES));
@@ -50,15 +53,16 @@ async function setup(
   const split: GpuSplit = { name: "t", count: COUNT, pixels: tp, labels: tl, order: to };
   const model = await GpuMlp.create(
     ctx,
-    { inputs: INPUTS, hidden: HIDDEN, classes: CLASSES },
+    { inputs: INPUTS, hidden, classes: CLASSES },
     precisionPolicy(precision, scale),
     opt,
     BATCH,
+    arch.options,
   );
   await model.initWeights(env.seed);
   const plan = await model.trainPlan(split, BATCH, MEAN, STD);
   const w0 = await model.readSlab(model.params);
-  const sizes = [INPUTS, ...HIDDEN, CLASSES];
+  const sizes = [INPUTS, ...hidden, CLASSES];
   const params: MlpParamsRef = {
     sizes,
     weights: sizes.slice(1).map((_, l) => Float64Array.from(w0[`layers.${l}.weight`])),
@@ -150,29 +154,68 @@ describe("training step on the GPU vs the float64 reference", () => {
   //    whose gradient is ~1e-7 of the others moves by ≈ lr either way), hence 2e-3.
   //    (Observed on lavapipe: SGD 3.4e-7, Adam/AdamW 1.4e-5.)
   //  Mixed precision has its own test below: no element-wise bound holds there (see it).
-  const CASES: { precision: "f32" | "mixed"; opt: OptimizerConfig; steps: number; bound: number }[] = [
+  //  The first layer's dW + update is fused by default at this batch in f32 (element by element
+  //  at width 17, on 16-byte slots at width 20); `fused` says which path each case must take.
+  const CASES: {
+    precision: "f32" | "mixed";
+    opt: OptimizerConfig;
+    steps: number;
+    bound: number;
+    fused: boolean;
+    hidden?: number[];
+    options?: GpuMlpOptions;
+  }[] = [
     {
       precision: "f32",
       opt: optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 1e-3 }),
       steps: 5,
       bound: 1e-5,
+      fused: true,
     },
     {
       precision: "f32",
-      opt: optimizerConfig({ name: "adamw", lr: 1e-2, weightDecay: 0.05 }),
+      opt: optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }),
       steps: 5,
-      bound: 3e-4,
+      bound: 1e-5,
+      fused: true,
+      hidden: [20, 9],
+      options: { firstLayerUpdateKernel: { variant: "tiled", tile: TILES.t32 } },
     },
     {
       precision: "f32",
       opt: optimizerConfig({ name: "adam", lr: 1e-2, weightDecay: 1e-2 }),
       steps: 4,
       bound: 3e-4,
+      fused: true,
+      hidden: [20, 9],
+    },
+    {
+      precision: "f32",
+      opt: optimizerConfig({ name: "adam", lr: 1e-2 }),
+      steps: 4,
+      bound: 3e-4,
+      fused: false,
+      options: { fuseFirstLayerUpdate: false },
+    },
+    {
+      precision: "f32",
+      opt: optimizerConfig({ name: "adamw", lr: 1e-2, weightDecay: 0.05 }),
+      steps: 5,
+      bound: 3e-4,
+      fused: true,
+    },
+    {
+      precision: "f32",
+      opt: optimizerConfig({ name: "adam", lr: 1e-2, weightDecay: 1e-2 }),
+      steps: 4,
+      bound: 3e-4,
+      fused: true,
     },
   ];
   for (const c of CASES)
-    it(`${c.precision} ${c.opt.name}: weights after ${c.steps} steps within ${c.bound} of each tensor's update; loss and accuracy sums exact to f32`, async () => {
-      const s = await setup(c.precision, c.opt);
+    it(`${c.precision} ${c.opt.name}${c.fused ? `, layer 0 fused (width ${(c.hidden ?? HIDDEN)[0]})` : ", unfused"}: weights after ${c.steps} steps within ${c.bound} of each tensor's update; loss and accuracy sums exact to f32`, async () => {
+      const s = await setup(c.precision, c.opt, undefined, { hidden: c.hidden, options: c.options });
+      expect(s.model.fusedFirstLayer).toBe(c.fused);
       try {
         const start = clone(s.params);
         const ref = clone(s.params);
