@@ -1,7 +1,7 @@
-// The slab optimizers' memory throughput against a device-to-device copy of the same device:
-// Adam (f16 gradient + f16 copy, the mixed-precision step; f32 gradient, the f32 step) and SGD
-// with momentum, each over `--params` elements, against bench/copy-ceiling.ts's shader copy, by wall clock over `--reps` back-to-back
-// recorded dispatches in one submit (as the step runtime replays them). Bytes are each kernel's
+// The slab optimizers' memory throughput against a device-to-device copy of the same device
+// (bench/copy-ceiling.ts's shader copy): Adam (f16 gradient + f16 copy, the mixed-precision step;
+// f32 gradient, the f32 step) and SGD with momentum, each over `--params` elements, by wall clock
+// over `--reps` back-to-back recorded dispatches in one submit (as the step runtime replays them). Bytes are each kernel's
 // minimum traffic: Adam reads w, m, v and g and writes w, m, v (+ the f16 copy); SGD w, v, g and
 // w, v (+ copy). GB/s are 10⁹ bytes per second, read + write.
 //   node dist/bench/optimizer.bench.js [--params 154700000] [--reps 20] [--copy-mib 1024]

@@ -16,7 +16,7 @@ fn update_pair(row: u32, col: u32, g0: f32, g1: f32, has_hi: bool) {
     hi = apply_update(i + 1u, g1);
   }
   if (WRITE_COPY) {
-    copy[i / 2u] = f32bits_to_f16bits(bitcast<u32>(lo)) | (f32bits_to_f16bits(bitcast<u32>(hi)) << 16u);
+    copy[i / 2u] = pack_half2(lo, hi);
   }
 }
 
