@@ -316,6 +316,10 @@ describe("weightGradUpdate, tensor-core kernel", () => {
       { k: 32, m: 80, n: 96, rule: ADAM, lossScale: 1024, step: 1, copy: true, options: sm("p2x2a2x2") },
     ],
     [
+      "four subgroups, direct without look-ahead, AdamW",
+      { k: 16, m: 96, n: 64, rule: ADAMW, lossScale: 2, step: 4, copy: true, options: sm("u2x2a2x2") },
+    ],
+    [
       "staged tile, block epilogue, odd M and K, Nesterov, no copy",
       { k: 13, m: 45, n: 36, rule: NESTEROV, lossScale: 8, step: 1, copy: false, options: sm("b1x1a2x2") },
     ],

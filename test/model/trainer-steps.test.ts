@@ -263,14 +263,23 @@ describe("training step on the GPU vs the float64 reference", () => {
   // failed although nothing was wrong. Adam: 5e-3 (≤ 2.1e-4 seen). Against a reference
   // without the f16 roundings the same steps miss by up to 0.57 of an element's update (a ReLU
   // mask flipped by rounding), which is why the roundings are modelled rather than bounded.
-  for (const [name, opt, bound] of [
-    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 2 ** -11],
-    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3],
+  // Mixed precision is unfused by default (the fused kernels' f16-copy epilogue is slower than
+  // GEMM + Adam on an H200, docs/performance.md); width 20 forces it on (the f16 inputs' fused
+  // kernel, 16-byte slots), width 17 (odd: no f16 copy a word at a time) stays unfused even then.
+  for (const [name, opt, bound, hidden, fused] of [
+    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 2 ** -11, [17, 9], false],
+    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3, [17, 9], false],
+    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 2 ** -11, [20, 9], true],
+    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3, [20, 9], true],
   ] as const)
-    it(`mixed ${name}: each tensor's update within ${bound} (L2) of an f16-rounding float64 reference`, async () => {
+    it(`mixed ${name}${fused ? ", layer 0 fused (forced)" : ", unfused"} (width ${hidden[0]}): each tensor's update within ${bound} (L2) of an f16-rounding float64 reference`, async () => {
       const steps = 4;
       const scale = 2 ** 15;
-      const s = await setup("mixed", opt);
+      const s = await setup("mixed", opt, undefined, {
+        hidden: [...hidden],
+        options: { fuseFirstLayerUpdate: true },
+      });
+      expect(s.model.fusedFirstLayer).toBe(fused);
       try {
         const ref = clone(s.params);
         const ps = flatten(ref);
@@ -288,6 +297,7 @@ describe("training step on the GPU vs the float64 reference", () => {
           });
         }
         await s.run(steps);
+        expect(s.model.kernels.some((k) => k.op === "weight_grad_update")).toBe(fused);
         const got = await s.model.readSlab(s.model.params);
         const S = flatten(s.params);
         names(ps.length / 2).forEach((tname, i) => {
@@ -305,33 +315,46 @@ describe("training step on the GPU vs the float64 reference", () => {
       }
     });
 
-  it("mixed: a loss scale that overflows f16 skips the step on the GPU, halves the scale, and training goes on", async () => {
-    const opt = optimizerConfig({ name: "sgd", lr: 0.05 });
-    const s = await setup("mixed", opt, { initial: 2 ** 40, growthInterval: 1000 });
-    try {
-      const before = await s.model.readSlab(s.model.params);
-      await s.run(1);
-      const after1 = await s.model.readSlab(s.model.params);
-      let st = await s.model.readState();
-      expect(st.skipped).toBe(1);
-      expect(st.steps).toBe(0);
-      expect(st.scale).toBe(2 ** 39);
-      for (const n of Object.keys(before)) expect(after1[n]).toEqual(before[n]);
-      // 2^40 → the scale must fall below ~2^16·B/max|dlogit| before a step is clean: ≤ 30 steps.
-      await s.run(40);
-      st = await s.model.readState();
-      expect(st.skipped).toBeGreaterThan(1);
-      expect(st.skipped).toBeLessThan(40);
-      expect(st.steps).toBe(41 - st.skipped);
-      expect(st.scale).toBe(2 ** (40 - st.skipped));
-      const after = await s.model.readSlab(s.model.params);
-      expect(after["layers.0.weight"]).not.toEqual(before["layers.0.weight"]);
-      const anyNaN = Object.values(after).some((a) => a.some((v) => !Number.isFinite(v)));
-      expect(anyNaN).toBe(false);
-    } finally {
-      s.cleanup();
-    }
-  });
+  for (const hidden of [
+    [17, 9],
+    [20, 9],
+  ])
+    it(`mixed, width ${hidden[0]}: a loss scale that overflows f16 skips the step on the GPU, halves the scale, and training goes on`, async () => {
+      const opt = optimizerConfig({ name: "sgd", lr: 0.05 });
+      const s = await setup(
+        "mixed",
+        opt,
+        { initial: 2 ** 40, growthInterval: 1000 },
+        {
+          hidden,
+          options: { fuseFirstLayerUpdate: true },
+        },
+      );
+      expect(s.model.fusedFirstLayer).toBe(hidden[0] % 2 === 0);
+      try {
+        const before = await s.model.readSlab(s.model.params);
+        await s.run(1);
+        const after1 = await s.model.readSlab(s.model.params);
+        let st = await s.model.readState();
+        expect(st.skipped).toBe(1);
+        expect(st.steps).toBe(0);
+        expect(st.scale).toBe(2 ** 39);
+        for (const n of Object.keys(before)) expect(after1[n]).toEqual(before[n]);
+        // 2^40 → the scale must fall below ~2^16·B/max|dlogit| before a step is clean: ≤ 30 steps.
+        await s.run(40);
+        st = await s.model.readState();
+        expect(st.skipped).toBeGreaterThan(1);
+        expect(st.skipped).toBeLessThan(40);
+        expect(st.steps).toBe(41 - st.skipped);
+        expect(st.scale).toBe(2 ** (40 - st.skipped));
+        const after = await s.model.readSlab(s.model.params);
+        expect(after["layers.0.weight"]).not.toEqual(before["layers.0.weight"]);
+        const anyNaN = Object.values(after).some((a) => a.some((v) => !Number.isFinite(v)));
+        expect(anyNaN).toBe(false);
+      } finally {
+        s.cleanup();
+      }
+    });
 
   it("mixed: the scale doubles after the growth interval of clean steps", async () => {
     const s = await setup("mixed", optimizerConfig({ name: "sgd", lr: 0.01 }), {
