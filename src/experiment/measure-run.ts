@@ -20,7 +20,7 @@ import { runCarbon } from "./carbon.js";
 import { type RampResult, rampClocks } from "./clock-ramp.js";
 import { divergence, runningLossDivergence } from "./divergence.js";
 import type { MeasurementRules } from "./measurement-rules.js";
-import { epochCheck } from "./phase-checks.js";
+import { epochCheck, planCheck, trainPhaseSeconds } from "./phase-checks.js";
 import { RUN_PHASE_NAMES } from "./phase-names.js";
 import { plannedDuration } from "./planned-duration.js";
 import { type SettleResult, waitForSettledPower } from "./power-settle.js";
@@ -281,6 +281,9 @@ export async function measureRun(
     const trainConfig = trainConfigOf(spec, config, run.seed, rc.cacheDir);
     const acquired = await rc.data.acquire(config.batch);
     release = acquired.release;
+    // Clocks up before the warm-up's timed steps too: timed at the idle clocks the baseline leaves,
+    // two chunks can agree and still give a plan 2.8× too long (H200, 2026-12-04, run 13).
+    const warmupRamp = await rampClocks(ctx, rc.rampSeconds);
     const warm = await warmUp(ctx, trainConfig, rc.data.dataset, acquired.splits, {
       timedSteps: rc.rules.warmupTimedSteps,
       minTimedSeconds: rc.warmupTimedSeconds,
@@ -349,6 +352,7 @@ export async function measureRun(
       carbon,
       ...(diverged !== null ? { diverged } : {}),
     });
+    const planned = plannedDuration(config, rc.data.dataset.train.count, warm.secondsPerStep).trainSeconds;
     const measurement: RunMeasurement = {
       baselineW: baselineWatts(report),
       settle: settle
@@ -363,11 +367,17 @@ export async function measureRun(
       upload: { paidBy: acquired.upload, seconds: acquired.uploadSeconds, bytes: acquired.uploadBytes },
       warmup: { steps: warm.steps, seconds: warm.seconds, secondsPerStep: warm.secondsPerStep },
       ramp,
-      plannedTrainSeconds: plannedDuration(config, rc.data.dataset.train.count, warm.secondsPerStep)
-        .trainSeconds,
+      warmupRamp,
+      plannedTrainSeconds: planned,
+      planCheck: planCheck(planned, trainPhaseSeconds(phases), rc.rules.planFactor),
       epochCheck: epochCheck(result.epochs, rc.rules.phaseTolerance),
     };
     store.setRunMeasurement(runId, measurement);
+    const plan = measurement.planCheck;
+    if (plan && !plan.ok)
+      progress.onNote?.(
+        `run ${run.index + 1}: its planned train phase (≈ ${plan.plannedS.toFixed(1)} s, from the warm-up's step time) was ${plan.ratio.toFixed(2)}× the measured ${plan.trainS.toFixed(1)} s, past a factor of ${rc.rules.planFactor}: the warm-up was timed in an unsteady state`,
+      );
     if (measurement.epochCheck && !measurement.epochCheck.ok)
       progress.onNote?.(
         `run ${run.index + 1}: epoch 1 took ${measurement.epochCheck.firstS.toFixed(3)} s vs the median epoch's ${measurement.epochCheck.medianS.toFixed(3)} s (${(100 * measurement.epochCheck.deviation).toFixed(0)} % off, past ${100 * rc.rules.phaseTolerance} %)`,

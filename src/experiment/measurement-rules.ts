@@ -32,9 +32,10 @@ export interface MeasurementRules {
    */
   warmupTimedSeconds: { nvml: number; other: number };
   /**
-   * Seconds of busy load (src/experiment/clock-ramp.ts) right before each run's train mark, on a
-   * GPU read by NVML: the H200 starts a load after idle at idle clocks (epoch 1 of its batch-256
-   * runs was 0.15–0.25 s slow). Recorded in setup.
+   * Seconds of busy load (src/experiment/clock-ramp.ts) right before each run's train mark, and
+   * as long before its warm-up's timed steps, on a GPU read by NVML: the H200 starts a load after
+   * idle at idle clocks (epoch 1 of its batch-256 runs was 0.15–0.25 s slow; a plan timed there
+   * came out 2.8× too long). Recorded in setup.
    */
   rampSeconds: { nvml: number; other: number };
   /**
@@ -45,6 +46,13 @@ export interface MeasurementRules {
   minTrainSeconds: { nvml: number; other: number };
   /** Relative tolerance of the phase checks (epoch 1 vs the median epoch; first replicate vs the others). */
   phaseTolerance: number;
+  /**
+   * A run's planned train seconds must lie within this factor of its measured train phase
+   * (phase-checks.ts planCheck). The plan counts training steps only, the phase adds each epoch's
+   * validation: 1.0–1.34× in the H200 studies where the timing was steady; the one unsteady plan
+   * (warm-up timed at idle clocks) was 2.8× too long.
+   */
+  planFactor: number;
   /** A run's baseline watts is an outlier past this modified z-score (Iglewicz & Hoaglin: 3.5). */
   baselineOutlierZ: number;
   /**
@@ -62,6 +70,7 @@ export const MEASUREMENT_RULES: MeasurementRules = {
   rampSeconds: { nvml: 1, other: 0 },
   minTrainSeconds: { nvml: 60, other: 0 },
   phaseTolerance: 0.1,
+  planFactor: 1.5,
   baselineOutlierZ: 3.5,
   baselineOutlierMinW: 2,
 };

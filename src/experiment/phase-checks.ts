@@ -28,6 +28,28 @@ export interface ReplicateCheck {
   ok: boolean;
 }
 
+/** A run's planned train seconds (warm-up s per step × steps) against its measured train phase. */
+export interface PlanCheck {
+  plannedS: number;
+  trainS: number;
+  /** trainS / plannedS. */
+  ratio: number;
+  /** Whether the plan was within a factor of `factor` of the phase, either way. */
+  ok: boolean;
+}
+
+/**
+ * The plan vs the train phase (null without a finite plan or a phase). The plan counts training
+ * steps only, so the phase (each epoch's validation too) is expected at or a little above it; a
+ * plan off by more than `factor` either way was timed in an unsteady state (e.g. idle clocks), and
+ * the up-front length check that used it could have passed or warned wrongly.
+ */
+export function planCheck(plannedS: number, trainS: number | null, factor: number): PlanCheck | null {
+  if (!(Number.isFinite(plannedS) && plannedS > 0) || trainS === null || !(trainS > 0)) return null;
+  const ratio = trainS / plannedS;
+  return { plannedS, trainS, ratio, ok: ratio <= factor && ratio >= 1 / factor };
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -44,6 +66,12 @@ export function epochCheck(
   const medianS = median(epochs.map((e) => e.seconds));
   const deviation = medianS > 0 ? Math.abs(first.seconds - medianS) / medianS : 0;
   return { firstS: first.seconds, medianS, deviation, ok: deviation <= tolerance };
+}
+
+/** Seconds of a run's train phase (null without one). */
+export function trainPhaseSeconds(phases: readonly PhaseRecord[]): number | null {
+  const p = phases.find((x) => x.name === RUN_PHASE_NAMES.train);
+  return p ? (p.endMs - p.startMs) / 1000 : null;
 }
 
 /** Seconds of a run's train phase per training sample it processed (null without either). */

@@ -206,8 +206,12 @@ export interface RunMeasurement {
   warmup: { steps: number; seconds: number; secondsPerStep: number };
   /** The clock ramp right before the train mark, in setup (clock-ramp.ts); absent in older stores. */
   ramp?: { seconds: number; dispatches: number };
+  /** The clock ramp before the warm-up's timed steps, in setup; absent in older stores. */
+  warmupRamp?: { seconds: number; dispatches: number };
   /** Estimated train-phase seconds (warm-up s per step × the run's steps). */
   plannedTrainSeconds: number;
+  /** That estimate against the measured train phase (phase-checks.ts); absent in older stores. */
+  planCheck?: { plannedS: number; trainS: number; ratio: number; ok: boolean } | null;
   /** Epoch 1 vs the median epoch (src/experiment/phase-checks.ts). */
   epochCheck: { firstS: number; medianS: number; deviation: number; ok: boolean } | null;
 }

@@ -5,7 +5,7 @@
 // says so instead of a table.
 import { MEASUREMENT_RULES } from "../experiment/measurement-rules.js";
 import { replicateChecks } from "../experiment/phase-checks.js";
-import type { RunRecord, SuiteResults } from "../experiment/types.js";
+import type { RunMeasurement, RunRecord, SuiteResults } from "../experiment/types.js";
 import type { Component } from "../telemetry/types.js";
 import type { Block, Section } from "./document.js";
 import { sig } from "./numbers.js";
@@ -53,6 +53,14 @@ function uploadCell(r: RunRecord): string {
     : `per run (streamed), ${sig(u.seconds, 3)} s`;
 }
 
+/** The planned train seconds, and where the run was checked, the phase as a multiple of the plan. */
+function planCell(m: RunMeasurement): string {
+  const plan = `≈ ${sig(m.plannedTrainSeconds, 3)} s`;
+  const c = m.planCheck;
+  if (!c) return plan;
+  return `${plan} (phase ${sig(c.ratio, 3)}×${c.ok ? "" : ", OFF"})`;
+}
+
 export function measuredPhasesSection(results: SuiteResults): Section | null {
   const runs = results.runs.filter((r) => r.status === "completed");
   if (!runs.length) return null;
@@ -95,19 +103,21 @@ export function measuredPhasesSection(results: SuiteResults): Section | null {
       settleCell(r),
       uploadCell(r),
       m
-        ? `${m.warmup.steps} steps, ${sig(m.warmup.seconds, 3)} s${m.ramp?.dispatches ? `; clock ramp ${sig(m.ramp.seconds, 3)} s` : ""}`
+        ? `${m.warmupRamp?.dispatches ? `clock ramp ${sig(m.warmupRamp.seconds, 3)} s, then ` : ""}${m.warmup.steps} steps, ${sig(m.warmup.seconds, 3)} s${m.ramp?.dispatches ? `; clock ramp ${sig(m.ramp.seconds, 3)} s` : ""}`
         : "—",
-      m && Number.isFinite(m.plannedTrainSeconds) ? `≈ ${sig(m.plannedTrainSeconds, 3)} s` : "—",
+      m && Number.isFinite(m.plannedTrainSeconds) ? planCell(m) : "—",
       e ? `${pct(e.deviation)} ${e.ok ? "ok" : "PAST"}` : "—",
     ];
   });
   const nOut = [...flags.values()].reduce((n, f) => n + f.filter(Boolean).length, 0);
   const checks = replicateChecks(runs, rules.phaseTolerance);
   const epochFails = measured.filter((r) => r.measurement?.epochCheck && !r.measurement.epochCheck.ok).length;
+  const planned = measured.filter((r) => r.measurement?.planCheck);
+  const planFails = planned.filter((r) => !r.measurement?.planCheck?.ok).length;
   const blocks: Block[] = [
     {
       kind: "paragraph",
-      text: `Before the first baseline every configuration was warmed up (the GPU in the power state later baselines find); before each baseline the GPU's power had to settle (the last ${rules.settle.windowSeconds} s within ${rules.settle.withinWatts} W, slope ≤ ${rules.settle.maxSlopeWPerS} W/s, at most ${rules.settle.timeoutSeconds} s). Each run's setup holds the dataset's upload when it paid it and its warm-up (pipelines compiled, uncounted steps on a throwaway model, timed until steady), then, where a ramp is listed, a busy load right before train so it starts at working clocks; train holds the epochs alone. Checks: epoch 1 within ${pct(rules.phaseTolerance)} of the median epoch (${epochFails} of ${measured.length} runs past it); the first replicate of each configuration within ${pct(rules.phaseTolerance)} of the others in train seconds per sample. Baseline watts are gross mean power over the idle window; ${nOut ? `${nOut} flagged as outliers` : "none is an outlier"} (modified z-score > ${rules.baselineOutlierZ} and at least ${rules.baselineOutlierMinW} W from the median). Planned train seconds are estimates (warm-up s per step × steps).`,
+      text: `Before the first baseline every configuration was warmed up (the GPU in the power state later baselines find); before each baseline the GPU's power had to settle (the last ${rules.settle.windowSeconds} s within ${rules.settle.withinWatts} W, slope ≤ ${rules.settle.maxSlopeWPerS} W/s, at most ${rules.settle.timeoutSeconds} s). Each run's setup holds the dataset's upload when it paid it and its warm-up (pipelines compiled, uncounted steps on a throwaway model, timed until steady), where clock ramps are listed, a busy load before the warm-up's timed steps (so the plan is timed at working clocks) and again right before train (so it starts at them); train holds the epochs alone. Checks: epoch 1 within ${pct(rules.phaseTolerance)} of the median epoch (${epochFails} of ${measured.length} runs past it); the first replicate of each configuration within ${pct(rules.phaseTolerance)} of the others in train seconds per sample. Baseline watts are gross mean power over the idle window; ${nOut ? `${nOut} flagged as outliers` : "none is an outlier"} (modified z-score > ${rules.baselineOutlierZ} and at least ${rules.baselineOutlierMinW} W from the median). Planned train seconds are estimates (warm-up s per step × steps)${planned.length ? `, checked against the train phase: within a factor of ${rules.planFactor} in ${planned.length - planFails} of ${planned.length} runs (the phase also holds each epoch's validation, so it is expected at or a little above the plan)` : ""}.`,
     },
     {
       kind: "table",

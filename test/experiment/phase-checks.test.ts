@@ -1,6 +1,12 @@
 // The checks that compilation stayed out of `train`, and the planned length, on hand-made runs.
 import { describe, expect, it } from "vitest";
-import { epochCheck, replicateChecks, trainSecondsPerSample } from "../../src/experiment/phase-checks.js";
+import {
+  epochCheck,
+  planCheck,
+  replicateChecks,
+  trainPhaseSeconds,
+  trainSecondsPerSample,
+} from "../../src/experiment/phase-checks.js";
 import { plannedDuration, shortPhaseWarning } from "../../src/experiment/planned-duration.js";
 import type { RunConfiguration } from "../../src/experiment/types.js";
 
@@ -20,6 +26,33 @@ describe("epoch check", () => {
     // A fast first epoch is as suspect as a slow one.
     expect(epochCheck(ep([0.1, 0.2, 0.2]), 0.1)?.ok).toBe(false);
     expect(epochCheck([], 0.1)).toBeNull();
+  });
+});
+
+describe("plan check", () => {
+  it("the train phase as a multiple of the planned seconds, within a factor either way", () => {
+    // The H200 study's run 13: planned ≈ 79.8 s, trained 28.8 s — 0.361×, past a factor of 1.5.
+    const off = planCheck(79.8, 28.8, 1.5);
+    expect(off?.ratio).toBeCloseTo(28.8 / 79.8, 12);
+    expect(off?.ok).toBe(false);
+    // Validation adds to the phase: 1.34× (the fashion study) is within 1.5; 1.6× and 1/1.6 are not.
+    expect(planCheck(2, 2.68, 1.5)?.ok).toBe(true);
+    expect(planCheck(2, 3.2, 1.5)?.ok).toBe(false);
+    expect(planCheck(3.2, 2, 1.5)?.ok).toBe(false);
+    expect(planCheck(2, 3, 1.5)?.ok).toBe(true); // the bound itself is inside
+    // No plan (no timed steps), no phase: no check.
+    expect(planCheck(Number.NaN, 3, 1.5)).toBeNull();
+    expect(planCheck(0, 3, 1.5)).toBeNull();
+    expect(planCheck(2, null, 1.5)).toBeNull();
+  });
+  it("the train phase's seconds from the phase records", () => {
+    const phases = [
+      { name: "setup", startMs: 0, endMs: 500 },
+      { name: "train", startMs: 500, endMs: 2750 },
+      { name: "test", startMs: 2750, endMs: 3000 },
+    ];
+    expect(trainPhaseSeconds(phases)).toBeCloseTo(2.25, 15);
+    expect(trainPhaseSeconds(phases.filter((p) => p.name !== "train"))).toBeNull();
   });
 });
 

@@ -178,6 +178,13 @@ describe("suite", () => {
       expect(r.measurement?.epochCheck?.deviation, table.join("; ")).toBeGreaterThanOrEqual(0);
       expect(r.measurement?.ramp?.seconds).toBeGreaterThanOrEqual(0.05);
       expect(r.measurement?.ramp?.dispatches).toBeGreaterThan(0);
+      // The ramp before the warm-up's timed steps too, and the plan checked against the phase.
+      expect(r.measurement?.warmupRamp?.seconds).toBeGreaterThanOrEqual(0.05);
+      expect(r.measurement?.warmupRamp?.dispatches).toBeGreaterThan(0);
+      const pc = r.measurement?.planCheck;
+      const phase = r.phases.find((p) => p.name === "train");
+      expect(pc?.plannedS).toBe(r.measurement?.plannedTrainSeconds);
+      expect(pc?.trainS).toBeCloseTo(((phase?.endMs ?? 0) - (phase?.startMs ?? 0)) / 1000, 9);
     }
     expect(powerReads).toBeGreaterThanOrEqual(2 * runs.length);
     // The resident dataset: uploaded by the first run only, in its setup phase.
