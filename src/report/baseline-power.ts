@@ -4,7 +4,7 @@
 // phase-checks.ts). Runs from stores older than migration 6 have no measurement: the section then
 // says so instead of a table.
 import { MEASUREMENT_RULES } from "../experiment/measurement-rules.js";
-import { replicateChecks } from "../experiment/phase-checks.js";
+import { type PlanCheck, planCheck, replicateChecks, trainPhaseSeconds } from "../experiment/phase-checks.js";
 import type { RunMeasurement, RunRecord, SuiteResults } from "../experiment/types.js";
 import type { Component } from "../telemetry/types.js";
 import type { Block, Section } from "./document.js";
@@ -53,10 +53,19 @@ function uploadCell(r: RunRecord): string {
     : `per run (streamed), ${sig(u.seconds, 3)} s`;
 }
 
+/** The run's plan check as stored, or for stores older than it, from its train phase. */
+function planOf(r: RunRecord): PlanCheck | null {
+  const m = r.measurement;
+  if (!m) return null;
+  return (
+    m.planCheck ?? planCheck(m.plannedTrainSeconds, trainPhaseSeconds(r.phases), MEASUREMENT_RULES.planFactor)
+  );
+}
+
 /** The planned train seconds, and where the run was checked, the phase as a multiple of the plan. */
-function planCell(m: RunMeasurement): string {
+function planCell(r: RunRecord, m: RunMeasurement): string {
   const plan = `≈ ${sig(m.plannedTrainSeconds, 3)} s`;
-  const c = m.planCheck;
+  const c = planOf(r);
   if (!c) return plan;
   return `${plan} (phase ${sig(c.ratio, 3)}×${c.ok ? "" : ", OFF"})`;
 }
@@ -105,15 +114,15 @@ export function measuredPhasesSection(results: SuiteResults): Section | null {
       m
         ? `${m.warmupRamp?.dispatches ? `clock ramp ${sig(m.warmupRamp.seconds, 3)} s, then ` : ""}${m.warmup.steps} steps, ${sig(m.warmup.seconds, 3)} s${m.ramp?.dispatches ? `; clock ramp ${sig(m.ramp.seconds, 3)} s` : ""}`
         : "—",
-      m && Number.isFinite(m.plannedTrainSeconds) ? planCell(m) : "—",
+      m && Number.isFinite(m.plannedTrainSeconds) ? planCell(r, m) : "—",
       e ? `${pct(e.deviation)} ${e.ok ? "ok" : "PAST"}` : "—",
     ];
   });
   const nOut = [...flags.values()].reduce((n, f) => n + f.filter(Boolean).length, 0);
   const checks = replicateChecks(runs, rules.phaseTolerance);
   const epochFails = measured.filter((r) => r.measurement?.epochCheck && !r.measurement.epochCheck.ok).length;
-  const planned = measured.filter((r) => r.measurement?.planCheck);
-  const planFails = planned.filter((r) => !r.measurement?.planCheck?.ok).length;
+  const planned = measured.filter((r) => planOf(r));
+  const planFails = planned.filter((r) => !planOf(r)?.ok).length;
   const blocks: Block[] = [
     {
       kind: "paragraph",
