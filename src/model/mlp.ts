@@ -559,7 +559,7 @@ export class GpuMlp {
     }
     this.note(
       o.name === "sgd" ? "sgd" : "adam",
-      `${o.name} over all parameters${half.length ? ", writes the f16 copy" : ""}`,
+      `${o.name} over ${this.fusedFirstLayer ? "the parameters past layer 0's weights" : "all parameters"}${half.length ? ", writes the f16 copy" : ""}`,
       "f32",
       "f32",
     );

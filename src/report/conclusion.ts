@@ -4,6 +4,7 @@
 import { DIVERGENCE_RULE } from "../experiment/divergence.js";
 import { SHARED_PROVENANCE } from "../experiment/provenance.js";
 import { interval, percent, pValue, sig } from "./numbers.js";
+import { stepDifferenceCaveat } from "./step-kernels.js";
 import type { ReportData } from "./types.js";
 
 /** Percentage points of a fraction difference (0.004 → "0.4"). */
@@ -161,6 +162,7 @@ export function conclude(data: ReportData): { conclusion: string[]; caveats: str
     caveats.push(
       `${diverged.length} run(s) diverged (${[...new Set(diverged.map((r) => r.configId))].join(", ")}): stopped early by the rule "${DIVERGENCE_RULE}", kept in the store and listed below, left out of every figure and test above.`,
     );
+  for (const d of data.stepKernels.differences) caveats.push(stepDifferenceCaveat(d));
   if (!data.finished)
     caveats.push(
       `The suite is not finished: ${data.completed} of ${data.planned} planned runs completed${data.excluded.length ? `, ${data.excluded.length} ended otherwise (listed below)` : ""}.`,

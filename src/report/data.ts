@@ -15,6 +15,7 @@ import {
   weakest,
 } from "./energy.js";
 import { accuracyEquivalence, DEFAULT_EQUIVALENCE_MARGIN, energyStatistics, meanCi } from "./statistics.js";
+import { stepKernels } from "./step-kernels.js";
 import type { ConfigurationSummary, DeviceBlockSummary, ReportData, RunEnergy } from "./types.js";
 
 /**
@@ -299,6 +300,12 @@ export function collectReportData(results: SuiteResults, generatedAt: Date): Rep
     accuracyTarget: target,
     accuracyTargetSource,
     equivalence,
+    stepKernels: stepKernels(
+      configurations,
+      new Map(
+        configurations.map((c) => [c.id, completed.filter((r) => r.configId === c.id).map((r) => r.kernels)]),
+      ),
+    ),
     carbon: carbonRows(results, configurations, runs),
     statistics,
     conclusion: [],

@@ -94,6 +94,7 @@ export function buildDocument(
       ...(data.environment.notes.length
         ? [p("Telemetry notes:"), { kind: "list", items: data.environment.notes } as Block]
         : []),
+      ...stepKernelBlocks(data),
     ],
   });
 
@@ -358,4 +359,27 @@ export function buildDocument(
       ],
     });
   return sections;
+}
+
+/** The step-kernel table (one column per configuration with a kernel table) and its notes. */
+function stepKernelBlocks(data: ReportData): Block[] {
+  const sk = data.stepKernels;
+  const ids = data.configurations.map((c) => c.id).filter((id) => sk.rows.some((r) => r.cells[id]));
+  if (!ids.length) return [];
+  const blocks: Block[] = [
+    {
+      kind: "table",
+      caption:
+        "Step kernels: what one training step ran, per configuration (its first completed run's kernel table: the part and its op; the kernel where one is chosen, input → output type)",
+      headers: ["Part of the step", ...ids],
+      rows: sk.rows.map((r) => [r.role, ...ids.map((id) => r.cells[id] ?? "—")]),
+    },
+  ];
+  if (sk.varied.length)
+    blocks.push(
+      p(
+        `Not every run of ${sk.varied.join(", ")} recorded the same step (the table shows the first); the store's kernel tables say which ran what.`,
+      ),
+    );
+  return blocks;
 }

@@ -4,6 +4,7 @@
 import type { Precision, RunConfiguration, RunStatus } from "../experiment/types.js";
 import type { BlockedAnovaTable } from "../stats/index.js";
 import type { Component, Provenance } from "../telemetry/types.js";
+import type { StepKernels } from "./step-kernels.js";
 
 /** What the statistics compare: the per-run sum of these components' energy. */
 export interface EnergyMetric {
@@ -260,6 +261,8 @@ export interface ReportData {
   accuracyTargetSource: string | null;
   /** Mixed configurations against their f32 twins on test accuracy (TOST); null without runs. */
   equivalence: AccuracyEquivalence | null;
+  /** What each configuration's step ran, and where a mixed configuration's twin ran another step. */
+  stepKernels: StepKernels;
   carbon: CarbonRow[];
   statistics: ReportStatistics | null;
   conclusion: string[];
