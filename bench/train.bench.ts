@@ -14,7 +14,7 @@
 // device-to-device copy and the slab Adam over the first layer's parameters in the same call.
 // The PyTorch peer (bench/peers/torch_mlp.py) runs beside it in bench/gpu-run.sh.
 //   node dist/bench/train.bench.js --configs f32:32:1024,mixed:256:1024 --seconds 10 --out FILE
-//     [--modes runtime,unfused,fused,naive] [--ceilings] [--fused-tile NAME]
+//     [--modes runtime,unfused,fused,naive] [--ceilings] [--fused-tile NAME] [--unrolled-epilogue]
 import { writeFileSync } from "node:fs";
 import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { adam } from "../src/kernels/adam.js";
@@ -63,11 +63,18 @@ const tableFor = opt("table-configs", "mixed:256:1024,f32:32:1024").split(",");
 // --fused-tile NAME: the fused first-layer kernel's tile wherever it runs fused (a portable tile
 // of TILES, or a subgroup-matrix tile name such as p2x2a2x2); default its own choice.
 const fusedTileName = opt("fused-tile", "");
-const fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"] = !fusedTileName
+// --unrolled-epilogue: the portable fused kernel's epilogue written out by the generator
+// (WeightGradUpdateOptions.unrolledEpilogue), to compare with the shader's loop.
+const unrolledEpilogue = args.includes("--unrolled-epilogue");
+const fusedTile: GpuMlpOptions["firstLayerUpdateKernel"] = !fusedTileName
   ? undefined
   : TILES[fusedTileName]
     ? { variant: "tiled", tile: TILES[fusedTileName] }
     : { variant: "subgroup-matrix", matrixTile: matrixTile(fusedTileName) };
+const fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"] =
+  fusedTile || unrolledEpilogue
+    ? { ...fusedTile, ...(unrolledEpilogue ? { unrolledEpilogue } : {}) }
+    : undefined;
 const ceilings = args.includes("--ceilings");
 const out = opt("out", "");
 const MEAN = [0.5, 0.5, 0.5] as const;

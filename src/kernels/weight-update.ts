@@ -138,13 +138,34 @@ function ruleUniforms(rule: UpdateRule): number[] {
     : [rule.lr, rule.momentum ?? 0, rule.weightDecay ?? 0];
 }
 
+/**
+ * The portable kernel's epilogue written out (the UNROLLED_EPILOGUE marker of gemm_update.wgsl):
+ * one block per (4-row group g, row r, 4-column group cg) of the thread's TM×TN outputs, in the
+ * loop's order, with acc's index a literal.
+ */
+export function unrolledEpilogue(tile: TileConfig): string {
+  const rg = tile.TM / 4;
+  const cg = tile.TN / 4;
+  const out: string[] = [];
+  for (let g = 0; g < rg; g++)
+    for (let r = 0; r < 4; r++)
+      for (let c = 0; c < cg; c++)
+        out.push(
+          `{ let row = row0 + (lid.y + ${g}u * WG_Y) * 4u + ${r}u; let c4 = col0 + (lid.x + ${c}u * WG_X) * 4u;` +
+            ` if (row < params.m && c4 < params.n) { update_four(row, c4, acc[${(g * 4 + r) * cg + c}]); } }`,
+        );
+  return out.join("\n  ");
+}
+
 export function portableUpdateSpec(
   inType: "f32" | "f16",
   tile: TileConfig,
   parts: FusedUpdateParts,
+  /** The epilogue written out by the generator (unrolledEpilogue), not as the shader's loop. */
+  unrolled = false,
 ): ProgramSpec {
   return {
-    op: `${OP}_tiled_${tile.name}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
+    op: `${OP}_tiled_${tile.name}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}${unrolled ? "_unrolled" : ""}`,
     shader: "gemm_update",
     includes: ["lib/gemm_load", ...parts.includes],
     aliases: { T: inType },
@@ -156,8 +177,10 @@ export function portableUpdateSpec(
       TN: tile.TN,
       TRANS_A: true,
       TRANS_B: false,
+      UNROLLED_EPILOGUE: unrolled,
       ...parts.consts,
     },
+    snippets: unrolled ? { UNROLLED_EPILOGUE: unrolledEpilogue(tile) } : {},
     bindings: [
       { name: "a", access: "read", type: "T" },
       { name: "b", access: "read", type: "T" },
@@ -175,6 +198,12 @@ export interface WeightGradUpdateOptions extends DispatchOptions {
   matrixTile?: MatrixTile;
   /** With false, the tune cache is not consulted. */
   tuned?: boolean;
+  /**
+   * Portable kernel: the epilogue written out by the generator with constant indices (an
+   * experiment: on the H200 the kernel that also writes the f16 copy took 5.2 ms against 0.92 ms
+   * without it, docs/performance.md). Default false, the shader's loop.
+   */
+  unrolledEpilogue?: boolean;
 }
 
 /** The kernel and tile weightGradUpdate runs for these inputs, as the per-kernel table names it. */
@@ -348,7 +377,10 @@ export async function weightGradUpdate(
     return;
   }
   const tile = plan.tiled as TileConfig;
-  const program = await getProgram(ctx, portableUpdateSpec(x.dtype as "f32" | "f16", tile, parts));
+  const program = await getProgram(
+    ctx,
+    portableUpdateSpec(x.dtype as "f32" | "f16", tile, parts, options.unrolledEpilogue ?? false),
+  );
   dispatch(
     ctx,
     program,

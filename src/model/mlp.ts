@@ -114,7 +114,10 @@ export interface GpuMlpOptions {
    * The fused kernel's choice where fused (weight-update.ts options: variant, tile, matrixTile);
    * default its own (the tuned or built-in choice). For benches that compare fused kernels.
    */
-  firstLayerUpdateKernel?: Pick<WeightGradUpdateOptions, "variant" | "tile" | "matrixTile" | "tuned">;
+  firstLayerUpdateKernel?: Pick<
+    WeightGradUpdateOptions,
+    "variant" | "tile" | "matrixTile" | "tuned" | "unrolledEpilogue"
+  >;
 }
 
 /** Slot of the training state's batch cursor: train batches and evaluation batches. */

@@ -24,6 +24,7 @@ import {
 } from "../stats/index.js";
 import type { Provenance } from "../telemetry/types.js";
 import { withoutResidue } from "./numbers.js";
+import { f32Twin } from "./twins.js";
 import type {
   AccuracyEquivalence,
   BlockedAnovaSummary,
@@ -252,27 +253,6 @@ export function replicatesNeeded(groups: Group[]): ReportStatistics["power"] {
 
 /** The TOST margin on test accuracy when the suite sets none: ±1 percentage point (issue 18). */
 export const DEFAULT_EQUIVALENCE_MARGIN = 0.01;
-
-/** The f32 configuration with the same batch, widths, epochs and optimizer as `mixed`, if any. */
-export function f32Twin<C extends { id: string; config: RunConfiguration }>(
-  mixed: C,
-  configurations: readonly C[],
-): C | null {
-  const key = (c: RunConfiguration) =>
-    JSON.stringify([
-      c.batch,
-      c.neurons,
-      c.epochs,
-      c.optimizer.name,
-      c.optimizer.lr,
-      c.optimizer.momentum ?? null,
-      c.optimizer.nesterov ?? null,
-      c.optimizer.weightDecay ?? null,
-    ]);
-  return (
-    configurations.find((c) => c.config.precision === "f32" && key(c.config) === key(mixed.config)) ?? null
-  );
-}
 
 /**
  * Does mixed precision keep the accuracy? For each mixed configuration, TOST (two one-sided Welch

@@ -7,7 +7,7 @@
 // but not the step's structure. Plain data for document.ts and conclusion.ts.
 import type { RunConfiguration } from "../experiment/types.js";
 import type { KernelRecord } from "../model/mlp.js";
-import { f32Twin } from "./statistics.js";
+import { f32Twin } from "./twins.js";
 
 /** Ops only mixed precision runs, by design: the overflow check of its f16 tensors. */
 const MIXED_ONLY_BY_DESIGN = new Set(["nonfinite"]);
