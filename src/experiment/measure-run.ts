@@ -376,7 +376,7 @@ export async function measureRun(
     const plan = measurement.planCheck;
     if (plan && !plan.ok)
       progress.onNote?.(
-        `run ${run.index + 1}: its planned train phase (≈ ${plan.plannedS.toFixed(1)} s, from the warm-up's step time) was ${plan.ratio.toFixed(2)}× the measured ${plan.trainS.toFixed(1)} s, past a factor of ${rc.rules.planFactor}: the warm-up was timed in an unsteady state`,
+        `run ${run.index + 1}: its train phase took ${plan.trainS.toFixed(1)} s, ${plan.ratio.toFixed(2)}× its plan of ≈ ${plan.plannedS.toFixed(1)} s (from the warm-up's step time), past a factor of ${rc.rules.planFactor} either way: the warm-up was timed in an unsteady state`,
       );
     if (measurement.epochCheck && !measurement.epochCheck.ok)
       progress.onNote?.(

@@ -1,6 +1,8 @@
 // The report's outlier rule for baseline watts: modified z-scores worked by hand.
 import { describe, expect, it } from "vitest";
-import { outliers } from "../../src/report/baseline-power.js";
+import type { RunMeasurement } from "../../src/experiment/types.js";
+import { measuredPhasesSection, outliers } from "../../src/report/baseline-power.js";
+import { CONFIGS, makeResults } from "./fixture.js";
 
 describe("baseline watts outliers (modified z-score > 3.5)", () => {
   it("one cold baseline among warm ones is flagged", () => {
@@ -42,5 +44,35 @@ describe("baseline watts outliers (modified z-score > 3.5)", () => {
   it("all equal, or fewer than 3 values: nothing flagged", () => {
     expect(outliers([80, 80, 80], 3.5)).toEqual([false, false, false]);
     expect(outliers([80, 200], 3.5)).toEqual([false, false]);
+  });
+});
+
+describe("the plan check in the measured-phases table", () => {
+  it("the train phase as a multiple of the plan, OFF past a factor of 1.5; worked out from the phases for older stores", () => {
+    // Every fixture run trains for TRAIN_S = 100 s. Plans: 90 s (phase 1.11×, ok), 250 s (0.4×,
+    // OFF), and a stored check (as a newer store holds it) that says 2×, OFF.
+    const results = makeResults([
+      { config: CONFIGS[0], gpuTrainJ: 1000, gpuTestJ: 10 },
+      { config: CONFIGS[0], gpuTrainJ: 1000, gpuTestJ: 10 },
+      { config: CONFIGS[0], gpuTrainJ: 1000, gpuTestJ: 10 },
+    ]);
+    const m = (planned: number, stored?: RunMeasurement["planCheck"]): RunMeasurement => ({
+      baselineW: { gpu: 20 },
+      settle: null,
+      upload: { paidBy: "earlier-run", seconds: 0, bytes: 0 },
+      warmup: { steps: 5, seconds: 1, secondsPerStep: 0.01 },
+      plannedTrainSeconds: planned,
+      ...(stored !== undefined ? { planCheck: stored } : {}),
+      epochCheck: null,
+    });
+    results.runs[0].measurement = m(90);
+    results.runs[1].measurement = m(250);
+    results.runs[2].measurement = m(50, { plannedS: 50, trainS: 100, ratio: 2, ok: false });
+    const section = measuredPhasesSection(results);
+    const table = section?.blocks.find((b) => b.kind === "table");
+    const cells = table && "rows" in table ? table.rows.map((r) => r.find((c) => c.startsWith("≈"))) : [];
+    expect(cells).toEqual(["≈ 90 s (phase 1.11×)", "≈ 250 s (phase 0.4×, OFF)", "≈ 50 s (phase 2×, OFF)"]);
+    const text = section?.blocks[0] && "text" in section.blocks[0] ? section.blocks[0].text : "";
+    expect(text).toContain("within a factor of 1.5 in 1 of 3 runs");
   });
 });
