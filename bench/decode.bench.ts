@@ -8,18 +8,32 @@
 // main thread's CPU per image, whose inverse caps the load on any number of cores (the folder
 // loader's main thread only writes; before the decode workers it also started every sharp
 // pipeline and took the histograms, ~0.8 ms an image); target ≥ 2,000 images/s on 16 cores
-// (125 per core).
+// (125 per core). Then the CPU of one JPEG decode at a time on the calling thread and the CPU's
+// SIMD flags: the decoder's cost on this CPU, apart from how the load scales (the H200's host
+// spent 8 ms an image under load where this 2-core machine spends 2.2).
 //
 //   node dist/bench/decode.bench.js [--images 2000] [--out FILE.json]
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { decodeImage } from "../src/data/decode.js";
 import { loadDataset } from "../src/data/index.js";
 import { drawImage } from "../src/data/synthetic.js";
 import { seededRandom } from "../src/util/rng.js";
 
 // Before anything uses libuv's pool (sharp's work runs there), as src/cli/main.ts does.
 process.env.UV_THREADPOOL_SIZE ??= String(os.availableParallelism());
+
+/** The SIMD extensions libjpeg-turbo and libvips can use, as /proc/cpuinfo lists them (x86). */
+function simdFlags(): string[] {
+  try {
+    const line = fs.readFileSync("/proc/cpuinfo", "utf8").match(/^flags\s*:(.*)$/m)?.[1] ?? "";
+    const have = new Set(line.trim().split(/\s+/));
+    return ["sse2", "ssse3", "sse4_2", "avx", "avx2", "avx512f", "avx512bw"].filter((f) => have.has(f));
+  } catch {
+    return [];
+  }
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -89,6 +103,18 @@ try {
       .toFile(path.join(dir, `c${c}`, `${String(i).padStart(6, "0")}.jpg`));
   }
   const jpeg = await timeLoad(dir, path.join(root, "cache-jpeg"), images);
+  // One decode at a time on this thread: the decoder's own CPU per image on this CPU, apart
+  // from how the load scales over the cores.
+  const files = fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .slice(0, 100)
+    .map((e) => path.join(e.parentPath, e.name));
+  for (const f of files.slice(0, 10)) await decodeImage(f, 224);
+  const c0 = process.cpuUsage();
+  for (const f of files) await decodeImage(f, 224);
+  const c1 = process.cpuUsage(c0);
+  const singleDecodeCpuMs = (c1.user + c1.system) / 1000 / files.length;
   const result = {
     bench: "decode",
     date: new Date().toISOString(),
@@ -97,13 +123,18 @@ try {
     cores,
     loadAverage: os.loadavg()[0],
     uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE),
+    simdFlags: simdFlags(),
     synthetic,
     jpeg,
+    singleDecodeCpuMs,
   };
   const fmt = (name: string, t: Timing) =>
     `${name}: ${t.images} images in ${t.seconds.toFixed(2)} s = ${t.imagesPerSecond.toFixed(0)} images/s, ${t.imagesPerSecondPerCore.toFixed(0)} per core (${cores} cores, load ${result.loadAverage.toFixed(1)}); ${t.cpuSeconds.toFixed(1)} CPU s = ${t.imagesPerCpuSecond.toFixed(0)} images per CPU second; main thread ${t.mainThreadMsPerImage.toFixed(2)} ms CPU an image (≤ ${(1000 / t.mainThreadMsPerImage).toFixed(0)} images/s)`;
   console.log(fmt("synthetic 224×224 → cache", synthetic));
   console.log(fmt("JPEG 224×224 → cache", jpeg));
+  console.log(
+    `one JPEG decode at a time: ${singleDecodeCpuMs.toFixed(2)} ms CPU an image; CPU SIMD flags: ${result.simdFlags.join(" ") || "none listed"}`,
+  );
   if (out) fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
 } finally {
   fs.rmSync(root, { recursive: true, force: true });
