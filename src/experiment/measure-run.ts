@@ -369,7 +369,7 @@ export async function measureRun(
       ramp,
       warmupRamp,
       plannedTrainSeconds: planned,
-      planCheck: planCheck(planned, trainPhaseSeconds(phases), rc.rules.planFactor),
+      planCheck: planCheck(planned, trainPhaseSeconds(phases), rc.rules.planFactor, rc.rules.planMinSeconds),
       epochCheck: epochCheck(result.epochs, rc.rules.phaseTolerance),
     };
     store.setRunMeasurement(runId, measurement);

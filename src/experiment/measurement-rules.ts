@@ -53,6 +53,8 @@ export interface MeasurementRules {
    * (warm-up timed at idle clocks) was 2.8× too long.
    */
   planFactor: number;
+  /** Plans and phases both shorter than this are not checked, s (phase-checks.ts planCheck). */
+  planMinSeconds: number;
   /** A run's baseline watts is an outlier past this modified z-score (Iglewicz & Hoaglin: 3.5). */
   baselineOutlierZ: number;
   /**
@@ -71,6 +73,7 @@ export const MEASUREMENT_RULES: MeasurementRules = {
   minTrainSeconds: { nvml: 60, other: 0 },
   phaseTolerance: 0.1,
   planFactor: 1.5,
+  planMinSeconds: 1,
   baselineOutlierZ: 3.5,
   baselineOutlierMinW: 2,
 };

@@ -39,13 +39,21 @@ export interface PlanCheck {
 }
 
 /**
- * The plan vs the train phase (null without a finite plan or a phase). The plan counts training
- * steps only, so the phase (each epoch's validation too) is expected at or a little above it; a
- * plan off by more than `factor` either way was timed in an unsteady state (e.g. idle clocks), and
- * the up-front length check that used it could have passed or warned wrongly.
+ * The plan vs the train phase (null without a finite plan or a phase, or where both are shorter
+ * than `minSeconds`). The plan counts training steps only, so the phase (each epoch's validation
+ * too) is expected at or a little above it; a plan off by more than `factor` either way was timed
+ * in an unsteady state (e.g. idle clocks), and the up-front length check that used it could have
+ * passed or warned wrongly. Below a second, validation passes and launch jitter alone move the
+ * ratio past any useful factor (lavapipe's quick suite: 0.33–1.63× on 0.25–0.7 s phases).
  */
-export function planCheck(plannedS: number, trainS: number | null, factor: number): PlanCheck | null {
+export function planCheck(
+  plannedS: number,
+  trainS: number | null,
+  factor: number,
+  minSeconds = 0,
+): PlanCheck | null {
   if (!(Number.isFinite(plannedS) && plannedS > 0) || trainS === null || !(trainS > 0)) return null;
+  if (plannedS < minSeconds && trainS < minSeconds) return null;
   const ratio = trainS / plannedS;
   return { plannedS, trainS, ratio, ok: ratio <= factor && ratio >= 1 / factor };
 }

@@ -58,7 +58,13 @@ function planOf(r: RunRecord): PlanCheck | null {
   const m = r.measurement;
   if (!m) return null;
   return (
-    m.planCheck ?? planCheck(m.plannedTrainSeconds, trainPhaseSeconds(r.phases), MEASUREMENT_RULES.planFactor)
+    m.planCheck ??
+    planCheck(
+      m.plannedTrainSeconds,
+      trainPhaseSeconds(r.phases),
+      MEASUREMENT_RULES.planFactor,
+      MEASUREMENT_RULES.planMinSeconds,
+    )
   );
 }
 
@@ -126,7 +132,7 @@ export function measuredPhasesSection(results: SuiteResults): Section | null {
   const blocks: Block[] = [
     {
       kind: "paragraph",
-      text: `Before the first baseline every configuration was warmed up (the GPU in the power state later baselines find); before each baseline the GPU's power had to settle (the last ${rules.settle.windowSeconds} s within ${rules.settle.withinWatts} W, slope ≤ ${rules.settle.maxSlopeWPerS} W/s, at most ${rules.settle.timeoutSeconds} s). Each run's setup holds the dataset's upload when it paid it and its warm-up (pipelines compiled, uncounted steps on a throwaway model, timed until steady), where clock ramps are listed, a busy load before the warm-up's timed steps (so the plan is timed at working clocks) and again right before train (so it starts at them); train holds the epochs alone. Checks: epoch 1 within ${pct(rules.phaseTolerance)} of the median epoch (${epochFails} of ${measured.length} runs past it); the first replicate of each configuration within ${pct(rules.phaseTolerance)} of the others in train seconds per sample. Baseline watts are gross mean power over the idle window; ${nOut ? `${nOut} flagged as outliers` : "none is an outlier"} (modified z-score > ${rules.baselineOutlierZ} and at least ${rules.baselineOutlierMinW} W from the median). Planned train seconds are estimates (warm-up s per step × steps)${planned.length ? `, checked against the train phase: within a factor of ${rules.planFactor} in ${planned.length - planFails} of ${planned.length} runs (the phase also holds each epoch's validation, so it is expected at or a little above the plan)` : ""}.`,
+      text: `Before the first baseline every configuration was warmed up (the GPU in the power state later baselines find); before each baseline the GPU's power had to settle (the last ${rules.settle.windowSeconds} s within ${rules.settle.withinWatts} W, slope ≤ ${rules.settle.maxSlopeWPerS} W/s, at most ${rules.settle.timeoutSeconds} s). Each run's setup holds the dataset's upload when it paid it and its warm-up (pipelines compiled, uncounted steps on a throwaway model, timed until steady), where clock ramps are listed, a busy load before the warm-up's timed steps (so the plan is timed at working clocks) and again right before train (so it starts at them); train holds the epochs alone. Checks: epoch 1 within ${pct(rules.phaseTolerance)} of the median epoch (${epochFails} of ${measured.length} runs past it); the first replicate of each configuration within ${pct(rules.phaseTolerance)} of the others in train seconds per sample. Baseline watts are gross mean power over the idle window; ${nOut ? `${nOut} flagged as outliers` : "none is an outlier"} (modified z-score > ${rules.baselineOutlierZ} and at least ${rules.baselineOutlierMinW} W from the median). Planned train seconds are estimates (warm-up s per step × steps)${planned.length ? `, checked against the train phase where either lasts ${rules.planMinSeconds} s or more: within a factor of ${rules.planFactor} in ${planned.length - planFails} of ${planned.length} runs (the phase also holds each epoch's validation, so it is expected at or a little above the plan)` : ""}.`,
     },
     {
       kind: "table",

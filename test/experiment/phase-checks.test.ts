@@ -44,6 +44,10 @@ describe("plan check", () => {
     expect(planCheck(Number.NaN, 3, 1.5)).toBeNull();
     expect(planCheck(0, 3, 1.5)).toBeNull();
     expect(planCheck(2, null, 1.5)).toBeNull();
+    // Below the floor on both sides: not checked; one side past it: checked.
+    expect(planCheck(0.36, 0.23, 1.5, 1)).toBeNull();
+    expect(planCheck(0.5, 1.2, 1.5, 1)?.ok).toBe(false);
+    expect(planCheck(1.98, 0.83, 1.5, 1)?.ok).toBe(false);
   });
   it("the train phase's seconds from the phase records", () => {
     const phases = [
