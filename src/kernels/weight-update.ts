@@ -243,8 +243,8 @@ function planKernel(
   // chose: the plain GEMM's tuned tile is no guide to the fused one (H200, dW 150528×1024: t64
   // 0.92 ms at K = 32; t128, the plain GEMM's choice at K = 256, 35 ms). f16 inputs keep the
   // plain GEMM's choice (tensor cores): the portable kernel took 5.2 ms at K = 32 there, and so
-  // did it on f32 inputs with the f16 copy written (the copy's write in this epilogue is the
-  // slow part, not the loads; docs/performance.md, last section).
+  // did it on f32 inputs with the f16 copy written (918 µs without the copy: the copy's write in
+  // this epilogue is slow, whatever the loads cost; docs/performance.md, last section).
   if (
     (options.variant ?? "auto") === "auto" &&
     x.dtype === "f32" &&
