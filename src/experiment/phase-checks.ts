@@ -87,10 +87,10 @@ export function trainSecondsPerSample(
   phases: readonly PhaseRecord[],
   epochs: readonly Pick<EpochResult, "train">[],
 ): number | null {
-  const p = phases.find((x) => x.name === RUN_PHASE_NAMES.train);
+  const seconds = trainPhaseSeconds(phases);
   const samples = epochs.reduce((n, e) => n + e.train.samples, 0);
-  if (!p || samples <= 0) return null;
-  return (p.endMs - p.startMs) / 1000 / samples;
+  if (seconds === null || samples <= 0) return null;
+  return seconds / samples;
 }
 
 /** A completed run as the replicate check reads it. */

@@ -69,9 +69,8 @@ function planOf(r: RunRecord): PlanCheck | null {
 }
 
 /** The planned train seconds, and where the run was checked, the phase as a multiple of the plan. */
-function planCell(r: RunRecord, m: RunMeasurement): string {
+function planCell(m: RunMeasurement, c: PlanCheck | null): string {
   const plan = `≈ ${sig(m.plannedTrainSeconds, 3)} s`;
-  const c = planOf(r);
   if (!c) return plan;
   return `${plan} (phase ${sig(c.ratio, 3)}×${c.ok ? "" : ", OFF"})`;
 }
@@ -103,6 +102,7 @@ export function measuredPhasesSection(results: SuiteResults): Section | null {
       return [c, vals.map((v) => (v === undefined ? false : flagged[k++]))];
     }),
   );
+  const plans = measured.map(planOf);
   const rows = measured.map((r, i) => {
     const m = r.measurement;
     const e = m?.epochCheck;
@@ -120,15 +120,15 @@ export function measuredPhasesSection(results: SuiteResults): Section | null {
       m
         ? `${m.warmupRamp?.dispatches ? `clock ramp ${sig(m.warmupRamp.seconds, 3)} s, then ` : ""}${m.warmup.steps} steps, ${sig(m.warmup.seconds, 3)} s${m.ramp?.dispatches ? `; clock ramp ${sig(m.ramp.seconds, 3)} s` : ""}`
         : "—",
-      m && Number.isFinite(m.plannedTrainSeconds) ? planCell(r, m) : "—",
+      m && Number.isFinite(m.plannedTrainSeconds) ? planCell(m, plans[i]) : "—",
       e ? `${pct(e.deviation)} ${e.ok ? "ok" : "PAST"}` : "—",
     ];
   });
   const nOut = [...flags.values()].reduce((n, f) => n + f.filter(Boolean).length, 0);
   const checks = replicateChecks(runs, rules.phaseTolerance);
   const epochFails = measured.filter((r) => r.measurement?.epochCheck && !r.measurement.epochCheck.ok).length;
-  const planned = measured.filter((r) => planOf(r));
-  const planFails = planned.filter((r) => !planOf(r)?.ok).length;
+  const planned = plans.filter((c) => c !== null);
+  const planFails = planned.filter((c) => !c.ok).length;
   const blocks: Block[] = [
     {
       kind: "paragraph",

@@ -88,10 +88,10 @@ export function stepKernels(
     const ms = steps.get(m.id);
     const fs = twin ? steps.get(twin.id) : undefined;
     if (!twin || !ms || !fs) continue;
-    const mk = new Set(keys(ms));
-    const fk = new Set(keys(fs));
-    const fKeys = keys(fs);
     const mKeys = keys(ms);
+    const fKeys = keys(fs);
+    const mk = new Set(mKeys);
+    const fk = new Set(fKeys);
     const onlyF32 = fs.filter((_, i) => !mk.has(fKeys[i]));
     const onlyMixed = ms.filter((k, i) => !fk.has(mKeys[i]) && !MIXED_ONLY_BY_DESIGN.has(k.op));
     if (onlyF32.length || onlyMixed.length)
