@@ -2,19 +2,20 @@
 // memory for the dense classifier at the dissertation's shapes, three ways in one run:
 //   runtime: the step runtime as training runs it (recorded dispatches, one submit per step, slabs;
 //            GpuMlpOptions.fuseFirstLayerUpdate "auto", the default: the first layer's weight
-//            gradient fused with Adam at batch ≤ SHORT_K, else stored and read back by Adam);
+//            gradient fused with Adam where weight-update.ts's fusedUpdatePays says so, else stored
+//            and read back by Adam);
 //   unfused: the same with the weight gradient always stored (fuseFirstLayerUpdate false);
 //   naive:   the same step composed from the op functions as they stand alone — one encoder and
 //            one submit per step, but every op re-looked-up, a bind group and pass per dispatch,
 //            Adam and the non-finite check per tensor (the baseline the runtime must beat);
 //   fused:   the same with the fused weight gradient + optimizer at every batch
-//            (fuseFirstLayerUpdate true; slower at batch 256 on the H200, docs/performance.md);
+//            (fuseFirstLayerUpdate true; slower for mixed/256 on the H200, docs/performance.md);
 // and a per-kernel profile of one runtime step (timestamp queries, one pass per dispatch) with
 // each kernel's minimum traffic and FLOPs (kernelTable), and, with --ceilings, a 1 GiB
 // device-to-device copy and the slab Adam over the first layer's parameters in the same call.
 // The PyTorch peer (bench/peers/torch_mlp.py) runs beside it in bench/gpu-run.sh.
 //   node dist/bench/train.bench.js --configs f32:32:1024,mixed:256:1024 --seconds 10 --out FILE
-//     [--modes runtime,unfused,fused,naive] [--ceilings] [--fused-tile NAME] [--unrolled-epilogue]
+//     [--modes runtime,unfused,fused,naive] [--ceilings] [--fused-tile NAME]
 import { writeFileSync } from "node:fs";
 import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { adam } from "../src/kernels/adam.js";
@@ -63,18 +64,11 @@ const tableFor = opt("table-configs", "mixed:256:1024,f32:32:1024").split(",");
 // --fused-tile NAME: the fused first-layer kernel's tile wherever it runs fused (a portable tile
 // of TILES, or a subgroup-matrix tile name such as p2x2a2x2); default its own choice.
 const fusedTileName = opt("fused-tile", "");
-// --unrolled-epilogue: the portable fused kernel's epilogue written out by the generator
-// (WeightGradUpdateOptions.unrolledEpilogue), to compare with the shader's loop.
-const unrolledEpilogue = args.includes("--unrolled-epilogue");
-const fusedTile: GpuMlpOptions["firstLayerUpdateKernel"] = !fusedTileName
+const fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"] = !fusedTileName
   ? undefined
   : TILES[fusedTileName]
     ? { variant: "tiled", tile: TILES[fusedTileName] }
     : { variant: "subgroup-matrix", matrixTile: matrixTile(fusedTileName) };
-const fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"] =
-  fusedTile || unrolledEpilogue
-    ? { ...fusedTile, ...(unrolledEpilogue ? { unrolledEpilogue } : {}) }
-    : undefined;
 const ceilings = args.includes("--ceilings");
 const out = opt("out", "");
 const MEAN = [0.5, 0.5, 0.5] as const;

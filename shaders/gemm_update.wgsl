@@ -68,23 +68,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
   // The epilogue: each thread's 4-column groups start at a multiple of 4 — one 16-byte slot of w
   // and the moments where N is a multiple of 4 (lib/fused_update_quad), else two pairs that start
-  // even, one word of the f16 copy each (lib/fused_update). With UNROLLED_EPILOGUE the generator
-  // (src/kernels/weight-update.ts) writes it out group by group instead, every acc index a
-  // constant (the UNROLLED_EPILOGUE marker): a loop the compiler leaves rolled indexes acc at run
-  // time, which can put the whole accumulator array in local memory.
-  /*@UNROLLED_EPILOGUE@*/
-  if (UNROLLED_EPILOGUE) { return; }
-  for (var g = 0u; g < RG; g++) {
-    for (var r = 0u; r < 4u; r++) {
-      let row = row0 + (lid.y + g * WG_Y) * 4u + r;
-      if (row >= params.m) { continue; }
-      for (var cg = 0u; cg < CG; cg++) {
-        let v4 = acc[(g * 4u + r) * CG + cg];
-        let c4 = col0 + (lid.x + cg * WG_X) * 4u;
-        if (c4 < params.n) {
-          update_four(row, c4, v4);
-        }
-      }
-    }
-  }
+  // even, one word of the f16 copy each (lib/fused_update): update_four(row, c4, acc[...]) for
+  // every (4-row group, row, 4-column group) of the thread with row < m and c4 < n. Written out by
+  // the generator (src/kernels/weight-update.ts, portableEpilogue), every acc index a constant:
+  // the same as a loop here was left rolled where the update grew, acc indexed at run time, and
+  // the kernel ran up to 10× slower (docs/performance.md).
+  /*@EPILOGUE@*/
 }

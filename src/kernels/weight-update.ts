@@ -12,8 +12,9 @@
 // at once (lib/fused_update_block.wgsl) — the element path, one 16×16 fragment through the
 // scratch at a time with scalar loads, ran at 4.33 ms against 2.55 ms for the unfused GEMM +
 // Adam on an H200 (mixed/256/1024). Any other N goes element by element.
-// Both use the tile the tune cache (or the heuristics) picks for the plain weight-gradient GEMM of
-// the same shape. No split-K: a split dW could only be applied once every split had added its part
+// By default short-K products run on the portable kernel's t64 tile (PORTABLE_FUSED_MAX_K), the
+// others on the tile the tune cache (or the heuristics) picks for the plain weight-gradient GEMM
+// of the same shape. No split-K: a split dW could only be applied once every split had added its part
 // (a last-split-applies scheme needs a cross-workgroup counter and the partial sums in memory
 // again), and the products fused here have M·N/tile = thousands of tiles, enough to fill the GPU.
 import type { GpuContext } from "../gpu/device.js";
@@ -50,8 +51,23 @@ import { constantState } from "./train-state.js";
 
 const OP = "weight_grad_update";
 
-/** Batch rows up to which the fused kernel runs on the portable tile by default (see planKernel). */
-export const SHORT_K = 64;
+/**
+ * K (batch rows) up to which the fused kernel runs on the portable kernel's t64 tile by default,
+ * by input type, and where the model fuses by default (GpuMlpOptions.fuseFirstLayerUpdate
+ * "auto"). Measured on an H200 with the generated epilogue (docs/performance.md, "The generated
+ * epilogue"), dW 150528×1024 + Adam, against the unfused GEMM + slab Adam of the same step:
+ *   f32 K = 32: 0.92 ms against 0.59 + 0.98; K = 256: 3.02 ms against 2.56 + 1.05;
+ *   f16 K = 32: 1.05 ms (f16 copy written) against 0.46 + 1.18 (tensor-core GEMM).
+ * Past these the plain GEMM's choice: its tuned tile is no guide to the fused one at short K (t128,
+ * the plain GEMM's tile at K = 256, took 3.4 ms fused), and on tensor cores the fused block
+ * epilogue lost to GEMM + Adam (mixed/256/1024: 3.2–6.0 ms against 2.3).
+ */
+export const PORTABLE_FUSED_MAX_K: Readonly<Record<"f32" | "f16", number>> = { f32: 256, f16: 64 };
+
+/** Whether fusing the first layer's update pays by default at this input type and batch. */
+export function fusedUpdatePays(dtype: "f32" | "f16", batch: number): boolean {
+  return batch <= PORTABLE_FUSED_MAX_K[dtype];
+}
 
 /** The optimizer step applied to dW: Adam/AdamW (adam.ts's rules) or SGD (sgd.ts's). */
 export type UpdateRule =
@@ -139,11 +155,14 @@ function ruleUniforms(rule: UpdateRule): number[] {
 }
 
 /**
- * The portable kernel's epilogue written out (the UNROLLED_EPILOGUE marker of gemm_update.wgsl):
- * one block per (4-row group g, row r, 4-column group cg) of the thread's TM×TN outputs, in the
- * loop's order, with acc's index a literal.
+ * The portable kernel's epilogue, written out (the EPILOGUE marker of gemm_update.wgsl): one
+ * block per (4-row group g, row r, 4-column group cg) of the thread's TM×TN outputs, with acc's
+ * index a literal. The same epilogue as a WGSL loop over g, r, cg was left rolled by NVIDIA's
+ * compiler wherever the update grew (the f16 copy's write, or the 8×8 tile), with acc indexed at
+ * run time: on an H200 5.24 ms against 1.05 ms written out (f16 inputs, K = 32) and 33.1 against
+ * 3.4 ms (t128, K = 256; docs/performance.md).
  */
-export function unrolledEpilogue(tile: TileConfig): string {
+export function portableEpilogue(tile: TileConfig): string {
   const rg = tile.TM / 4;
   const cg = tile.TN / 4;
   const out: string[] = [];
@@ -161,11 +180,9 @@ export function portableUpdateSpec(
   inType: "f32" | "f16",
   tile: TileConfig,
   parts: FusedUpdateParts,
-  /** The epilogue written out by the generator (unrolledEpilogue), not as the shader's loop. */
-  unrolled = false,
 ): ProgramSpec {
   return {
-    op: `${OP}_tiled_${tile.name}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}${unrolled ? "_unrolled" : ""}`,
+    op: `${OP}_tiled_${tile.name}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
     shader: "gemm_update",
     includes: ["lib/gemm_load", ...parts.includes],
     aliases: { T: inType },
@@ -177,10 +194,9 @@ export function portableUpdateSpec(
       TN: tile.TN,
       TRANS_A: true,
       TRANS_B: false,
-      UNROLLED_EPILOGUE: unrolled,
       ...parts.consts,
     },
-    snippets: unrolled ? { UNROLLED_EPILOGUE: unrolledEpilogue(tile) } : {},
+    snippets: { EPILOGUE: portableEpilogue(tile) },
     bindings: [
       { name: "a", access: "read", type: "T" },
       { name: "b", access: "read", type: "T" },
@@ -198,12 +214,6 @@ export interface WeightGradUpdateOptions extends DispatchOptions {
   matrixTile?: MatrixTile;
   /** With false, the tune cache is not consulted. */
   tuned?: boolean;
-  /**
-   * Portable kernel: the epilogue written out by the generator with constant indices (an
-   * experiment: on the H200 the kernel that also writes the f16 copy took 5.2 ms against 0.92 ms
-   * without it, docs/performance.md). Default false, the shader's loop.
-   */
-  unrolledEpilogue?: boolean;
 }
 
 /** The kernel and tile weightGradUpdate runs for these inputs, as the per-kernel table names it. */
@@ -239,16 +249,11 @@ function planKernel(
   if (options.tile) gemmOpts.tile = options.tile;
   if (options.matrixTile) gemmOpts.matrixTile = options.matrixTile;
   const shape = gemmShape(x, dz, w, gemmOpts);
-  // f32 with a short K (batch ≤ SHORT_K) runs on the portable kernel's t64 unless the caller
-  // chose: the plain GEMM's tuned tile is no guide to the fused one (H200, dW 150528×1024: t64
-  // 0.92 ms at K = 32; t128, the plain GEMM's choice at K = 256, 35 ms). f16 inputs keep the
-  // plain GEMM's choice (tensor cores): the portable kernel took 5.2 ms at K = 32 there, and so
-  // did it on f32 inputs with the f16 copy written (918 µs without the copy: the copy's write in
-  // this epilogue is slow, whatever the loads cost; docs/performance.md, last section).
+  // A short K runs on the portable kernel's t64 unless the caller chose (PORTABLE_FUSED_MAX_K).
   if (
     (options.variant ?? "auto") === "auto" &&
-    x.dtype === "f32" &&
-    shape.k <= SHORT_K &&
+    (x.dtype === "f32" || x.dtype === "f16") &&
+    shape.k <= PORTABLE_FUSED_MAX_K[x.dtype] &&
     !options.tile &&
     !options.matrixTile
   ) {
@@ -377,10 +382,7 @@ export async function weightGradUpdate(
     return;
   }
   const tile = plan.tiled as TileConfig;
-  const program = await getProgram(
-    ctx,
-    portableUpdateSpec(x.dtype as "f32" | "f16", tile, parts, options.unrolledEpilogue ?? false),
-  );
+  const program = await getProgram(ctx, portableUpdateSpec(x.dtype as "f32" | "f16", tile, parts));
   dispatch(
     ctx,
     program,

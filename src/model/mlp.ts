@@ -30,7 +30,7 @@ import {
 import { readState, STATE, STATE_WORDS, stateWords, type TrainStateValues } from "../kernels/train-state.js";
 import {
   describeWeightGradUpdate,
-  SHORT_K,
+  fusedUpdatePays,
   type UpdateRule,
   type WeightGradUpdateOptions,
   weightGradUpdate,
@@ -104,20 +104,18 @@ export interface GpuMlpOptions {
    * Fuse the first layer's weight gradient with the optimizer (weight-update.ts): its dW is
    * applied where it is computed and never stored in `grads`. Pass false where its gradient must
    * be seen. Needs an even first-layer width with an f16 copy (else unfused). "auto" (the
-   * default): fused for f32 at batch ≤ SHORT_K, where the portable fused kernel pays — on an
-   * H200 the f32/32/1024 step went from 2.49 to 1.77 ms (docs/performance.md). Mixed precision and
-   * larger batches stay unfused: there the fused kernels were slower than GEMM + Adam
-   * (mixed/32/1024: 5.9 ms against 2.1; mixed/256/1024: 7.1 against 3.3).
+   * default): fused where the portable fused kernel pays (weight-update.ts, fusedUpdatePays:
+   * f32 at batch ≤ 256, mixed precision at batch ≤ 64). On an H200 the steps went from 2.49 to
+   * 1.77 ms (f32/32/1024), 2.23 to 1.64 ms (mixed/32/1024) and 6.6 to 6.1 ms (f32/256/1024);
+   * mixed precision at batch 256 stays unfused, where GEMM + Adam on tensor cores was faster
+   * (docs/performance.md).
    */
   fuseFirstLayerUpdate?: boolean | "auto";
   /**
    * The fused kernel's choice where fused (weight-update.ts options: variant, tile, matrixTile);
    * default its own (the tuned or built-in choice). For benches that compare fused kernels.
    */
-  firstLayerUpdateKernel?: Pick<
-    WeightGradUpdateOptions,
-    "variant" | "tile" | "matrixTile" | "tuned" | "unrolledEpilogue"
-  >;
+  firstLayerUpdateKernel?: Pick<WeightGradUpdateOptions, "variant" | "tile" | "matrixTile" | "tuned">;
 }
 
 /** Slot of the training state's batch cursor: train batches and evaluation batches. */
@@ -229,7 +227,7 @@ export class GpuMlp {
       rowLoss: await createTensor(ctx, "f32", [B], "row loss"),
     };
     const fuseOpt = options.fuseFirstLayerUpdate ?? "auto";
-    const fuse = fuseOpt === "auto" ? policy.compute === "f32" && maxBatch <= SHORT_K : fuseOpt;
+    const fuse = fuseOpt === "auto" ? fusedUpdatePays(policy.compute, maxBatch) : fuseOpt;
     const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, fuse, options.firstLayerUpdateKernel, {
       params,
       grads,
