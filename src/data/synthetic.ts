@@ -10,8 +10,14 @@ import { addToHistogram } from "./histogram.js";
 import type { SyntheticSpec } from "./spec.js";
 import type { SplitName } from "./types.js";
 
-/** Bump when the drawing changes: a new version gets a new cache key. */
-export const GENERATOR_VERSION = 1;
+/**
+ * Bump when the drawing changes: a new version gets a new cache key. Version 2 (2026-12-04) draws
+ * the same pictures about 5× faster: one 32-bit draw gives a pixel's three noise values (10 bits
+ * each, the same ±amp uniform noise), bytes are rounded and clamped by a Uint8ClampedArray, and
+ * the shape test no longer switches on a string per pixel (4.7 → 1.0 ms a 224×224 image on the
+ * 2-core development machine; the H200 host drew 1,785 images/s on 16 cores with version 1).
+ */
+export const GENERATOR_VERSION = 2;
 
 const SHAPES = ["disc", "square", "triangle", "ring"] as const;
 export const SYNTHETIC_SPLITS: readonly SplitName[] = ["train", "valid", "test"];
@@ -59,64 +65,78 @@ export function imageSeed(seed: number, split: number, i: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-function toByte(v: number): number {
-  return v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
-}
-
 /** Draws one size×size RGB image of class c (uint8, HWC). */
 export function drawImage(c: number, classes: number, size: number, rng: () => number): Uint8Array {
+  const out = new Uint8ClampedArray(size * size * 3);
+  drawImageInto(out, c, classes, size, rng);
+  return new Uint8Array(out.buffer);
+}
+
+/** drawImage into `out` (size·size·3 bytes, HWC), which rounds and clamps each value it is given. */
+export function drawImageInto(
+  out: Uint8ClampedArray,
+  c: number,
+  classes: number,
+  size: number,
+  rng: () => number,
+): void {
+  if (out.length !== size * size * 3)
+    throw new RangeError(`drawImageInto: ${out.length} bytes for a ${size}×${size}×3 image`);
   const st = classStyle(c, classes);
-  const out = new Uint8Array(size * size * 3);
   const cx = (0.3 + 0.4 * rng()) * size;
   const cy = (0.3 + 0.4 * rng()) * size;
   const r = (0.2 + 0.15 * rng()) * size;
   const rot = rng() * 2 * Math.PI;
-  const cos = Math.cos(rot);
-  const sin = Math.sin(rot);
+  const cos = Math.cos(rot) / r;
+  const sin = Math.sin(rot) / r;
   const phase = rng() * 2 * Math.PI;
   // Lighting: one brightness factor per image, and a little per channel (a hue shift well below
-  // the gap between neighbouring class hues).
+  // the gap between neighbouring class hues). Colours in byte units from here on.
   const light = 0.8 + 0.4 * rng();
-  const jitter = (x: number) => x * light * (0.95 + 0.1 * rng());
-  const fg = st.fg.map(jitter);
-  const bg = st.bg.map(jitter);
+  const jitter = (x: number) => 255 * x * light * (0.95 + 0.1 * rng());
+  const [f0, f1, f2] = st.fg.map(jitter);
+  const [b0, b1, b2] = st.bg.map(jitter);
   const sa = Math.cos(st.stripeAngle);
   const sb = Math.sin(st.stripeAngle);
   const k = (2 * Math.PI * st.stripeFreq) / r;
-  const noise = 0.06;
-  const amp = noise * Math.sqrt(3); // uniform noise in ±amp has sd = noise
+  // Uniform noise in ±amp (sd 0.06 of full scale), 1024 levels from 10 bits of one draw.
+  const amp = 255 * 0.06 * Math.sqrt(3);
+  const q = (2 * amp) / 1024;
+  const shape = SHAPES.indexOf(st.shape);
+  let o = 0;
   for (let y = 0; y < size; y++) {
+    const dy = y + 0.5 - cy;
     for (let x = 0; x < size; x++) {
       const dx = x + 0.5 - cx;
-      const dy = y + 0.5 - cy;
       // Shape coordinates: rotated, in units of the radius.
-      const u = (cos * dx + sin * dy) / r;
-      const v = (-sin * dx + cos * dy) / r;
+      const u = cos * dx + sin * dy;
+      const v = -sin * dx + cos * dy;
       const d2 = u * u + v * v;
-      let inside: boolean;
-      switch (st.shape) {
-        case "disc":
-          inside = d2 <= 1;
-          break;
-        case "square":
-          inside = Math.abs(u) <= 0.8 && Math.abs(v) <= 0.8;
-          break;
-        case "triangle":
-          inside = v >= -0.5 && v <= 1 - Math.sqrt(3) * Math.abs(u);
-          break;
-        default:
-          inside = d2 <= 1 && d2 >= 0.3;
-      }
-      const o = (y * size + x) * 3;
+      const inside =
+        shape === 0
+          ? d2 <= 1
+          : shape === 1
+            ? Math.abs(u) <= 0.8 && Math.abs(v) <= 0.8
+            : shape === 2
+              ? v >= -0.5 && v <= 1 - Math.sqrt(3) * Math.abs(u)
+              : d2 <= 1 && d2 >= 0.3;
+      const bits = (rng() * 4294967296) >>> 0;
+      const n0 = (bits & 1023) * q - amp;
+      const n1 = ((bits >>> 10) & 1023) * q - amp;
+      const n2 = ((bits >>> 20) & 1023) * q - amp;
       if (inside) {
         const stripe = 0.75 + 0.25 * Math.sin(k * (sa * dx + sb * dy) + phase);
-        for (let ch = 0; ch < 3; ch++) out[o + ch] = toByte(fg[ch] * stripe + amp * (2 * rng() - 1));
+        out[o] = f0 * stripe + n0;
+        out[o + 1] = f1 * stripe + n1;
+        out[o + 2] = f2 * stripe + n2;
       } else {
-        for (let ch = 0; ch < 3; ch++) out[o + ch] = toByte(bg[ch] + amp * (2 * rng() - 1));
+        out[o] = b0 + n0;
+        out[o + 1] = b1 + n1;
+        out[o + 2] = b2 + n2;
       }
+      o += 3;
     }
   }
-  return out;
 }
 
 /**
@@ -154,22 +174,28 @@ export async function drawBatch(
   const bytes = imageSize * imageSize * 3;
   const pixels = new Uint8Array(indices.length * bytes);
   const si = SYNTHETIC_SPLITS.indexOf(split);
+  // At the spec's size each image is drawn straight into its place in the batch.
+  const clamped = new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, pixels.length);
+  const sharp = imageSize !== spec.size ? (await import("sharp")).default : null;
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
-    let img: Uint8Array = drawImage(
-      i % spec.classes,
-      spec.classes,
-      spec.size,
-      seededRandom(imageSeed(spec.seed, si, i)),
-    );
-    if (imageSize !== spec.size) {
-      const sharp = (await import("sharp")).default;
-      img = await sharp(img, { raw: { width: spec.size, height: spec.size, channels: 3 } })
-        .resize(imageSize, imageSize, { fit: "fill" })
-        .raw()
-        .toBuffer();
+    const rng = seededRandom(imageSeed(spec.seed, si, i));
+    if (!sharp) {
+      drawImageInto(
+        clamped.subarray(k * bytes, (k + 1) * bytes),
+        i % spec.classes,
+        spec.classes,
+        spec.size,
+        rng,
+      );
+      continue;
     }
-    pixels.set(img, k * bytes);
+    const img = drawImage(i % spec.classes, spec.classes, spec.size, rng);
+    const resized = await sharp(img, { raw: { width: spec.size, height: spec.size, channels: 3 } })
+      .resize(imageSize, imageSize, { fit: "fill" })
+      .raw()
+      .toBuffer();
+    pixels.set(resized, k * bytes);
   }
   const hist = new Float64Array(768);
   if (split === "train") addToHistogram(hist, pixels);

@@ -210,6 +210,48 @@ describe("the default synthetic set (10 classes, 32×32)", () => {
     expect(diff / (D / 3)).toBeGreaterThan(0.5);
   });
 
+  it("the pixel noise is uniform with sd 0.06 of full scale, independent across channels", () => {
+    // Horizontal neighbours on the background differ by the difference of their noises: for
+    // noise uniform in ±a, a = 0.06·255·√3 (sd 0.06 of full scale), that difference is triangular
+    // on ±2a, whose median |d| is 2a(1 − 1/√2) = 15.5. Within 12 %: the stripes inside the shape
+    // add to some differences; a wrong √3 or 255 would be 40 % off or more. Independent channels:
+    // the red and green differences uncorrelated.
+    const a = 0.06 * 255 * Math.sqrt(3);
+    const medianAbs = 2 * a * (1 - 1 / Math.sqrt(2));
+    for (const c of [0, 1, 2, 3]) {
+      const s = 64;
+      const px = drawImage(c, 4, s, seededRandom(c + 11));
+      const d = [0, 1, 2].map((k) => {
+        const v: number[] = [];
+        for (let y = 0; y < s; y++)
+          for (let x = 0; x + 1 < s; x++) v.push(px[(y * s + x + 1) * 3 + k] - px[(y * s + x) * 3 + k]);
+        return v;
+      });
+      // The pairs inside the noise's range only: a shape's edge moves every channel at once.
+      const flat = d[0].map((_, i) => Math.max(...d.map((v) => Math.abs(v[i]))) <= 2 * a + 1);
+      expect(flat.filter(Boolean).length).toBeGreaterThan(0.8 * flat.length);
+      for (const v of d) {
+        const abs = v
+          .filter((_, i) => flat[i])
+          .map(Math.abs)
+          .sort((p, q) => p - q);
+        expect(abs[abs.length >> 1]).toBeGreaterThan(medianAbs * 0.88);
+        expect(abs[abs.length >> 1]).toBeLessThan(medianAbs * 1.12);
+      }
+      const [r, g] = d;
+      let sxy = 0;
+      let sxx = 0;
+      let syy = 0;
+      for (let i = 0; i < r.length; i++) {
+        if (!flat[i]) continue;
+        sxy += r[i] * g[i];
+        sxx += r[i] ** 2;
+        syy += g[i] ** 2;
+      }
+      expect(Math.abs(sxy / Math.sqrt(sxx * syy))).toBeLessThan(0.1);
+    }
+  });
+
   it("a second load reuses the pixel cache: nothing drawn, nothing decoded", async () => {
     const ev: ProgressEvent[] = [];
     const again = await loadDataset("synthetic:seed=1", { cacheDir, onProgress: (e) => ev.push(e) });
