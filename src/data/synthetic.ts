@@ -6,6 +6,7 @@
 // This file draws; synthetic-cache.ts writes the drawings straight into the decoded-pixel cache
 // (on worker threads for large sets, synthetic-worker.ts).
 import { seededRandom } from "../util/rng.js";
+import { DatasetError } from "./errors.js";
 import { addToHistogram } from "./histogram.js";
 import type { SyntheticSpec } from "./spec.js";
 import type { SplitName } from "./types.js";
@@ -81,7 +82,7 @@ export function drawImageInto(
   rng: () => number,
 ): void {
   if (out.length !== size * size * 3)
-    throw new RangeError(`drawImageInto: ${out.length} bytes for a ${size}×${size}×3 image`);
+    throw new DatasetError("out-of-range", "", `drawImageInto: ${out.length} bytes for a ${size}×${size}×3 image`);
   const st = classStyle(c, classes);
   const cx = (0.3 + 0.4 * rng()) * size;
   const cy = (0.3 + 0.4 * rng()) * size;

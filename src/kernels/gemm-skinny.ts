@@ -15,8 +15,13 @@ import { dispatchReduce, passTimestamps, reduceSpec, TARGET_WORKGROUPS } from ".
 import { dispatch, getProgram, opEncoder, type ProgramSpec } from "./program.js";
 import type { Tensor } from "./tensor.js";
 
-/** Rows per workgroup of the skinny kernel, k per staged tile, columns per workgroup. */
-const SKINNY = { rows: 32, kt: 64, cols: 128 };
+/**
+ * Rows per workgroup of the skinny kernel, k per staged tile, invocations per workgroup (4 columns
+ * each: 256 columns).
+ */
+const SKINNY = { rows: 32, kt: 64, lanes: 64 };
+/** Columns of C per workgroup. */
+const SKINNY_COLS = 4 * SKINNY.lanes;
 /** The skinny kernel serves A·B with at most this many rows (two row blocks) and a long K. */
 export const SKINNY_MAX_M = 64;
 
@@ -25,19 +30,55 @@ export function skinnyOk(s: GemmShape, opts: { transA?: boolean; transB?: boolea
   return !opts.transA && !opts.transB && s.m <= SKINNY_MAX_M;
 }
 
-export function skinnySpec(inType: "f32" | "f16", f: EpilogueFlags): ProgramSpec {
+/**
+ * Whether B's rows can be read 4 columns at a time as one vec4 (N a multiple of 4; a tensor's
+ * binding offset is a multiple of 256 bytes, tensor.ts).
+ */
+export function skinnyVectorB(n: number): boolean {
+  return n % 4 === 0;
+}
+
+/** The kernel's generated parts: B's 4-column load, and the row loop written out (registers). */
+function skinnySnippets(rows: number, vectorB: boolean): Record<string, string> {
+  const r = [...Array(rows).keys()];
+  const loadB4 = vectorB
+    ? "fn loadB4(k: u32, c4: u32) -> vec4<f32> { return vec4<f32>(b[k * (params.n / 4u) + c4]); }"
+    : [
+        "fn loadB4(k: u32, c4: u32) -> vec4<f32> {",
+        "  let base = k * params.n;",
+        "  let last = params.n - 1u;",
+        "  let c = 4u * c4;",
+        "  return vec4<f32>(f32(b[base + min(c, last)]), f32(b[base + min(c + 1u, last)]),",
+        "                   f32(b[base + min(c + 2u, last)]), f32(b[base + min(c + 3u, last)]));",
+        "}",
+      ].join("\n");
   return {
-    op: gemmOpName("skinny", inType, "f32", f),
+    LOAD_B_QUAD: loadB4,
+    ROWS_DECL: r.map((i) => `var acc${i} = vec4<f32>(0.0);`).join("\n  "),
+    ROWS_FMA: r
+      .map((i) => {
+        const a = `a_tile[${i}u * (KT / 4u) + q]`;
+        return `{ let av = ${a}; acc${i} = fma(vec4<f32>(av.x), b0, fma(vec4<f32>(av.y), b1, fma(vec4<f32>(av.z), b2, fma(vec4<f32>(av.w), b3, acc${i})))); }`;
+      })
+      .join("\n      "),
+    ROWS_STORE: r.map((i) => `storeRow(row0 + ${i}u, c4, wid.z, acc${i});`).join("\n    "),
+  };
+}
+
+export function skinnySpec(inType: "f32" | "f16", f: EpilogueFlags, vectorB: boolean): ProgramSpec {
+  return {
+    op: gemmOpName(vectorB ? "skinny_vec" : "skinny", inType, "f32", f),
     shader: "gemm_skinny",
     aliases: { T: inType, TC: inType },
     consts: { ROWS: SKINNY.rows, KT: SKINNY.kt },
     bindings: [
       { name: "a", access: "read", type: "T" },
-      { name: "b", access: "read", type: "T" },
+      { name: "b", access: "read", type: vectorB ? "vec4<T>" : "T" },
       { name: "ws", access: "read_write", type: "f32" },
     ],
     uniforms: GEMM_UNIFORMS,
-    workgroupSize: [SKINNY.cols],
+    workgroupSize: [SKINNY.lanes],
+    snippets: skinnySnippets(SKINNY.rows, vectorB),
   };
 }
 
@@ -61,7 +102,7 @@ export async function skinnyGemm(
   const inType = a.dtype as "f32" | "f16";
   const outType = c.dtype as "f32" | "f16";
   const beta = opts.beta ?? 0;
-  const colBlocks = Math.ceil(shape.n / SKINNY.cols);
+  const colBlocks = Math.ceil(shape.n / SKINNY_COLS);
   const rowBlocks = Math.ceil(shape.m / SKINNY.rows);
   const wanted = opts.splitK ?? Math.max(1, Math.ceil((4 * TARGET_WORKGROUPS) / (colBlocks * rowBlocks)));
   const kchunk = Math.max(SKINNY.kt, Math.ceil(shape.k / wanted / SKINNY.kt) * SKINNY.kt);
@@ -74,7 +115,7 @@ export async function skinnyGemm(
     relu: Boolean(opts.relu),
     splitK: true,
   };
-  const program = await getProgram(ctx, skinnySpec(inType, flags));
+  const program = await getProgram(ctx, skinnySpec(inType, flags, skinnyVectorB(shape.n)));
   const reduce = await getProgram(ctx, reduceSpec(outType, flags));
   const ws = workspace(ctx, used * shape.m * shape.n * 4);
   const { encoder, done } = opEncoder(ctx, opts, program.spec.op);

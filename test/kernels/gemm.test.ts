@@ -138,6 +138,9 @@ describe("gemm (tiled)", () => {
         [32, 200, 4099],
         [33, 17, 63],
         [64, 130, 2049],
+        // N a multiple of 4: B read 4 columns at a time (one vector load), K past any tile.
+        [32, 256, 3001],
+        [50, 68, 1030],
       ])
         await runCase({ m, n, k, transA: false, transB: false, alpha: 1, beta: 0, relu: false }, inT, outT, {
           variant: "skinny",
@@ -158,6 +161,16 @@ describe("gemm (tiled)", () => {
         {
           variant: "skinny",
           splitK: 1,
+        },
+      );
+      // Vector loads of B with K chunks that end inside a 4-k step (1030 = 3 · 343 + 1).
+      await runCase(
+        { m: 17, n: 36, k: 1030, transA: false, transB: false, alpha: 1, beta: 0, relu: false },
+        inT,
+        outT,
+        {
+          variant: "skinny",
+          splitK: 3,
         },
       );
     });
