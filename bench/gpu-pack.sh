@@ -5,17 +5,20 @@
 #   2. the packed node_modules trimmed of what never loads there (better-sqlite3's sources and
 #      other platforms' prebuilds, zod's TypeScript sources, lightningcss — vite's CSS path, no
 #      test has CSS — and csv-*'s browser builds): 22.6 → about 20 MB compressed;
-#      with --no-tests also vitest and vite (bench and suite calls only);
+#      with --no-tests also vitest and vite (bench and suite calls only); with --kernels only
+#      what the GPU tests, the trainer, optimizer and decode benches load (vitest, vite, sharp,
+#      zod: no suite, no store);
 #   3. the build (dist) and the NVML addon as .gpu/extra.tar.xz (about 0.4 MB), so they travel
 #      with .gpu: the command starts `source .gpu/enter.sh; tar -xJf .gpu/extra.tar.xz`.
 # Run from the project root after `npm run build`. Prints what the call will carry.
-#   bash bench/gpu-pack.sh [--no-tests]
+#   bash bench/gpu-pack.sh [--no-tests | --kernels]
 set -euo pipefail
 [ -f package.json ] || { echo "gpu-pack.sh: run it from the project root" >&2; exit 2; }
 tests=1
 [ "${1:-}" = "--no-tests" ] && tests=0
 [ -d dist/src ] || { echo "gpu-pack.sh: no dist/ (npm run build first)" >&2; exit 2; }
 mods=(commander zod yaml csv-parse csv-stringify jstat better-sqlite3 sharp)
+[ "${1:-}" = "--kernels" ] && mods=(sharp zod)
 [ $tests = 1 ] && mods+=(vitest vite)
 args=()
 for m in "${mods[@]}"; do args+=(--module "$m"); done

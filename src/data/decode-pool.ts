@@ -1,13 +1,17 @@
 // Many image files -> decoded images, handed over in file order (the cache order must not depend on
-// which decode finished first), in batches. Large sets are decoded on worker threads
-// (decode-worker.ts), small ones on the calling thread (workers cost ~0.1 s to start and load
-// sharp, about what the calling thread needs for a hundred 224×224 JPEGs). Either way sharp's
-// work runs on libuv's pool, which the caller should size to the cores (UV_THREADPOOL_SIZE).
-import type { Worker } from "node:worker_threads";
+// which decode finished first), in batches. Large sets are decoded in child processes
+// (decode-worker.ts: libvips does not scale across the threads of one process), small ones on the
+// calling thread (a child costs ~0.1 s to start and load sharp, about what the calling thread
+// needs for a hundred 224×224 JPEGs). On the calling thread sharp's work runs on libuv's pool,
+// which the caller should size to the cores (UV_THREADPOOL_SIZE); each child sizes its own.
+import type { ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { DecodeFailure, decodeImage } from "./decode.js";
 import type { DecodeReply, DecodeRequest, DecodeWorkerData } from "./decode-worker.js";
 import { DatasetError } from "./errors.js";
-import { spawnDataWorker } from "./spawn-worker.js";
+import { forkDataProcess } from "./spawn-worker.js";
 
 /** Files from batch.first on, in order; the decoded ones' pixels packed in that order. */
 export interface DecodedBatch {
@@ -33,17 +37,17 @@ export interface Decoder {
 export interface DecoderOptions {
   /** Side of the decoded images (pixels). */
   size: number;
-  /** Decodes in flight on the calling thread; worker threads otherwise. */
+  /** Decodes in flight on the calling thread; else the number of child processes. */
   concurrency: number;
-  /** Forces the number of decoding threads (1: the calling thread); default by `files`. */
+  /** Forces the number of decoding processes (1: the calling thread); default by `files`. */
   threads?: number;
   /** Files to be decoded in all: picks the calling thread or workers. */
   files: number;
 }
 
-/** From this many files on, decoding runs on worker threads. */
+/** From this many files on, decoding runs in child processes. */
 export const THREADED_FILES = 256;
-/** Decodes in flight per worker: one decoding on libuv's pool while the worker's JS handles another. */
+/** Decodes in flight per child (and its libuv pool's size): one decoding while its JS handles another. */
 const WORKER_IN_FLIGHT = 2;
 /** Bytes of decoded pixels per batch: large enough that messaging is noise, small enough to spread the tail. */
 const BATCH_BYTES = 2 ** 20;
@@ -52,7 +56,7 @@ const MAX_BATCH_FILES = 16;
 export function openDecoder(o: DecoderOptions): Decoder {
   const auto = o.files >= THREADED_FILES ? o.concurrency : 1;
   const threads = Math.max(1, o.threads ?? auto);
-  return threads === 1 ? callingThread(o.size, o.concurrency) : new WorkerDecoder(o.size, threads);
+  return threads === 1 ? callingThread(o.size, o.concurrency) : new ProcessDecoder(o.size, threads);
 }
 
 /** `width` decodes in flight on the calling thread, each handed over as a batch of one. */
@@ -106,8 +110,10 @@ function callingThread(size: number, width: number): Decoder {
   };
 }
 
-class WorkerDecoder implements Decoder {
-  private workers: Worker[] | undefined;
+class ProcessDecoder implements Decoder {
+  private workers: ChildProcess[] | undefined;
+  /** Where the children leave each batch's pixels (decode-worker.ts); removed by close(). */
+  private scratch: string | undefined;
   /** Why a worker stopped between two decode calls (then no call's handlers were listening). */
   private broken: string | undefined;
 
@@ -116,17 +122,20 @@ class WorkerDecoder implements Decoder {
     private readonly threads: number,
   ) {}
 
-  private start(): Worker[] {
-    const data: DecodeWorkerData = { size: this.size, inFlight: WORKER_IN_FLIGHT };
+  private start(): ChildProcess[] {
     if (!this.workers) {
-      this.workers = Array.from({ length: this.threads }, () => spawnDataWorker("decode-worker", data));
+      this.scratch = fs.mkdtempSync(path.join(os.tmpdir(), "halfwatt-decode-"));
+      const data: DecodeWorkerData = { size: this.size, inFlight: WORKER_IN_FLIGHT, scratch: this.scratch };
+      this.workers = Array.from({ length: this.threads }, () =>
+        forkDataProcess("decode-worker", data, { UV_THREADPOOL_SIZE: String(WORKER_IN_FLIGHT) }),
+      );
       for (const w of this.workers) {
         // An 'error' with no listener would be an uncaught exception; each decode call reports its own.
         w.on("error", (e) => {
           this.broken ??= `failed (${e.message})`;
         });
-        w.on("exit", (code) => {
-          this.broken ??= `exited with code ${code}`;
+        w.on("exit", (code, signal) => {
+          this.broken ??= `exited with ${signal ?? `code ${code}`}`;
         });
       }
     }
@@ -150,7 +159,7 @@ class WorkerDecoder implements Decoder {
       let finished = false;
       const ready = new Map<number, DecodedBatch>();
       /** The batches each worker has been sent and not yet answered, oldest first. */
-      const pending = new Map<Worker, number[]>(workers.map((w) => [w, []]));
+      const pending = new Map<ChildProcess, number[]>(workers.map((w) => [w, []]));
       const listening: (() => void)[] = [];
       const stopListening = () => {
         finished = true;
@@ -160,17 +169,26 @@ class WorkerDecoder implements Decoder {
         stopListening();
         reject(e);
       };
-      const send = (w: Worker) => {
+      const send = (w: ChildProcess) => {
         if (next >= batches.length) return;
         pending.get(w)!.push(next);
-        w.postMessage({ seq: next, files: slice(next), histogram } satisfies DecodeRequest);
+        w.send({ seq: next, files: slice(next), histogram } satisfies DecodeRequest);
         next++;
       };
       for (const w of workers) {
-        const onMessage = (r: DecodeReply) => {
+        const onMessage = (message: unknown) => {
+          const r = message as DecodeReply;
           if (finished) return;
           pending.get(w)!.shift();
-          if (r.error !== undefined || !r.pixels || !r.failures) {
+          let pixels: Uint8Array | undefined;
+          try {
+            if (r.pixelFile) pixels = fs.readFileSync(r.pixelFile);
+          } catch (e) {
+            r.error ??= `cannot read a decoding worker's ${r.pixelFile}: ${(e as Error).message}`;
+          } finally {
+            if (r.pixelFile) fs.rmSync(r.pixelFile, { force: true });
+          }
+          if (r.error !== undefined || !pixels || !r.failures) {
             const file = r.file ?? slice(r.seq)[0];
             return fail(
               new DatasetError(
@@ -180,7 +198,7 @@ class WorkerDecoder implements Decoder {
               ),
             );
           }
-          ready.set(r.seq, { first: batches[r.seq], failures: r.failures, pixels: r.pixels, hist: r.hist });
+          ready.set(r.seq, { first: batches[r.seq], failures: r.failures, pixels, hist: r.hist });
           try {
             while (ready.has(flushed)) {
               const b = ready.get(flushed)!;
@@ -204,7 +222,8 @@ class WorkerDecoder implements Decoder {
           fail(new DatasetError("cache", file, `Cannot decode ${file}: a decoding worker ${why}${batch}`));
         };
         const onError = (e: Error) => died(`failed (${e.stack ?? e.message})`);
-        const onExit = (code: number) => died(`exited with code ${code}`);
+        const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+          died(`exited with ${signal ?? `code ${code}`}`);
         w.on("message", onMessage).on("error", onError).on("exit", onExit);
         listening.push(() => w.off("message", onMessage).off("error", onError).off("exit", onExit));
       }
@@ -217,6 +236,18 @@ class WorkerDecoder implements Decoder {
   async close(): Promise<void> {
     const ws = this.workers ?? [];
     this.workers = undefined;
-    await Promise.all(ws.map((w) => w.terminate()));
+    const scratch = this.scratch;
+    this.scratch = undefined;
+    await Promise.all(
+      ws.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.exitCode !== null || w.signalCode !== null) return resolve();
+            w.once("exit", () => resolve());
+            w.kill();
+          }),
+      ),
+    );
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-// The folder loader on worker threads against the calling thread and against bytes known by
+// The folder loader on its decoding processes against the calling thread and against bytes known by
 // construction: noisy lossless PNGs at the cache's size decode to exactly the bytes written, so the
 // train pixels, their order across batches and workers, and the train statistics have a reference
 // that is not the loader. JPEGs to resize, EXIF rotation and bad files in the middle of a batch
