@@ -17,6 +17,11 @@ export interface TileConfig {
   BK: number;
   TM: number;
   TN: number;
+  /**
+   * 16-byte loads (8 for f16) where the shape allows (vectorStagingTiled) and the next k tile
+   * fetched into registers while this one is multiplied (gemm.wgsl: VEC_A, VEC_B, PREFETCH).
+   */
+  vec?: boolean;
 }
 
 /**
@@ -30,7 +35,25 @@ export const TILES: Record<string, TileConfig> = {
   t64: { name: "t64", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 },
   t128: { name: "t128", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8 },
   t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
+  t64v: { name: "t64v", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true },
+  t128v: { name: "t128v", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true },
+  t128k16v: { name: "t128k16v", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true },
 };
+
+/**
+ * Which operands a vector tile loads 4 elements at a time: the direction contiguous in memory
+ * must be a multiple of 4 long (k for A and Bᵀ, m for Aᵀ, n for B), so a 4-element unit never
+ * straddles a row or the end of K (a tensor's binding offset is a multiple of 256 bytes).
+ */
+export function vectorStagingTiled(
+  s: { m: number; n: number; k: number },
+  f: { transA: boolean; transB: boolean },
+): { vecA: boolean; vecB: boolean } {
+  return {
+    vecA: (f.transA ? s.m : s.k) % 4 === 0,
+    vecB: (f.transB ? s.k : s.n) % 4 === 0,
+  };
+}
 
 /** The tile for an M×N output when nothing else decides: the largest the output fills. */
 export function chooseTile(m: number, n: number): TileConfig {
@@ -44,9 +67,12 @@ export function tiledSpec(
   outType: "f32" | "f16",
   tile: TileConfig,
   f: EpilogueFlags,
+  vec: { vecA: boolean; vecB: boolean } = { vecA: false, vecB: false },
 ): ProgramSpec {
+  const vecA = Boolean(tile.vec) && vec.vecA;
+  const vecB = Boolean(tile.vec) && vec.vecB;
   return {
-    op: gemmOpName(`tiled_${tile.name}`, inType, outType, f),
+    op: gemmOpName(`tiled_${tile.name}${vecA ? "_va" : ""}${vecB ? "_vb" : ""}`, inType, outType, f),
     shader: "gemm",
     includes: ["lib/gemm_load"],
     aliases: { T: inType, TC: outType },
@@ -56,9 +82,17 @@ export function tiledSpec(
       BK: tile.BK,
       TM: tile.TM,
       TN: tile.TN,
+      VEC_A: vecA,
+      VEC_B: vecB,
+      PREFETCH: Boolean(tile.vec),
       ...epilogueConsts(f),
     },
-    bindings: GEMM_BINDINGS,
+    // a4 / b4: the same buffers as a / b, viewed 4 elements at a time for the vector staging.
+    bindings: [
+      ...GEMM_BINDINGS,
+      { name: "a4", access: "read", type: "vec4<T>" },
+      { name: "b4", access: "read", type: "vec4<T>" },
+    ],
     uniforms: GEMM_UNIFORMS,
     workgroupSize: [tile.BN / tile.TN, tile.BM / tile.TM],
   };

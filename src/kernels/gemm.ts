@@ -35,7 +35,7 @@ import {
   tileUnsupportedReason,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
-import { chooseTile, TILES, type TileConfig, tiledSpec } from "./gemm-tiled.js";
+import { chooseTile, TILES, type TileConfig, tiledSpec, vectorStagingTiled } from "./gemm-tiled.js";
 import { type GemmCall, type GemmChoice, tunedChoice } from "./gemm-tune-cache.js";
 import { dispatch, getProgram, opEncoder, type ProgramSpec } from "./program.js";
 import { shapeStr, type Tensor } from "./tensor.js";
@@ -259,7 +259,7 @@ export async function gemm(
   let bn: number;
   let bk: number;
   let makeSpec: (f: EpilogueFlags) => ProgramSpec;
-  /** Extra bindings after the common five (the subgroup-matrix kernel's vector views of A and B). */
+  /** Extra bindings after the common five (the subgroup-matrix and tiled kernels' vector views of A and B). */
   let extra: (Tensor | GPUBuffer)[] = [];
   if (variant === "subgroup-matrix") {
     const why = matrixUnsupportedReason(ctx);
@@ -289,7 +289,11 @@ export async function gemm(
   } else {
     const tile = opts.tile ?? chooseTile(shape.m, shape.n);
     [bm, bn, bk] = [tile.BM, tile.BN, tile.BK];
-    makeSpec = (f) => tiledSpec(inType, outType, tile, f);
+    const vec = vectorStagingTiled(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
+    makeSpec = (f) => tiledSpec(inType, outType, tile, f, vec);
+    const useA = tile.vec && vec.vecA;
+    const useB = tile.vec && vec.vecB;
+    extra = [useA ? a : dummyBuffer(ctx, "read"), useB ? b : dummyBuffer(ctx, "read")];
   }
   const { kchunk, used } = kSplits(shape, bm, bn, bk, opts.splitK);
   const flags: EpilogueFlags = {

@@ -91,6 +91,26 @@ describe("gemm (tiled)", () => {
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
       });
 
+  // The vector tiles' 4-element loads: shapes whose contiguous directions are multiples of 4 but
+  // not of any tile (ragged edges, K splits ending mid-tile), then one that is not (4-at-a-time
+  // for one operand only: 70 columns of B).
+  for (const [inT, outT] of precisions)
+    it(`${inT}→${outT} vector tiles (16-byte loads, next tile fetched ahead) in all three forms`, async () => {
+      const tiles = inT === "f32" ? Object.values(TILES).filter((t) => t.vec) : [TILES.t128v];
+      for (const f of forms)
+        for (const tile of tiles) {
+          await runCase({ m: 132, n: 68, k: 36, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
+          await runCase({ m: 20, n: 260, k: 1028, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, {
+            tile,
+            splitK: 3,
+          });
+          await runCase({ m: 36, n: 70, k: 44, ...f, alpha: 0.5, beta: 0, relu: true }, inT, outT, {
+            tile,
+            bias: true,
+          });
+        }
+    });
+
   for (const [inT, outT] of precisions)
     it(`${inT}→${outT} long K (4099) in all three forms`, async () => {
       for (const f of forms)
