@@ -8,21 +8,15 @@
 //   without one, and a split dW could only be applied once every split has added its part).
 // Element type T (A, B; staged in workgroup memory); accumulation f32. Out-of-range loads read 0.
 // A step the non-finite flag skips returns before any work, whole workgroups at once.
-// Bindings: a, b: array<T> (read); then the optimizer's (w, m, v or w, vel: vec4<f32> slots or
+// Bindings: a, b: array<T> (read), a4, b4: the same as vec4<T> (lib/gemm_stage.wgsl); then the optimizer's (w, m, v or w, vel: vec4<f32> slots or
 // f32 elements, as the update lib wants), flag, copy, state.
 // Uniforms: m, n, k, then the optimizer's hyper-parameters. Consts BM, BN, BK, TM, TN, TRANS_A
-// (true), TRANS_B (false), WRITE_COPY (+ NESTEROV for SGD). Dispatch: [ceil(N/BN), ceil(M/BM), 1].
+// (true), TRANS_B (false), VEC_A, VEC_B, PREFETCH (lib/gemm_stage.wgsl), WRITE_COPY (+ NESTEROV for SGD). Dispatch: [ceil(N/BN), ceil(M/BM), 1].
 
-const BM4: u32 = BM / 4u;
-const BN4: u32 = BN / 4u;
 const RG: u32 = TM / 4u;   // 4-row groups per thread
 const CG: u32 = TN / 4u;   // 4-column groups per thread
-const THREADS: u32 = WG_X * WG_Y;
-
-var<workgroup> tileA: array<vec4<T>, BK * BM4>;   // [BK][BM/4]: 4 consecutive rows of Aᵀ
-var<workgroup> tileB: array<vec4<T>, BK * BN4>;   // [BK][BN/4]: 4 consecutive columns of B
-
-// (loadA / loadB: shaders/lib/gemm_load.wgsl; update_skipped / update_pair: lib/fused_update.wgsl)
+// (tileA, tileB, fetchA/B, storeA/B: shaders/lib/gemm_stage.wgsl; loadA / loadB:
+// lib/gemm_load.wgsl; update_skipped / update_pair: lib/fused_update.wgsl)
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -35,22 +29,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var rb: array<vec4<f32>, CG>;
 
   let kEnd = params.k;
+  if (params.k == 0u) { _ = a4[0]; _ = b4[0]; }
+  if (PREFETCH) {
+    fetchA(tid, row0, 0u, kEnd);
+    fetchB(tid, col0, 0u, kEnd);
+  }
   for (var k0 = 0u; k0 < kEnd; k0 += BK) {
-    for (var l = tid; l < BK * BM4; l += THREADS) {
-      let k = l / BM4;
-      let m4 = l % BM4;
-      let mm = row0 + m4 * 4u;
-      let kg = k0 + k;
-      tileA[k * BM4 + m4] = vec4<T>(loadA(mm, kg, kEnd), loadA(mm + 1u, kg, kEnd), loadA(mm + 2u, kg, kEnd), loadA(mm + 3u, kg, kEnd));
+    if (!PREFETCH) {
+      fetchA(tid, row0, k0, kEnd);
+      fetchB(tid, col0, k0, kEnd);
     }
-    for (var l = tid; l < BK * BN4; l += THREADS) {
-      let k = l / BN4;
-      let n4 = l % BN4;
-      let nn = col0 + n4 * 4u;
-      let kg = k0 + k;
-      tileB[k * BN4 + n4] = vec4<T>(loadB(kg, nn, kEnd), loadB(kg, nn + 1u, kEnd), loadB(kg, nn + 2u, kEnd), loadB(kg, nn + 3u, kEnd));
-    }
+    storeA(tid);
+    storeB(tid);
     workgroupBarrier();
+    if (PREFETCH && k0 + BK < kEnd) {
+      fetchA(tid, row0, k0 + BK, kEnd);
+      fetchB(tid, col0, k0 + BK, kEnd);
+    }
     for (var kk = 0u; kk < BK; kk++) {
       for (var g = 0u; g < RG; g++) { ra[g] = vec4<f32>(tileA[kk * BM4 + lid.y + g * WG_Y]); }
       for (var g = 0u; g < CG; g++) { rb[g] = vec4<f32>(tileB[kk * BN4 + lid.x + g * WG_X]); }

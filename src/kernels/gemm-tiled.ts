@@ -74,7 +74,7 @@ export function tiledSpec(
   return {
     op: gemmOpName(`tiled_${tile.name}${vecA ? "_va" : ""}${vecB ? "_vb" : ""}`, inType, outType, f),
     shader: "gemm",
-    includes: ["lib/gemm_load"],
+    includes: ["lib/gemm_load", "lib/gemm_stage"],
     aliases: { T: inType, TC: outType },
     consts: {
       BM: tile.BM,

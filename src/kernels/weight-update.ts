@@ -32,6 +32,7 @@ import {
   type TileConfig,
 } from "./gemm.js";
 import type { EpilogueFlags, FusedUpdateParts, GemmShape } from "./gemm-common.js";
+import { vectorStagingTiled } from "./gemm-tiled.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -180,11 +181,14 @@ export function portableUpdateSpec(
   inType: "f32" | "f16",
   tile: TileConfig,
   parts: FusedUpdateParts,
+  vec: { vecA: boolean; vecB: boolean } = { vecA: false, vecB: false },
 ): ProgramSpec {
+  const vecA = Boolean(tile.vec) && vec.vecA;
+  const vecB = Boolean(tile.vec) && vec.vecB;
   return {
-    op: `${OP}_tiled_${tile.name}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
+    op: `${OP}_tiled_${tile.name}${vecA ? "_va" : ""}${vecB ? "_vb" : ""}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
     shader: "gemm_update",
-    includes: ["lib/gemm_load", ...parts.includes],
+    includes: ["lib/gemm_load", "lib/gemm_stage", ...parts.includes],
     aliases: { T: inType },
     consts: {
       BM: tile.BM,
@@ -194,12 +198,18 @@ export function portableUpdateSpec(
       TN: tile.TN,
       TRANS_A: true,
       TRANS_B: false,
+      VEC_A: vecA,
+      VEC_B: vecB,
+      PREFETCH: Boolean(tile.vec),
       ...parts.consts,
     },
     snippets: { EPILOGUE: portableEpilogue(tile) },
     bindings: [
       { name: "a", access: "read", type: "T" },
       { name: "b", access: "read", type: "T" },
+      // The same buffers 4 elements at a time, for the vector staging (lib/gemm_stage.wgsl).
+      { name: "a4", access: "read", type: "vec4<T>" },
+      { name: "b4", access: "read", type: "vec4<T>" },
       ...parts.bindings,
     ],
     uniforms: [["m", "u32"], ["n", "u32"], ["k", "u32"], ...parts.uniforms],
@@ -382,11 +392,14 @@ export async function weightGradUpdate(
     return;
   }
   const tile = plan.tiled as TileConfig;
-  const program = await getProgram(ctx, portableUpdateSpec(x.dtype as "f32" | "f16", tile, parts));
+  const vec = vectorStagingTiled(shape, { transA: true, transB: false });
+  const program = await getProgram(ctx, portableUpdateSpec(x.dtype as "f32" | "f16", tile, parts, vec));
+  const useA = tile.vec && vec.vecA;
+  const useB = tile.vec && vec.vecB;
   dispatch(
     ctx,
     program,
-    [x, dz, ...optBuffers],
+    [x, dz, useA ? x : dummyBuffer(ctx, "read"), useB ? dz : dummyBuffer(ctx, "read"), ...optBuffers],
     [shape.m, shape.n, shape.k, ...hyper],
     [Math.ceil(shape.n / tile.BN), Math.ceil(shape.m / tile.BM), 1],
     options,

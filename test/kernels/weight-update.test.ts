@@ -200,6 +200,16 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
       "SGD Nesterov, 16-byte slots",
       { k: 3, m: 21, n: 36, rule: NESTEROV, lossScale: 64, step: 1, copy: true, options: tiled("t64") },
     ],
+    // The vector tile: Xᵀ and dZ fetched 4 at a time, the next k tile ahead (lib/gemm_stage.wgsl);
+    // K past two tiles and ragged, then M not a multiple of 4 (dZ only 4 at a time).
+    [
+      "Adam t=2, S=256, vector tile, 16-byte slots",
+      { k: 37, m: 68, n: 20, rule: ADAM, lossScale: 256, step: 2, copy: true, options: tiled("t64v") },
+    ],
+    [
+      "SGD momentum, vector tile, M not a multiple of 4",
+      { k: 19, m: 37, n: 24, rule: SGD, lossScale: 8, step: 1, copy: true, options: tiled("t64v") },
+    ],
   ];
   // The 8×8 register tile (64 generated updates a thread: 20–40 s to compile on lavapipe) once
   // per epilogue form, f32 on 16-byte slots and f16 element by element: its groups g, cg > 0 are
