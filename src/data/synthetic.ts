@@ -82,7 +82,11 @@ export function drawImageInto(
   rng: () => number,
 ): void {
   if (out.length !== size * size * 3)
-    throw new DatasetError("out-of-range", "", `drawImageInto: ${out.length} bytes for a ${size}×${size}×3 image`);
+    throw new DatasetError(
+      "out-of-range",
+      "",
+      `drawImageInto: ${out.length} bytes for a ${size}×${size}×3 image`,
+    );
   const st = classStyle(c, classes);
   const cx = (0.3 + 0.4 * rng()) * size;
   const cy = (0.3 + 0.4 * rng()) * size;

@@ -32,7 +32,6 @@ import {
   type TileConfig,
 } from "./gemm.js";
 import type { EpilogueFlags, FusedUpdateParts, GemmShape } from "./gemm-common.js";
-import { vectorStagingTiled } from "./gemm-tiled.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -44,6 +43,7 @@ import {
   updateBlockLayout,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
+import { vectorStagingTiled } from "./gemm-tiled.js";
 import { checkDistinct, checkTensor, describe, spareBuffer } from "./opcheck.js";
 import { type BindingSpec, type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import { checkSgdHyper, SGD_HYPER_UNIFORMS } from "./sgd.js";
