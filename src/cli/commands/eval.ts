@@ -2,7 +2,6 @@
 import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { extname, join } from "node:path";
 import type { Command } from "commander";
-import sharp from "sharp";
 import { IMAGE_EXTENSIONS } from "../../data/scan.js";
 import { parseDataSpec } from "../../data/spec.js";
 import { evaluateCheckpoint } from "../../model/evaluate.js";
@@ -59,6 +58,8 @@ async function resizedFrom(data: string, ckptSize: number): Promise<string | nul
   if (spec.kind === "synthetic") return spec.size === ckptSize ? null : `${spec.size}×${spec.size}`;
   const first = firstImage(spec.dir);
   if (!first) return null;
+  // sharp (libvips) loads here, not with the CLI: only eval on a folder needs it.
+  const sharp = (await import("sharp")).default;
   const m = await sharp(first)
     .metadata()
     .catch(() => null);
