@@ -113,7 +113,15 @@ let kernelsHashMemo: string | null = null;
 export function gemmKernelsHash(): string {
   kernelsHashMemo ??= createHash("sha256")
     .update(
-      ["gemm", "gemm_lanes", "gemm_subgroup_matrix", "gemm_skinny", "gemm_splitk_reduce", "lib/gemm_load"]
+      [
+        "gemm",
+        "gemm_lanes",
+        "gemm_subgroup_matrix",
+        "gemm_skinny",
+        "gemm_splitk_reduce",
+        "lib/gemm_load",
+        "lib/gemm_stage",
+      ]
         .map((name) => shaderCode(shaderBody(name)))
         .join("\u0000"),
     )
