@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# One device call for a GEMM change (issue 16): the GPU tests named in GPU_TESTS, `halfwatt tune`
-# for the classifier's products into a fresh cache, the trainer bench at the six configurations
-# with that cache, the fused first layer on the tiles named in FUSED_TILES (f32 and mixed batch
-# 32, f32 batch 256), and — when .gpu/old.tar.xz holds an earlier build (old/dist, old/shaders)
-# and OLD_CACHE its tune cache — the same trainer bench on that build, for a before/after on one
-# card in one call. Everything lands in $OUT/tc.tgz.
+# One device call for a GEMM change (issue 16): the GPU tests named in GPU_TESTS, the decode bench
+# (DECODE_IMAGES, issue 18), tuning (TUNE=full: `halfwatt tune` for the classifier's products into
+# a fresh cache; TUNE_SHAPES: only those `tune --shape` products; neither: no cache at all, the
+# heuristics), the trainer bench at CONFIGS with this build, and — when .gpu/old.tar.xz holds an
+# earlier build (old/dist, old/shaders) — the same bench on that build (OLD_CACHE its tune cache,
+# default none), for a before/after on one card in one call; then the fused first layer on the
+# tiles named in FUSED_TILES. Results are archived into $OUT/tc.tgz after each step.
 # Here first: npm run build && bash bench/gpu-pack.sh (carry [".gpu"]).
-#   [GPU_TESTS="test/kernels/gemm.test.ts -t skinny"] [FUSED_TILES="t64v t128v"] [OLD_CACHE=…]
-#   [SECONDS_PER_ROW=2] bash bench/gpu-tune-compare.sh
+#   [CONFIGS=f32:32:1024,…] [TUNE=full | TUNE_SHAPES="…"] [OLD_CACHE=…] [FUSED_TILES="t64v"]
+#   [GPU_TESTS="test/kernels/gemm.test.ts -t skinny"] [DECODE_IMAGES=3000] [SECONDS_PER_ROW=2]
+#   bash bench/gpu-tune-compare.sh
 set -uo pipefail
 out=${OUT:-bench/results}
 w="$out/tc"; mkdir -p "$w"
@@ -15,29 +17,43 @@ source .gpu/enter.sh > /dev/null 2>&1
 [ -f .gpu/extra.tar.xz ] && tar -xJf .gpu/extra.tar.xz
 [ -f .gpu/old.tar.xz ] && tar -xJf .gpu/old.tar.xz
 nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | tee "$w/card.txt"
+pack() { tar -C "$out" -czf "$out/tc.tgz" tc; }
 quiet() { grep -v -E '^(Warning:|Running "|Progress:|\s*$)'; }
 S=${SECONDS_PER_ROW:-2}
-cfgs=f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048
+cfgs=${CONFIGS:-f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048}
 if [ -n "${GPU_TESTS:-}" ]; then
   timeout 120 node node_modules/vitest/vitest.mjs run $GPU_TESTS > "$w/vitest.log" 2>&1
   echo "GPU tests rc $?"; grep -E "Test Files|Tests |×" "$w/vitest.log" | head -8
 fi
-export HALFWATT_TUNE_CACHE="$w/gemm-tune.json"
+if [ -n "${DECODE_IMAGES:-}" ]; then
+  nproc > "$w/nproc.txt"; lscpu > "$w/lscpu.txt" 2>/dev/null
+  timeout 90 node dist/bench/decode.bench.js --images "$DECODE_IMAGES" --out "$w/decode.json" > "$w/decode.txt" 2>&1
+  echo "decode rc $?"; cut -c1-240 "$w/decode.txt"; pack
+fi
+export HALFWATT_TUNE_CACHE=off
 t0=$SECONDS
-timeout "${TUNE_S:-280}" node dist/src/cli/main.js tune --precision mixed,f32 --batch 32,256 \
-  --neurons 1024,2048 --samples 1 > "$w/tune.txt" 2>&1
-echo "tune rc $? in $((SECONDS - t0)) s"; grep -v '^\[' "$w/tune.txt" | tail -2 | cut -c1-200
+if [ "${TUNE:-}" = full ]; then
+  export HALFWATT_TUNE_CACHE="$w/gemm-tune.json"
+  timeout "${TUNE_S:-280}" node dist/src/cli/main.js tune --precision mixed,f32 --batch 32,256 \
+    --neurons 1024,2048 --samples 1 > "$w/tune.txt" 2>&1
+  echo "tune rc $? in $((SECONDS - t0)) s"; grep -v '^\[' "$w/tune.txt" | tail -2 | cut -c1-200
+elif [ -n "${TUNE_SHAPES:-}" ]; then
+  export HALFWATT_TUNE_CACHE="$w/gemm-tune.json"
+  shapes=(); for s in $TUNE_SHAPES; do shapes+=(--shape "$s"); done
+  timeout "${TUNE_S:-120}" node dist/src/cli/main.js tune "${shapes[@]}" --samples 1 --json > "$w/tune.json" 2> "$w/tune.err"
+  echo "tune rc $? in $((SECONDS - t0)) s"
+fi
+pack
 timeout 150 node dist/bench/train.bench.js --configs $cfgs --modes runtime --seconds $S \
   --out "$w/train.json" > "$w/train.txt" 2>&1
-echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-160
-if [ -d old/dist ] && [ -n "${OLD_CACHE:-}" ]; then
-  HALFWATT_TUNE_CACHE="$OLD_CACHE" timeout 150 node old/dist/bench/train.bench.js --configs $cfgs \
+echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-160; pack
+if [ -d old/dist ]; then
+  HALFWATT_TUNE_CACHE="${OLD_CACHE:-off}" timeout 150 node old/dist/bench/train.bench.js --configs $cfgs \
     --modes runtime --seconds $S --out "$w/train-old.json" > "$w/train-old.txt" 2>&1
-  echo "old bench rc $?"; quiet < "$w/train-old.txt" | grep -E "samples/s" | cut -c1-160
+  echo "old bench rc $?"; quiet < "$w/train-old.txt" | grep -E "samples/s" | cut -c1-160; pack
 fi
 for tile in ${FUSED_TILES:-}; do
   timeout 60 node dist/bench/train.bench.js --configs f32:32:1024,mixed:32:1024,f32:256:1024 --modes fused \
     --fused-tile "$tile" --seconds $S --out "$w/fused-$tile.json" > "$w/fused-$tile.txt" 2>&1
-  echo "fused $tile rc $?"; quiet < "$w/fused-$tile.txt" | grep -E "samples/s" | cut -c1-160
+  echo "fused $tile rc $?"; quiet < "$w/fused-$tile.txt" | grep -E "samples/s" | cut -c1-160; pack
 done
-tar -C "$out" -czf "$out/tc.tgz" tc
