@@ -8,7 +8,7 @@
 // thread, because libvips does not scale within one process: on the H200's 16-vCPU host one
 // process decoded at most ~1,800 224×224 JPEGs/s however many were in flight (4.6 ms of CPU an
 // image at 16, 1.8 ms at 1), and 16 processes with one each 7,556/s (bench/cpu-scaling.bench.ts,
-// docs/data.md). argv[2]: DecodeWorkerData as JSON. It exits when the parent goes.
+// src/data/README.md). argv[2]: DecodeWorkerData as JSON. It exits when the parent goes.
 import fs from "node:fs";
 import path from "node:path";
 import { DecodeFailure, decodeImage } from "./decode.js";
