@@ -35,9 +35,13 @@ fi
 t0=$SECONDS
 if [ -z "${HALFWATT_TUNE_CACHE:-}" ]; then
   export HALFWATT_TUNE_CACHE="$w/gemm-tune.json"
-  timeout "${TUNE_S:-200}" node dist/src/cli/main.js tune --precision mixed,f32 --batch 32,256 \
-    --neurons 1024,2048 --samples 1 > "$w/tune.txt" 2>&1
-  echo "tune rc $? in $((SECONDS - t0)) s"; grep -v '^\[' "$w/tune.txt" | tail -3 | cut -c1-200
+  # One precision at a time, each written to the cache as it ends: a tune cut off by its time
+  # limit loses one half, not everything.
+  for p in mixed f32; do
+    timeout "$(( ${TUNE_S:-200} / 2 ))" node dist/src/cli/main.js tune --precision $p --batch 32,256 \
+      --neurons 1024,2048 --samples 1 > "$w/tune-$p.txt" 2>&1
+    echo "tune $p rc $? at $((SECONDS - t0)) s"; grep -v '^\[' "$w/tune-$p.txt" | tail -2 | cut -c1-200
+  done
 elif [ -n "${TUNE_SHAPES:-}" ]; then
   cp "$HALFWATT_TUNE_CACHE" "$w/gemm-tune.json"; export HALFWATT_TUNE_CACHE="$w/gemm-tune.json"
   shapes=(); for s in $TUNE_SHAPES; do shapes+=(--shape "$s"); done
