@@ -14,24 +14,14 @@
 #   [VARIANTS=fused,fused+compile,bf16-fused] bash bench/gpu-peer16.sh
 set -uo pipefail
 out=${OUT:-bench/results}
-w="$out/peer16"; mkdir -p "$w"
-source .gpu/enter.sh > /dev/null 2>&1
-[ -f .gpu/extra.tar.xz ] && tar -xJf .gpu/extra.tar.xz
+w="$out/peer16"; archive=peer16.tgz; mkdir -p "$w"
+source bench/gpu-lib.sh
+gpu_enter
 export PYTHONUNBUFFERED=1
-# The results so far as one archive (a call killed at its time limit still returns it).
-pack() { tar -C "$out" -czf "$out/peer16.tgz" peer16; }
-quiet() { grep -v -E '^(Warning:|Running "|Progress:|\s*$)'; }
-nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | tee "$w/card.txt"
 python3 -c 'import torch; print("torch", torch.__version__)' | tee -a "$w/card.txt"
-if [ -n "${GPU_TESTS:-}" ]; then
-  timeout 120 node node_modules/vitest/vitest.mjs run $GPU_TESTS > "$w/vitest.log" 2>&1
-  echo "GPU tests rc $?"; grep -E "Test Files|Tests |×" "$w/vitest.log" | head -8
-fi
-if [ -n "${DECODE_IMAGES:-}" ]; then
-  nproc > "$w/nproc.txt"; lscpu > "$w/lscpu.txt" 2>/dev/null
-  timeout 90 node dist/bench/decode.bench.js --images "$DECODE_IMAGES" --out "$w/decode.json" > "$w/decode.txt" 2>&1
-  echo "decode rc $?"; cut -c1-240 "$w/decode.txt"; pack
-fi
+S=${SECONDS_PER_ROW:-3}
+gpu_tests
+gpu_decode
 t0=$SECONDS
 if [ -z "${HALFWATT_TUNE_CACHE:-}" ]; then
   export HALFWATT_TUNE_CACHE="$w/gemm-tune.json"
@@ -49,21 +39,14 @@ elif [ -n "${TUNE_SHAPES:-}" ]; then
   echo "tune rc $? in $((SECONDS - t0)) s"; grep -v '^\[' "$w/tune.txt" | cut -c1-200
 fi
 cfgs=f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048
-S=${SECONDS_PER_ROW:-3}
 timeout 200 node dist/bench/train.bench.js --configs $cfgs --modes "${MODES:-runtime}" --seconds $S \
   --out "$w/train.json" > "$w/train.txt" 2>&1
-echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-200; pack
+echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-200; gpu_pack
 timeout "${PEER_S:-300}" python3 bench/peers/torch_mlp.py \
   --configs f32:32:1024,amp:32:1024,amp:256:1024,amp:256:2048,f32:256:1024,f32:256:2048 \
   --variants "${VARIANTS:-adam,fused,fused+compile,amp-fused,bf16-fused}" --seconds $S \
   --out "$w/torch-mlp.json" > "$w/torch-mlp.txt" 2> "$w/torch-mlp.err"
 echo "torch peer rc $?"; tail -2 "$w/torch-mlp.err" | cut -c1-200
 node dist/bench/compare.js --trainer "$w/train.json" "$w/torch-mlp.json" | tee "$w/table.md"
-pack
-for tile in ${FUSED_TILES:-}; do
-  timeout 60 node dist/bench/train.bench.js --configs f32:32:1024,mixed:32:1024,f32:256:1024 --modes fused \
-    --fused-tile "$tile" --seconds $S --out "$w/fused-$tile.json" > "$w/fused-$tile.txt" 2>&1
-  echo "fused $tile rc $?"; quiet < "$w/fused-$tile.txt" | grep -E "samples/s" | cut -c1-200
-  pack
-done
-
+gpu_pack
+gpu_fused_tiles

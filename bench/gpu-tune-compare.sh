@@ -12,24 +12,13 @@
 #   bash bench/gpu-tune-compare.sh
 set -uo pipefail
 out=${OUT:-bench/results}
-w="$out/tc"; mkdir -p "$w"
-source .gpu/enter.sh > /dev/null 2>&1
-[ -f .gpu/extra.tar.xz ] && tar -xJf .gpu/extra.tar.xz
-[ -f .gpu/old.tar.xz ] && tar -xJf .gpu/old.tar.xz
-nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | tee "$w/card.txt"
-pack() { tar -C "$out" -czf "$out/tc.tgz" tc; }
-quiet() { grep -v -E '^(Warning:|Running "|Progress:|\s*$)'; }
+w="$out/tc"; archive=tc.tgz; mkdir -p "$w"
+source bench/gpu-lib.sh
+gpu_enter
 S=${SECONDS_PER_ROW:-2}
 cfgs=${CONFIGS:-f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048}
-if [ -n "${GPU_TESTS:-}" ]; then
-  timeout 120 node node_modules/vitest/vitest.mjs run $GPU_TESTS > "$w/vitest.log" 2>&1
-  echo "GPU tests rc $?"; grep -E "Test Files|Tests |×" "$w/vitest.log" | head -8
-fi
-if [ -n "${DECODE_IMAGES:-}" ]; then
-  nproc > "$w/nproc.txt"; lscpu > "$w/lscpu.txt" 2>/dev/null
-  timeout 90 node dist/bench/decode.bench.js --images "$DECODE_IMAGES" --out "$w/decode.json" > "$w/decode.txt" 2>&1
-  echo "decode rc $?"; cut -c1-240 "$w/decode.txt"; pack
-fi
+gpu_tests
+gpu_decode
 export HALFWATT_TUNE_CACHE=off
 t0=$SECONDS
 if [ "${TUNE:-}" = full ]; then
@@ -43,17 +32,13 @@ elif [ -n "${TUNE_SHAPES:-}" ]; then
   timeout "${TUNE_S:-120}" node dist/src/cli/main.js tune "${shapes[@]}" --samples 1 --json > "$w/tune.json" 2> "$w/tune.err"
   echo "tune rc $? in $((SECONDS - t0)) s"
 fi
-pack
+gpu_pack
 timeout 150 node dist/bench/train.bench.js --configs $cfgs --modes runtime --seconds $S \
   --out "$w/train.json" > "$w/train.txt" 2>&1
-echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-160; pack
+echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-160; gpu_pack
 if [ -d old/dist ]; then
   HALFWATT_TUNE_CACHE="${OLD_CACHE:-off}" timeout 150 node old/dist/bench/train.bench.js --configs $cfgs \
     --modes runtime --seconds $S --out "$w/train-old.json" > "$w/train-old.txt" 2>&1
-  echo "old bench rc $?"; quiet < "$w/train-old.txt" | grep -E "samples/s" | cut -c1-160; pack
+  echo "old bench rc $?"; quiet < "$w/train-old.txt" | grep -E "samples/s" | cut -c1-160; gpu_pack
 fi
-for tile in ${FUSED_TILES:-}; do
-  timeout 60 node dist/bench/train.bench.js --configs f32:32:1024,mixed:32:1024,f32:256:1024 --modes fused \
-    --fused-tile "$tile" --seconds $S --out "$w/fused-$tile.json" > "$w/fused-$tile.txt" 2>&1
-  echo "fused $tile rc $?"; quiet < "$w/fused-$tile.txt" | grep -E "samples/s" | cut -c1-160; pack
-done
+gpu_fused_tiles

@@ -24,45 +24,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let tid = lid.y * WG_X + lid.x;
   let row0 = wid.y * BM;
   let col0 = wid.x * BN;
-  var acc: array<vec4<f32>, TM * CG>;   // acc[r * CG + cg]: row r of this thread, 4 columns
-  var ra: array<vec4<f32>, RG>;
-  var rb: array<vec4<f32>, CG>;
-
   let kBegin = wid.z * params.kchunk;
   let kEnd = min(params.k, kBegin + params.kchunk);
-  // Vector views are named even where unused, so every tile's pipeline has the same bindings
-  // (WebGPU's automatic layout leaves out what a shader never names).
-  if (params.k == 0u) { _ = a4[0]; _ = b4[0]; }
-  if (PREFETCH) {
-    fetchA(tid, row0, kBegin, kEnd);
-    fetchB(tid, col0, kBegin, kEnd);
-  }
-  for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-    if (!PREFETCH) {
-      fetchA(tid, row0, k0, kEnd);
-      fetchB(tid, col0, k0, kEnd);
-    }
-    storeA(tid);
-    storeB(tid);
-    workgroupBarrier();
-    if (PREFETCH && k0 + BK < kEnd) {
-      fetchA(tid, row0, k0 + BK, kEnd);
-      fetchB(tid, col0, k0 + BK, kEnd);
-    }
-    for (var kk = 0u; kk < BK; kk++) {
-      for (var g = 0u; g < RG; g++) { ra[g] = vec4<f32>(tileA[kk * BM4 + lid.y + g * WG_Y]); }
-      for (var g = 0u; g < CG; g++) { rb[g] = vec4<f32>(tileB[kk * BN4 + lid.x + g * WG_X]); }
-      for (var g = 0u; g < RG; g++) {
-        for (var r = 0u; r < 4u; r++) {
-          let av = vec4<f32>(ra[g][r]);
-          for (var cg = 0u; cg < CG; cg++) {
-            acc[(g * 4u + r) * CG + cg] = fma(av, rb[cg], acc[(g * 4u + r) * CG + cg]);
-          }
-        }
-      }
-    }
-    workgroupBarrier();
-  }
+  /*@TILE_LOOP@*/
 
   for (var g = 0u; g < RG; g++) {
     for (var r = 0u; r < 4u; r++) {

@@ -8,7 +8,7 @@ import {
   GEMM_UNIFORMS,
   gemmOpName,
 } from "./gemm-common.js";
-import type { ProgramSpec } from "./program.js";
+import { type ProgramSpec, shaderBody } from "./program.js";
 
 export interface TileConfig {
   name: string;
@@ -62,6 +62,15 @@ export function chooseTile(m: number, n: number): TileConfig {
   return TILES.t32;
 }
 
+/**
+ * The portable kernels' register tile and k loop (shaders/lib/gemm_tile_loop.wgsl, a fragment),
+ * for the TILE_LOOP marker of gemm.wgsl and gemm_update.wgsl: one copy of the loop, written into
+ * both mains as straight code.
+ */
+export function tileLoop(): string {
+  return shaderBody("lib/gemm_tile_loop");
+}
+
 export function tiledSpec(
   inType: "f32" | "f16",
   outType: "f32" | "f16",
@@ -88,6 +97,7 @@ export function tiledSpec(
       ...epilogueConsts(f),
     },
     // a4 / b4: the same buffers as a / b, viewed 4 elements at a time for the vector staging.
+    snippets: { TILE_LOOP: tileLoop() },
     bindings: [
       ...GEMM_BINDINGS,
       { name: "a4", access: "read", type: "vec4<T>" },

@@ -121,6 +121,7 @@ export function gemmKernelsHash(): string {
         "gemm_splitk_reduce",
         "lib/gemm_load",
         "lib/gemm_stage",
+        "lib/gemm_tile_loop",
       ]
         .map((name) => shaderCode(shaderBody(name)))
         .join("\u0000"),

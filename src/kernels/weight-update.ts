@@ -43,7 +43,7 @@ import {
   updateBlockLayout,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
-import { vectorStagingTiled } from "./gemm-tiled.js";
+import { tileLoop, vectorStagingTiled } from "./gemm-tiled.js";
 import { checkDistinct, checkTensor, describe, spareBuffer } from "./opcheck.js";
 import { type BindingSpec, type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import { checkSgdHyper, SGD_HYPER_UNIFORMS } from "./sgd.js";
@@ -203,7 +203,7 @@ export function portableUpdateSpec(
       PREFETCH: Boolean(tile.vec),
       ...parts.consts,
     },
-    snippets: { EPILOGUE: portableEpilogue(tile) },
+    snippets: { TILE_LOOP: tileLoop(), EPILOGUE: portableEpilogue(tile) },
     bindings: [
       { name: "a", access: "read", type: "T" },
       { name: "b", access: "read", type: "T" },
