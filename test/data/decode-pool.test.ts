@@ -8,6 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { afterAll, expect, it } from "vitest";
+import { openDecoder } from "../../src/data/decode-pool.js";
+import { DatasetError } from "../../src/data/errors.js";
 import { type FolderLoadSettings, loadFolder } from "../../src/data/folder.js";
 import type { Dataset, SplitName } from "../../src/data/index.js";
 import { makeRng, runSeed } from "../helpers/rng.js";
@@ -73,7 +75,7 @@ function all(ds: Dataset, split: SplitName): Uint8Array {
   return out;
 }
 
-it("worker threads give the calling thread's bytes, order, skips and statistics; train as written", async () => {
+it("decoding processes give the calling thread's bytes, order, skips and statistics; train as written", async () => {
   const dir = path.join(root, "data");
   const raw = await makeFolder(dir);
   const onWorkers = await load(dir, path.join(root, "cache-workers"), 3);
@@ -116,3 +118,61 @@ it("worker threads give the calling thread's bytes, order, skips and statistics;
     inThread.close();
   }
 });
+
+/** This process's live decoding children (Linux /proc): pid and the scratch folder of their argv. */
+function decodingChildren(): { pid: number; scratch: string }[] {
+  const out: { pid: number; scratch: string }[] = [];
+  for (const e of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const argv = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0");
+      if (ppid !== process.pid || !argv.some((a) => a.includes("decode-worker"))) continue;
+      const json = argv.find((a) => a.startsWith("{"));
+      out.push({ pid: Number(e), scratch: json ? (JSON.parse(json).scratch as string) : "" });
+    } catch {} // a process that ended while being read
+  }
+  return out;
+}
+
+it.skipIf(process.platform !== "linux")(
+  "a decoding process killed mid-load fails the load with a DatasetError naming a file; close() removes the scratch folder",
+  async () => {
+    const dir = path.join(root, "many");
+    fs.mkdirSync(dir, { recursive: true });
+    const files: string[] = [];
+    for (let k = 0; k < 240; k++) {
+      const f = path.join(dir, `${String(k).padStart(3, "0")}.png`);
+      await sharp(noise(BYTES), { raw: { width: SIZE, height: SIZE, channels: 3 } })
+        .png()
+        .toFile(f);
+      files.push(f);
+    }
+    const decoder = openDecoder({ size: SIZE, concurrency: 2, threads: 2, files: files.length });
+    let batches = 0;
+    let killed: { pid: number; scratch: string }[] = [];
+    const loading = decoder.decode(files, true, () => {
+      // After the first batch: kill every decoding child while later batches are outstanding.
+      if (batches++ > 0) return;
+      killed = decodingChildren();
+      for (const c of killed) process.kill(c.pid, "SIGKILL");
+    });
+    const err = await loading.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(killed.length).toBe(2);
+    expect(err).toBeInstanceOf(DatasetError);
+    expect((err as DatasetError).kind).toBe("cache");
+    expect((err as Error).message).toMatch(
+      /Cannot decode .*\.png: a decoding worker (exited with SIGKILL|failed)/,
+    );
+    expect(batches).toBeLessThan(Math.ceil(files.length / 16));
+    const scratch = killed[0].scratch;
+    expect(scratch).not.toBe("");
+    expect(fs.existsSync(scratch)).toBe(true);
+    await decoder.close();
+    expect(fs.existsSync(scratch)).toBe(false);
+  },
+);
