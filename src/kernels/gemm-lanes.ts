@@ -90,7 +90,10 @@ export function lanesSpec(
 
 /**
  * Whether this adapter runs compute shaders on the CPU (Mesa's llvmpipe/lavapipe, SwiftShader):
- * there the lanes kernel is worth tuning, and it is the default where no tuning says otherwise.
+ * there the lanes kernel is worth tuning (it is a tuner candidate only there). The heuristics
+ * never pick it: untuned, the skinny and tiled kernels run (on lavapipe the skinny kernel at
+ * 4 columns a lane and lanes l8r8 are level on the CPU model's forward, 32 × 256 × 2352;
+ * docs/performance.md, 2026-12-07).
  */
 export function isCpuAdapter(ctx: { adapterName: string; adapter?: GPUAdapter }): boolean {
   const info = (
