@@ -8,10 +8,12 @@
 //   without one, and a split dW could only be applied once every split has added its part).
 // Element type T (A, B; staged in workgroup memory); accumulation f32. Out-of-range loads read 0.
 // A step the non-finite flag skips returns before any work, whole workgroups at once.
-// Bindings: a, b: array<T> (read), a4, b4: the same as vec4<T> (lib/gemm_stage.wgsl); then the optimizer's (w, m, v or w, vel: vec4<f32> slots or
-// f32 elements, as the update lib wants), flag, copy, state.
+// Bindings: a, b: array<T> (read), a4, b4: the same as vec4<T> (lib/gemm_stage.wgsl); then the
+// optimizer's (w, m, v or w, vel: vec4<f32> slots or f32 elements, as the update lib wants),
+// flag, copy, state.
 // Uniforms: m, n, k, then the optimizer's hyper-parameters. Consts BM, BN, BK, TM, TN, TRANS_A
-// (true), TRANS_B (false), VEC_A, VEC_B, PREFETCH (lib/gemm_stage.wgsl), WRITE_COPY (+ NESTEROV for SGD). Dispatch: [ceil(N/BN), ceil(M/BM), 1].
+// (true), TRANS_B (false), VEC_A, VEC_B, PREFETCH (lib/gemm_stage.wgsl), WRITE_COPY (+ NESTEROV
+// for SGD). Dispatch: [ceil(N/BN), ceil(M/BM), 1].
 
 const RG: u32 = TM / 4u;   // 4-row groups per thread
 const CG: u32 = TN / 4u;   // 4-column groups per thread

@@ -4,7 +4,7 @@
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import { resourceSlot, resourcesOf } from "../gpu/resources.js";
-import { storageLimit } from "./tensor.js";
+import { storageLimit, type Tensor } from "./tensor.js";
 
 /** Device-wide scratch buffers: a growing split-K workspace and two distinct dummies. */
 const SCRATCH = resourceSlot(
@@ -23,6 +23,19 @@ function scratchOf(ctx: GpuContext) {
 export function dummyBuffer(ctx: GpuContext, use: "read" | "write" = "read"): GPUBuffer {
   const s = scratchOf(ctx);
   return use === "read" ? s.dummyRead : s.dummyWrite;
+}
+
+/**
+ * What a kernel with vector views of A and B (bindings a4, b4) binds there: the operand itself
+ * where its view is used, else the small dummy (a view the shader never reads).
+ */
+export function vectorViews(
+  ctx: GpuContext,
+  vec: { vecA: boolean; vecB: boolean },
+  a: Tensor,
+  b: Tensor,
+): [Tensor | GPUBuffer, Tensor | GPUBuffer] {
+  return [vec.vecA ? a : dummyBuffer(ctx, "read"), vec.vecB ? b : dummyBuffer(ctx, "read")];
 }
 
 /** The split-K workspace, at least `bytes` long (grown, never shrunk). */

@@ -41,17 +41,19 @@ export const TILES: Record<string, TileConfig> = {
 };
 
 /**
- * Which operands a vector tile loads 4 elements at a time: the direction contiguous in memory
- * must be a multiple of 4 long (k for A and Bᵀ, m for Aᵀ, n for B), so a 4-element unit never
- * straddles a row or the end of K (a tensor's binding offset is a multiple of 256 bytes).
+ * Which operands this tile loads 4 elements at a time for this shape: only a vector tile, and
+ * only where the direction contiguous in memory is a multiple of 4 long (k for A and Bᵀ, m for
+ * Aᵀ, n for B), so a 4-element unit never straddles a row or the end of K (a tensor's binding
+ * offset is a multiple of 256 bytes). The spec's consts and the bound views both follow it.
  */
 export function vectorStagingTiled(
+  tile: TileConfig,
   s: { m: number; n: number; k: number },
   f: { transA: boolean; transB: boolean },
 ): { vecA: boolean; vecB: boolean } {
   return {
-    vecA: (f.transA ? s.m : s.k) % 4 === 0,
-    vecB: (f.transB ? s.k : s.n) % 4 === 0,
+    vecA: Boolean(tile.vec) && (f.transA ? s.m : s.k) % 4 === 0,
+    vecB: Boolean(tile.vec) && (f.transB ? s.k : s.n) % 4 === 0,
   };
 }
 
@@ -76,12 +78,11 @@ export function tiledSpec(
   outType: "f32" | "f16",
   tile: TileConfig,
   f: EpilogueFlags,
+  /** vectorStagingTiled's answer for this tile and shape (default: no vector loads). */
   vec: { vecA: boolean; vecB: boolean } = { vecA: false, vecB: false },
 ): ProgramSpec {
-  const vecA = Boolean(tile.vec) && vec.vecA;
-  const vecB = Boolean(tile.vec) && vec.vecB;
   return {
-    op: gemmOpName(`tiled_${tile.name}${vecA ? "_va" : ""}${vecB ? "_vb" : ""}`, inType, outType, f),
+    op: gemmOpName(`tiled_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}`, inType, outType, f),
     shader: "gemm",
     includes: ["lib/gemm_load", "lib/gemm_stage"],
     aliases: { T: inType, TC: outType },
@@ -91,13 +92,13 @@ export function tiledSpec(
       BK: tile.BK,
       TM: tile.TM,
       TN: tile.TN,
-      VEC_A: vecA,
-      VEC_B: vecB,
+      VEC_A: vec.vecA,
+      VEC_B: vec.vecB,
       PREFETCH: Boolean(tile.vec),
       ...epilogueConsts(f),
     },
-    // a4 / b4: the same buffers as a / b, viewed 4 elements at a time for the vector staging.
     snippets: { TILE_LOOP: tileLoop() },
+    // a4 / b4: the same buffers as a / b, viewed 4 elements at a time for the vector staging.
     bindings: [
       ...GEMM_BINDINGS,
       { name: "a4", access: "read", type: "vec4<T>" },

@@ -21,7 +21,7 @@ import {
   gemmOpName,
 } from "./gemm-common.js";
 import { chooseLanesTile, type LanesTile, lanesSpec, lanesTileDims, parseLanesTile } from "./gemm-lanes.js";
-import { dummyBuffer, workspace } from "./gemm-scratch.js";
+import { dummyBuffer, vectorViews, workspace } from "./gemm-scratch.js";
 import { SKINNY_MAX_M, skinnyGemm, skinnyOk } from "./gemm-skinny.js";
 import { dispatchReduce, kSplits, passTimestamps, planSplitK, reduceSpec } from "./gemm-split-k.js";
 import {
@@ -281,7 +281,7 @@ export async function gemm(
     const storeC = outType === "f32" && shape.m * shape.n >= 256;
     makeSpec = (f) => matrixSpec(ctx, outType, tile, f, vec, storeC);
     // Unused vector views get the 16-byte dummy: a tiny f16 tensor is smaller than one vec4<u32>.
-    extra = [vec.vecA ? a : dummyBuffer(ctx, "read"), vec.vecB ? b : dummyBuffer(ctx, "read")];
+    extra = vectorViews(ctx, vec, a, b);
   } else if (variant === "lanes") {
     const tile = opts.lanesTile ?? chooseLanesTile(shape);
     ({ bm, bn, bk } = lanesTileDims(tile));
@@ -289,11 +289,12 @@ export async function gemm(
   } else {
     const tile = opts.tile ?? chooseTile(shape.m, shape.n);
     [bm, bn, bk] = [tile.BM, tile.BN, tile.BK];
-    const vec = vectorStagingTiled(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
+    const vec = vectorStagingTiled(tile, shape, {
+      transA: Boolean(opts.transA),
+      transB: Boolean(opts.transB),
+    });
     makeSpec = (f) => tiledSpec(inType, outType, tile, f, vec);
-    const useA = tile.vec && vec.vecA;
-    const useB = tile.vec && vec.vecB;
-    extra = [useA ? a : dummyBuffer(ctx, "read"), useB ? b : dummyBuffer(ctx, "read")];
+    extra = vectorViews(ctx, vec, a, b);
   }
   const { kchunk, used } = kSplits(shape, bm, bn, bk, opts.splitK);
   const flags: EpilogueFlags = {

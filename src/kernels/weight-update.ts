@@ -32,6 +32,7 @@ import {
   type TileConfig,
 } from "./gemm.js";
 import type { EpilogueFlags, FusedUpdateParts, GemmShape } from "./gemm-common.js";
+import { vectorViews } from "./gemm-scratch.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -181,12 +182,11 @@ export function portableUpdateSpec(
   inType: "f32" | "f16",
   tile: TileConfig,
   parts: FusedUpdateParts,
+  /** vectorStagingTiled's answer for this tile and shape (default: no vector loads). */
   vec: { vecA: boolean; vecB: boolean } = { vecA: false, vecB: false },
 ): ProgramSpec {
-  const vecA = Boolean(tile.vec) && vec.vecA;
-  const vecB = Boolean(tile.vec) && vec.vecB;
   return {
-    op: `${OP}_tiled_${tile.name}${vecA ? "_va" : ""}${vecB ? "_vb" : ""}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
+    op: `${OP}_tiled_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
     shader: "gemm_update",
     includes: ["lib/gemm_load", "lib/gemm_stage", ...parts.includes],
     aliases: { T: inType },
@@ -198,8 +198,8 @@ export function portableUpdateSpec(
       TN: tile.TN,
       TRANS_A: true,
       TRANS_B: false,
-      VEC_A: vecA,
-      VEC_B: vecB,
+      VEC_A: vec.vecA,
+      VEC_B: vec.vecB,
       PREFETCH: Boolean(tile.vec),
       ...parts.consts,
     },
@@ -383,8 +383,7 @@ export async function weightGradUpdate(
       spareBuffer(ctx, `${OP}.c`, 4096),
       dummyBuffer(ctx, "read"),
       spareBuffer(ctx, `${OP}.ws`, 4096),
-      vec.vecA ? x : dummyBuffer(ctx, "read"),
-      vec.vecB ? dz : dummyBuffer(ctx, "read"),
+      ...vectorViews(ctx, vec, x, dz),
       ...optBuffers,
     ];
     const uniforms = [shape.m, shape.n, shape.k, 1, 0, shape.k, ...hyper];
@@ -392,14 +391,12 @@ export async function weightGradUpdate(
     return;
   }
   const tile = plan.tiled as TileConfig;
-  const vec = vectorStagingTiled(shape, { transA: true, transB: false });
+  const vec = vectorStagingTiled(tile, shape, { transA: true, transB: false });
   const program = await getProgram(ctx, portableUpdateSpec(x.dtype as "f32" | "f16", tile, parts, vec));
-  const useA = tile.vec && vec.vecA;
-  const useB = tile.vec && vec.vecB;
   dispatch(
     ctx,
     program,
-    [x, dz, useA ? x : dummyBuffer(ctx, "read"), useB ? dz : dummyBuffer(ctx, "read"), ...optBuffers],
+    [x, dz, ...vectorViews(ctx, vec, x, dz), ...optBuffers],
     [shape.m, shape.n, shape.k, ...hyper],
     [Math.ceil(shape.n / tile.BN), Math.ceil(shape.m / tile.BM), 1],
     options,
