@@ -31,10 +31,11 @@ gpu_decode() {
   echo "decode rc $?"; cut -c1-240 "$w/decode.txt"; gpu_pack
 }
 
-# The fused first layer on each tile in FUSED_TILES (f32 and mixed batch 32, f32 batch 256).
+# The fused first layer on each tile in FUSED_TILES, at FUSED_CONFIGS (default f32 and mixed batch
+# 32, f32 batch 256).
 gpu_fused_tiles() {
   for tile in ${FUSED_TILES:-}; do
-    timeout 60 node dist/bench/train.bench.js --configs f32:32:1024,mixed:32:1024,f32:256:1024 --modes fused \
+    timeout 60 node dist/bench/train.bench.js --configs "${FUSED_CONFIGS:-f32:32:1024,mixed:32:1024,f32:256:1024}" --modes fused \
       --fused-tile "$tile" --seconds "$S" --out "$w/fused-$tile.json" > "$w/fused-$tile.txt" 2>&1
     echo "fused $tile rc $?"; quiet < "$w/fused-$tile.txt" | grep -E "samples/s" | cut -c1-200; gpu_pack
   done

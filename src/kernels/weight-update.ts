@@ -12,7 +12,7 @@
 // at once (lib/fused_update_block.wgsl) — the element path, one 16×16 fragment through the
 // scratch at a time with scalar loads, ran at 4.33 ms against 2.55 ms for the unfused GEMM +
 // Adam on an H200 (mixed/256/1024). Any other N goes element by element.
-// By default short-K products run on the portable kernel's t64 tile (PORTABLE_FUSED_MAX_K), the
+// By default short-K products run on a portable tile (PORTABLE_FUSED_MAX_K, PORTABLE_FUSED_TILE), the
 // others on the tile the tune cache (or the heuristics) picks for the plain weight-gradient GEMM
 // of the same shape. No split-K: a split dW could only be applied once every split had added its part
 // (a last-split-applies scheme needs a cross-workgroup counter and the partial sums in memory
@@ -54,17 +54,32 @@ import { constantState } from "./train-state.js";
 const OP = "weight_grad_update";
 
 /**
- * K (batch rows) up to which the fused kernel runs on the portable kernel's t64 tile by default,
- * by input type, and where the model fuses by default (GpuMlpOptions.fuseFirstLayerUpdate
- * "auto"). Measured on an H200 with the generated epilogue (docs/performance.md, "The generated
- * epilogue"), dW 150528×1024 + Adam, against the unfused GEMM + slab Adam of the same step:
- *   f32 K = 32: 0.92 ms against 0.59 + 0.98; K = 256: 3.02 ms against 2.56 + 1.05;
- *   f16 K = 32: 1.05 ms (f16 copy written) against 0.46 + 1.18 (tensor-core GEMM).
+ * K (batch rows) up to which the fused kernel runs on a portable tile by default
+ * (PORTABLE_FUSED_TILE), by input type, and where the model fuses by default
+ * (GpuMlpOptions.fuseFirstLayerUpdate "auto"). Measured with the generated epilogue, dW
+ * 150528×1024 + Adam, against the unfused GEMM + slab Adam of the same step:
+ *   H200 (docs/performance.md, "The generated epilogue"): f32 K = 32: 0.92 ms against 0.59 + 0.98;
+ *   K = 256: 3.02 ms against 2.56 + 1.05; f16 K = 32: 1.05 ms (f16 copy written) against
+ *   0.46 + 1.18 (tensor-core GEMM).
+ *   H100 (2026-12-07): f16 K = 256 on t64 / t64v / t128v: 3.28 / 3.08 / 3.60 ms against 1.11 +
+ *   1.64 unfused (tensor-core GEMM + Adam), so f16 stays unfused past 64.
  * Past these the plain GEMM's choice: its tuned tile is no guide to the fused one at short K (t128,
  * the plain GEMM's tile at K = 256, took 3.4 ms fused), and on tensor cores the fused block
  * epilogue lost to GEMM + Adam (mixed/256/1024: 3.2–6.0 ms against 2.3).
  */
 export const PORTABLE_FUSED_MAX_K: Readonly<Record<"f32" | "f16", number>> = { f32: 256, f16: 64 };
+
+/**
+ * The portable tile a short-K fused update runs on by default, by input type. Measured on an H100
+ * (2026-12-07, docs/performance.md, "Measured on an H100"), the fused kernel alone in the step:
+ *   f32 K = 32: t64 1.31 ms, t64v 1.25; K = 256: 2.95 / 2.62 (N = 2048: 5.77 / 5.18);
+ *   f16 K = 32: t64 1.38, t64v 1.44 (f16's 8-byte vector loads do not pay there).
+ * On lavapipe t64v was level or ahead at the CPU model's shapes (f32 K = 32 and 256, N = 256).
+ */
+export const PORTABLE_FUSED_TILE: Readonly<Record<"f32" | "f16", keyof typeof TILES>> = {
+  f32: "t64v",
+  f16: "t64",
+};
 
 /** Whether fusing the first layer's update pays by default at this input type and batch. */
 export function fusedUpdatePays(dtype: "f32" | "f16", batch: number): boolean {
@@ -259,7 +274,7 @@ function planKernel(
   if (options.tile) gemmOpts.tile = options.tile;
   if (options.matrixTile) gemmOpts.matrixTile = options.matrixTile;
   const shape = gemmShape(x, dz, w, gemmOpts);
-  // A short K runs on the portable kernel's t64 unless the caller chose (PORTABLE_FUSED_MAX_K).
+  // A short K runs on a portable tile unless the caller chose (PORTABLE_FUSED_MAX_K, _TILE).
   if (
     (options.variant ?? "auto") === "auto" &&
     (x.dtype === "f32" || x.dtype === "f16") &&
@@ -268,7 +283,7 @@ function planKernel(
     !options.matrixTile
   ) {
     gemmOpts.variant = "tiled";
-    gemmOpts.tile = TILES.t64;
+    gemmOpts.tile = TILES[PORTABLE_FUSED_TILE[x.dtype]];
   }
   const eff = effectiveOptions(ctx, x, w, shape, gemmOpts);
   const variant = resolveVariant(ctx, x, eff.opts, shape);

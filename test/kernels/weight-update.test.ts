@@ -210,6 +210,12 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
       "SGD momentum, vector tile, M not a multiple of 4",
       { k: 19, m: 37, n: 24, rule: SGD, lossScale: 8, step: 1, copy: true, options: tiled("t64v") },
     ],
+    // No variant or tile: a short K takes the default portable tile of its input type
+    // (PORTABLE_FUSED_TILE: t64v for f32, t64 for f16), the model's fused first layer.
+    [
+      "AdamW t=3, S=128, the default short-K tile, 16-byte slots",
+      { k: 29, m: 45, n: 28, rule: ADAMW, lossScale: 128, step: 3, copy: true, options: { tuned: false } },
+    ],
   ];
   // The 8×8 register tile (64 generated updates a thread: 20–40 s to compile on lavapipe) once
   // per epilogue form, f32 on 16-byte slots and f16 element by element: its groups g, cg > 0 are
@@ -265,6 +271,23 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
       destroyTensor(x, dz, w);
     }
     expect(kinds.map((k) => k.includes("16-byte slots"))).toEqual([true, false, false, true]);
+  });
+
+  it("runs a short K on the measured default tile of its input type, a longer K on the GEMM's choice", async () => {
+    const { ctx } = env;
+    const plan = async (dtype: "f32" | "f16", k: number) => {
+      const x = await createTensor(ctx, dtype, [k, 6], "x");
+      const dz = await createTensor(ctx, dtype, [k, 8], "dz");
+      const w = await createTensor(ctx, "f32", [6, 8], "w");
+      const kind = describeWeightGradUpdate(ctx, x, dz, w, { tuned: false }).split(",")[0];
+      destroyTensor(x, dz, w);
+      return kind;
+    };
+    // H100, 2026-12-07 (docs/performance.md): f32's vector tile won at K = 32 and 256, f16's lost.
+    expect(await plan("f32", 256)).toBe("tiled t64v");
+    expect(await plan("f32", 32)).toBe("tiled t64v");
+    expect(await plan("f32", 257)).not.toContain("t64v");
+    if (ctx.caps.f16) expect(await plan("f16", 64)).toBe("tiled t64");
   });
 
   it("updates when the flag is clear", async () => {
