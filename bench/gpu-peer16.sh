@@ -11,6 +11,7 @@
 # Here first: npm run build && bash bench/gpu-pack.sh [--no-tests] (carry [".gpu"]).
 #   [GPU_TESTS="test/kernels/weight-update.test.ts"] [SECONDS_PER_ROW=3] [DECODE_IMAGES=4000]
 #   [HALFWATT_TUNE_CACHE=… [TUNE_SHAPES="32x1024x150528:f32>f32:bias:relu …"]] [FUSED_TILES="t64v"]
+#   [FUSED_CONFIGS=f32:32:1024,mixed:32:1024,f32:256:1024]
 #   [VARIANTS=fused,fused+compile,bf16-fused] bash bench/gpu-peer16.sh
 set -uo pipefail
 out=${OUT:-bench/results}
