@@ -16,9 +16,14 @@ import { LANES_TILES, type LanesTile, parseLanesTile } from "../src/kernels/gemm
 import { MATRIX_TILES, type MatrixTile, matrixTile } from "../src/kernels/gemm-subgroup-matrix.js";
 import { TILES, type TileConfig } from "../src/kernels/gemm-tiled.js";
 
-/** Tiled kernel: 64×64 outputs with 8×8 per thread (64 threads), beaten by t64 and t128. */
+/**
+ * Tiled kernel: t64x8, 64×64 outputs with 8×8 per thread (64 threads), beaten by t64 and t128;
+ * t128k16v, t128v with a 16-deep k tile, which won none of the 40 products of the H100's full tune
+ * (bench/results/h100-2026-12-07/gemm-tune.json) nor any on lavapipe (t128v and t64v did).
+ */
 export const DEV_TILES: Record<string, TileConfig> = {
   t64x8: { name: "t64x8", BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
+  t128k16v: { name: "t128k16v", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true },
 };
 
 /** Subgroup-matrix tiles (names as matrixTile() parses them). */

@@ -27,7 +27,7 @@ export interface TileConfig {
 /**
  * Numbered variants, as in llm.c: bigger tiles reuse more data but need more work to fill a GPU.
  * TM and TN are multiples of 4 (each thread owns 4×4 groups); BM/TM × BN/TN threads. The
- * production tiles: each won at least one measured product (H200 and lavapipe tune caches in
+ * production tiles: each won at least one measured product (H200, H100 and lavapipe tune caches in
  * bench/results/); the ones that won none are in dev/gemm-tiles.ts.
  */
 export const TILES: Record<string, TileConfig> = {
@@ -37,7 +37,6 @@ export const TILES: Record<string, TileConfig> = {
   t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
   t64v: { name: "t64v", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true },
   t128v: { name: "t128v", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true },
-  t128k16v: { name: "t128k16v", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true },
 };
 
 /**
