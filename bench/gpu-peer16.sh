@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 16's same-call comparison, one device call: the GPU tests named in GPU_TESTS (if any), the
 # decode bench (DECODE_IMAGES, issue 18), the GEMM tune, the trainer bench at the six
-# configurations (MODES, default runtime = the default step), the fused first layer on the tiles
+# configurations (MODES, default runtime = the default step; with the copy and Adam ceilings
+# measured in the same run, for the per-kernel table), the fused first layer on the tiles
 # named in FUSED_TILES, PyTorch's MLP peer in VARIANTS (default: every variant that was ever the
 # fastest of its class — default Adam, fused, fused + torch.compile; for 16-bit fp16 AMP and bf16
 # autocast with fused Adam), and the ratio table against the fastest PyTorch variant of each
@@ -40,7 +41,7 @@ elif [ -n "${TUNE_SHAPES:-}" ]; then
   echo "tune rc $? in $((SECONDS - t0)) s"; grep -v '^\[' "$w/tune.txt" | cut -c1-200
 fi
 cfgs=f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048
-timeout 200 node dist/bench/train.bench.js --configs $cfgs --modes "${MODES:-runtime}" --seconds $S \
+timeout 200 node dist/bench/train.bench.js --configs $cfgs --modes "${MODES:-runtime}" --seconds $S --ceilings \
   --out "$w/train.json" > "$w/train.txt" 2>&1
 echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-200; gpu_pack
 timeout "${PEER_S:-300}" python3 bench/peers/torch_mlp.py \
