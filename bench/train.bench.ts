@@ -257,10 +257,9 @@ function printTable(title: string, t: KernelRow[]): void {
 }
 
 /**
- * The memory ceilings in this call: a 1 GiB device-to-device copy (less where one binding holds
- * less; bench/copy-ceiling.ts: the
- * shader copy in 16-byte words is the ceiling, copyBufferToBuffer shown beside it; read + write
- * counted) and the slab Adam over `n` parameters (f16 gradient, f16 copy: 28 bytes a parameter
+ * The memory ceilings in this call: a 1 GiB device-to-device copy, or less where one binding
+ * holds less (bench/copy-ceiling.ts: the shader copy in 16-byte words is the ceiling,
+ * copyBufferToBuffer shown beside it; read + write counted) and the slab Adam over `n` parameters (f16 gradient, f16 copy: 28 bytes a parameter
  * — w, m, v read and written, the gradient read, the copy written), both by wall clock over 10
  * back-to-back calls.
  */
