@@ -152,7 +152,8 @@ describe("gemm (tiled)", () => {
 
   for (const [inT, outT] of precisions)
     it(`${inT}→${outT} skinny A·B (few rows, one or two row blocks, K splits), with the epilogue`, async () => {
-      for (const [m, n, k] of [
+      // [m, n, k, splitK?]: without a split count, the kernel's own.
+      const shapes: [number, number, number, number?][] = [
         [1, 1, 1],
         [7, 129, 1031],
         [32, 200, 4099],
@@ -161,37 +162,20 @@ describe("gemm (tiled)", () => {
         // N a multiple of 4: B read 4 columns at a time (one vector load), K past any tile.
         [32, 256, 3001],
         [50, 68, 1030],
-      ])
+        [19, 37, 4099, 1],
+        // Vector loads of B with K chunks that end inside a 4-k step (1030 = 3 · 343 + 1).
+        [17, 36, 1030, 3],
+      ];
+      for (const [m, n, k, splitK] of shapes)
         await runCase({ m, n, k, transA: false, transB: false, alpha: 1, beta: 0, relu: false }, inT, outT, {
           variant: "skinny",
+          ...(splitK ? { splitK } : {}),
         });
       await runCase(
         { m: 45, n: 66, k: 1031, transA: false, transB: false, alpha: 0.75, beta: -1.5, relu: true },
         inT,
         outT,
-        {
-          variant: "skinny",
-          bias: true,
-        },
-      );
-      await runCase(
-        { m: 19, n: 37, k: 4099, transA: false, transB: false, alpha: 1, beta: 0, relu: false },
-        inT,
-        outT,
-        {
-          variant: "skinny",
-          splitK: 1,
-        },
-      );
-      // Vector loads of B with K chunks that end inside a 4-k step (1030 = 3 · 343 + 1).
-      await runCase(
-        { m: 17, n: 36, k: 1030, transA: false, transB: false, alpha: 1, beta: 0, relu: false },
-        inT,
-        outT,
-        {
-          variant: "skinny",
-          splitK: 3,
-        },
+        { variant: "skinny", bias: true },
       );
     });
 
