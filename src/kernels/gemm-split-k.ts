@@ -11,15 +11,23 @@ import type { Tensor } from "./tensor.js";
 export const TARGET_WORKGROUPS = 264;
 
 /**
- * How many ways to split K: enough to reach TARGET_WORKGROUPS, each split ≥ 4 K-steps. (The
- * tuner found 8–16 splits of 64–128 deep best for the classifier's small second-layer products,
- * where a 16-step minimum allowed only 1–2.)
+ * How many ways to split K: enough to reach `target` workgroups (TARGET_WORKGROUPS unless the
+ * kernel says otherwise: a one-subgroup tensor-core tile needs more), each split ≥ 4 K-steps,
+ * at most 64. (The tuner found 8–16 splits of 64–128 deep best for the classifier's small
+ * second-layer products, where a 16-step minimum allowed only 1–2.)
  */
-export function planSplitK(s: GemmShape, bm: number, bn: number, bk: number, forced?: number): number {
+export function planSplitK(
+  s: GemmShape,
+  bm: number,
+  bn: number,
+  bk: number,
+  forced?: number,
+  target = TARGET_WORKGROUPS,
+): number {
   if (forced !== undefined) return Math.max(1, Math.min(forced, Math.ceil(s.k / bk)));
   const tiles = Math.ceil(s.m / bm) * Math.ceil(s.n / bn);
-  if (tiles >= TARGET_WORKGROUPS) return 1;
-  return Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.floor(s.k / (4 * bk)), 64));
+  if (tiles >= target) return 1;
+  return Math.max(1, Math.min(Math.ceil(target / tiles), Math.floor(s.k / (4 * bk)), 64));
 }
 
 /** The K chunk of each split (a multiple of bk) and how many splits that makes. */
@@ -29,8 +37,9 @@ export function kSplits(
   bn: number,
   bk: number,
   forced?: number,
+  target = TARGET_WORKGROUPS,
 ): { kchunk: number; used: number } {
-  const kchunk = Math.ceil(s.k / planSplitK(s, bm, bn, bk, forced) / bk) * bk;
+  const kchunk = Math.ceil(s.k / planSplitK(s, bm, bn, bk, forced, target) / bk) * bk;
   return { kchunk, used: Math.ceil(s.k / kchunk) };
 }
 

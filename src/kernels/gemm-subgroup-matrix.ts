@@ -11,6 +11,7 @@ import {
   type GemmShape,
   gemmOpName,
 } from "./gemm-common.js";
+import { TARGET_WORKGROUPS } from "./gemm-split-k.js";
 import type { ProgramSpec } from "./program.js";
 
 export interface MatrixTile {
@@ -72,7 +73,10 @@ export function matrixTile(name: string): MatrixTile {
  * are recorded in the doc, the last two to leave (s2x2a4x4, b2x2a4x4) in dev/gemm-tiles.ts.
  */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["u1x1a4x4", "p1x1a4x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x4a4x4"].map((n) => [n, matrixTile(n)]),
+  ["u1x1a4x4", "p1x1a4x4", "p1x1a2x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x4a4x4"].map((n) => [
+    n,
+    matrixTile(n),
+  ]),
 );
 
 /**
@@ -212,10 +216,14 @@ export function directOk(s: GemmShape): boolean {
  * docs/performance.md): large products on the staged tiles that fetch ahead (b2x4a4x4: 110
  * TFLOP/s at 4096³ against 73 for the best direct one); products with a short K and a huge
  * output (the weight gradients, M = 150528, K = batch) on the direct tiles, whose fragments need
- * no staging; the rest on smaller staged tiles, which serve any shape.
+ * no staging; the batch-32 forward (M ≤ 32, a long K) on p1x1a2x4, all of M in one subgroup's
+ * 32×64 block and K split about 64 ways (H100: 208 µs at 32×1024×150528 against 580 for the
+ * skinny kernel; bench/results/h100-2026-12-07b/); the rest on smaller staged tiles, which serve
+ * any shape.
  */
 export function chooseMatrixTile(s: GemmShape): MatrixTile {
   if (directOk(s) && s.k <= 512 && s.m * s.n >= 1 << 24) return MATRIX_TILES.p1x1a4x4;
+  if (directOk(s) && s.m <= 32 && s.k >= 4096) return MATRIX_TILES.p1x1a2x4;
   if (s.m >= 256 && s.n >= 256) return MATRIX_TILES.b2x4a4x4;
   if (s.m >= 64 && s.n >= 64) return MATRIX_TILES.b2x2a2x2;
   return MATRIX_TILES.b1x1a2x2;
@@ -384,7 +392,18 @@ export function matrixUnsupportedReason(ctx: GpuContext): string | null {
   return null;
 }
 
-/** Workgroup tile of a matrix tile config: BM×BN outputs, BK deep. */
-export function matrixTileDims(tile: MatrixTile): { bm: number; bn: number; bk: number } {
-  return { bm: tile.sgRows * tile.am * 16, bn: tile.sgCols * tile.an * tile.fn, bk: tile.bk };
+/**
+ * Workgroup tile of a matrix tile config: BM×BN outputs, BK deep; and how many workgroups split-K
+ * should aim for: TARGET_WORKGROUPS for tiles of 4 or more subgroups, more for smaller ones so
+ * the SMs hold as many subgroups (one-subgroup p1x1a2x4 on an H100: 64 splits of 16 column
+ * tiles, 1,024 workgroups, ran in 208 µs; 16 splits in 550).
+ */
+export function matrixTileDims(tile: MatrixTile): { bm: number; bn: number; bk: number; target: number } {
+  const subgroups = tile.sgRows * tile.sgCols;
+  return {
+    bm: tile.sgRows * tile.am * 16,
+    bn: tile.sgCols * tile.an * tile.fn,
+    bk: tile.bk,
+    target: Math.max(TARGET_WORKGROUPS, Math.ceil((4 * TARGET_WORKGROUPS) / subgroups)),
+  };
 }

@@ -43,8 +43,8 @@ import { createTensor, destroyTensor, readBytes, type Tensor } from "./tensor.js
 export { describeChoice, type GemmCall, type GemmChoice, gemmCallKey } from "./gemm-tune-cache.js";
 
 /** Split-K counts to try around the heuristic's: none, half, the heuristic's, double, quadruple. */
-function splitOptions(s: GemmShape, bm: number, bn: number, bk: number): number[] {
-  const auto = planSplitK(s, bm, bn, bk);
+function splitOptions(s: GemmShape, bm: number, bn: number, bk: number, target?: number): number[] {
+  const auto = planSplitK(s, bm, bn, bk, undefined, target);
   const maxSplits = Math.max(1, Math.floor(s.k / bk));
   const tiles = Math.ceil(s.m / bm) * Math.ceil(s.n / bn);
   // The workspace holds splits × M × N floats: keep it under 1 GiB.
@@ -63,8 +63,8 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
   if (call.inType === "f16" && matrixUnsupportedReason(ctx) === null) {
     for (const t of Object.values(MATRIX_TILES)) {
       if (tileUnsupportedReason(ctx, t) || (t.direct && !directOk(call))) continue;
-      const { bm, bn, bk } = matrixTileDims(t);
-      for (const splitK of splitOptions(call, bm, bn, bk))
+      const { bm, bn, bk, target } = matrixTileDims(t);
+      for (const splitK of splitOptions(call, bm, bn, bk, target))
         out.push({ variant: "subgroup-matrix", matrixTile: t.name, splitK });
     }
   }

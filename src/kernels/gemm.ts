@@ -23,7 +23,14 @@ import {
 import { chooseLanesTile, type LanesTile, lanesSpec, lanesTileDims, parseLanesTile } from "./gemm-lanes.js";
 import { dummyBuffer, vectorViews, workspace } from "./gemm-scratch.js";
 import { SKINNY_MAX_M, skinnyGemm, skinnyOk } from "./gemm-skinny.js";
-import { dispatchReduce, kSplits, passTimestamps, planSplitK, reduceSpec } from "./gemm-split-k.js";
+import {
+  dispatchReduce,
+  kSplits,
+  passTimestamps,
+  planSplitK,
+  reduceSpec,
+  TARGET_WORKGROUPS,
+} from "./gemm-split-k.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -180,24 +187,25 @@ export function describeGemm(
   const o = eff.opts;
   const variant = resolveVariant(ctx, a, o, shape);
   let what: string = variant;
-  let dims: [number, number, number] | null = null;
+  /** BM, BN, BK and the workgroups split-K aims for. */
+  let dims: [number, number, number, number] | null = null;
   if (variant === "subgroup-matrix") {
     const tile = o.matrixTile ?? chooseMatrixTile(shape);
     const d = matrixTileDims(tile);
     what += ` ${tile.name}`;
-    dims = [d.bm, d.bn, d.bk];
+    dims = [d.bm, d.bn, d.bk, d.target];
   } else if (variant === "tiled") {
     const tile = o.tile ?? chooseTile(shape.m, shape.n);
     what += ` ${tile.name}`;
-    dims = [tile.BM, tile.BN, tile.BK];
+    dims = [tile.BM, tile.BN, tile.BK, TARGET_WORKGROUPS];
   } else if (variant === "lanes") {
     const tile = o.lanesTile ?? chooseLanesTile(shape);
     const d = lanesTileDims(tile);
     what += ` ${tile.name}`;
-    dims = [d.bm, d.bn, d.bk];
+    dims = [d.bm, d.bn, d.bk, TARGET_WORKGROUPS];
   }
   if (dims) {
-    const { used } = kSplits(shape, dims[0], dims[1], dims[2], o.splitK);
+    const { used } = kSplits(shape, dims[0], dims[1], dims[2], o.splitK, dims[3]);
     if (used > 1) what += ` split-K ${used}`;
   }
   return eff.tuned ? `${what} (tuned)` : what;
@@ -216,8 +224,13 @@ export function resolveVariant(
 ): GemmVariant {
   const v = opts.variant ?? "auto";
   if (v !== "auto") return v;
-  if (shape && skinnyOk(shape, opts) && shape.k >= 1024 && !opts.tile && !opts.matrixTile) return "skinny";
-  return a.dtype === "f16" && matrixUnsupportedReason(ctx) === null ? "subgroup-matrix" : "tiled";
+  const matrices = a.dtype === "f16" && matrixUnsupportedReason(ctx) === null;
+  // f16 with tensor cores: the batch-32 forward's p1x1a2x4 beats the skinny kernel (see
+  // chooseMatrixTile); shapes it does not take (M not a multiple of 16, M > 32) stay skinny.
+  const matrixSkinny = matrices && shape !== undefined && chooseMatrixTile(shape).name === "p1x1a2x4";
+  if (shape && skinnyOk(shape, opts) && shape.k >= 1024 && !opts.tile && !opts.matrixTile && !matrixSkinny)
+    return "skinny";
+  return matrices ? "subgroup-matrix" : "tiled";
 }
 
 let observer: ((call: GemmCall) => void) | null = null;
@@ -258,6 +271,8 @@ export async function gemm(
   let bm: number;
   let bn: number;
   let bk: number;
+  /** Workgroups split-K aims for (matrixTileDims says more for one-subgroup tiles). */
+  let target = TARGET_WORKGROUPS;
   let makeSpec: (f: EpilogueFlags) => ProgramSpec;
   /** Extra bindings after the common five (the subgroup-matrix and tiled kernels' vector views of A and B). */
   let extra: (Tensor | GPUBuffer)[] = [];
@@ -274,7 +289,7 @@ export async function gemm(
         "gemm (subgroup-matrix)",
         `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`,
       );
-    ({ bm, bn, bk } = matrixTileDims(tile));
+    ({ bm, bn, bk, target } = matrixTileDims(tile));
     const vec = vectorStaging(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
     // C stored straight from the accumulators needs C to hold one whole 16×16 f32 matrix (the
     // binding's minimum size): tiny outputs keep the element-wise epilogue.
@@ -296,7 +311,7 @@ export async function gemm(
     makeSpec = (f) => tiledSpec(inType, outType, tile, f, vec);
     extra = vectorViews(ctx, vec, a, b);
   }
-  const { kchunk, used } = kSplits(shape, bm, bn, bk, opts.splitK);
+  const { kchunk, used } = kSplits(shape, bm, bn, bk, opts.splitK, target);
   const flags: EpilogueFlags = {
     transA: Boolean(opts.transA),
     transB: Boolean(opts.transB),

@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { describeGemm, gemm, observeGemmCalls } from "../../src/kernels/gemm.js";
+import type { GpuContext } from "../../src/gpu/device.js";
+import { describeGemm, gemm, observeGemmCalls, resolveVariant } from "../../src/kernels/gemm.js";
+import { kSplits } from "../../src/kernels/gemm-split-k.js";
+import { chooseMatrixTile, matrixTile, matrixTileDims } from "../../src/kernels/gemm-subgroup-matrix.js";
 import {
   type GemmCall,
   gemmCallKey,
@@ -24,7 +27,7 @@ import {
   writeTuneCache,
 } from "../../src/kernels/gemm-tune-cache.js";
 import { gemmReference } from "../../src/kernels/reference/gemm.js";
-import { createTensor, destroyTensor, downloadF32, tensorFrom } from "../../src/kernels/tensor.js";
+import { createTensor, destroyTensor, downloadF32, type Tensor, tensorFrom } from "../../src/kernels/tensor.js";
 import { mlpGemmCalls } from "../../src/model/gemm-calls.js";
 import { GpuMlp, type GpuSplit } from "../../src/model/mlp.js";
 import { optimizerConfig } from "../../src/model/optimizer.js";
@@ -222,4 +225,56 @@ describe("mlpGemmCalls", () => {
         .sort();
       expect(seen.map(gemmCallKey).sort()).toEqual(listed);
     });
+});
+
+describe("the automatic choice without a tune cache (heuristics)", () => {
+  // An adapter with NVIDIA's tensor-core config (what an H100 reports), and one without.
+  const caps = (matrices: boolean) =>
+    ({
+      caps: {
+        f16: true,
+        subgroups: true,
+        timestamps: true,
+        subgroupMatrix: matrices,
+        f16f32Matrix: matrices
+          ? [{ M: 16, N: 16, K: 16, componentType: "f16", resultComponentType: "f32" }]
+          : [],
+        subgroupMinSize: 32,
+        subgroupMaxSize: 32,
+      },
+    }) as unknown as GpuContext;
+  const f16 = { dtype: "f16" } as Tensor;
+  const f32 = { dtype: "f32" } as Tensor;
+  const fwd = (m: number, n: number) => ({ m, n, k: 150528 });
+
+  it("runs the f16 batch-32 forward on tensor cores (p1x1a2x4), split to about 1,024 workgroups", () => {
+    // Measured on an H100 (bench/results/h100-2026-12-07b/): p1x1a2x4 took 208 µs at
+    // 32×1024×150528 split 64 ways (1,024 workgroups) and 386 µs at N = 2048 split 32 ways, where
+    // the skinny kernel took 580 and 1,080 µs, and 16 splits took 550 and 596 µs.
+    for (const [n, splits] of [
+      [1024, 64],
+      [2048, 33],
+    ]) {
+      const s = fwd(32, n);
+      expect(resolveVariant(caps(true), f16, {}, s)).toBe("subgroup-matrix");
+      const tile = chooseMatrixTile(s);
+      expect(tile.name).toBe("p1x1a2x4");
+      const { bm, bn, bk, target } = matrixTileDims(tile);
+      expect(kSplits(s, bm, bn, bk, undefined, target).used).toBe(splits);
+    }
+  });
+
+  it("keeps the skinny kernel for f32, for f16 without tensor cores, and past 32 rows", () => {
+    expect(resolveVariant(caps(true), f32, {}, fwd(32, 1024))).toBe("skinny");
+    expect(resolveVariant(caps(false), f16, {}, fwd(32, 1024))).toBe("skinny");
+    expect(resolveVariant(caps(true), f16, {}, fwd(48, 1024))).toBe("skinny");
+    // M not a multiple of 16: the direct tile can't load it.
+    expect(resolveVariant(caps(true), f16, {}, fwd(20, 1024))).toBe("skinny");
+  });
+
+  it("aims split-K at the usual 264 workgroups for tiles of four or more subgroups", () => {
+    expect(matrixTileDims(matrixTile("b2x4a4x4")).target).toBe(264);
+    expect(matrixTileDims(matrixTile("b2x2a2x2")).target).toBe(264);
+    expect(matrixTileDims(matrixTile("p1x1a2x4")).target).toBeGreaterThanOrEqual(1024);
+  });
 });

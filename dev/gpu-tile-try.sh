@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One device call of kernel experiments (issue 16), each step archived as it ends into
+# $OUT/try.tgz: dev/tune-try.js on the products that bound the study's steps, with tiles and
+# splits the tuner does not try, and — when .gpu/old.tar.xz holds another build (old/dist,
+# old/shaders) — that build's skinny kernel on the same shapes, for a same-card comparison.
+# Here first: npm run build && bash bench/gpu-pack.sh --no-tests (carry [".gpu"]).
+#   [STEPS="skinny matrix32 dw256"] bash dev/gpu-tile-try.sh
+set -uo pipefail
+out=${OUT:-bench/results}
+w="$out/try"; archive=try.tgz; mkdir -p "$w"
+source bench/gpu-lib.sh
+gpu_enter
+export HALFWATT_TUNE_CACHE=off
+try() { # name, timeout, build dir, args…
+  local name=$1 limit=$2 build=$3; shift 3
+  local t0=$SECONDS
+  timeout "$limit" node "$build/dev/tune-try.js" "$@" --out "$w/$name.json" > "$w/$name.txt" 2> "$w/$name.err"
+  echo "== $name rc $? in $((SECONDS - t0)) s"; grep -v '^\s*$' "$w/$name.txt" | head -${TOP:-14} | cut -c1-110
+  gpu_pack
+}
+f32fwd='32x1024x150528:f32>f32:bias:relu'
+f16fwd='32x1024x150528:bias:relu'
+for step in ${STEPS:-skinny matrix32 dw256}; do
+  case $step in
+    skinny)
+      try skinny-main 60 dist --shape "$f32fwd" --shape "$f16fwd" --skinny-splits 64,128,256 --samples 3
+      [ -d old/dist ] && try skinny-alt 60 old/dist --shape "$f32fwd" --shape "$f16fwd" --skinny-splits 64,128,256 --samples 3
+      ;;
+    matrix32)
+      try matrix32 150 dist --shape "$f16fwd" --shape '32x2048x150528:bias:relu' --skinny-splits 128 \
+        --matrix-tiles b1x1a2x2,p1x1a2x2,u1x1a2x2,p1x1a2x4,u1x1a2x4,p1x2a2x2,p1x4a2x1,b1x2a2x2 \
+        --splits 16,32,64,128 --samples 2
+      ;;
+    dw256)
+      try dw256 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x1024x256:f16>f32' \
+        --shape '1024x150528x256:tA:f16>f32' --shape '150528x1024x256:tA' \
+        --matrix-tiles p1x1a4x4,u1x1a4x4,b2x4a4x4,p2x2a4x4,p1x2a4x4,p2x1a4x4,u2x2a4x4,p2x2a2x4,p2x2a2x2 \
+        --splits 1 --samples 3
+      ;;
+  esac
+done
