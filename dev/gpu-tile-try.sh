@@ -3,14 +3,16 @@
 # $OUT/try.tgz: dev/tune-try.js on the products that bound the study's steps, with tiles and
 # splits the tuner does not try, and — when .gpu/old.tar.xz holds another build (old/dist,
 # old/shaders) — that build's skinny kernel on the same shapes, for a same-card comparison.
+# GPU_TESTS (vitest arguments) runs those tests first (then pack without --no-tests).
 # Here first: npm run build && bash bench/gpu-pack.sh --no-tests (carry [".gpu"]).
-#   [STEPS="skinny matrix32 dw256"] bash dev/gpu-tile-try.sh
+#   [GPU_TESTS="test/kernels/gemm.test.ts"] [STEPS="skinny matrix32 dw256 staged"] bash dev/gpu-tile-try.sh
 set -uo pipefail
 out=${OUT:-bench/results}
 w="$out/try"; archive=try.tgz; mkdir -p "$w"
 source bench/gpu-lib.sh
 gpu_enter
 export HALFWATT_TUNE_CACHE=off
+gpu_tests
 try() { # name, timeout, build dir, args…
   local name=$1 limit=$2 build=$3; shift 3
   local t0=$SECONDS
@@ -35,6 +37,12 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
       try dw256 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x1024x256:f16>f32' \
         --shape '1024x150528x256:tA:f16>f32' --shape '150528x1024x256:tA' \
         --matrix-tiles p1x1a4x4,u1x1a4x4,b2x4a4x4,p2x2a4x4,p1x2a4x4,p2x1a4x4,u2x2a4x4,p2x2a2x4,p2x2a2x2 \
+        --splits 1 --samples 3
+      ;;
+    staged) # the weight gradients (Xᵀ·dZ) on staged tiles, Aᵀ staged in its stored order
+      try staged 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
+        --shape '150528x1024x32:tA:f16>f32' \
+        --matrix-tiles p1x1a4x4,b2x4a4x4,b2x2a2x2,s2x2a2x2,b2x2a4x4,b4x2a4x4,b2x4a2x4,b1x1a4x4,b1x2a4x4 \
         --splits 1 --samples 3
       ;;
   esac

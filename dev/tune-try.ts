@@ -45,14 +45,17 @@ const report: unknown[] = [];
 for (const call of shapes) {
   const candidates: GemmChoice[] = values.production ? gemmCandidates(ctx, call) : [];
   for (const t of extraTiles)
-    for (const splitK of ints(values.splits)) candidates.push({ variant: "subgroup-matrix", matrixTile: t, splitK });
+    for (const splitK of ints(values.splits))
+      candidates.push({ variant: "subgroup-matrix", matrixTile: t, splitK });
   for (const splitK of ints(values["skinny-splits"])) candidates.push({ variant: "skinny", splitK });
   const r = await tuneGemm(ctx, call, { candidates, samples: Number(values.samples) });
   const rows: CandidateResult[] = [r.heuristic, ...r.candidates];
   const timed = rows
     .filter((c) => c.seconds !== null)
     .sort((a, b) => (a.seconds as number) - (b.seconds as number));
-  console.log(`\n${call.label}  (${(r.flops / 1e9).toFixed(1)} GFLOP; heuristic ${describeChoice(r.heuristic.choice)})`);
+  console.log(
+    `\n${call.label}  (${(r.flops / 1e9).toFixed(1)} GFLOP; heuristic ${describeChoice(r.heuristic.choice)})`,
+  );
   for (const c of timed) {
     const s = c.seconds as number;
     console.log(

@@ -8,18 +8,28 @@
 // One invocation per 4 consecutive bytes of a row (its last group holds image_bytes mod 4 when
 // that is not 0): row r = t / groups, sample = order[cursor + r], the group's 4 bytes are read as
 // one u32 word of pixels (two, funnel-shifted, when the image does not start on a word: image_bytes
-// not a multiple of 4) and written as 4 outputs. The split is held in SHARDS buffers of
-// images_per_shard whole images each (a split past one storage binding; src/model/shards.ts): the
+// not a multiple of 4) and written as 4 outputs: one 4-element store (x bound as array<vec4<T>>:
+// "vector x") where image_bytes is a multiple of 4, else element by element (the STORE_X marker,
+// src/kernels/batch-input.ts). The split is held in SHARDS buffers of images_per_shard whole
+// images each (a split past one storage binding; src/model/shards.ts): the
 // sample lives in shard ⌊sample / images_per_shard⌋ at byte
 // (sample mod images_per_shard)·image_bytes + offset in the image (4 per u32, byte k at bits 8k).
 // WGSL cannot index an array of bindings, so pixel_word (generated) selects the shard by a switch.
 // Every image holds H·W·3 bytes, so a byte's channel is its index in the image mod 3.
 // Bindings: pixels0..pixels{SHARDS-1}: array<u32> (read), order: array<u32> (read), all_labels: array<u32> (read),
-//   x: array<T> (rw), labels: array<u32> (rw), state: array<u32> (read).
+//   x: array<T> or array<vec4<T>> (vector x) (rw), labels: array<u32> (rw), state: array<u32> (read).
 // Uniforms: n (= batch · image_bytes), image_bytes, images_per_shard, slot, scale0..2, bias0..2.
 // Dispatch: grid1d over ceil(batch · ceil(image_bytes / 4) / WG_X).
 
 /*@PIXEL_WORD@*/
+
+// Byte k of `bytes`, at byte `within + k` of its image, normalised to T.
+fn normalised(bytes: u32, within: u32, k: u32) -> T {
+  let scale = vec3<f32>(params.scale0, params.scale1, params.scale2);
+  let bias = vec3<f32>(params.bias0, params.bias1, params.bias2);
+  let c = (within + k) % 3u;
+  return to_t(f32((bytes >> (8u * k)) & 0xffu) * scale[c] + bias[c]);
+}
 
 // 4 bytes from byte `byte` of a shard (byte k of the result at bits 8k); `count` ≤ 4 of them are
 // real, and a second word is read only when they run into it (it then lies inside the image).
@@ -55,14 +65,8 @@ fn main(
   let shard = sample / params.images_per_shard;
   let byte = (sample - shard * params.images_per_shard) * params.image_bytes + within;
   let bytes = pixel_bytes(shard, byte, count);
-  let scale = vec3<f32>(params.scale0, params.scale1, params.scale2);
-  let bias = vec3<f32>(params.bias0, params.bias1, params.bias2);
   let e = r * params.image_bytes + within;
-  for (var k = 0u; k < count; k++) {
-    let v = f32((bytes >> (8u * k)) & 0xffu);
-    let c = (within + k) % 3u;
-    x[e + k] = to_t(v * scale[c] + bias[c]);
-  }
+  /*@STORE_X@*/
   if (within == 0u) {
     labels[r] = all_labels[sample];
   }

@@ -11,8 +11,9 @@
 //     the next k step's fragments before this step's multiply-adds. Fragments past the last row
 //     or column are clamped onto the last full one: duplicates the epilogue's bounds check drops.
 //   staged (s, b): all threads copy op(A) [BM×BK] and op(B) [BK×BN] into workgroup memory
-//     (zero-filled past the edges, so any shape works), rows padded by PAD halves against bank
-//     conflicts; b fetches the next tile from storage into registers while the tensor cores work.
+//     (zero-filled past the edges, so any shape works; Aᵀ in its stored order, see LDA), rows
+//     padded by PAD halves against bank conflicts; b fetches the next tile from storage into
+//     registers while the tensor cores work.
 //
 // Subgroup-matrix loads and stores need subgroup-uniform offsets: tid / SG_SIZE would be uniform
 // in practice but WGSL's analysis can't prove it, so the subgroup index comes from subgroup_id.
@@ -36,10 +37,14 @@
 // to MAIN_LOOP) — all of a subgroup's accumulators stored to workgroup memory at once, then each
 // lane updates 4 adjacent weights at a time.
 
-const LDA: u32 = BK + PAD;
+// Staged A keeps the order it is stored in: [BM][BK + PAD] (k contiguous) for A, [BK][BM + PAD]
+// (m contiguous) for Aᵀ, whose fragments then load column-major. So each 16-byte chunk lands on 8
+// adjacent halves either way (Aᵀ scattered over 8 rows ran the weight gradients at 57 TFLOP/s on
+// an H100 against the forward's 120).
+const LDA: u32 = select(BK + PAD, BM + PAD, TRANS_A);
 const LDB: u32 = BN + PAD;
 // Direct tiles stage nothing: 16 rows keep the (compiled, unused) staging code in bounds.
-var<workgroup> tileA: array<T, select(BM * LDA, 16u * LDA, DIRECT)>;
+var<workgroup> tileA: array<T, select(select(BM, BK, TRANS_A) * LDA, 16u * LDA, DIRECT)>;
 var<workgroup> tileB: array<T, select(BK * LDB, 16u * LDB, DIRECT)>;
 var<workgroup> scratch: array<f32, NUM_SG * 16u * FN>;
 
@@ -50,6 +55,12 @@ var<private> fetchedA: array<vec4<u32>, CHUNKS_A>;
 var<private> fetchedB: array<vec4<u32>, CHUNKS_B>;
 
 // (loadA / loadB: shaders/lib/gemm_load.wgsl)
+
+// Where element (m, k) of the staged A tile lives (see LDA).
+fn tileAAt(m: u32, k: u32) -> u32 {
+  if (TRANS_A) { return k * LDA + m; }
+  return m * LDA + k;
+}
 
 fn halves(w: vec4<u32>) -> array<T, 8> {
   let p0 = bitcast<vec2<f16>>(w.x);
@@ -111,14 +122,14 @@ fn storeA(tid: u32, row0: u32, k0: u32, kEnd: u32) {
       let mk = chunkA(l);
       let h = halves(fetchedA[i]);
       for (var e = 0u; e < 8u; e++) {
-        if (TRANS_A) { tileA[(mk.x + e) * LDA + mk.y] = h[e]; } else { tileA[mk.x * LDA + mk.y + e] = h[e]; }
+        if (TRANS_A) { tileA[tileAAt(mk.x + e, mk.y)] = h[e]; } else { tileA[tileAAt(mk.x, mk.y + e)] = h[e]; }
       }
     }
   } else {
     for (var l = tid; l < BM * BK; l += WG_X) {
       var m: u32; var k: u32;
       if (TRANS_A) { k = l / BM; m = l % BM; } else { m = l / BK; k = l % BK; }
-      tileA[m * LDA + k] = loadA(row0 + m, k0 + k, kEnd);
+      tileA[tileAAt(m, k)] = loadA(row0 + m, k0 + k, kEnd);
     }
   }
 }

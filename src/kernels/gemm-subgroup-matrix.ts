@@ -138,9 +138,11 @@ export function tileSnippets(
   } else {
     const inner = [
       "for (var kk = 0u; kk < BK; kk += 16u) {",
-      ...I.map(
-        (i) =>
-          `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
+      // Aᵀ is staged in its stored order, k-major (the shader's LDA): its fragments load column-major.
+      ...I.map((i) =>
+        transA
+          ? `  let l${i} = subgroupMatrixLoad<${L}, col_major>(&tileA, kk * LDA + sgRow + ${i * 16}u, LDA);`
+          : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
       ),
       ...J.map(
         (j) =>

@@ -27,7 +27,13 @@ import {
   writeTuneCache,
 } from "../../src/kernels/gemm-tune-cache.js";
 import { gemmReference } from "../../src/kernels/reference/gemm.js";
-import { createTensor, destroyTensor, downloadF32, type Tensor, tensorFrom } from "../../src/kernels/tensor.js";
+import {
+  createTensor,
+  destroyTensor,
+  downloadF32,
+  type Tensor,
+  tensorFrom,
+} from "../../src/kernels/tensor.js";
 import { mlpGemmCalls } from "../../src/model/gemm-calls.js";
 import { GpuMlp, type GpuSplit } from "../../src/model/mlp.js";
 import { optimizerConfig } from "../../src/model/optimizer.js";
