@@ -28,7 +28,7 @@ export const DEV_TILES: Record<string, TileConfig> = {
 
 /** Subgroup-matrix tiles (names as matrixTile() parses them). */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["s2x2a4x4", "b2x2a4x4"].map((n) => [n, matrixTile(n)]),
+  ["s2x2a4x4"].map((n) => [n, matrixTile(n)]),
 );
 
 /** Lanes tiles (CPU adapters). */

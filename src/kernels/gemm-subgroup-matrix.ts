@@ -67,16 +67,17 @@ export function matrixTile(name: string): MatrixTile {
 
 /**
  * The production tiles, as llm.c numbers its kernels: the ones that won at least one of the
- * shapes measured (4096³ and every product of the dissertation's classifier, H200,
+ * shapes measured (4096³ and every product of the dissertation's classifier, H200 and H100,
  * docs/performance.md, and the tune caches in bench/results/). Any other name that matrixTile()
- * parses still runs (the bench's --matrix-tiles, the tuner's tests); the tiles that lost everywhere
- * are recorded in the doc, the last two to leave (s2x2a4x4, b2x2a4x4) in dev/gemm-tiles.ts.
+ * parses still runs (the bench's --matrix-tiles, the tuner's tests, dev/tune-try.ts); the tiles
+ * that lost everywhere are recorded in the doc, the last to leave (s2x2a4x4) in
+ * dev/gemm-tiles.ts. p1x1a2x4 joined for the f16 batch-32 forward and b2x2a4x4 came back from
+ * dev/ for the K = 256 weight gradients once Aᵀ was staged in its stored order (H100, 2026-12-07).
  */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["u1x1a4x4", "p1x1a4x4", "p1x1a2x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x4a4x4"].map((n) => [
-    n,
-    matrixTile(n),
-  ]),
+  ["u1x1a4x4", "p1x1a4x4", "p1x1a2x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x2a4x4", "b2x4a4x4"].map(
+    (n) => [n, matrixTile(n)],
+  ),
 );
 
 /**
@@ -217,14 +218,17 @@ export function directOk(s: GemmShape): boolean {
  * Picks a tile from the shape where the tune cache has no entry (H200 measurements,
  * docs/performance.md): large products on the staged tiles that fetch ahead (b2x4a4x4: 110
  * TFLOP/s at 4096³ against 73 for the best direct one); products with a short K and a huge
- * output (the weight gradients, M = 150528, K = batch) on the direct tiles, whose fragments need
- * no staging; the batch-32 forward (M ≤ 32, a long K) on p1x1a2x4, all of M in one subgroup's
+ * output (the weight gradients, M = 150528, K = batch): at K = 32 on the direct p1x1a4x4, whose
+ * fragments need no staging (H100: 502 µs, b2x2a4x4 716), from K = 128 on the staged b2x2a4x4
+ * (K = 256: 986 µs against 1,122 at N = 1024, 1,889 against 2,199 at N = 2048;
+ * bench/results/h100-2026-12-07c/); the batch-32 forward (M ≤ 32, a long K) on p1x1a2x4, all of M in one subgroup's
  * 32×64 block and K split about 64 ways (H100: 208 µs at 32×1024×150528 against 580 for the
  * skinny kernel; bench/results/h100-2026-12-07b/); the rest on smaller staged tiles, which serve
  * any shape.
  */
 export function chooseMatrixTile(s: GemmShape): MatrixTile {
-  if (directOk(s) && s.k <= 512 && s.m * s.n >= 1 << 24) return MATRIX_TILES.p1x1a4x4;
+  if (directOk(s) && s.k <= 512 && s.m * s.n >= 1 << 24)
+    return s.k >= 128 ? MATRIX_TILES.b2x2a4x4 : MATRIX_TILES.p1x1a4x4;
   if (directOk(s) && s.m <= 32 && s.k >= 4096) return MATRIX_TILES.p1x1a2x4;
   if (s.m >= 256 && s.n >= 256) return MATRIX_TILES.b2x4a4x4;
   if (s.m >= 64 && s.n >= 64) return MATRIX_TILES.b2x2a2x2;

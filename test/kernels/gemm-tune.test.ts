@@ -278,6 +278,15 @@ describe("the automatic choice without a tune cache (heuristics)", () => {
     expect(resolveVariant(caps(true), f16, {}, fwd(20, 1024))).toBe("skinny");
   });
 
+  it("runs the first layer's weight gradient on p1x1a4x4 at batch 32 and b2x2a4x4 at batch 256", () => {
+    // H100 (bench/results/h100-2026-12-07c/): 150528×1024×32 Xᵀ·dZ p1x1a4x4 502 µs, b2x2a4x4 716;
+    // at K = 256 b2x2a4x4 986 µs, p1x1a4x4 1,122 (N = 2048: 1,889 against 2,199).
+    for (const n of [1024, 2048]) {
+      expect(chooseMatrixTile({ m: 150528, n, k: 32 }).name).toBe("p1x1a4x4");
+      expect(chooseMatrixTile({ m: 150528, n, k: 256 }).name).toBe("b2x2a4x4");
+    }
+  });
+
   it("aims split-K at the usual 264 workgroups for tiles of four or more subgroups", () => {
     expect(matrixTileDims(matrixTile("b2x4a4x4")).target).toBe(264);
     expect(matrixTileDims(matrixTile("b2x2a2x2")).target).toBe(264);

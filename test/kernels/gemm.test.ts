@@ -273,7 +273,7 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
         await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
           variant: "subgroup-matrix",
           bias: true,
-          matrixTile: DEV_MATRIX_TILES.b2x2a4x4,
+          matrixTile: DEV_MATRIX_TILES.s2x2a4x4,
           splitK: 3,
         });
         // Split-K over whole tiles: partial sums stored straight to the workspace.
