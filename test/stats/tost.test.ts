@@ -86,8 +86,12 @@ describe.skipIf(!python)(
         expectClose(mine.upper.p, toNumber(r.p2), `${what} p high`);
         expectClose(mine.df, toNumber(r.df), `${what} df`);
         expectClose(mine.p, toNumber(r.p), `${what} p`);
-        expectClose(mine.ci[0], toNumber(r.ci[0]), `${what} ci low`, 1e-6, 1e-9 * Math.abs(c.high));
-        expectClose(mine.ci[1], toNumber(r.ci[1]), `${what} ci high`, 1e-6, 1e-9 * Math.abs(c.high));
+        // Each bound is a difference, mean difference ∓ t·se: near 0 it cancels, so its error is
+        // relative to the terms, of which the half-width t·se is one (seed 400817558: a bound of
+        // 1.45e-5 within 1.1e-6 of statsmodels' relatively, 1.6e-11 absolutely).
+        const terms = Math.abs(toNumber(r.ci[1]) - toNumber(r.ci[0])) / 2;
+        expectClose(mine.ci[0], toNumber(r.ci[0]), `${what} ci low`, 1e-6, 1e-6 * terms);
+        expectClose(mine.ci[1], toNumber(r.ci[1]), `${what} ci high`, 1e-6, 1e-6 * terms);
         // The duality statsmodels documents: rejects iff the (1 − 2α) interval lies inside (low, high).
         expect(mine.equivalent, what).toBe(mine.ci[0] > c.low && mine.ci[1] < c.high);
         if (mine.equivalent) equivalent++;
