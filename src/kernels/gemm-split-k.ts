@@ -11,35 +11,33 @@ import type { Tensor } from "./tensor.js";
 export const TARGET_WORKGROUPS = 264;
 
 /**
- * How many ways to split K: enough to reach `target` workgroups (TARGET_WORKGROUPS unless the
- * kernel says otherwise: a one-subgroup tensor-core tile needs more), each split ≥ 4 K-steps,
- * at most 64. (The tuner found 8–16 splits of 64–128 deep best for the classifier's small
- * second-layer products, where a 16-step minimum allowed only 1–2.)
+ * A kernel's workgroup tile as split-K sees it: BM×BN outputs, BK deep, and how many workgroups
+ * to aim for (TARGET_WORKGROUPS unless the kernel says otherwise: a one-subgroup tensor-core tile
+ * needs more, matrixTileDims).
  */
-export function planSplitK(
-  s: GemmShape,
-  bm: number,
-  bn: number,
-  bk: number,
-  forced?: number,
-  target = TARGET_WORKGROUPS,
-): number {
+export interface SplitTile {
+  bm: number;
+  bn: number;
+  bk: number;
+  target?: number;
+}
+
+/**
+ * How many ways to split K: enough to reach the tile's target of workgroups, each split ≥ 4
+ * K-steps, at most 64. (The tuner found 8–16 splits of 64–128 deep best for the classifier's
+ * small second-layer products, where a 16-step minimum allowed only 1–2.)
+ */
+export function planSplitK(s: GemmShape, tile: SplitTile, forced?: number): number {
+  const { bm, bn, bk, target = TARGET_WORKGROUPS } = tile;
   if (forced !== undefined) return Math.max(1, Math.min(forced, Math.ceil(s.k / bk)));
   const tiles = Math.ceil(s.m / bm) * Math.ceil(s.n / bn);
   if (tiles >= target) return 1;
   return Math.max(1, Math.min(Math.ceil(target / tiles), Math.floor(s.k / (4 * bk)), 64));
 }
 
-/** The K chunk of each split (a multiple of bk) and how many splits that makes. */
-export function kSplits(
-  s: GemmShape,
-  bm: number,
-  bn: number,
-  bk: number,
-  forced?: number,
-  target = TARGET_WORKGROUPS,
-): { kchunk: number; used: number } {
-  const kchunk = Math.ceil(s.k / planSplitK(s, bm, bn, bk, forced, target) / bk) * bk;
+/** The K chunk of each split (a multiple of BK) and how many splits that makes. */
+export function kSplits(s: GemmShape, tile: SplitTile, forced?: number): { kchunk: number; used: number } {
+  const kchunk = Math.ceil(s.k / planSplitK(s, tile, forced) / tile.bk) * tile.bk;
   return { kchunk, used: Math.ceil(s.k / kchunk) };
 }
 

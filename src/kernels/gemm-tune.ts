@@ -19,6 +19,7 @@ import {
 } from "./gemm.js";
 import type { GemmShape } from "./gemm-common.js";
 import { isCpuAdapter, LANES_TILES, LANES_TUNED, lanesTileDims } from "./gemm-lanes.js";
+import type { SplitTile } from "./gemm-split-k.js";
 import {
   chooseMatrixTile,
   directOk,
@@ -43,8 +44,9 @@ import { createTensor, destroyTensor, readBytes, type Tensor } from "./tensor.js
 export { describeChoice, type GemmCall, type GemmChoice, gemmCallKey } from "./gemm-tune-cache.js";
 
 /** Split-K counts to try around the heuristic's: none, half, the heuristic's, double, quadruple. */
-function splitOptions(s: GemmShape, bm: number, bn: number, bk: number, target?: number): number[] {
-  const auto = planSplitK(s, bm, bn, bk, undefined, target);
+function splitOptions(s: GemmShape, tile: SplitTile): number[] {
+  const { bm, bn, bk } = tile;
+  const auto = planSplitK(s, tile);
   const maxSplits = Math.max(1, Math.floor(s.k / bk));
   const tiles = Math.ceil(s.m / bm) * Math.ceil(s.n / bn);
   // The workspace holds splits × M × N floats: keep it under 1 GiB.
@@ -63,15 +65,14 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
   if (call.inType === "f16" && matrixUnsupportedReason(ctx) === null) {
     for (const t of Object.values(MATRIX_TILES)) {
       if (tileUnsupportedReason(ctx, t) || (t.direct && !directOk(call))) continue;
-      const { bm, bn, bk, target } = matrixTileDims(t);
-      for (const splitK of splitOptions(call, bm, bn, bk, target))
+      for (const splitK of splitOptions(call, matrixTileDims(t)))
         out.push({ variant: "subgroup-matrix", matrixTile: t.name, splitK });
     }
   }
   // The portable kernel too (f32 accumulation for f16): it wins some small products.
   if (call.inType === "f32" || ctx.caps.f16) {
     for (const t of Object.values(TILES))
-      for (const splitK of splitOptions(call, t.BM, t.BN, t.BK))
+      for (const splitK of splitOptions(call, { bm: t.BM, bn: t.BN, bk: t.BK }))
         out.push({ variant: "tiled", tile: t.name, splitK });
   }
   // The barrier-free lanes kernel suits CPU adapters only (on a GPU its per-lane B loads and
@@ -81,7 +82,7 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
       const t = LANES_TILES[name];
       const { bm, bn, bk } = lanesTileDims(t);
       // No split and the heuristic's: a CPU adapter has few cores to fill.
-      for (const splitK of new Set([1, planSplitK(call, bm, bn, bk)]))
+      for (const splitK of new Set([1, planSplitK(call, { bm, bn, bk })]))
         out.push({ variant: "lanes", lanesTile: t.name, splitK });
     }
   if (skinnyOk(call, opts) && call.m <= SKINNY_MAX_M)

@@ -29,6 +29,7 @@ import {
   passTimestamps,
   planSplitK,
   reduceSpec,
+  type SplitTile,
   TARGET_WORKGROUPS,
 } from "./gemm-split-k.js";
 import {
@@ -187,25 +188,24 @@ export function describeGemm(
   const o = eff.opts;
   const variant = resolveVariant(ctx, a, o, shape);
   let what: string = variant;
-  /** BM, BN, BK and the workgroups split-K aims for. */
-  let dims: [number, number, number, number] | null = null;
+  let dims: SplitTile | null = null;
   if (variant === "subgroup-matrix") {
     const tile = o.matrixTile ?? chooseMatrixTile(shape);
     const d = matrixTileDims(tile);
     what += ` ${tile.name}`;
-    dims = [d.bm, d.bn, d.bk, d.target];
+    dims = d;
   } else if (variant === "tiled") {
     const tile = o.tile ?? chooseTile(shape.m, shape.n);
     what += ` ${tile.name}`;
-    dims = [tile.BM, tile.BN, tile.BK, TARGET_WORKGROUPS];
+    dims = { bm: tile.BM, bn: tile.BN, bk: tile.BK };
   } else if (variant === "lanes") {
     const tile = o.lanesTile ?? chooseLanesTile(shape);
     const d = lanesTileDims(tile);
     what += ` ${tile.name}`;
-    dims = [d.bm, d.bn, d.bk, TARGET_WORKGROUPS];
+    dims = d;
   }
   if (dims) {
-    const { used } = kSplits(shape, dims[0], dims[1], dims[2], o.splitK, dims[3]);
+    const { used } = kSplits(shape, dims, o.splitK);
     if (used > 1) what += ` split-K ${used}`;
   }
   return eff.tuned ? `${what} (tuned)` : what;
@@ -311,7 +311,7 @@ export async function gemm(
     makeSpec = (f) => tiledSpec(inType, outType, tile, f, vec);
     extra = vectorViews(ctx, vec, a, b);
   }
-  const { kchunk, used } = kSplits(shape, bm, bn, bk, opts.splitK, target);
+  const { kchunk, used } = kSplits(shape, { bm, bn, bk, target }, opts.splitK);
   const flags: EpilogueFlags = {
     transA: Boolean(opts.transA),
     transB: Boolean(opts.transB),

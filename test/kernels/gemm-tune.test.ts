@@ -265,8 +265,7 @@ describe("the automatic choice without a tune cache (heuristics)", () => {
       expect(resolveVariant(caps(true), f16, {}, s)).toBe("subgroup-matrix");
       const tile = chooseMatrixTile(s);
       expect(tile.name).toBe("p1x1a2x4");
-      const { bm, bn, bk, target } = matrixTileDims(tile);
-      expect(kSplits(s, bm, bn, bk, undefined, target).used).toBe(splits);
+      expect(kSplits(s, matrixTileDims(tile)).used).toBe(splits);
     }
   });
 
