@@ -30,7 +30,6 @@ import {
   planSplitK,
   reduceSpec,
   type SplitTile,
-  TARGET_WORKGROUPS,
 } from "./gemm-split-k.js";
 import {
   chooseMatrixTile,
@@ -268,11 +267,8 @@ export async function gemm(
   const beta = opts.beta ?? 0;
   const inType = a.dtype as "f32" | "f16";
   const outType = c.dtype as "f32" | "f16";
-  let bm: number;
-  let bn: number;
-  let bk: number;
-  /** Workgroups split-K aims for (matrixTileDims says more for one-subgroup tiles). */
-  let target = TARGET_WORKGROUPS;
+  /** The workgroup tile, for the grid and the K split (one-subgroup tiles aim at more workgroups). */
+  let split: SplitTile;
   let makeSpec: (f: EpilogueFlags) => ProgramSpec;
   /** Extra bindings after the common five (the subgroup-matrix and tiled kernels' vector views of A and B). */
   let extra: (Tensor | GPUBuffer)[] = [];
@@ -289,7 +285,7 @@ export async function gemm(
         "gemm (subgroup-matrix)",
         `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`,
       );
-    ({ bm, bn, bk, target } = matrixTileDims(tile));
+    split = matrixTileDims(tile);
     const vec = vectorStaging(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
     // C stored straight from the accumulators needs C to hold one whole 16×16 f32 matrix (the
     // binding's minimum size): tiny outputs keep the element-wise epilogue.
@@ -299,11 +295,11 @@ export async function gemm(
     extra = vectorViews(ctx, vec, a, b);
   } else if (variant === "lanes") {
     const tile = opts.lanesTile ?? chooseLanesTile(shape);
-    ({ bm, bn, bk } = lanesTileDims(tile));
+    split = lanesTileDims(tile);
     makeSpec = (f) => lanesSpec(inType, outType, tile, f);
   } else {
     const tile = opts.tile ?? chooseTile(shape.m, shape.n);
-    [bm, bn, bk] = [tile.BM, tile.BN, tile.BK];
+    split = { bm: tile.BM, bn: tile.BN, bk: tile.BK };
     const vec = vectorStagingTiled(tile, shape, {
       transA: Boolean(opts.transA),
       transB: Boolean(opts.transB),
@@ -311,7 +307,7 @@ export async function gemm(
     makeSpec = (f) => tiledSpec(inType, outType, tile, f, vec);
     extra = vectorViews(ctx, vec, a, b);
   }
-  const { kchunk, used } = kSplits(shape, { bm, bn, bk, target }, opts.splitK);
+  const { kchunk, used } = kSplits(shape, split, opts.splitK);
   const flags: EpilogueFlags = {
     transA: Boolean(opts.transA),
     transB: Boolean(opts.transB),
@@ -324,7 +320,7 @@ export async function gemm(
   const bias = opts.bias ?? dummyBuffer(ctx, "read");
   const ws = used > 1 ? workspace(ctx, used * shape.m * shape.n * 4) : dummyBuffer(ctx, "write");
   const uniforms = [shape.m, shape.n, shape.k, opts.alpha ?? 1, beta, kchunk];
-  const grid: [number, number, number] = [Math.ceil(shape.n / bn), Math.ceil(shape.m / bm), used];
+  const grid: [number, number, number] = [Math.ceil(shape.n / split.bn), Math.ceil(shape.m / split.bm), used];
   if (used === 1) {
     dispatch(ctx, program, [a, b, c, bias, ws, ...extra], uniforms, grid, opts);
     return;
