@@ -7,17 +7,18 @@ import { GpuMlp, type GpuMlpOptions, type GpuSplit, TRAIN_SLOT } from "../../src
 import { type OptimizerConfig, optimizerConfig } from "../../src/model/optimizer.js";
 import { precisionPolicy } from "../../src/model/policy.js";
 import {
-  initTrainStateRef,
   type MlpParamsRef,
   mlpLossAndGrads,
   normalizeImagesRef,
   type OptimizerRef,
   referenceTrainStep,
+  type TrainStateRef,
   topkCorrect,
 } from "../../src/model/reference/mlp.js";
 import { adamStepRef, sgdStepRef } from "../../src/model/reference/optimizers.js";
 import { encodeDispatches } from "../../src/runtime/replay.js";
 import { useGpu } from "../helpers/gpu.js";
+import { f32GradErrorEstimates } from "./f32-error-estimates.js";
 import { mixedGradsRef } from "./mixed-reference.js";
 
 const env = useGpu("trainer-steps");
@@ -115,11 +116,15 @@ function refOptimizer(o: OptimizerConfig): OptimizerRef {
   };
 }
 
-/** Largest |got − want| relative to the largest |want − start| (the total update), per tensor. */
+/**
+ * Largest |got − want| relative to the largest |want − start| (the total update), per tensor;
+ * `allowance` (per tensor, element by element, absolute) is taken off each element's error first.
+ */
 function worstRelativeUpdateError(
   got: Record<string, Float32Array>,
   want: MlpParamsRef,
   start: MlpParamsRef,
+  allowance?: Float64Array[],
 ): { name: string; err: number } {
   let worst = { name: "", err: 0 };
   const W = flatten(want);
@@ -129,7 +134,7 @@ function worstRelativeUpdateError(
     let maxErr = 0;
     for (let j = 0; j < W[i].length; j++) {
       maxUpdate = Math.max(maxUpdate, Math.abs(W[i][j] - S[i][j]));
-      const e = Math.abs(got[name][j] - W[i][j]);
+      const e = Math.max(0, Math.abs(got[name][j] - W[i][j]) - (allowance?.[i][j] ?? 0));
       if (!(e <= Number.MAX_VALUE)) maxErr = Number.POSITIVE_INFINITY;
       else maxErr = Math.max(maxErr, e);
     }
@@ -139,6 +144,50 @@ function worstRelativeUpdateError(
   return worst;
 }
 
+/**
+ * Adam's update hardly depends on a gradient's relative error, except where the gradient is near
+ * ε or near its own error (a near-zero activation from cancelling terms): there the GPU's weight
+ * may land up to 2.02·lr from the reference's however good the kernels (|m̂|/(√v̂ + ε) ≤ 1.01 over
+ * these few steps at β = (0.9, 0.999), by Cauchy–Schwarz, for either run). Each element's f32
+ * gradient error is estimated from the reference alone (f32GradErrorEstimates) and pushed through one
+ * reference Adam step from the same state; where it moves the update by more than a third of the
+ * tight bound (bound·lr, a step's largest update being about lr), that element is allowed
+ * 2.02·lr, else nothing.
+ * Per tensor in flatten() order, absolute.
+ */
+function adamAllowance(
+  ref: MlpParamsRef,
+  state: TrainStateRef,
+  X: Float64Array,
+  y: Uint32Array,
+  ro: Extract<OptimizerRef, { kind: "adam" }>,
+  lr: number,
+  bound: number,
+): Float64Array[] {
+  const zeros = ref.weights.map((t) => new Float64Array(t.length));
+  const eb = f32GradErrorEstimates(ref, X, y, BATCH, zeros);
+  const errs = eb.weights.flatMap((e, l) => [e, eb.biases[l]]);
+  const grads = eb.grads.flatMap((g, l) => [g, eb.biasGrads[l]]);
+  return flatten(ref).map((t, i) =>
+    t.map((w0, j) => {
+      const one = (g: number) => {
+        const w = Float64Array.of(w0);
+        adamStepRef(w, Float64Array.of(state.m[i][j]), Float64Array.of(state.v[i][j]), [g], {
+          ...ro.options,
+          step: state.step + 1,
+        });
+        return w[0];
+      };
+      const base = one(grads[i][j]);
+      const moved = Math.max(
+        Math.abs(one(grads[i][j] + errs[i][j]) - base),
+        Math.abs(one(grads[i][j] - errs[i][j]) - base),
+      );
+      return moved > (bound / 3) * lr ? 2.02 * lr : 0;
+    }),
+  );
+}
+
 const clone = (p: MlpParamsRef): MlpParamsRef => ({
   sizes: p.sizes,
   weights: p.weights.map((w) => w.slice()),
@@ -146,14 +195,17 @@ const clone = (p: MlpParamsRef): MlpParamsRef => ({
 });
 
 describe("training step on the GPU vs the float64 reference", () => {
-  // Bounds, as a fraction of each tensor's largest total update over the steps (the weights
-  // themselves start equal, so only the updates can differ):
-  //  - f32: each gradient element is a sum of ≤ 75 f32 products (2^-24 each, ~75·2^-24 ≈ 5e-6
+  // Each step starts from the GPU's own weights and optimizer state (read back before it), so one
+  // step's rounding cannot steer the two trajectories apart (ReLU masks, Adam's near-zero
+  // gradients). Bounds, as a fraction of each tensor's largest update in that step:
+  //  - each gradient element is a sum of ≤ 75 f32 products (2^-24 each, ~75·2^-24 ≈ 5e-6
   //    relative to Σ|terms| in the worst case), through up to 3 layers; SGD's update is linear in
-  //    the gradient, so 1e-4 of the update leaves two orders of magnitude for cancellation.
-  //    Adam divides by sqrt(v), which amplifies the relative error of tiny gradients (an element
-  //    whose gradient is ~1e-7 of the others moves by ≈ lr either way), hence 2e-3.
-  //    (Observed on lavapipe: SGD 3.4e-7, Adam/AdamW 1.4e-5.)
+  //    the gradient, so 1e-5 of the update leaves room for some cancellation.
+  //  - Adam's update hardly depends on a gradient's relative error, so 3e-4, except for the few
+  //    elements whose gradient is near ε or near its own f32 error: those are found from the
+  //    reference alone (adamAllowance) and allowed 2.02·lr (seed 1732469041 failed the whole-run
+  //    comparison at 1.4e-3 through one such element of layers.2.weight); at most 2 % of them.
+  //    (Observed on lavapipe: SGD 3.4e-7, Adam/AdamW 1.4e-5; 0.1–1.2 % of elements allowed.)
   //  Mixed precision has its own test below: no element-wise bound holds there (see it).
   //  The first layer's dW + update is fused by default at this batch in f32 (element by element
   //  at width 17, on 16-byte slots at width 20); `fused` says which path each case must take.
@@ -218,24 +270,51 @@ describe("training step on the GPU vs the float64 reference", () => {
       const s = await setup(c.precision, c.opt, undefined, { hidden: c.hidden, options: c.options });
       expect(s.model.fusedFirstLayer).toBe(c.fused);
       try {
-        const start = clone(s.params);
-        const ref = clone(s.params);
-        const state = initTrainStateRef(ref);
-        const scale = c.precision === "mixed" ? 2 ** 15 : 1;
+        const scale = 1;
+        const tnames = names(s.params.sizes.length - 1);
+        const ro = refOptimizer(c.opt);
         let lossSum = 0;
         let top1 = 0;
         let top5 = 0;
+        let unsureCount = 0;
+        let elements = 0;
         for (let k = 0; k < c.steps; k++) {
+          // Each step from the GPU's own weights and optimizer state, read back before it.
+          const w = await s.model.readSlab(s.model.params);
+          const mg = await s.model.readSlab(s.model.m);
+          const vg = s.model.v ? await s.model.readSlab(s.model.v) : null;
+          const tensors = tnames.map((n) => Float64Array.from(w[n]));
+          const ref: MlpParamsRef = {
+            sizes: s.params.sizes,
+            weights: tensors.filter((_, i) => i % 2 === 0),
+            biases: tensors.filter((_, i) => i % 2 === 1),
+          };
+          const start = clone(ref);
+          const state: TrainStateRef = {
+            step: k,
+            m: tnames.map((n) => Float64Array.from(mg[n])),
+            v: tnames.map((n) => Float64Array.from(vg ? vg[n] : mg[n])),
+          };
           const { X, y } = s.batchOf(k);
-          const r = referenceTrainStep(ref, state, X, y, BATCH, refOptimizer(c.opt), scale);
+          const allowance =
+            ro.kind === "adam" ? adamAllowance(ref, state, X, y, ro, c.opt.lr, c.bound) : undefined;
+          if (allowance) {
+            unsureCount += allowance.reduce((n, t) => n + t.filter((a) => a > 0).length, 0);
+            elements += allowance.reduce((n, t) => n + t.length, 0);
+          }
+          const r = referenceTrainStep(ref, state, X, y, BATCH, ro, scale);
           lossSum += r.loss * BATCH;
           top1 += topkCorrect(r.logits, y, BATCH, CLASSES, 1);
           top5 += topkCorrect(r.logits, y, BATCH, CLASSES, 5);
+          await s.run(1, k);
+          const got = await s.model.readSlab(s.model.params);
+          const worst = worstRelativeUpdateError(got, ref, start, allowance);
+          expect(worst.err, `${worst.name} step ${k + 1}: seed ${env.seed}`).toBeLessThanOrEqual(c.bound);
         }
-        await s.run(c.steps);
-        const got = await s.model.readSlab(s.model.params);
-        const worst = worstRelativeUpdateError(got, ref, start);
-        expect(worst.err, `${worst.name}: seed ${env.seed}`).toBeLessThanOrEqual(c.bound);
+        // The allowance must stay the exception, or the bound would say little.
+        expect(unsureCount, `elements allowed a step of lr: seed ${env.seed}`).toBeLessThanOrEqual(
+          0.02 * elements,
+        );
         const sums = new Uint32Array(await readBytes(env.ctx, s.model.trainSums.buffer, 32));
         expect(sums[3]).toBe(c.steps * BATCH);
         // The loss sum is accumulated in f32 from f32 row losses: relative 1e-5 (f32) / 1e-2 (mixed).
