@@ -5,12 +5,15 @@
 // the training state's cursor for this plan's slot (lib/train_state.wgsl), advanced on the GPU by
 // the metrics kernel, so a recorded step needs no per-step uniform.
 //
-// One invocation per 4 consecutive bytes of a row (its last group holds image_bytes mod 4 when
-// that is not 0): row r = t / groups, sample = order[cursor + r], the group's 4 bytes are read as
-// one u32 word of pixels (two, funnel-shifted, when the image does not start on a word: image_bytes
-// not a multiple of 4) and written as 4 outputs: one 4-element store (x bound as array<vec4<T>>:
-// "vector x") where image_bytes is a multiple of 4, else element by element (the STORE_X marker,
-// src/kernels/batch-input.ts). The split is held in SHARDS buffers of images_per_shard whole
+// One invocation per BPI consecutive bytes of a row (its last group holds image_bytes mod BPI when
+// that is not 0): row r = t / groups, sample = order[cursor + r]. BPI = 16 where image_bytes is a
+// multiple of 16 (the dissertation's 224×224×3, Fashion-MNIST's 28×28×3): four words of pixels,
+// all loaded before any is written, as four 4-element stores (x bound as array<vec4<T>>), so each
+// invocation has 16 bytes in flight (one word each left the batch-256 f16 input of an H100 at
+// 882 GB/s). Else BPI = 4: the group's 4 bytes read as one u32 word (two, funnel-shifted, when the
+// image does not start on a word: image_bytes not a multiple of 4) and written as one 4-element
+// store where image_bytes is a multiple of 4 ("vector x"), else element by element. The loads and
+// stores are the STORE_X marker (src/kernels/batch-input.ts). The split is held in SHARDS buffers of images_per_shard whole
 // images each (a split past one storage binding; src/model/shards.ts): the
 // sample lives in shard ⌊sample / images_per_shard⌋ at byte
 // (sample mod images_per_shard)·image_bytes + offset in the image (4 per u32, byte k at bits 8k).
@@ -19,7 +22,7 @@
 // Bindings: pixels0..pixels{SHARDS-1}: array<u32> (read), order: array<u32> (read), all_labels: array<u32> (read),
 //   x: array<T> or array<vec4<T>> (vector x) (rw), labels: array<u32> (rw), state: array<u32> (read).
 // Uniforms: n (= batch · image_bytes), image_bytes, images_per_shard, slot, scale0..2, bias0..2.
-// Dispatch: grid1d over ceil(batch · ceil(image_bytes / 4) / WG_X).
+// Const BPI (4 or 16). Dispatch: grid1d over ceil(batch · ceil(image_bytes / BPI) / WG_X).
 
 /*@PIXEL_WORD@*/
 
@@ -54,17 +57,16 @@ fn main(
   @builtin(local_invocation_index) lid: u32,
 ) {
   let t = (wid.x + wid.y * nwg.x) * WG_X + lid;
-  let groups = (params.image_bytes + 3u) / 4u;
+  let groups = (params.image_bytes + BPI - 1u) / BPI;
   let r = t / groups;
   if (r >= params.n / params.image_bytes) {
     return;
   }
-  let within = (t - r * groups) * 4u;
-  let count = min(4u, params.image_bytes - within);
+  let within = (t - r * groups) * BPI;
+  let count = min(BPI, params.image_bytes - within);
   let sample = order[state[STATE_CURSOR + params.slot] + r];
   let shard = sample / params.images_per_shard;
   let byte = (sample - shard * params.images_per_shard) * params.image_bytes + within;
-  let bytes = pixel_bytes(shard, byte, count);
   let e = r * params.image_bytes + within;
   /*@STORE_X@*/
   if (within == 0u) {

@@ -1,14 +1,17 @@
 // The tensor-core kernel's vector epilogue (gemm_subgroup_matrix.wgsl with the optimizer fused,
-// generated after its k loop by src/kernels/gemm-subgroup-matrix.ts): each subgroup stores all
-// its AM×AN accumulators into its own UROWS×UW block of `ublock` at once (one barrier, instead of
-// one store and two barriers per 16×16 fragment), then its lanes update that block 16 bytes at a
-// time through lib/fused_update_quad.wgsl: lane l takes slots l, l + SG_SIZE, …, so each load of
-// a warp covers whole 64-float rows of W, and UQ slots' w and moments are loaded before any of
-// them is updated, so their loads are in flight together (a store to w could alias the next
-// slot's load as far as the compiler knows, so it would not hoist them itself).
-// Consts (generator): UROWS = 16·AM, UW = FN·AN (a multiple of 4), UQ (divides the slots per
-// lane); the block's slots, UROWS·UW/4, a multiple of SG_SIZE. Rows past m and columns past n
-// (the direct tiles' clamped fragments) are dropped.
+// generated after its k loop by src/kernels/gemm-subgroup-matrix.ts): each subgroup stores its
+// accumulators into its own UROWS×UW block of `ublock` (all AM×AN at once where they fit, else
+// one or more accumulator rows per pass: a barrier after the stores, one before the next pass
+// overwrites the block — instead of one store and two barriers per 16×16 fragment), then its
+// lanes update that block 16 bytes at a time through lib/fused_update_quad.wgsl: lane l takes
+// slots l, l + SG_SIZE, …, so each load of a warp covers whole rows of the block in W, and UQ
+// slots' w and moments are loaded before any of them is updated, so their loads are in flight
+// together (a store to w could alias the next slot's load as far as the compiler knows, so it
+// would not hoist them itself).
+// Consts (generator): UROWS = 16 · accumulator rows per pass, UW = FN·AN (a multiple of 4), UQ
+// (divides the slots per lane); the block's slots, UROWS·UW/4, a multiple of SG_SIZE. Rows past
+// m and columns past n (the direct tiles' clamped fragments, the staged tiles' zero-filled
+// edges) are dropped.
 
 const UW4: u32 = UW / 4u;
 const SLOTS_PER_LANE: u32 = UROWS * UW4 / SG_SIZE;

@@ -65,25 +65,46 @@ function pixelWordSnippet(slots: number): string {
 }
 
 /**
- * The outputs' store (the STORE_X marker): with `vector`, the invocation's 4 outputs as one
- * vec4<T> (8 bytes for f16, 16 for f32; on an H100 the batch-256 f16 input took 131 µs for 116 MB
- * with 2-byte stores), else one element at a time, the last group holding fewer than 4.
+ * How an invocation reads and writes its bytes (shaders/batch_input.wgsl): "wide", 16 bytes as
+ * four words, then four vec4<T> stores (image_bytes a multiple of 16); "vector", one word (two
+ * where the image does not start on one) and one vec4<T> store (image_bytes a multiple of 4; on an
+ * H100 the batch-256 f16 input took 131 µs for 116 MB with 2-byte stores, and as much with these);
+ * "scalar", one word (or two) and up to 4 element stores.
  */
-function storeSnippet(vector: boolean): string {
-  if (vector)
-    return "x[e / 4u] = vec4<T>(normalised(bytes, within, 0u), normalised(bytes, within, 1u), normalised(bytes, within, 2u), normalised(bytes, within, 3u));";
-  return "for (var k = 0u; k < count; k++) { x[e + k] = normalised(bytes, within, k); }";
+export type BatchInputStore = "wide" | "vector" | "scalar";
+
+/** The widest store an image of `imageBytes` allows. */
+export function batchInputStore(imageBytes: number): BatchInputStore {
+  if (imageBytes % 16 === 0) return "wide";
+  return imageBytes % 4 === 0 ? "vector" : "scalar";
 }
 
-/** `vector`: image_bytes is a multiple of 4 (x bound as array<vec4<T>>, one store per 4 bytes). */
-export function batchInputSpec(dtype: FloatDtype, slots = 1, vector = false): ProgramSpec {
+/** Bytes each invocation covers. */
+const BYTES_PER_INVOCATION: Record<BatchInputStore, number> = { wide: 16, vector: 4, scalar: 4 };
+
+/** The loads and stores of one invocation (the STORE_X marker). */
+function storeSnippet(store: BatchInputStore): string {
+  const quad = (w: string, at: string) =>
+    `vec4<T>(normalised(${w}, ${at}, 0u), normalised(${w}, ${at}, 1u), normalised(${w}, ${at}, 2u), normalised(${w}, ${at}, 3u))`;
+  if (store === "wide")
+    return [
+      // The image starts on a 16-byte boundary, so byte / 4 is this group's first word.
+      ...[0, 1, 2, 3].map((q) => `let w${q} = pixel_word(shard, byte / 4u + ${q}u);`),
+      ...[0, 1, 2, 3].map((q) => `x[e / 4u + ${q}u] = ${quad(`w${q}`, `within + ${4 * q}u`)};`),
+    ].join("\n  ");
+  const read = "let bytes = pixel_bytes(shard, byte, count);";
+  if (store === "vector") return `${read}\n  x[e / 4u] = ${quad("bytes", "within")};`;
+  return `${read}\n  for (var k = 0u; k < count; k++) { x[e + k] = normalised(bytes, within, k); }`;
+}
+
+export function batchInputSpec(dtype: FloatDtype, slots = 1, store: BatchInputStore = "scalar"): ProgramSpec {
   const t = floatTypes(dtype);
   return {
-    op: vector ? `${OP}_vec` : OP,
+    op: { wide: `${OP}_vec16`, vector: `${OP}_vec`, scalar: OP }[store],
     shader: "batch_input",
     includes: ["lib/f16_bits", "lib/to_t", "lib/train_state"],
     aliases: t.aliases,
-    consts: t.consts,
+    consts: { ...t.consts, BPI: BYTES_PER_INVOCATION[store] },
     bindings: [
       ...Array.from({ length: slots }, (_, k) => ({
         name: `pixels${k}`,
@@ -92,7 +113,7 @@ export function batchInputSpec(dtype: FloatDtype, slots = 1, vector = false): Pr
       })),
       { name: "order", access: "read", type: "u32" },
       { name: "all_labels", access: "read", type: "u32" },
-      { name: "x", access: "read_write", type: vector ? "vec4<T>" : "T" },
+      { name: "x", access: "read_write", type: store === "scalar" ? "T" : "vec4<T>" },
       { name: "labels", access: "read_write", type: "u32" },
       { name: "state", access: "read", type: "u32" },
     ],
@@ -103,7 +124,7 @@ export function batchInputSpec(dtype: FloatDtype, slots = 1, vector = false): Pr
       ["slot", "u32"],
       ...NORMALIZE_UNIFORMS,
     ],
-    snippets: { PIXEL_WORD: pixelWordSnippet(slots), STORE_X: storeSnippet(vector) },
+    snippets: { PIXEL_WORD: pixelWordSnippet(slots), STORE_X: storeSnippet(store) },
     workgroupSize: [WG],
   };
 }
@@ -167,7 +188,8 @@ export async function batchInput(
     throw new KernelInputError(OP, `slot ${args.slot} must be 0 or 1`);
   const factors = normalizeFactors(OP, mean, std);
   const n = x.size;
-  const program = await getProgram(ctx, batchInputSpec(dtype, slots, imageBytes % 4 === 0));
+  const store = batchInputStore(imageBytes);
+  const program = await getProgram(ctx, batchInputSpec(dtype, slots, store));
   // Unused shard bindings repeat shard 0 (read-only, so aliasing is allowed); never selected.
   const bound = Array.from({ length: slots }, (_, k) => shards[k] ?? shards[0]);
   dispatch(
@@ -175,8 +197,8 @@ export async function batchInput(
     program,
     [...bound, order, allLabels, x, labels, args.state],
     [n, imageBytes, perShard, args.slot, ...factors],
-    // One invocation per 4 bytes of a row (shaders/batch_input.wgsl).
-    grid(ctx, OP, batch * Math.ceil(imageBytes / 4), WG, `${n} pixels`),
+    // One invocation per 4 or 16 bytes of a row (shaders/batch_input.wgsl).
+    grid(ctx, OP, batch * Math.ceil(imageBytes / BYTES_PER_INVOCATION[store]), WG, `${n} pixels`),
     options,
   );
 }

@@ -276,48 +276,63 @@ const UPDATE_SNIPPETS = {
 /** Workgroup memory the vector epilogue's blocks may take (lib/fused_update_block.wgsl), bytes. */
 const UPDATE_BLOCK_BYTES = 16384;
 
-/**
- * The vector epilogue's layout for this tile (lib/fused_update_block.wgsl), or null where it
- * cannot serve: every subgroup's whole UROWS×UW block of accumulators in workgroup memory within
- * UPDATE_BLOCK_BYTES, and its 16-byte slots a multiple of the subgroup size. UQ: slots per lane
- * whose loads are issued together (4, or the largest power of two below that divides them).
- */
-export function updateBlockLayout(
-  tile: MatrixTile,
-  sgSize: number,
-): { urows: number; uw: number; uq: number } | null {
-  const urows = 16 * tile.am;
-  const uw = tile.fn * tile.an;
-  const numSg = tile.sgRows * tile.sgCols;
-  if (numSg * urows * uw * 4 > UPDATE_BLOCK_BYTES) return null;
-  const slots = (urows * uw) / 4;
-  if (slots % sgSize !== 0) return null;
-  const perLane = slots / sgSize;
-  const uq = [4, 2, 1].find((q) => perLane % q === 0) as number;
-  return { urows, uw, uq };
+/** The vector epilogue's layout for a tile (lib/fused_update_block.wgsl). */
+export interface UpdateBlockLayout {
+  /** Rows of one pass's block (16 per accumulator row it holds) and its width (the subgroup's). */
+  urows: number;
+  uw: number;
+  /** Passes per subgroup: its AM accumulator rows go through the block AM / passes at a time. */
+  passes: number;
+  /** Slots per lane whose loads are issued together. */
+  uq: number;
 }
 
 /**
- * The vector epilogue, after the k loop (appended to MAIN_LOOP): all of the subgroup's
- * accumulators stored into its block at once, one barrier, then update_block; guarded like the
- * element path so the plain epilogue after it stays reachable.
+ * The vector epilogue's layout for this tile (lib/fused_update_block.wgsl), or null where it
+ * cannot serve. Each subgroup's accumulators go through its own UROWS×UW block of workgroup
+ * memory, all NUM_SG blocks within UPDATE_BLOCK_BYTES: the whole AM×AN set at once where it fits
+ * (one pass), else as many accumulator rows as fit per pass (a 128×128 tile of 2×2 subgroups with
+ * 4×4 accumulators: 4 passes of one 16×64 strip each, 16 KiB), so the tiles that run the weight
+ * gradient fastest (b2x2a4x4, docs/performance.md) can update too. A pass's 16-byte slots must be
+ * a multiple of the subgroup size. UQ: slots per lane whose loads are issued together (`maxUq`,
+ * default 4, or the largest power of two below it that divides them).
  */
-function updateBlockSnippet(tile: MatrixTile): string {
+export function updateBlockLayout(tile: MatrixTile, sgSize: number, maxUq = 4): UpdateBlockLayout | null {
+  const uw = tile.fn * tile.an;
+  const numSg = tile.sgRows * tile.sgCols;
+  const rowsPerPass = [...Array(tile.am).keys()]
+    .map((i) => tile.am - i)
+    .find((d) => tile.am % d === 0 && numSg * 16 * d * uw * 4 <= UPDATE_BLOCK_BYTES);
+  if (rowsPerPass === undefined) return null;
+  const urows = 16 * rowsPerPass;
+  const slots = (urows * uw) / 4;
+  if (slots % sgSize !== 0) return null;
+  const perLane = slots / sgSize;
+  const uq = [8, 4, 2, 1].find((q) => q <= maxUq && perLane % q === 0) as number;
+  return { urows, uw, passes: tile.am / rowsPerPass, uq };
+}
+
+/**
+ * The vector epilogue, after the k loop (appended to MAIN_LOOP): per pass, the pass's
+ * accumulators stored into the subgroup's block, a barrier, update_block on those rows, and a
+ * barrier before the next pass overwrites the block; guarded like the element path so the plain
+ * epilogue after it stays reachable.
+ */
+function updateBlockSnippet(tile: MatrixTile, layout: UpdateBlockLayout): string {
   const fn = tile.fn;
-  const stores = [...Array(tile.am).keys()].flatMap((i) =>
-    [...Array(tile.an).keys()].map(
-      (j) =>
-        `  subgroupMatrixStore<row_major>(&ublock, sg * (UROWS * UW) + ${i * 16}u * UW + ${j * fn}u, c${i}_${j}, UW);`,
-    ),
-  );
-  return [
-    "if (params.n != 0u) {",
-    ...stores,
-    "  workgroupBarrier();",
-    "  update_block(row0 + sgRow, col0 + sgCol, sg * (UROWS * UW), lane);",
-    "  return;",
-    "}",
-  ].join("\n  ");
+  const perPass = tile.am / layout.passes;
+  const lines: string[] = [];
+  for (let p = 0; p < layout.passes; p++) {
+    if (p > 0) lines.push("  workgroupBarrier();");
+    for (let r = 0; r < perPass; r++)
+      for (let j = 0; j < tile.an; j++)
+        lines.push(
+          `  subgroupMatrixStore<row_major>(&ublock, sg * (UROWS * UW) + ${r * 16}u * UW + ${j * fn}u, c${p * perPass + r}_${j}, UW);`,
+        );
+    lines.push("  workgroupBarrier();");
+    lines.push(`  update_block(row0 + sgRow + ${p * perPass * 16}u, col0 + sgCol, sg * (UROWS * UW), lane);`);
+  }
+  return ["if (params.n != 0u) {", ...lines, "  return;", "}"].join("\n  ");
 }
 
 export function matrixSpec(
@@ -338,10 +353,10 @@ export function matrixSpec(
   if (update?.vector && !block)
     throw new KernelInputError(
       "weight_grad_update (subgroup-matrix)",
-      `tile ${tile.name}: no vector epilogue (its accumulator blocks exceed ${UPDATE_BLOCK_BYTES} bytes of workgroup memory or do not split over ${sgSize} lanes)`,
+      `tile ${tile.name}: no vector epilogue (one accumulator row per subgroup exceeds ${UPDATE_BLOCK_BYTES} bytes of workgroup memory, or its slots do not split over ${sgSize} lanes)`,
     );
   const snippets = tileSnippets(tile, flags.transA, flags.transB, directC);
-  if (block) snippets.MAIN_LOOP += `\n  ${updateBlockSnippet(tile)}`;
+  if (block) snippets.MAIN_LOOP += `\n  ${updateBlockSnippet(tile, block)}`;
   return {
     op: gemmOpName(
       `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}${directC ? "_sc" : ""}${update ? `_${update.name}` : ""}`,

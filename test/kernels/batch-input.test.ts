@@ -2,7 +2,7 @@
 // gathered, normalised batch must equal a float64 CPU normalisation of the images the order picks,
 // for a shuffled order whose batch crosses shard boundaries, with the output poisoned first.
 import { describe, expect, it } from "vitest";
-import { batchInput } from "../../src/kernels/batch-input.js";
+import { batchInput, batchInputStore } from "../../src/kernels/batch-input.js";
 import type { Rgb } from "../../src/kernels/image-normalize.js";
 import {
   createTensor,
@@ -94,19 +94,36 @@ describe("batch_input with shards", () => {
 });
 
 // One split, image sizes of every residue mod 4 (4 bytes a thread, one word when images start on
-// words, two funnel-shifted words otherwise) and below one word. The output has one spare row,
-// poisoned like the rest, which must stay NaN: nothing is written past the batch.
-describe("batch_input, 4 bytes a thread", () => {
+// words, two funnel-shifted words otherwise), below one word, and multiples of 16 (16 bytes a
+// thread: four words, four vector stores). The output has one spare row, poisoned like the rest,
+// which must stay NaN: nothing is written past the batch.
+describe("batch_input, 4 or 16 bytes a thread", () => {
   // [H·W, batch]: 3·hw bytes an image.
   const CASES: [number, number][] = [
     [1, 5], // 3 bytes: less than one word
     [7, 37], // 21 ≡ 1 (mod 4)
     [15, 300], // 45 ≡ 1: more rows than a workgroup's threads cover
     [2, 9], // 6 ≡ 2
-    [16, 33], // 48 ≡ 0: every image starts on a word
+    [4, 33], // 12 ≡ 0 (mod 4), not 16: one word, one vector store
     [11, 20], // 33 ≡ 1
     [13, 19], // 39 ≡ 3
+    [16, 33], // 48 ≡ 0 (mod 16): four words a thread
+    [112, 41], // 336 ≡ 0 (mod 16), more groups than a workgroup's threads, channels across words
   ];
+  it("takes 16 bytes a thread exactly where an image is a multiple of 16 bytes", () => {
+    expect([3, 21, 45, 6, 12, 33, 39, 48, 336, 150528].map(batchInputStore)).toEqual([
+      "scalar",
+      "scalar",
+      "scalar",
+      "scalar",
+      "vector",
+      "scalar",
+      "scalar",
+      "wide",
+      "wide",
+      "wide",
+    ]);
+  });
   for (const dtype of ["f32", "f16"] as const)
     for (const [hw, batch] of CASES)
       it(`${dtype}: batch ${batch} of ${hw}×3 bytes`, async () => {

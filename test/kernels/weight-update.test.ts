@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { DEV_TILES } from "../../dev/gemm-tiles.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { TILES } from "../../src/kernels/gemm.js";
-import { MATRIX_TILES, matrixTile, matrixUnsupportedReason } from "../../src/kernels/gemm-subgroup-matrix.js";
+import {
+  MATRIX_TILES,
+  matrixTile,
+  matrixUnsupportedReason,
+  updateBlockLayout,
+} from "../../src/kernels/gemm-subgroup-matrix.js";
 import {
   createTensor,
   destroyTensor,
@@ -325,6 +330,29 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
   });
 });
 
+// The vector epilogue's passes: every subgroup's block in 16 KiB of workgroup memory at 4 bytes a
+// float, 16 rows per accumulator row, FN·AN columns; worked out by hand here, not by the code.
+describe("updateBlockLayout (tensor-core vector epilogue)", () => {
+  it("takes the whole block where it fits, else strips of accumulator rows", () => {
+    // 1 subgroup × 64×64 floats = 16 KiB: one pass; 1024 slots / 32 lanes = 32 a lane.
+    expect(updateBlockLayout(matrixTile("p1x1a4x4"), 32)).toEqual({ urows: 64, uw: 64, passes: 1, uq: 4 });
+    // 4 subgroups × 64×64 = 64 KiB: one 16×64 strip each (4 × 4 KiB), 4 passes, 8 slots a lane.
+    expect(updateBlockLayout(matrixTile("b2x2a4x4"), 32)).toEqual({ urows: 16, uw: 64, passes: 4, uq: 4 });
+    expect(updateBlockLayout(matrixTile("b2x2a4x4"), 32, 8)).toEqual({ urows: 16, uw: 64, passes: 4, uq: 8 });
+    // 4 × 64×32 = 32 KiB: two passes of 32×32 (4 × 4 KiB), 8 slots a lane.
+    expect(updateBlockLayout(matrixTile("b2x2a4x2"), 32)).toEqual({ urows: 32, uw: 32, passes: 2, uq: 4 });
+    // 4 × 32×32 = 16 KiB: one pass; 256 slots / 32 lanes = 8.
+    expect(updateBlockLayout(matrixTile("p2x2a2x2"), 32)).toEqual({ urows: 32, uw: 32, passes: 1, uq: 4 });
+    // 8 subgroups × one 16×64 strip = 32 KiB: no pass fits.
+    expect(updateBlockLayout(matrixTile("b2x4a4x4"), 32)).toBeNull();
+    // 4 × 16×16 = 4 KiB: one pass; 64 slots / 32 lanes = 2 a lane.
+    expect(updateBlockLayout(matrixTile("p2x2a1x1"), 32)).toEqual({ urows: 16, uw: 16, passes: 1, uq: 2 });
+    // 16×8 fragments: 1 × 16×8 floats = 32 slots, 1 a lane; on 64 lanes they do not split.
+    expect(updateBlockLayout(matrixTile("p1x1a1x1n8"), 32)).toEqual({ urows: 16, uw: 8, passes: 1, uq: 1 });
+    expect(updateBlockLayout(matrixTile("p1x1a1x1n8"), 64)).toBeNull();
+  });
+});
+
 // Tensor cores: only where the adapter has subgroup matrices (the GPU run, not lavapipe).
 describe("weightGradUpdate, tensor-core kernel", () => {
   const sm = (tile: string): WeightGradUpdateOptions => ({
@@ -358,6 +386,17 @@ describe("weightGradUpdate, tensor-core kernel", () => {
     [
       "four subgroups, direct without look-ahead, AdamW",
       { k: 16, m: 96, n: 64, rule: ADAMW, lossScale: 2, step: 4, copy: true, options: sm("u2x2a2x2") },
+    ],
+    // Blocks too large for one pass go through in strips of accumulator rows: b2x2a4x4 (one
+    // 16×64 strip per subgroup, 4 passes), b2x2a4x2 (2 passes of 32×32); M, N and K past their
+    // tiles' multiples, so the staged tiles' zero-filled edges are dropped.
+    [
+      "staged 128×128 tile, block epilogue in 4 strips, M and N not tile multiples, Adam",
+      { k: 40, m: 150, n: 140, rule: ADAM, lossScale: 1024, step: 2, copy: true, options: sm("b2x2a4x4") },
+    ],
+    [
+      "staged 128×64 tile, block epilogue in 2 strips, odd M and K, AdamW",
+      { k: 33, m: 141, n: 68, rule: ADAMW, lossScale: 4, step: 5, copy: true, options: sm("b2x2a4x2") },
     ],
     [
       "staged tile, block epilogue, odd M and K, Nesterov, no copy",

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One device call timing the first layer's fused weight gradient + optimizer on tensor-core tiles
+# (issue 16) against the default (unfused) step, all at the same configurations in one call, each
+# run archived as it ends into $OUT/fz.tgz. GPU_TESTS (vitest arguments) runs those tests first.
+# Here first: npm run build && bash bench/gpu-pack.sh (carry [".gpu"]).
+#   [GPU_TESTS=…] [HALFWATT_TUNE_CACHE=…] [FZ_CONFIGS=mixed:256:1024] [FZ_S=2]
+#   FZ_RUNS="b2x2a4x4 b2x2a4x4:uq8 default" bash dev/gpu-fused-try.sh
+# A run is TILE[:uqN] (fused on TILE; uqN: HALFWATT_DEV_UQ=N slots in flight per lane) or
+# "default" (the trainer's own choice).
+set -uo pipefail
+out=${OUT:-bench/results}
+w="$out/fz"; archive=fz.tgz; mkdir -p "$w"
+source bench/gpu-lib.sh
+gpu_enter
+gpu_tests; gpu_pack
+# WRONG_EDIT="sed expression on src/kernels/gemm-subgroup-matrix.ts" + WRONG_TESTS (vitest args):
+# those tests again with the edit (they should fail), then the file restored. dist is unaffected.
+if [ -n "${WRONG_EDIT:-}" ]; then
+  f=src/kernels/gemm-subgroup-matrix.ts; cp "$f" "$w/orig.ts"; sed -i "$WRONG_EDIT" "$f"
+  timeout 90 node node_modules/vitest/vitest.mjs run $WRONG_TESTS > "$w/wrong.log" 2>&1
+  echo "wrong-edit tests rc $? (non-zero expected)"; grep -E "Test Files|Tests " "$w/wrong.log" | head -3
+  cp "$w/orig.ts" "$f"; gpu_pack
+fi
+for run in ${FZ_RUNS:-default}; do
+  tile=${run%%:*}; uq=4; [[ $run == *:uq* ]] && uq=${run##*:uq}
+  if [ "$tile" = default ]; then args=(--modes runtime); else args=(--modes fused --fused-tile "$tile"); fi
+  HALFWATT_DEV_UQ=$uq timeout 90 node dist/bench/train.bench.js --configs "${FZ_CONFIGS:-mixed:256:1024}" \
+    "${args[@]}" --seconds "${FZ_S:-2}" --out "$w/$run.json" > "$w/$run.txt" 2>&1
+  echo "$run rc $?"; quiet < "$w/$run.txt" | grep -E "samples/s" | cut -c1-260; gpu_pack
+done
