@@ -14,7 +14,8 @@
 // Adam on an H200 (mixed/256/1024). Any other N goes element by element.
 // By default short-K products run on a portable tile (PORTABLE_FUSED_MAX_K, PORTABLE_FUSED_TILE), the
 // others on the tile the tune cache (or the heuristics) picks for the plain weight-gradient GEMM
-// of the same shape. No split-K: a split dW could only be applied once every split had added its part
+// of the same shape (FUSED_MATRIX_TILE where that tile has no vector epilogue; tiles whose blocks
+// do not fit at once go through them in strips of accumulator rows, lib/fused_update_block.wgsl). No split-K: a split dW could only be applied once every split had added its part
 // (a last-split-applies scheme needs a cross-workgroup counter and the partial sums in memory
 // again), and the products fused here have M·N/tile = thousands of tiles, enough to fill the GPU.
 import type { GpuContext } from "../gpu/device.js";
@@ -38,6 +39,7 @@ import {
   directOk,
   type MatrixTile,
   matrixSpec,
+  matrixTile,
   matrixTileDims,
   matrixUnsupportedReason,
   tileUnsupportedReason,
@@ -65,7 +67,8 @@ const OP = "weight_grad_update";
  *   1.64 unfused (tensor-core GEMM + Adam), so f16 stays unfused past 64.
  * Past these the plain GEMM's choice: its tuned tile is no guide to the fused one at short K (t128,
  * the plain GEMM's tile at K = 256, took 3.4 ms fused), and on tensor cores the fused block
- * epilogue lost to GEMM + Adam (mixed/256/1024: 3.2–6.0 ms against 2.3).
+ * epilogue lost to GEMM + Adam (mixed/256/1024: 3.2–6.0 ms against 2.3) on the small tiles it then
+ * needed; on b2x2a4x4 in strips it is not measured yet, so the model does not fuse there by default.
  */
 export const PORTABLE_FUSED_MAX_K: Readonly<Record<"f32" | "f16", number>> = { f32: 256, f16: 64 };
 
@@ -80,6 +83,13 @@ export const PORTABLE_FUSED_TILE: Readonly<Record<"f32" | "f16", keyof typeof TI
   f32: "t64v",
   f16: "t64",
 };
+
+/**
+ * The tensor-core tile a fused update runs on where the plain GEMM's choice (tuned or heuristic)
+ * has no vector epilogue (updateBlockLayout): b2x2a4x4, the weight gradients' fastest tile (its
+ * 128×128 block updated in four 16-row strips per subgroup).
+ */
+export const FUSED_MATRIX_TILE = "b2x2a4x4";
 
 /** Whether fusing the first layer's update pays by default at this input type and batch. */
 export function fusedUpdatePays(dtype: "f32" | "f16", batch: number): boolean {
@@ -292,7 +302,11 @@ function planKernel(
     if (why) throw new KernelInputError(`${OP} (subgroup-matrix)`, why);
     if (x.dtype !== "f16")
       throw new KernelInputError(`${OP} (subgroup-matrix)`, `needs f16 inputs, got ${x.dtype}`);
-    const tile = eff.opts.matrixTile ?? chooseMatrixTile(shape);
+    let tile = eff.opts.matrixTile ?? chooseMatrixTile(shape);
+    // A tile chosen for the plain GEMM (tuned or heuristic) that has no vector epilogue would
+    // update element by element: the fused tile instead, unless the caller named one.
+    if (!options.matrixTile && shape.n % 4 === 0 && !updateBlockLayout(tile, ctx.caps.subgroupMaxSize))
+      tile = matrixTile(FUSED_MATRIX_TILE);
     const tileWhy = tileUnsupportedReason(ctx, tile);
     if (tileWhy) throw new KernelInputError(`${OP} (subgroup-matrix)`, tileWhy);
     if (tile.direct && !directOk(shape))
