@@ -4,9 +4,9 @@
 # run archived as it ends into $OUT/fz.tgz. GPU_TESTS (vitest arguments) runs those tests first.
 # Here first: npm run build && bash bench/gpu-pack.sh (carry [".gpu"]).
 #   [GPU_TESTS=…] [HALFWATT_TUNE_CACHE=…] [FZ_CONFIGS=mixed:256:1024] [FZ_S=2]
-#   FZ_RUNS="b2x2a4x4 b2x2a4x4:uq8 default" bash dev/gpu-fused-try.sh
-# A run is TILE[:uqN] (fused on TILE; uqN: HALFWATT_DEV_UQ=N slots in flight per lane) or
-# "default" (the trainer's own choice).
+#   FZ_RUNS="default b2x2a4x4 b2x2a4x2" bash dev/gpu-fused-try.sh
+# A run is a tile name (the first layer fused on that tile, train.bench --modes fused
+# --fused-tile) or "default" (the step as the trainer runs it).
 set -uo pipefail
 out=${OUT:-bench/results}
 w="$out/fz"; archive=fz.tgz; mkdir -p "$w"
@@ -22,9 +22,8 @@ if [ -n "${WRONG_EDIT:-}" ]; then
   cp "$w/orig.ts" "$f"; gpu_pack
 fi
 for run in ${FZ_RUNS:-default}; do
-  tile=${run%%:*}; uq=4; [[ $run == *:uq* ]] && uq=${run##*:uq}
-  if [ "$tile" = default ]; then args=(--modes runtime); else args=(--modes fused --fused-tile "$tile"); fi
-  HALFWATT_DEV_UQ=$uq timeout 90 node dist/bench/train.bench.js --configs "${FZ_CONFIGS:-mixed:256:1024}" \
+  if [ "$run" = default ]; then args=(--modes runtime); else args=(--modes fused --fused-tile "$run"); fi
+  timeout 90 node dist/bench/train.bench.js --configs "${FZ_CONFIGS:-mixed:256:1024}" \
     "${args[@]}" --seconds "${FZ_S:-2}" --out "$w/$run.json" > "$w/$run.txt" 2>&1
   echo "$run rc $?"; quiet < "$w/$run.txt" | grep -E "samples/s" | cut -c1-260; gpu_pack
 done
