@@ -6,7 +6,7 @@
 #   [GPU_TESTS=…] [HALFWATT_TUNE_CACHE=…] [FZ_CONFIGS=mixed:256:1024] [FZ_S=2]
 #   FZ_RUNS="default b2x2a4x4 b2x2a4x2" bash dev/gpu-fused-try.sh
 # A run is a tile name (the first layer fused on that tile, train.bench --modes fused
-# --fused-tile) or "default" (the step as the trainer runs it).
+# --fused-tile), "default" (the step as the trainer runs it) or "unfused" (dW stored, then Adam).
 set -uo pipefail
 out=${OUT:-bench/results}
 w="$out/fz"; archive=fz.tgz; mkdir -p "$w"
@@ -22,7 +22,11 @@ if [ -n "${WRONG_EDIT:-}" ]; then
   cp "$w/orig.ts" "$f"; gpu_pack
 fi
 for run in ${FZ_RUNS:-default}; do
-  if [ "$run" = default ]; then args=(--modes runtime); else args=(--modes fused --fused-tile "$run"); fi
+  case $run in
+    default) args=(--modes runtime) ;;
+    unfused) args=(--modes unfused) ;;
+    *) args=(--modes fused --fused-tile "$run") ;;
+  esac
   timeout 90 node dist/bench/train.bench.js --configs "${FZ_CONFIGS:-mixed:256:1024}" \
     "${args[@]}" --seconds "${FZ_S:-2}" --out "$w/$run.json" > "$w/$run.txt" 2>&1
   echo "$run rc $?"; quiet < "$w/$run.txt" | grep -E "samples/s" | cut -c1-260; gpu_pack
