@@ -13,9 +13,9 @@
 // 882 GB/s). Else BPI = 4: the group's 4 bytes read as one u32 word (two, funnel-shifted, when the
 // image does not start on a word: image_bytes not a multiple of 4) and written as one 4-element
 // store where image_bytes is a multiple of 4 ("vector x"), else element by element. The loads and
-// stores are the STORE_X marker (src/kernels/batch-input.ts). The split is held in SHARDS buffers of images_per_shard whole
-// images each (a split past one storage binding; src/model/shards.ts): the
-// sample lives in shard ⌊sample / images_per_shard⌋ at byte
+// stores are the STORE_X marker (src/kernels/batch-input.ts). The split is held in SHARDS
+// buffers of images_per_shard whole images each (a split past one storage binding;
+// src/model/shards.ts): the sample lives in shard ⌊sample / images_per_shard⌋ at byte
 // (sample mod images_per_shard)·image_bytes + offset in the image (4 per u32, byte k at bits 8k).
 // WGSL cannot index an array of bindings, so pixel_word (generated) selects the shard by a switch.
 // Every image holds H·W·3 bytes, so a byte's channel is its index in the image mod 3.

@@ -15,8 +15,9 @@
 // By default short-K products run on a portable tile (PORTABLE_FUSED_MAX_K, PORTABLE_FUSED_TILE), the
 // others on the tile the tune cache (or the heuristics) picks for the plain weight-gradient GEMM
 // of the same shape (FUSED_MATRIX_TILE where that tile has no vector epilogue; tiles whose blocks
-// do not fit at once go through them in strips of accumulator rows, lib/fused_update_block.wgsl). No split-K: a split dW could only be applied once every split had added its part
-// (a last-split-applies scheme needs a cross-workgroup counter and the partial sums in memory
+// do not fit at once go through them in strips of accumulator rows, lib/fused_update_block.wgsl).
+// No split-K: a split dW could only be applied once every split had added its part (a
+// last-split-applies scheme needs a cross-workgroup counter and the partial sums in memory
 // again), and the products fused here have M·N/tile = thousands of tiles, enough to fill the GPU.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";

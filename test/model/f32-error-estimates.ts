@@ -21,6 +21,32 @@ function dotRounding(n: number, sq: number, s: number): number {
   return U * (n * Math.sqrt(sq) + Math.abs(s));
 }
 
+/**
+ * Σᵢ a(i)·b(i) (+ init, one more term) over n terms, and its estimated f32 error: the sum's own rounding
+ * (dotRounding) plus the factors' errors ea(i), eb(i) carried through each product, added in
+ * quadrature as independent errors.
+ */
+function dotWithError(
+  n: number,
+  a: (i: number) => number,
+  b: (i: number) => number,
+  ea: (i: number) => number,
+  eb: (i: number) => number,
+  init?: number,
+): { s: number; e: number } {
+  let s = init ?? 0;
+  let sq = s ** 2;
+  let prop = 0;
+  for (let i = 0; i < n; i++) {
+    const ai = a(i);
+    const bi = b(i);
+    s += ai * bi;
+    sq += (ai * bi) ** 2;
+    prop += (ea(i) * (Math.abs(bi) + eb(i))) ** 2 + (ai * eb(i)) ** 2;
+  }
+  return { s, e: dotRounding(init === undefined ? n : n + 1, sq, s) + Math.sqrt(prop) };
+}
+
 export interface GradErrorEstimates {
   /** Per layer, the estimated |f32 dW − float64 dW|, element by element ([fan-in, fan-out]). */
   weights: Float64Array[];
@@ -32,17 +58,14 @@ export interface GradErrorEstimates {
 }
 
 /**
- * The estimates for one step at `params` (the float64 reference's weights), batch X [B, D] with
- * labels, the mean loss's gradient (× lossScale). `weightSlack[l][i]`: how far the f32 weights may
- * already be from `params`, carried into every product it takes part in (zeros where they start
- * equal).
+ * The estimates for one step at `params` (the float64 reference's weights, which the f32 run
+ * starts from too), batch X [B, D] with labels, the mean loss's gradient (× lossScale).
  */
 export function f32GradErrorEstimates(
   params: MlpParamsRef,
   X: ArrayLike<number>,
   labels: ArrayLike<number>,
   B: number,
-  weightSlack: Float64Array[],
   lossScale = 1,
 ): GradErrorEstimates {
   const { sizes, weights, biases } = params;
@@ -61,20 +84,16 @@ export function f32GradErrorEstimates(
     const ez = new Float64Array(B * n);
     for (let r = 0; r < B; r++)
       for (let j = 0; j < n; j++) {
-        let s = biases[l][j];
-        let sq = biases[l][j] ** 2;
-        let prop = 0;
-        for (let p = 0; p < k; p++) {
-          const a = A[l][r * k + p];
-          const w = W[p * n + j];
-          s += a * w;
-          sq += (a * w) ** 2;
-          prop +=
-            (EA[l][r * k + p] * (Math.abs(w) + weightSlack[l][p * n + j])) ** 2 +
-            (a * weightSlack[l][p * n + j]) ** 2;
-        }
+        const { s, e } = dotWithError(
+          k,
+          (p) => A[l][r * k + p],
+          (p) => W[p * n + j],
+          (p) => EA[l][r * k + p],
+          () => 0,
+          biases[l][j],
+        );
         z[r * n + j] = s;
-        ez[r * n + j] = dotRounding(k + 1, sq, s) + Math.sqrt(prop);
+        ez[r * n + j] = e;
       }
     Z.push(z);
     EZ.push(ez);
@@ -114,18 +133,15 @@ export function f32GradErrorEstimates(
     const eg = new Float64Array(k * n);
     for (let p = 0; p < k; p++)
       for (let j = 0; j < n; j++) {
-        let s = 0;
-        let sq = 0;
-        let prop = 0;
-        for (let r = 0; r < B; r++) {
-          const a = A[l][r * k + p];
-          const d = dZ[r * n + j];
-          s += a * d;
-          sq += (a * d) ** 2;
-          prop += (EA[l][r * k + p] * (Math.abs(d) + EdZ[r * n + j])) ** 2 + (a * EdZ[r * n + j]) ** 2;
-        }
+        const { s, e } = dotWithError(
+          B,
+          (r) => A[l][r * k + p],
+          (r) => dZ[r * n + j],
+          (r) => EA[l][r * k + p],
+          (r) => EdZ[r * n + j],
+        );
         g[p * n + j] = s;
-        eg[p * n + j] = dotRounding(B, sq, s) + Math.sqrt(prop);
+        eg[p * n + j] = e;
       }
     G[l] = g;
     EW[l] = eg;
@@ -148,19 +164,13 @@ export function f32GradErrorEstimates(
     const EdA = new Float64Array(B * k);
     for (let r = 0; r < B; r++)
       for (let p = 0; p < k; p++) {
-        let s = 0;
-        let sq = 0;
-        let prop = 0;
-        for (let j = 0; j < n; j++) {
-          const d = dZ[r * n + j];
-          const w = W[p * n + j];
-          s += d * w;
-          sq += (d * w) ** 2;
-          prop +=
-            (EdZ[r * n + j] * (Math.abs(w) + weightSlack[l][p * n + j])) ** 2 +
-            (d * weightSlack[l][p * n + j]) ** 2;
-        }
-        const e = dotRounding(n, sq, s) + Math.sqrt(prop);
+        const { s, e } = dotWithError(
+          n,
+          (j) => dZ[r * n + j],
+          (j) => W[p * n + j],
+          (j) => EdZ[r * n + j],
+          () => 0,
+        );
         const z = Z[l - 1][r * k + p];
         const ez = EZ[l - 1][r * k + p];
         if (Math.abs(z) <= ez) {

@@ -86,11 +86,30 @@ async function setup(
     }
     await ctx.device.queue.onSubmittedWorkDone();
   };
+  /**
+   * The GPU's weights and optimizer state as float64 (tensors in flatten() order; SGD's velocity
+   * stands in for v), for a reference step from where the GPU is; `step`: the steps taken so far.
+   */
+  const readBack = async (step: number): Promise<{ params: MlpParamsRef; state: TrainStateRef }> => {
+    const tnames = names(sizes.length - 1);
+    const of = (r: Record<string, Float32Array>) => tnames.map((n) => Float64Array.from(r[n]));
+    const tensors = of(await model.readSlab(model.params));
+    const m = of(await model.readSlab(model.m));
+    const v = model.v ? of(await model.readSlab(model.v)) : m.map((t) => t.slice());
+    return {
+      params: {
+        sizes,
+        weights: tensors.filter((_, i) => i % 2 === 0),
+        biases: tensors.filter((_, i) => i % 2 === 1),
+      },
+      state: { step, m, v },
+    };
+  };
   const cleanup = () => {
     model.destroy();
     destroyTensor(tp, tl, to);
   };
-  return { model, params, batchOf, run, cleanup };
+  return { model, params, batchOf, run, readBack, cleanup };
 }
 
 const flatten = (p: MlpParamsRef) => p.weights.flatMap((w, l) => [w, p.biases[l]]);
@@ -164,8 +183,7 @@ function adamAllowance(
   lr: number,
   bound: number,
 ): Float64Array[] {
-  const zeros = ref.weights.map((t) => new Float64Array(t.length));
-  const eb = f32GradErrorEstimates(ref, X, y, BATCH, zeros);
+  const eb = f32GradErrorEstimates(ref, X, y, BATCH);
   const errs = eb.weights.flatMap((e, l) => [e, eb.biases[l]]);
   const grads = eb.grads.flatMap((g, l) => [g, eb.biasGrads[l]]);
   return flatten(ref).map((t, i) =>
@@ -271,7 +289,6 @@ describe("training step on the GPU vs the float64 reference", () => {
       expect(s.model.fusedFirstLayer).toBe(c.fused);
       try {
         const scale = 1;
-        const tnames = names(s.params.sizes.length - 1);
         const ro = refOptimizer(c.opt);
         let lossSum = 0;
         let top1 = 0;
@@ -280,21 +297,8 @@ describe("training step on the GPU vs the float64 reference", () => {
         let elements = 0;
         for (let k = 0; k < c.steps; k++) {
           // Each step from the GPU's own weights and optimizer state, read back before it.
-          const w = await s.model.readSlab(s.model.params);
-          const mg = await s.model.readSlab(s.model.m);
-          const vg = s.model.v ? await s.model.readSlab(s.model.v) : null;
-          const tensors = tnames.map((n) => Float64Array.from(w[n]));
-          const ref: MlpParamsRef = {
-            sizes: s.params.sizes,
-            weights: tensors.filter((_, i) => i % 2 === 0),
-            biases: tensors.filter((_, i) => i % 2 === 1),
-          };
+          const { params: ref, state } = await s.readBack(k);
           const start = clone(ref);
-          const state: TrainStateRef = {
-            step: k,
-            m: tnames.map((n) => Float64Array.from(mg[n])),
-            v: tnames.map((n) => Float64Array.from(vg ? vg[n] : mg[n])),
-          };
           const { X, y } = s.batchOf(k);
           const allowance =
             ro.kind === "adam" ? adamAllowance(ref, state, X, y, ro, c.opt.lr, c.bound) : undefined;
@@ -367,13 +371,10 @@ describe("training step on the GPU vs the float64 reference", () => {
       try {
         const tnames = names(s.params.sizes.length - 1);
         for (let k = 0; k < steps; k++) {
-          const w = await s.model.readSlab(s.model.params);
-          const mg = await s.model.readSlab(s.model.m);
-          const vg = s.model.v ? await s.model.readSlab(s.model.v) : null;
-          const S = tnames.map((n) => Float64Array.from(w[n]));
+          const gpu = await s.readBack(k);
+          const S = flatten(gpu.params);
           const ps = S.map((x) => Float64Array.from(x));
-          const m = tnames.map((n) => Float64Array.from(mg[n]));
-          const v = tnames.map((n) => Float64Array.from(vg ? vg[n] : mg[n]));
+          const { m, v } = gpu.state;
           const { X, y } = s.batchOf(k);
           const weights = ps.filter((_, i) => i % 2 === 0);
           const biases = ps.filter((_, i) => i % 2 === 1);
