@@ -7,14 +7,17 @@
 // Otherwise a unit is 4 single loads (lib/gemm_load.wgsl, 0 past the edges). With PREFETCH the
 // caller fetches the next k tile right after staging this one, so its loads are in flight while
 // the tile is multiplied (register double buffering: WGSL has no asynchronous copy to shared
-// memory). Needs BM, BN, BK, WG_X, WG_Y, TRANS_A, TRANS_B, VEC_A, VEC_B and bindings a4, b4.
+// memory). With DOUBLE_BUF each tile has two buffers, [NBUF][BK][…]: the caller stores the next k
+// tile into one while the other is multiplied (lib/gemm_tile_loop.wgsl). Needs BM, BN, BK, WG_X,
+// WG_Y, TRANS_A, TRANS_B, VEC_A, VEC_B, DOUBLE_BUF and bindings a4, b4.
 
 const BM4: u32 = BM / 4u;
 const BN4: u32 = BN / 4u;
 const THREADS: u32 = WG_X * WG_Y;
+const NBUF: u32 = select(1u, 2u, DOUBLE_BUF);
 
-var<workgroup> tileA: array<vec4<T>, BK * BM4>;   // [BK][BM/4]: 4 consecutive rows of op(A)
-var<workgroup> tileB: array<vec4<T>, BK * BN4>;   // [BK][BN/4]: 4 consecutive columns of op(B)
+var<workgroup> tileA: array<vec4<T>, NBUF * BK * BM4>;   // [NBUF][BK][BM/4]: 4 consecutive rows of op(A)
+var<workgroup> tileB: array<vec4<T>, NBUF * BK * BN4>;   // [NBUF][BK][BN/4]: 4 consecutive columns of op(B)
 
 // Staging units per tile and per thread. A unit along k (VEC_A without TRANS_A, VEC_B with
 // TRANS_B) covers one row of op(A) (column of op(B)) at 4 consecutive k.
@@ -78,28 +81,31 @@ fn fetchB(tid: u32, col0: u32, k0: u32, kEnd: u32) {
   }
 }
 
-fn storeA(tid: u32) {
+// The fetched units into buffer `buf` (0 unless DOUBLE_BUF).
+fn storeA(tid: u32, buf: u32) {
+  let base = buf * UNITS_A;
   for (var i = 0u; i < PER_A; i++) {
     let l = tid + i * THREADS;
     if (l >= UNITS_A) { break; }
     let p = unitPosA(l);
     if (A_ALONG_K) {
-      for (var j = 0u; j < 4u; j++) { tileA[(p.y + j) * BM4 + p.x / 4u][p.x % 4u] = unitA[i][j]; }
+      for (var j = 0u; j < 4u; j++) { tileA[base + (p.y + j) * BM4 + p.x / 4u][p.x % 4u] = unitA[i][j]; }
     } else {
-      tileA[p.y * BM4 + p.x / 4u] = unitA[i];
+      tileA[base + p.y * BM4 + p.x / 4u] = unitA[i];
     }
   }
 }
 
-fn storeB(tid: u32) {
+fn storeB(tid: u32, buf: u32) {
+  let base = buf * UNITS_B;
   for (var i = 0u; i < PER_B; i++) {
     let l = tid + i * THREADS;
     if (l >= UNITS_B) { break; }
     let p = unitPosB(l);
     if (B_ALONG_K) {
-      for (var j = 0u; j < 4u; j++) { tileB[(p.x + j) * BN4 + p.y / 4u][p.y % 4u] = unitB[i][j]; }
+      for (var j = 0u; j < 4u; j++) { tileB[base + (p.x + j) * BN4 + p.y / 4u][p.y % 4u] = unitB[i][j]; }
     } else {
-      tileB[p.x * BN4 + p.y / 4u] = unitB[i];
+      tileB[base + p.x * BN4 + p.y / 4u] = unitB[i];
     }
   }
 }

@@ -15,21 +15,36 @@
     fetchA(tid, row0, kBegin, kEnd);
     fetchB(tid, col0, kBegin, kEnd);
   }
-  for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-    if (!PREFETCH) {
-      fetchA(tid, row0, k0, kEnd);
-      fetchB(tid, col0, k0, kEnd);
-    }
-    storeA(tid);
-    storeB(tid);
+  // DOUBLE_BUF (needs PREFETCH): the first tile is staged before the loop; each step then stores
+  // the next tile into the other buffer after multiplying this one, so one barrier a step
+  // suffices (every thread has finished reading a buffer before anyone passes the barrier that
+  // lets it be overwritten) and the stores wait on the fetch for the length of the multiply.
+  var buf = 0u;
+  if (DOUBLE_BUF) {
+    storeA(tid, 0u);
+    storeB(tid, 0u);
     workgroupBarrier();
-    if (PREFETCH && k0 + BK < kEnd) {
+  }
+  for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
+    let more = k0 + BK < kEnd;
+    if (!DOUBLE_BUF) {
+      if (!PREFETCH) {
+        fetchA(tid, row0, k0, kEnd);
+        fetchB(tid, col0, k0, kEnd);
+      }
+      storeA(tid, 0u);
+      storeB(tid, 0u);
+      workgroupBarrier();
+    }
+    if (PREFETCH && more) {
       fetchA(tid, row0, k0 + BK, kEnd);
       fetchB(tid, col0, k0 + BK, kEnd);
     }
+    let baseA = buf * BK * BM4;
+    let baseB = buf * BK * BN4;
     for (var kk = 0u; kk < BK; kk++) {
-      for (var g = 0u; g < RG; g++) { ra[g] = vec4<f32>(tileA[kk * BM4 + lid.y + g * WG_Y]); }
-      for (var g = 0u; g < CG; g++) { rb[g] = vec4<f32>(tileB[kk * BN4 + lid.x + g * WG_X]); }
+      for (var g = 0u; g < RG; g++) { ra[g] = vec4<f32>(tileA[baseA + kk * BM4 + lid.y + g * WG_Y]); }
+      for (var g = 0u; g < CG; g++) { rb[g] = vec4<f32>(tileB[baseB + kk * BN4 + lid.x + g * WG_X]); }
       for (var g = 0u; g < RG; g++) {
         for (var r = 0u; r < 4u; r++) {
           let av = vec4<f32>(ra[g][r]);
@@ -38,6 +53,13 @@
           }
         }
       }
+    }
+    if (DOUBLE_BUF) {
+      if (more) {
+        storeA(tid, 1u - buf);
+        storeB(tid, 1u - buf);
+      }
+      buf = 1u - buf;
     }
     workgroupBarrier();
   }

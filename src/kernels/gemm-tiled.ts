@@ -22,6 +22,11 @@ export interface TileConfig {
    * fetched into registers while this one is multiplied (gemm.wgsl: VEC_A, VEC_B, PREFETCH).
    */
   vec?: boolean;
+  /**
+   * Two workgroup buffers per operand (needs vec): the next k tile is stored into one while the
+   * other is multiplied, one barrier per k tile instead of two (gemm_tile_loop.wgsl: DOUBLE_BUF).
+   */
+  double?: boolean;
 }
 
 /**
@@ -37,6 +42,8 @@ export const TILES: Record<string, TileConfig> = {
   t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
   t64v: { name: "t64v", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true },
   t128v: { name: "t128v", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true },
+  t64vd: { name: "t64vd", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true, double: true },
+  t128vd: { name: "t128vd", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true, double: true },
 };
 
 /**
@@ -94,6 +101,7 @@ export function tiledSpec(
       VEC_A: vec.vecA,
       VEC_B: vec.vecB,
       PREFETCH: Boolean(tile.vec),
+      DOUBLE_BUF: Boolean(tile.vec && tile.double),
       ...epilogueConsts(f),
     },
     snippets: { TILE_LOOP: tileLoop() },

@@ -228,6 +228,7 @@ export function portableUpdateSpec(
       VEC_A: vec.vecA,
       VEC_B: vec.vecB,
       PREFETCH: Boolean(tile.vec),
+      DOUBLE_BUF: Boolean(tile.vec && tile.double),
       ...parts.consts,
     },
     snippets: { TILE_LOOP: tileLoop(), EPILOGUE: portableEpilogue(tile) },

@@ -96,7 +96,8 @@ describe("gemm (tiled)", () => {
   // for one operand only: 70 columns of B).
   for (const [inT, outT] of precisions)
     it(`${inT}→${outT} vector tiles (16-byte loads, next tile fetched ahead) in all three forms`, async () => {
-      const tiles = inT === "f32" ? Object.values(TILES).filter((t) => t.vec) : [TILES.t128v];
+      // f16: the vector tile and its double-buffered form (the same staging code, half the width).
+      const tiles = inT === "f32" ? Object.values(TILES).filter((t) => t.vec) : [TILES.t128v, TILES.t128vd];
       for (const f of forms)
         for (const tile of tiles) {
           await runCase({ m: 132, n: 68, k: 36, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });

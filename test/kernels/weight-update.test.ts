@@ -211,6 +211,11 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
       "Adam t=2, S=256, vector tile, 16-byte slots",
       { k: 37, m: 68, n: 20, rule: ADAM, lossScale: 256, step: 2, copy: true, options: tiled("t64v") },
     ],
+    // Double-buffered staging: K over three k tiles, so the first buffer is filled twice.
+    [
+      "Adam t=4, S=512, double-buffered vector tile, 16-byte slots",
+      { k: 45, m: 72, n: 28, rule: ADAM, lossScale: 512, step: 4, copy: true, options: tiled("t64vd") },
+    ],
     [
       "SGD momentum, vector tile, M not a multiple of 4",
       { k: 19, m: 37, n: 24, rule: SGD, lossScale: 8, step: 1, copy: true, options: tiled("t64v") },
