@@ -5,7 +5,9 @@
 // that asks "would this tile pay?" before it joins a registry.
 //   node dist/dev/tune-try.js --shape 32x1024x150528:bias:relu [--shape …] [--production]
 //        [--matrix-tiles p1x1a2x2,u1x1a2x4] [--splits 1,16,64] [--skinny-splits 64,128]
-//        [--samples 3] [--out FILE]
+//        [--skinny-rows 16] [--tiles t128vd,t64vd] [--samples 3] [--out FILE]
+// --skinny-rows: the skinny splits also at these rows per workgroup; --tiles: portable tiles
+// (TILES or dev/gemm-tiles.ts) at the --splits counts.
 // Shapes as `halfwatt tune --shape` reads them (MxNxK[:tA][:tB][:f16>f32][:bias][:relu]).
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -19,6 +21,7 @@ import {
   gemmCandidates,
   tuneGemm,
 } from "../src/kernels/gemm-tune.js";
+import { enableDevTiles } from "./gemm-tiles.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +30,8 @@ const { values } = parseArgs({
     "matrix-tiles": { type: "string" },
     splits: { type: "string", default: "1" },
     "skinny-splits": { type: "string" },
+    "skinny-rows": { type: "string" },
+    tiles: { type: "string" },
     samples: { type: "string", default: "3" },
     out: { type: "string" },
   },
@@ -39,6 +44,7 @@ if (!shapes.length) throw new Error("tune-try: give at least one --shape");
 const extraTiles = list(values["matrix-tiles"]);
 // gemm() resolves tuned tile names through MATRIX_TILES: register the extra ones in this process.
 for (const name of extraTiles) MATRIX_TILES[name] ??= matrixTile(name);
+enableDevTiles();
 
 const ctx = await openDevice();
 const report: unknown[] = [];
@@ -47,7 +53,13 @@ for (const call of shapes) {
   for (const t of extraTiles)
     for (const splitK of ints(values.splits))
       candidates.push({ variant: "subgroup-matrix", matrixTile: t, splitK });
-  for (const splitK of ints(values["skinny-splits"])) candidates.push({ variant: "skinny", splitK });
+  for (const splitK of ints(values["skinny-splits"])) {
+    candidates.push({ variant: "skinny", splitK });
+    for (const skinnyRows of ints(values["skinny-rows"]))
+      candidates.push({ variant: "skinny", skinnyRows, splitK });
+  }
+  for (const tile of list(values.tiles))
+    for (const splitK of ints(values.splits)) candidates.push({ variant: "tiled", tile, splitK });
   const r = await tuneGemm(ctx, call, { candidates, samples: Number(values.samples) });
   const rows: CandidateResult[] = [r.heuristic, ...r.candidates];
   const timed = rows

@@ -16,10 +16,17 @@ import { dispatch, getProgram, opEncoder, type ProgramSpec } from "./program.js"
 import type { Tensor } from "./tensor.js";
 
 /**
- * Rows per workgroup of the skinny kernel, k per staged tile, invocations per workgroup (4 columns
- * each: 256 columns).
+ * Rows per workgroup of the skinny kernel (default), k per staged tile, invocations per workgroup
+ * (4 columns each: 256 columns).
  */
 const SKINNY = { rows: 32, kt: 64, lanes: 64 };
+/**
+ * Rows a workgroup may take (GemmOptions.skinnyRows): 32 (each lane's 4 columns × 32 rows in 128
+ * registers: all of a batch-32 forward in one pass over B) or 16 (half the registers, so about
+ * twice the lanes per SM to keep B's loads in flight, and B read once per 16 rows — the second
+ * pass from L2 when the row blocks run side by side).
+ */
+export const SKINNY_ROWS = [32, 16] as const;
 /** Columns of C per workgroup. */
 const SKINNY_COLS = 4 * SKINNY.lanes;
 /** The skinny kernel serves A·B with at most this many rows (two row blocks) and a long K. */
@@ -65,12 +72,22 @@ function skinnySnippets(rows: number, vectorB: boolean): Record<string, string> 
   };
 }
 
-export function skinnySpec(inType: "f32" | "f16", f: EpilogueFlags, vectorB: boolean): ProgramSpec {
+export function skinnySpec(
+  inType: "f32" | "f16",
+  f: EpilogueFlags,
+  vectorB: boolean,
+  rows: number = SKINNY.rows,
+): ProgramSpec {
   return {
-    op: gemmOpName(vectorB ? "skinny_vec" : "skinny", inType, "f32", f),
+    op: gemmOpName(
+      `skinny${vectorB ? "_vec" : ""}${rows === SKINNY.rows ? "" : `_r${rows}`}`,
+      inType,
+      "f32",
+      f,
+    ),
     shader: "gemm_skinny",
     aliases: { T: inType, TC: inType },
-    consts: { ROWS: SKINNY.rows, KT: SKINNY.kt },
+    consts: { ROWS: rows, KT: SKINNY.kt },
     bindings: [
       { name: "a", access: "read", type: "T" },
       { name: "b", access: "read", type: vectorB ? "vec4<T>" : "T" },
@@ -78,7 +95,7 @@ export function skinnySpec(inType: "f32" | "f16", f: EpilogueFlags, vectorB: boo
     ],
     uniforms: GEMM_UNIFORMS,
     workgroupSize: [SKINNY.lanes],
-    snippets: skinnySnippets(SKINNY.rows, vectorB),
+    snippets: skinnySnippets(rows, vectorB),
   };
 }
 
@@ -92,8 +109,14 @@ export async function skinnyGemm(
   b: Tensor,
   c: Tensor,
   shape: GemmShape,
-  opts: GemmProductOptions,
+  opts: GemmProductOptions & { skinnyRows?: number },
 ): Promise<void> {
+  const rows = opts.skinnyRows ?? SKINNY.rows;
+  if (!(SKINNY_ROWS as readonly number[]).includes(rows))
+    throw new KernelInputError(
+      "gemm (skinny)",
+      `rows per workgroup must be one of ${SKINNY_ROWS.join(", ")}, got ${rows}`,
+    );
   if (!skinnyOk(shape, opts))
     throw new KernelInputError(
       "gemm (skinny)",
@@ -103,7 +126,7 @@ export async function skinnyGemm(
   const outType = c.dtype as "f32" | "f16";
   const beta = opts.beta ?? 0;
   const colBlocks = Math.ceil(shape.n / SKINNY_COLS);
-  const rowBlocks = Math.ceil(shape.m / SKINNY.rows);
+  const rowBlocks = Math.ceil(shape.m / rows);
   const wanted = opts.splitK ?? Math.max(1, Math.ceil((4 * TARGET_WORKGROUPS) / (colBlocks * rowBlocks)));
   const kchunk = Math.max(SKINNY.kt, Math.ceil(shape.k / wanted / SKINNY.kt) * SKINNY.kt);
   const used = Math.ceil(shape.k / kchunk);
@@ -115,7 +138,7 @@ export async function skinnyGemm(
     relu: Boolean(opts.relu),
     splitK: true,
   };
-  const program = await getProgram(ctx, skinnySpec(inType, flags, skinnyVectorB(shape.n)));
+  const program = await getProgram(ctx, skinnySpec(inType, flags, skinnyVectorB(shape.n), rows));
   const reduce = await getProgram(ctx, reduceSpec(outType, flags));
   const ws = workspace(ctx, used * shape.m * shape.n * 4);
   const { encoder, done } = opEncoder(ctx, opts, program.spec.op);

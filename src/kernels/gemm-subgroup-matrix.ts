@@ -38,7 +38,8 @@ export interface MatrixTile {
 
 /**
  * A tile from its name, so the name is the whole description: the kind, then <sgRows>x<sgCols>
- * subgroups, a<am>x<an> accumulators each, n8 for 16×8×16 fragments (default 16×16×16):
+ * subgroups, a<am>x<an> accumulators each, n8 for 16×8×16 fragments (default 16×16×16), k64 for
+ * a staged tile 64 deep (half the barriers and staging rounds per multiply-add; default 32):
  *   u = direct from storage; p = direct, next step's fragments loaded ahead;
  *   s = staged in workgroup memory, 32 deep; b = staged, next tile fetched ahead into registers.
  * "u2x2a4x4": 2×2 subgroups × 4×4 accumulators of 16×16 loaded straight from storage (128×128).
@@ -46,17 +47,22 @@ export interface MatrixTile {
  * fragments indexed in loops were 2.5–3× slower; those tiles are recorded in docs/performance.md).
  */
 export function matrixTile(name: string): MatrixTile {
-  const m = /^([upsb])(\d)x(\d)a(\d)x(\d)(n8)?$/.exec(name);
+  const m = /^([upsb])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
   if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
   const kind = m[1];
   const direct = kind === "u" || kind === "p";
+  if (direct && m[7])
+    throw new KernelInputError(
+      "gemm (subgroup-matrix)",
+      `${name}: k64 is a staging depth; direct tiles stage nothing`,
+    );
   return {
     name,
     sgRows: Number(m[2]),
     sgCols: Number(m[3]),
     am: Number(m[4]),
     an: Number(m[5]),
-    bk: direct ? 16 : 32,
+    bk: direct ? 16 : m[7] ? 64 : 32,
     pad: direct ? 0 : 8,
     direct,
     pipelined: kind === "p",

@@ -37,6 +37,8 @@ export interface GemmChoice {
   matrixTile?: string;
   /** Lanes kernel tile name ("l8r32": gemm-lanes.ts). */
   lanesTile?: string;
+  /** Skinny kernel rows per workgroup (gemm-skinny.ts SKINNY_ROWS; absent: 32). */
+  skinnyRows?: number;
   splitK?: number;
 }
 
@@ -56,7 +58,8 @@ export function gemmCallKey(c: GemmCall): string {
 }
 
 export function describeChoice(c: GemmChoice): string {
-  const tile = c.matrixTile ?? c.lanesTile ?? c.tile;
+  const tile =
+    c.matrixTile ?? c.lanesTile ?? c.tile ?? (c.skinnyRows !== undefined ? `r${c.skinnyRows}` : undefined);
   return `${c.variant}${tile ? ` ${tile}` : ""}${c.splitK !== undefined ? ` split-K ${c.splitK}` : ""}`;
 }
 

@@ -22,7 +22,7 @@ import {
 } from "./gemm-common.js";
 import { chooseLanesTile, type LanesTile, lanesSpec, lanesTileDims, parseLanesTile } from "./gemm-lanes.js";
 import { dummyBuffer, vectorViews, workspace } from "./gemm-scratch.js";
-import { SKINNY_MAX_M, skinnyGemm, skinnyOk } from "./gemm-skinny.js";
+import { SKINNY_MAX_M, SKINNY_ROWS, skinnyGemm, skinnyOk } from "./gemm-skinny.js";
 import {
   dispatchReduce,
   kSplits,
@@ -74,6 +74,8 @@ export interface GemmOptions extends GemmProductOptions {
   matrixTile?: MatrixTile;
   /** Tile of the lanes kernel (CPU adapters; default: chosen from the shape). */
   lanesTile?: LanesTile;
+  /** Rows per workgroup of the skinny kernel (SKINNY_ROWS; default 32). */
+  skinnyRows?: number;
   /** With false, the tune cache is not consulted (the heuristics decide what is not given). */
   tuned?: boolean;
 }
@@ -115,6 +117,7 @@ export function choiceOptions(c: GemmChoice): GemmOptions {
     ...(c.tile ? { tile: TILES[c.tile] } : {}),
     ...(c.matrixTile ? { matrixTile: MATRIX_TILES[c.matrixTile] } : {}),
     ...(c.lanesTile ? { lanesTile: parseLanesTile(c.lanesTile) as LanesTile } : {}),
+    ...(c.skinnyRows !== undefined ? { skinnyRows: c.skinnyRows } : {}),
     ...(c.splitK !== undefined ? { splitK: c.splitK } : {}),
   };
 }
@@ -124,7 +127,10 @@ function choiceValid(c: GemmChoice): boolean {
   if (c.variant === "tiled") return !c.tile || c.tile in TILES;
   if (c.variant === "subgroup-matrix") return !c.matrixTile || c.matrixTile in MATRIX_TILES;
   if (c.variant === "lanes") return !c.lanesTile || parseLanesTile(c.lanesTile) !== null;
-  return c.variant === "skinny";
+  return (
+    c.variant === "skinny" &&
+    (c.skinnyRows === undefined || (SKINNY_ROWS as readonly number[]).includes(c.skinnyRows))
+  );
 }
 
 /** Whether a tuned choice can serve this call here (its tile exists, fits the shape and the device). */

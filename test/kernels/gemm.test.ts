@@ -26,6 +26,7 @@ interface CaseOptions {
   matrixTile?: MatrixTile;
   splitK?: number;
   variant?: GemmVariant;
+  skinnyRows?: number;
 }
 
 async function runCase(g: GemmCase, inType: "f32" | "f16", outType: "f32" | "f16", opts: CaseOptions) {
@@ -49,12 +50,13 @@ async function runCase(g: GemmCase, inType: "f32" | "f16", outType: "f32" | "f16
     tile: opts.tile,
     matrixTile: opts.matrixTile,
     splitK: opts.splitK,
+    skinnyRows: opts.skinnyRows,
     variant,
   });
   await sync(ctx);
   const got = await downloadF32(ctx, c);
   const ref = gemmReference(A, B, g.beta !== 0 ? C0 : null, bias, g);
-  const what = `gemm ${inType}→${outType} ${g.m}×${g.n}×${g.k}${g.transA ? " Aᵀ" : ""}${g.transB ? " Bᵀ" : ""} α=${g.alpha} β=${g.beta}${bias ? " +bias" : ""}${g.relu ? " relu" : ""} ${variant} tile ${opts.tile?.name ?? opts.matrixTile?.name ?? "auto"} splitK ${opts.splitK ?? "auto"}`;
+  const what = `gemm ${inType}→${outType} ${g.m}×${g.n}×${g.k}${g.transA ? " Aᵀ" : ""}${g.transB ? " Bᵀ" : ""} α=${g.alpha} β=${g.beta}${bias ? " +bias" : ""}${g.relu ? " relu" : ""} ${variant} tile ${opts.tile?.name ?? opts.matrixTile?.name ?? (opts.skinnyRows ? `r${opts.skinnyRows}` : "auto")} splitK ${opts.splitK ?? "auto"}`;
   expectClose(got, ref.c, (i) => gemmBound(g.k, ref.absdot[i], ref.c[i], outType), what, seed);
   for (const t of [a, b, c]) t.buffer.destroy();
 }
@@ -178,6 +180,18 @@ describe("gemm (tiled)", () => {
         outT,
         { variant: "skinny", bias: true },
       );
+      // 16 rows per workgroup: up to four row blocks, a last one part-filled, vector and scalar B.
+      for (const [m, n, k, splitK] of [
+        [64, 132, 2051, 3],
+        [45, 70, 1030, 2],
+        [16, 36, 700, 1],
+      ])
+        await runCase({ m, n, k, transA: false, transB: false, alpha: 1, beta: 0, relu: true }, inT, outT, {
+          variant: "skinny",
+          skinnyRows: 16,
+          bias: true,
+          splitK,
+        });
     });
 
   it("skinny refuses transposed or tall products, naming the shapes", async () => {
@@ -186,6 +200,9 @@ describe("gemm (tiled)", () => {
     const b = await createTensor(ctx, "f32", [8, 8], "B");
     const c = await createTensor(ctx, "f32", [65, 8], "C");
     await expect(gemm(ctx, a, b, c, { variant: "skinny" })).rejects.toThrow(/skinny.*65×8×8/);
+    await expect(gemm(ctx, a, b, c, { variant: "skinny", skinnyRows: 8 })).rejects.toThrow(
+      /one of 32, 16, got 8/,
+    );
     for (const t of [a, b, c]) t.buffer.destroy();
   });
 
@@ -325,6 +342,8 @@ describe("subgroup-matrix tile names", () => {
     });
     expect(matrixTile("p1x1a2x2")).toMatchObject({ direct: true, pipelined: true, prefetch: false });
     expect(matrixTile("b2x2a4x4")).toMatchObject({ direct: false, prefetch: true, bk: 32, pad: 8, fn: 16 });
+    expect(matrixTile("b2x2a4x4k64")).toMatchObject({ direct: false, prefetch: true, bk: 64, am: 4, an: 4 });
+    expect(() => matrixTile("p1x1a2x4k64")).toThrow(/direct tiles stage nothing/);
     expect(matrixTile("s1x1a2x2")).toMatchObject({ direct: false, prefetch: false, pipelined: false });
     // The array-indexed kinds (m, d) left the registry: their names are no longer tiles.
     expect(() => matrixTile("m1x1a2x2")).toThrow(/not a subgroup-matrix tile name/);
