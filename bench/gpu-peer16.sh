@@ -13,7 +13,7 @@
 #   [GPU_TESTS="test/kernels/weight-update.test.ts"] [SECONDS_PER_ROW=3] [DECODE_IMAGES=4000]
 #   [HALFWATT_TUNE_CACHE=… [TUNE_SHAPES="32x1024x150528:f32>f32:bias:relu …"]] [FUSED_TILES="t64v"]
 #   [FUSED_CONFIGS=f32:32:1024,mixed:32:1024,f32:256:1024]
-#   [VARIANTS=fused,fused+compile,bf16-fused] bash bench/gpu-peer16.sh
+#   [VARIANTS=fused,fused+compile,bf16-fused] [PEER=0] bash bench/gpu-peer16.sh
 set -uo pipefail
 out=${OUT:-bench/results}
 w="$out/peer16"; archive=peer16.tgz; mkdir -p "$w"
@@ -44,6 +44,8 @@ cfgs=f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:25
 timeout 200 node dist/bench/train.bench.js --configs $cfgs --modes "${MODES:-runtime}" --seconds $S --ceilings \
   --out "$w/train.json" > "$w/train.txt" 2>&1
 echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-200; gpu_pack
+# PEER=0: halfwatt only (a kernel experiment's tune and step, no PyTorch rows or ratio table).
+[ "${PEER:-1}" = 0 ] && { gpu_fused_tiles; exit 0; }
 timeout "${PEER_S:-300}" python3 bench/peers/torch_mlp.py \
   --configs f32:32:1024,amp:32:1024,amp:256:1024,amp:256:2048,f32:256:1024,f32:256:2048 \
   --variants "${VARIANTS:-adam,fused,fused+compile,amp-fused,bf16-fused}" --seconds $S \

@@ -5,7 +5,8 @@
 # old/shaders) — that build's skinny kernel on the same shapes, for a same-card comparison.
 # GPU_TESTS (vitest arguments) runs those tests first (then pack without --no-tests).
 # Here first: npm run build && bash bench/gpu-pack.sh --no-tests (carry [".gpu"]).
-#   [GPU_TESTS="test/kernels/gemm.test.ts"] [STEPS="skinny matrix32 dw256 staged"] bash dev/gpu-tile-try.sh
+#   [GPU_TESTS="test/kernels/gemm.test.ts"] [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64"]
+#   bash dev/gpu-tile-try.sh
 set -uo pipefail
 out=${OUT:-bench/results}
 w="$out/try"; archive=try.tgz; mkdir -p "$w"
@@ -44,6 +45,19 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
         --shape '150528x1024x32:tA:f16>f32' \
         --matrix-tiles p1x1a4x4,b2x4a4x4,b2x2a2x2,s2x2a2x2,b2x2a4x4,b4x2a4x4,b2x4a2x4,b1x1a4x4,b1x2a4x4 \
         --splits 1 --samples 3
+      ;;
+    f32skinny) # the f32 batch-32 forwards: 32 rows a workgroup against 16
+      try f32skinny 90 dist --shape "$f32fwd" --shape '32x2048x150528:f32>f32:bias:relu' \
+        --skinny-splits 64,128,256 --skinny-rows 16 --samples 3
+      ;;
+    f32big) # the f32 batch-256 products on the vector tiles, single- and double-buffered
+      try f32big 150 dist --shape '256x1024x150528:f32>f32:bias:relu' --shape '150528x1024x256:tA:f32>f32' \
+        --shape '256x2048x150528:f32>f32:bias:relu' --tiles t128v,t128vd,t64v,t64vd --splits 1,18,33,66 --samples 2
+      ;;
+    k64) # tensor-core tiles staged 64 deep: the batch-256 weight gradients and forward
+      try k64 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
+        --shape '256x1024x150528:bias:relu' \
+        --matrix-tiles b2x2a4x4,b2x2a4x4k64,b4x2a2x4k64,b2x2a2x4k64,b2x4a4x4 --splits 1,8,16 --samples 3
       ;;
   esac
 done
