@@ -314,6 +314,34 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     });
 });
 
+describe("gemm (subgroup-matrix) staged 64 deep", () => {
+  // The k64 tiles alone (also in the loop over production tiles above, when there): K ragged
+  // against 64, K ≤ one tile, split-K chunks of whole and part tiles, every form and epilogue.
+  it("k64 tiles agree with the reference on odd shapes, every form, split-K and epilogue", async (t) => {
+    const why = matrixUnsupportedReason(env.ctx);
+    if (why) {
+      console.log(`gemm subgroup-matrix k64: skipped: ${why}`);
+      t.skip();
+      return;
+    }
+    for (const tile of [matrixTile("b2x2a4x4k64")])
+      for (const outT of ["f32", "f16"] as const)
+        for (const f of forms) {
+          for (const [m, n, k] of [...shapes, [130, 257, 200], [256, 256, 96], [128, 128, 64]])
+            await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
+              variant: "subgroup-matrix",
+              matrixTile: tile,
+            });
+          await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
+            variant: "subgroup-matrix",
+            bias: true,
+            matrixTile: tile,
+            splitK: 3,
+          });
+        }
+  });
+});
+
 describe("subgroup-matrix shader generation", () => {
   it("places each generated part once, in code, never inside a comment", () => {
     const body = shaderBody("gemm_subgroup_matrix");
