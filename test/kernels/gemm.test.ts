@@ -243,6 +243,19 @@ describe("gemm (tiled)", () => {
   });
 });
 
+/** Shapes every staged tensor-core tile runs: the odd ones, a ragged K over tiles, whole tiles. */
+const STAGED_SIZES = [...shapes, [130, 257, 200], [256, 256, 96]];
+
+/** 272×48×2048 split 3 ways, with bias, β and ReLU: K chunks of whole and part tiles. */
+function stagedOddCase(f: (typeof forms)[number], outT: "f32" | "f16", matrixTile: MatrixTile) {
+  return runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
+    variant: "subgroup-matrix",
+    bias: true,
+    matrixTile,
+    splitK: 3,
+  });
+}
+
 describe("gemm (subgroup-matrix, tensor cores)", () => {
   it("refuses a direct tile for shapes that are not multiples of 16", async (t) => {
     if (matrixUnsupportedReason(env.ctx)) {
@@ -281,19 +294,14 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
                 // accumulators when the epilogue is a plain f32 store.
                 [256, 256, 96],
               ]
-            : [...shapes, [130, 257, 200], [256, 256, 96]];
+            : STAGED_SIZES;
           for (const [m, n, k] of sizes)
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
               variant: "subgroup-matrix",
               matrixTile: tile,
             });
         }
-        await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
-          variant: "subgroup-matrix",
-          bias: true,
-          matrixTile: DEV_MATRIX_TILES.s2x2a4x4,
-          splitK: 3,
-        });
+        await stagedOddCase(f, outT, DEV_MATRIX_TILES.s2x2a4x4);
         // Split-K over whole tiles: partial sums stored straight to the workspace.
         for (const tile of [MATRIX_TILES.u1x1a4x4, MATRIX_TILES.p1x1a4x4, MATRIX_TILES.b2x4a4x4])
           await runCase({ m: 256, n: 256, k: 1536, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
@@ -327,17 +335,12 @@ describe("gemm (subgroup-matrix) staged 64 deep", () => {
     for (const tile of [matrixTile("b2x2a4x4k64")])
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
-          for (const [m, n, k] of [...shapes, [130, 257, 200], [256, 256, 96], [128, 128, 64]])
+          for (const [m, n, k] of [...STAGED_SIZES, [128, 128, 64]])
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
               variant: "subgroup-matrix",
               matrixTile: tile,
             });
-          await runCase({ m: 272, n: 48, k: 2048, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
-            variant: "subgroup-matrix",
-            bias: true,
-            matrixTile: tile,
-            splitK: 3,
-          });
+          await stagedOddCase(f, outT, tile);
         }
   });
 });
