@@ -26,9 +26,15 @@ export const DEV_TILES: Record<string, TileConfig> = {
   t128k16v: { name: "t128k16v", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true },
 };
 
-/** Subgroup-matrix tiles (names as matrixTile() parses them). */
+/**
+ * Subgroup-matrix tiles (names as matrixTile() parses them). b2x2a4x4k64: the weight gradients'
+ * best tile staged 64 deep (half the barriers per multiply-add). Its reference test
+ * (test/kernels/gemm.test.ts, "staged 64 deep") needs subgroup matrices, which lavapipe lacks, and
+ * no GPU has run it yet: run that test and time it (dev/gpu-tile-try.sh STEPS=k64) before it joins
+ * MATRIX_TILES.
+ */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["s2x2a4x4"].map((n) => [n, matrixTile(n)]),
+  ["s2x2a4x4", "b2x2a4x4k64"].map((n) => [n, matrixTile(n)]),
 );
 
 /** Lanes tiles (CPU adapters). */

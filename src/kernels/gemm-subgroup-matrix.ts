@@ -81,17 +81,9 @@ export function matrixTile(name: string): MatrixTile {
  * dev/ for the K = 256 weight gradients once Aᵀ was staged in its stored order (H100, 2026-12-07).
  */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  [
-    "u1x1a4x4",
-    "p1x1a4x4",
-    "p1x1a2x4",
-    "s2x2a2x2",
-    "b1x1a2x2",
-    "b2x2a2x2",
-    "b2x2a4x4",
-    "b2x4a4x4",
-    "b2x2a4x4k64",
-  ].map((n) => [n, matrixTile(n)]),
+  ["u1x1a4x4", "p1x1a4x4", "p1x1a2x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x2a4x4", "b2x4a4x4"].map(
+    (n) => [n, matrixTile(n)],
+  ),
 );
 
 /**

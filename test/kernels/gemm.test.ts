@@ -323,7 +323,7 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
 });
 
 describe("gemm (subgroup-matrix) staged 64 deep", () => {
-  // The k64 tiles alone (also in the loop over production tiles above, when there): K ragged
+  // The k64 tiles (dev/gemm-tiles.ts until a GPU measures them): K ragged
   // against 64, K ≤ one tile, split-K chunks of whole and part tiles, every form and epilogue.
   it("k64 tiles agree with the reference on odd shapes, every form, split-K and epilogue", async (t) => {
     const why = matrixUnsupportedReason(env.ctx);
@@ -332,7 +332,7 @@ describe("gemm (subgroup-matrix) staged 64 deep", () => {
       t.skip();
       return;
     }
-    for (const tile of [matrixTile("b2x2a4x4k64")])
+    for (const tile of [DEV_MATRIX_TILES.b2x2a4x4k64])
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
           for (const [m, n, k] of [...STAGED_SIZES, [128, 128, 64]])
