@@ -17,6 +17,7 @@
 //   node dist/bench/train.bench.js --configs f32:32:1024,mixed:256:1024 --seconds 10 --out FILE
 //     [--modes runtime,unfused,fused,naive] [--ceilings] [--fused-tile NAME]
 import { writeFileSync } from "node:fs";
+import { DEV_TILES } from "../dev/gemm-tiles.js";
 import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { adam } from "../src/kernels/adam.js";
 import { biasGrad } from "../src/kernels/bias-grad.js";
@@ -62,12 +63,14 @@ const count = Number(opt("count", "1024"));
 const modes = opt("modes", "runtime,naive").split(",");
 const tableFor = opt("table-configs", "mixed:256:1024,f32:32:1024").split(",");
 // --fused-tile NAME: the fused first-layer kernel's tile wherever it runs fused (a portable tile
-// of TILES, or a subgroup-matrix tile name such as p2x2a2x2); default its own choice.
+// of TILES or dev/gemm-tiles.ts, or a subgroup-matrix tile name such as p2x2a2x2); default its
+// own choice.
 const fusedTileName = opt("fused-tile", "");
+const fusedPortable = TILES[fusedTileName] ?? DEV_TILES[fusedTileName];
 const fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"] = !fusedTileName
   ? undefined
-  : TILES[fusedTileName]
-    ? { variant: "tiled", tile: TILES[fusedTileName] }
+  : fusedPortable
+    ? { variant: "tiled", tile: fusedPortable }
     : { variant: "subgroup-matrix", matrixTile: matrixTile(fusedTileName) };
 const ceilings = args.includes("--ceilings");
 const out = opt("out", "");

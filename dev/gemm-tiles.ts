@@ -24,6 +24,12 @@ import { TILES, type TileConfig } from "../src/kernels/gemm-tiled.js";
 export const DEV_TILES: Record<string, TileConfig> = {
   t64x8: { name: "t64x8", BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
   t128k16v: { name: "t128k16v", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true },
+  // t64v and t128v with double-buffered staging (one barrier per k tile). On lavapipe each beat its
+  // single-buffered form at the CPU model's products (bench/results/lavapipe-2026-12-07b/) but
+  // lost to the lanes kernel there, so they won no tuned product; not yet run on a GPU, where the
+  // f32 batch-256 products (t128v, fused t64v) are what they are for: dev/gpu-tile-try.sh f32big.
+  t64vd: { name: "t64vd", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true, double: true },
+  t128vd: { name: "t128vd", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true, double: true },
 };
 
 /**

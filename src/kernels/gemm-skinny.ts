@@ -24,7 +24,9 @@ const SKINNY = { rows: 32, kt: 64, lanes: 64 };
  * Rows a workgroup may take (GemmOptions.skinnyRows): 32 (each lane's 4 columns × 32 rows in 128
  * registers: all of a batch-32 forward in one pass over B) or 16 (half the registers, so about
  * twice the lanes per SM to keep B's loads in flight, and B read once per 16 rows — the second
- * pass from L2 when the row blocks run side by side).
+ * pass from L2 when the row blocks run side by side). The tuner tries 32 only: 16 beat 32 on
+ * lavapipe but lost to the lanes kernel there, and no GPU has timed it yet (dev/tune-try.ts
+ * --skinny-rows 16; dev/gpu-tile-try.sh f32skinny).
  */
 export const SKINNY_ROWS = [32, 16] as const;
 /** Columns of C per workgroup. */

@@ -42,8 +42,6 @@ export const TILES: Record<string, TileConfig> = {
   t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
   t64v: { name: "t64v", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true },
   t128v: { name: "t128v", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true },
-  t64vd: { name: "t64vd", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true, double: true },
-  t128vd: { name: "t128vd", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true, double: true },
 };
 
 /**

@@ -86,10 +86,7 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
         out.push({ variant: "lanes", lanesTile: t.name, splitK });
     }
   if (skinnyOk(call, opts) && call.m <= SKINNY_MAX_M)
-    for (const splitK of [undefined, 64, 128, 256, 512]) {
-      out.push({ variant: "skinny", splitK });
-      if (splitK !== undefined) out.push({ variant: "skinny", skinnyRows: 16, splitK });
-    }
+    for (const splitK of [undefined, 64, 128, 256, 512]) out.push({ variant: "skinny", splitK });
   return out;
 }
 

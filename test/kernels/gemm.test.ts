@@ -98,8 +98,12 @@ describe("gemm (tiled)", () => {
   // for one operand only: 70 columns of B).
   for (const [inT, outT] of precisions)
     it(`${inT}→${outT} vector tiles (16-byte loads, next tile fetched ahead) in all three forms`, async () => {
-      // f16: the vector tile and its double-buffered form (the same staging code, half the width).
-      const tiles = inT === "f32" ? Object.values(TILES).filter((t) => t.vec) : [TILES.t128v, TILES.t128vd];
+      // f32: every vector tile, the dev ones too (double-buffered staging: t64vd, t128vd); f16: the
+      // largest and its double-buffered form (the same staging code, half the width).
+      const tiles =
+        inT === "f32"
+          ? [...Object.values(TILES), ...Object.values(DEV_TILES)].filter((t) => t.vec)
+          : [TILES.t128v, DEV_TILES.t128vd];
       for (const f of forms)
         for (const tile of tiles) {
           await runCase({ m: 132, n: 68, k: 36, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });

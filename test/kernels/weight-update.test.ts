@@ -214,7 +214,16 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
     // Double-buffered staging: K over three k tiles, so the first buffer is filled twice.
     [
       "Adam t=4, S=512, double-buffered vector tile, 16-byte slots",
-      { k: 45, m: 72, n: 28, rule: ADAM, lossScale: 512, step: 4, copy: true, options: tiled("t64vd") },
+      {
+        k: 45,
+        m: 72,
+        n: 28,
+        rule: ADAM,
+        lossScale: 512,
+        step: 4,
+        copy: true,
+        options: { ...tiled(), tile: DEV_TILES.t64vd },
+      },
     ],
     [
       "SGD momentum, vector tile, M not a multiple of 4",
