@@ -33,6 +33,17 @@ export const DEV_TILES: Record<string, TileConfig> = {
 };
 
 /**
+ * Tiles staged through fragments (kind c, gemm-subgroup-matrix.ts): the shapes of the staged tiles
+ * that run the study's products fastest (b2x2a4x4: the batch-256 weight gradients; b2x4a4x4: the
+ * forward), each subgroup loading its share of a k tile as fragments and storing them with
+ * subgroupMatrixStore, in case the driver stores those wider than the staged kinds' one half at
+ * a time ("What limits the tensor-core kernel now", docs/performance.md). Written without a GPU
+ * to compile them on: their reference test ("dev tiles") and dev/gpu-tile-try.sh frag are
+ * their first run.
+ */
+const FRAGMENT_STAGED = ["c2x2a4x4", "c2x4a4x4"];
+
+/**
  * Subgroup-matrix tiles (names as matrixTile() parses them). b2x2a4x4k64: the weight gradients'
  * best tile staged 64 deep (half the barriers per multiply-add). Its reference test
  * (test/kernels/gemm.test.ts, "staged 64 deep") needs subgroup matrices, which lavapipe lacks, and
@@ -40,7 +51,7 @@ export const DEV_TILES: Record<string, TileConfig> = {
  * MATRIX_TILES.
  */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["s2x2a4x4", "b2x2a4x4k64"].map((n) => [n, matrixTile(n)]),
+  ["s2x2a4x4", "b2x2a4x4k64", ...FRAGMENT_STAGED].map((n) => [n, matrixTile(n)]),
 );
 
 /** Lanes tiles (CPU adapters). */

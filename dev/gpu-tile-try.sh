@@ -5,7 +5,7 @@
 # old/shaders) — that build's skinny kernel on the same shapes, for a same-card comparison.
 # GPU_TESTS (vitest arguments) runs those tests first (then pack without --no-tests).
 # Here first: npm run build && bash bench/gpu-pack.sh --no-tests (carry [".gpu"]).
-#   [GPU_TESTS="test/kernels/gemm.test.ts"] [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64"]
+#   [GPU_TESTS="test/kernels/gemm.test.ts"] [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag"]
 #   bash dev/gpu-tile-try.sh
 set -uo pipefail
 out=${OUT:-bench/results}
@@ -58,6 +58,11 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
       try k64 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
         --shape '256x1024x150528:bias:relu' \
         --matrix-tiles b2x2a4x4,b2x2a4x4k64,b4x2a2x4k64,b2x2a2x4k64,b2x4a4x4 --splits 1,8,16 --samples 3
+      ;;
+    frag) # tensor-core tiles staged through fragments (kind c) against the staged kinds
+      try frag 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
+        --shape '256x1024x150528:bias:relu' --shape '150528x1024x32:tA:f16>f32' \
+        --matrix-tiles b2x2a4x4,c2x2a4x4,c2x4a4x4,b2x4a4x4,c2x2a4x4k64 --splits 1,8,16 --samples 3
       ;;
   esac
 done

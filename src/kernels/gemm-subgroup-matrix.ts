@@ -32,6 +32,14 @@ export interface MatrixTile {
   pipelined: boolean;
   /** Staged: fetch the next tile from storage into registers while this one is multiplied. */
   prefetch: boolean;
+  /**
+   * Staged through fragments (kind c): each subgroup loads its share of the k tile's fragments
+   * straight from storage (the next tile's ahead) and stores them into workgroup memory with
+   * subgroupMatrixStore, instead of 16-byte words stored there one half at a time.
+   */
+  fragmentStaged: boolean;
+  /** Serves only M, N, K multiples of 16 (fragments loaded from storage clamp at the edges). */
+  multiplesOf16: boolean;
   /** Columns of a fragment: 16 (the 16×16×16 config, default) or 8 (the 16×8×16 config). */
   fn: 8 | 16;
 }
@@ -41,13 +49,16 @@ export interface MatrixTile {
  * subgroups, a<am>x<an> accumulators each, n8 for 16×8×16 fragments (default 16×16×16), k64 for
  * a staged tile 64 deep (half the barriers and staging rounds per multiply-add; default 32):
  *   u = direct from storage; p = direct, next step's fragments loaded ahead;
- *   s = staged in workgroup memory, 32 deep; b = staged, next tile fetched ahead into registers.
+ *   s = staged in workgroup memory, 32 deep; b = staged, next tile fetched ahead into registers;
+ *   c = staged through fragments: loaded from storage a tile ahead, stored with
+ *       subgroupMatrixStore (M, N, K multiples of 16; the subgroups share a tile's fragments
+ *       evenly, which the name must allow).
  * "u2x2a4x4": 2×2 subgroups × 4×4 accumulators of 16×16 loaded straight from storage (128×128).
  * Every kind is generated with one named variable per fragment and accumulator (arrays of
  * fragments indexed in loops were 2.5–3× slower; those tiles are recorded in docs/performance.md).
  */
 export function matrixTile(name: string): MatrixTile {
-  const m = /^([upsb])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
+  const m = /^([upsbc])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
   if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
   const kind = m[1];
   const direct = kind === "u" || kind === "p";
@@ -56,7 +67,7 @@ export function matrixTile(name: string): MatrixTile {
       "gemm (subgroup-matrix)",
       `${name}: k64 is a staging depth; direct tiles stage nothing`,
     );
-  return {
+  const tile: MatrixTile = {
     name,
     sgRows: Number(m[2]),
     sgCols: Number(m[3]),
@@ -67,8 +78,26 @@ export function matrixTile(name: string): MatrixTile {
     direct,
     pipelined: kind === "p",
     prefetch: kind === "b",
+    fragmentStaged: kind === "c",
+    multiplesOf16: direct || kind === "c",
     fn: m[6] ? 8 : 16,
   };
+  if (tile.fragmentStaged) {
+    const { a, b } = fragmentShares(tile);
+    if (!Number.isInteger(a) || !Number.isInteger(b))
+      throw new KernelInputError(
+        "gemm (subgroup-matrix)",
+        `${name}: its k tile's ${tile.sgRows * tile.am * (tile.bk / 16)} A and ${(tile.bk / 16) * tile.sgCols * tile.an} B fragments do not split evenly over ${tile.sgRows * tile.sgCols} subgroups`,
+      );
+  }
+  return tile;
+}
+
+/** Fragments of one k tile of A and of B that each subgroup stages (kind c). */
+function fragmentShares(tile: MatrixTile): { a: number; b: number } {
+  const sgs = tile.sgRows * tile.sgCols;
+  const kf = tile.bk / 16;
+  return { a: (tile.sgRows * tile.am * kf) / sgs, b: (kf * tile.sgCols * tile.an) / sgs };
 }
 
 /**
@@ -142,6 +171,8 @@ export function tileSnippets(
       ...J.map((j) => `  r${j} = nr${j};`),
       "}",
     ];
+  } else if (tile.fragmentStaged) {
+    loop = fragmentStagedLoop(tile, transA, transB, L, R, mma);
   } else {
     const inner = [
       "for (var kk = 0u; kk < BK; kk += 16u) {",
@@ -205,6 +236,94 @@ export function tileSnippets(
     STORE_DIRECT: join(direct),
     ACC_OUT: join(pairs.map(([i, j]) => `acc[${i * tile.an + j}] = c${i}_${j};`)),
   };
+}
+
+/**
+ * The k loop of a fragment-staged tile (kind c). Fragment f of a k tile's A (B) is staged by
+ * subgroup f % NUM_SG: A's fragments numbered row-major over (BM/16) × (BK/16), B's over
+ * (BK/16) × (BN/FN). Loaded from storage at clamped positions (rows and columns past M and N
+ * duplicate the last full fragment, as the direct tiles do, and the epilogue drops them; k past K
+ * re-reads its last fragment), stored into the same tile layout the other staged kinds use (Aᵀ
+ * k-major, see LDA), then multiplied as theirs are; a k step at or past this split's kEnd (K an
+ * odd multiple of 16) is skipped. The next tile's fragments are loaded before this one is
+ * multiplied, into their own named variables.
+ */
+function fragmentStagedLoop(
+  tile: MatrixTile,
+  transA: boolean,
+  transB: boolean,
+  L: string,
+  R: string,
+  mma: string[],
+): string[] {
+  const fn = tile.fn;
+  const kf = tile.bk / 16;
+  const nb = tile.sgCols * tile.an;
+  const shares = fragmentShares(tile);
+  const A = [...Array(shares.a).keys()];
+  const B = [...Array(shares.b).keys()];
+  const sgs = tile.sgRows * tile.sgCols;
+  const fidx = (t: number) => `(${t * sgs}u + sg)`;
+  const kAt = (k: string, fk: string) => `min(${k} + ${fk} * 16u, params.k - 16u)`;
+  const loadA = (t: number, k: string) => {
+    const fi = `${fidx(t)} / ${kf}u`;
+    const fk = `${fidx(t)} % ${kf}u`;
+    const m = `min(row0 + ${fi} * 16u, params.m - 16u)`;
+    return transA
+      ? `subgroupMatrixLoad<${L}, col_major>(&a, ${kAt(k, fk)} * params.m + ${m}, params.m)`
+      : `subgroupMatrixLoad<${L}, row_major>(&a, ${m} * params.k + ${kAt(k, fk)}, params.k)`;
+  };
+  const storeA = (t: number) => {
+    const fi = `${fidx(t)} / ${kf}u`;
+    const fk = `${fidx(t)} % ${kf}u`;
+    return transA
+      ? `subgroupMatrixStore<col_major>(&tileA, (${fk}) * 16u * LDA + (${fi}) * 16u, fa${t}, LDA);`
+      : `subgroupMatrixStore<row_major>(&tileA, (${fi}) * 16u * LDA + (${fk}) * 16u, fa${t}, LDA);`;
+  };
+  const loadB = (t: number, k: string) => {
+    const fk = `${fidx(t)} / ${nb}u`;
+    const fj = `${fidx(t)} % ${nb}u`;
+    const n = `min(col0 + ${fj} * ${fn}u, params.n - ${fn}u)`;
+    return transB
+      ? `subgroupMatrixLoad<${R}, col_major>(&b, ${n} * params.k + ${kAt(k, fk)}, params.k)`
+      : `subgroupMatrixLoad<${R}, row_major>(&b, ${kAt(k, fk)} * params.n + ${n}, params.n)`;
+  };
+  const storeB = (t: number) => {
+    const fk = `${fidx(t)} / ${nb}u`;
+    const fj = `${fidx(t)} % ${nb}u`;
+    return `subgroupMatrixStore<row_major>(&tileB, (${fk}) * 16u * LDB + (${fj}) * ${fn}u, fb${t}, LDB);`;
+  };
+  const I = [...Array(tile.am).keys()];
+  const J = [...Array(tile.an).keys()];
+  return [
+    // The vector views are named so every tile's pipeline has the same bindings (never read here).
+    "if (params.k == 0u) { _ = a4[0]; _ = b4[0]; }",
+    ...A.map((t) => `var fa${t} = ${loadA(t, "kBegin")};`),
+    ...B.map((t) => `var fb${t} = ${loadB(t, "kBegin")};`),
+    "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
+    ...A.map((t) => `  ${storeA(t)}`),
+    ...B.map((t) => `  ${storeB(t)}`),
+    "  workgroupBarrier();",
+    ...A.map((t) => `  let nfa${t} = ${loadA(t, "k0 + BK")};`),
+    ...B.map((t) => `  let nfb${t} = ${loadB(t, "k0 + BK")};`),
+    "  for (var kk = 0u; kk < BK; kk += 16u) {",
+    "    if (k0 + kk >= kEnd) { break; }",
+    ...I.map((i) =>
+      transA
+        ? `    let l${i} = subgroupMatrixLoad<${L}, col_major>(&tileA, kk * LDA + sgRow + ${i * 16}u, LDA);`
+        : `    let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
+    ),
+    ...J.map(
+      (j) =>
+        `    let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, kk * LDB + sgCol + ${j * fn}u, LDB);`,
+    ),
+    ...mma.map((x) => `    ${x}`),
+    "  }",
+    "  workgroupBarrier();",
+    ...A.map((t) => `  fa${t} = nfa${t};`),
+    ...B.map((t) => `  fb${t} = nfb${t};`),
+    "}",
+  ];
 }
 
 /** Why this device can't run this tile (its fragment config is missing), or null. */

@@ -64,7 +64,7 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
   const opts = { transA: call.transA, transB: call.transB };
   if (call.inType === "f16" && matrixUnsupportedReason(ctx) === null) {
     for (const t of Object.values(MATRIX_TILES)) {
-      if (tileUnsupportedReason(ctx, t) || (t.direct && !directOk(call))) continue;
+      if (tileUnsupportedReason(ctx, t) || (t.multiplesOf16 && !directOk(call))) continue;
       for (const splitK of splitOptions(call, matrixTileDims(t)))
         out.push({ variant: "subgroup-matrix", matrixTile: t.name, splitK });
     }

@@ -143,7 +143,7 @@ function choiceUsable(ctx: GpuContext, c: GemmChoice, a: Tensor, s: GemmShape, o
     a.dtype === "f16" &&
     matrixUnsupportedReason(ctx) === null &&
     tileUnsupportedReason(ctx, tile) === null &&
-    (!tile.direct || directOk(s))
+    (!tile.multiplesOf16 || directOk(s))
   );
 }
 
@@ -286,7 +286,7 @@ export async function gemm(
     const tile = opts.matrixTile ?? chooseMatrixTile(shape);
     const tileWhy = tileUnsupportedReason(ctx, tile);
     if (tileWhy) throw new KernelInputError("gemm (subgroup-matrix)", tileWhy);
-    if (tile.direct && !directOk(shape))
+    if (tile.multiplesOf16 && !directOk(shape))
       throw new KernelInputError(
         "gemm (subgroup-matrix)",
         `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`,

@@ -312,7 +312,7 @@ function planKernel(
       tile = matrixTile(FUSED_MATRIX_TILE);
     const tileWhy = tileUnsupportedReason(ctx, tile);
     if (tileWhy) throw new KernelInputError(`${OP} (subgroup-matrix)`, tileWhy);
-    if (tile.direct && !directOk(shape))
+    if (tile.multiplesOf16 && !directOk(shape))
       throw new KernelInputError(
         `${OP} (subgroup-matrix)`,
         `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`,

@@ -326,25 +326,43 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     });
 });
 
-describe("gemm (subgroup-matrix) staged 64 deep", () => {
-  // The k64 tiles (dev/gemm-tiles.ts until a GPU measures them): K ragged
-  // against 64, K ≤ one tile, split-K chunks of whole and part tiles, every form and epilogue.
-  it("k64 tiles agree with the reference on odd shapes, every form, split-K and epilogue", async (t) => {
+describe("gemm (subgroup-matrix) dev tiles: staged 64 deep, staged through fragments", () => {
+  // The dev tiles of dev/gemm-tiles.ts, until a GPU measures them. k64: K ragged against 64, K ≤
+  // one tile, split-K chunks of whole and part tiles, every form and epilogue. Kind c (multiples
+  // of 16 only): a K that ends half-way into a k tile (48, 1040), edge tiles whose clamped
+  // fragments duplicate rows and columns, whole tiles stored straight from the accumulators,
+  // split-K.
+  it("dev tiles agree with the reference, every form, split-K and epilogue", async (t) => {
     const why = matrixUnsupportedReason(env.ctx);
     if (why) {
-      console.log(`gemm subgroup-matrix k64: skipped: ${why}`);
+      console.log(`gemm subgroup-matrix dev tiles: skipped: ${why}`);
       t.skip();
       return;
     }
-    for (const tile of [DEV_MATRIX_TILES.b2x2a4x4k64])
+    const multiples = [
+      [16, 16, 16],
+      [48, 80, 272],
+      [144, 32, 1040],
+      [128, 128, 48],
+      [256, 256, 96],
+    ];
+    for (const tile of [DEV_MATRIX_TILES.b2x2a4x4k64, DEV_MATRIX_TILES.c2x2a4x4, DEV_MATRIX_TILES.c2x4a4x4])
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
-          for (const [m, n, k] of [...STAGED_SIZES, [128, 128, 64]])
+          const sizes = tile.multiplesOf16 ? multiples : [...STAGED_SIZES, [128, 128, 64]];
+          for (const [m, n, k] of sizes)
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
               variant: "subgroup-matrix",
               matrixTile: tile,
             });
-          await stagedOddCase(f, outT, tile);
+          if (tile.multiplesOf16)
+            await runCase({ m: 256, n: 256, k: 1552, ...f, alpha: 0.5, beta: 2, relu: true }, "f16", outT, {
+              variant: "subgroup-matrix",
+              bias: true,
+              matrixTile: tile,
+              splitK: 3,
+            });
+          else await stagedOddCase(f, outT, tile);
         }
   });
 });
@@ -373,12 +391,25 @@ describe("subgroup-matrix tile names", () => {
       direct: true,
       pipelined: false,
       prefetch: false,
+      fragmentStaged: false,
+      multiplesOf16: true,
       fn: 8,
     });
     expect(matrixTile("p1x1a2x2")).toMatchObject({ direct: true, pipelined: true, prefetch: false });
     expect(matrixTile("b2x2a4x4")).toMatchObject({ direct: false, prefetch: true, bk: 32, pad: 8, fn: 16 });
     expect(matrixTile("b2x2a4x4k64")).toMatchObject({ direct: false, prefetch: true, bk: 64, am: 4, an: 4 });
     expect(() => matrixTile("p1x1a2x4k64")).toThrow(/direct tiles stage nothing/);
+    expect(matrixTile("c2x2a4x4")).toMatchObject({
+      fragmentStaged: true,
+      multiplesOf16: true,
+      direct: false,
+      bk: 32,
+    });
+    expect(matrixTile("b2x2a4x4")).toMatchObject({ fragmentStaged: false, multiplesOf16: false });
+    // 1×2 subgroups, one accumulator row: 2 A fragments a k tile for 2 subgroups, 8 B for 2 — even;
+    // 2×1 subgroups with 2×1 accumulators: 8 A for 2, 2 B for 2 — even; 3×1 with 1×1: 6 A, 2 B for 3.
+    expect(() => matrixTile("c1x2a1x4")).not.toThrow();
+    expect(() => matrixTile("c3x1a1x1")).toThrow(/do not split evenly over 3 subgroups/);
     expect(matrixTile("s1x1a2x2")).toMatchObject({ direct: false, prefetch: false, pipelined: false });
     // The array-indexed kinds (m, d) left the registry: their names are no longer tiles.
     expect(() => matrixTile("m1x1a2x2")).toThrow(/not a subgroup-matrix tile name/);
