@@ -16,10 +16,10 @@ gpu_pack() { tar -C "$out" -czf "$out/$archive" "$(basename "$w")"; }
 # A trainer bench's output without Dawn's warnings and progress lines.
 quiet() { grep -v -E '^(Warning:|Running "|Progress:|\s*$)'; }
 
-# The GPU tests named in GPU_TESTS (vitest arguments), if any.
+# The GPU tests named in GPU_TESTS (vitest arguments), if any, within GPU_TESTS_S seconds.
 gpu_tests() {
   [ -n "${GPU_TESTS:-}" ] || return 0
-  timeout 120 node node_modules/vitest/vitest.mjs run $GPU_TESTS > "$w/vitest.log" 2>&1
+  timeout "${GPU_TESTS_S:-120}" node node_modules/vitest/vitest.mjs run $GPU_TESTS > "$w/vitest.log" 2>&1
   echo "GPU tests rc $?"; grep -E "Test Files|Tests |×" "$w/vitest.log" | head -8
 }
 
