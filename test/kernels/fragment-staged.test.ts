@@ -93,13 +93,12 @@ function loadFrag(
 }
 
 function storeFrag(dst: Float64Array, off: number, stride: number, f: Frag, col: boolean) {
-  f.forEach((row, r) =>
-    row.forEach((v, c) => {
+  for (let r = 0; r < f.length; r++)
+    for (let c = 0; c < f[r].length; c++) {
       const at = col ? off + c * stride + r : off + r * stride + c;
       if (at >= dst.length) throw new Error(`store past the tile: ${at} ≥ ${dst.length}`);
-      dst[at] = v;
-    }),
-  );
+      dst[at] = f[r][c];
+    }
 }
 
 interface Access {
