@@ -38,8 +38,8 @@ export const DEV_TILES: Record<string, TileConfig> = {
  * forward), each subgroup loading its share of a k tile as fragments and storing them with
  * subgroupMatrixStore, in case the driver stores those wider than the staged kinds' one half at
  * a time ("What limits the tensor-core kernel now", docs/performance.md). Written without a GPU
- * to compile them on: their reference test ("dev tiles") and dev/gpu-tile-try.sh frag are
- * their first run.
+ * to compile them on: their indexing is checked on the CPU (test/kernels/fragment-staged.test.ts);
+ * their reference test ("dev tiles") and dev/gpu-tile-try.sh frag are their first run.
  */
 const FRAGMENT_STAGED = ["c2x2a4x4", "c2x4a4x4"];
 
