@@ -30,6 +30,8 @@ export const DEV_TILES: Record<string, TileConfig> = {
   // f32 batch-256 products (t128v, fused t64v) are what they are for: dev/gpu-tile-try.sh f32big.
   t64vd: { name: "t64vd", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true, double: true },
   t128vd: { name: "t128vd", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true, double: true },
+  // t128k16v double-buffered: half the k tiles of t128vd, 32 KiB of workgroup memory in f32.
+  t128k16vd: { name: "t128k16vd", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true, double: true },
 };
 
 /**
