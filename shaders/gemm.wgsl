@@ -10,7 +10,8 @@
 // neighbouring vec4s. K advances BK at a time. Out-of-range loads read 0, so shapes need not
 // be tile multiples.
 // Staging goes through registers, 4 elements at a time, 16-byte loads with VEC_A/VEC_B, the next
-// k tile fetched while this one is multiplied with PREFETCH (lib/gemm_stage.wgsl).
+// k tile fetched while this one is multiplied with PREFETCH, and stored into the other of two
+// workgroup buffers after it with DOUBLE_BUF (lib/gemm_stage.wgsl, lib/gemm_tile_loop.wgsl).
 // Split-K: workgroup z covers K range [kBegin, kEnd) and, with SPLIT_K, writes raw partial
 // sums to ws[z] for gemm_splitk_reduce.wgsl to add up and finish.
 

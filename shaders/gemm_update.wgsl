@@ -12,7 +12,7 @@
 // optimizer's (w, m, v or w, vel: vec4<f32> slots or f32 elements, as the update lib wants),
 // flag, copy, state.
 // Uniforms: m, n, k, then the optimizer's hyper-parameters. Consts BM, BN, BK, TM, TN, TRANS_A
-// (true), TRANS_B (false), VEC_A, VEC_B, PREFETCH (lib/gemm_stage.wgsl), WRITE_COPY (+ NESTEROV
+// (true), TRANS_B (false), VEC_A, VEC_B, PREFETCH, DOUBLE_BUF (lib/gemm_stage.wgsl), WRITE_COPY (+ NESTEROV
 // for SGD). Dispatch: [ceil(N/BN), ceil(M/BM), 1].
 
 const RG: u32 = TM / 4u;   // 4-row groups per thread
