@@ -174,21 +174,7 @@ export function tileSnippets(
   } else if (tile.fragmentStaged) {
     loop = fragmentStagedLoop(tile, transA, transB, L, R, mma);
   } else {
-    const inner = [
-      "for (var kk = 0u; kk < BK; kk += 16u) {",
-      // Aᵀ is staged in its stored order, k-major (the shader's LDA): its fragments load column-major.
-      ...I.map((i) =>
-        transA
-          ? `  let l${i} = subgroupMatrixLoad<${L}, col_major>(&tileA, kk * LDA + sgRow + ${i * 16}u, LDA);`
-          : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
-      ),
-      ...J.map(
-        (j) =>
-          `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, kk * LDB + sgCol + ${j * fn}u, LDB);`,
-      ),
-      ...mma.map((x) => `  ${x}`),
-      "}",
-    ];
+    const inner = stagedMultiply(tile, transA, L, R, mma, false);
     loop = tile.prefetch
       ? [
           "fetchA(tid, row0, kBegin, kEnd);",
@@ -236,6 +222,39 @@ export function tileSnippets(
     STORE_DIRECT: join(direct),
     ACC_OUT: join(pairs.map(([i, j]) => `acc[${i * tile.an + j}] = c${i}_${j};`)),
   };
+}
+
+/**
+ * A staged tile's multiply of the k tile in workgroup memory, 16 deep at a time: each subgroup's
+ * fragments of A and B loaded from the tile, then its multiply-adds. `stopAtKEnd`: steps at or
+ * past this split's kEnd are skipped (the fragment-staged kind, whose k tiles are not zero-filled).
+ */
+function stagedMultiply(
+  tile: MatrixTile,
+  transA: boolean,
+  L: string,
+  R: string,
+  mma: string[],
+  stopAtKEnd: boolean,
+): string[] {
+  const I = [...Array(tile.am).keys()];
+  const J = [...Array(tile.an).keys()];
+  return [
+    "for (var kk = 0u; kk < BK; kk += 16u) {",
+    ...(stopAtKEnd ? ["  if (k0 + kk >= kEnd) { break; }"] : []),
+    // Aᵀ is staged in its stored order, k-major (the shader's LDA): its fragments load column-major.
+    ...I.map((i) =>
+      transA
+        ? `  let l${i} = subgroupMatrixLoad<${L}, col_major>(&tileA, kk * LDA + sgRow + ${i * 16}u, LDA);`
+        : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
+    ),
+    ...J.map(
+      (j) =>
+        `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, kk * LDB + sgCol + ${j * tile.fn}u, LDB);`,
+    ),
+    ...mma.map((x) => `  ${x}`),
+    "}",
+  ];
 }
 
 /**
@@ -293,8 +312,6 @@ function fragmentStagedLoop(
     const fj = `${fidx(t)} % ${nb}u`;
     return `subgroupMatrixStore<row_major>(&tileB, (${fk}) * 16u * LDB + (${fj}) * ${fn}u, fb${t}, LDB);`;
   };
-  const I = [...Array(tile.am).keys()];
-  const J = [...Array(tile.an).keys()];
   return [
     // The vector views are named so every tile's pipeline has the same bindings (never read here).
     "if (params.k == 0u) { _ = a4[0]; _ = b4[0]; }",
@@ -306,19 +323,7 @@ function fragmentStagedLoop(
     "  workgroupBarrier();",
     ...A.map((t) => `  let nfa${t} = ${loadA(t, "k0 + BK")};`),
     ...B.map((t) => `  let nfb${t} = ${loadB(t, "k0 + BK")};`),
-    "  for (var kk = 0u; kk < BK; kk += 16u) {",
-    "    if (k0 + kk >= kEnd) { break; }",
-    ...I.map((i) =>
-      transA
-        ? `    let l${i} = subgroupMatrixLoad<${L}, col_major>(&tileA, kk * LDA + sgRow + ${i * 16}u, LDA);`
-        : `    let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
-    ),
-    ...J.map(
-      (j) =>
-        `    let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, kk * LDB + sgCol + ${j * fn}u, LDB);`,
-    ),
-    ...mma.map((x) => `    ${x}`),
-    "  }",
+    ...stagedMultiply(tile, transA, L, R, mma, true).map((x) => `  ${x}`),
     "  workgroupBarrier();",
     ...A.map((t) => `  fa${t} = nfa${t};`),
     ...B.map((t) => `  fb${t} = nfb${t};`),
