@@ -47,6 +47,23 @@ function dotWithError(
   return { s, e: dotRounding(init === undefined ? n : n + 1, sq, s) + Math.sqrt(prop) };
 }
 
+/** A rows × cols product, row-major, each element and its error estimate from `cell(i, j)`. */
+function cellsWithError(
+  rows: number,
+  cols: number,
+  cell: (i: number, j: number) => { s: number; e: number },
+): { v: Float64Array; e: Float64Array } {
+  const v = new Float64Array(rows * cols);
+  const e = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++) {
+      const c = cell(i, j);
+      v[i * cols + j] = c.s;
+      e[i * cols + j] = c.e;
+    }
+  return { v, e };
+}
+
 export interface GradErrorEstimates {
   /** Per layer, the estimated |f32 dW − float64 dW|, element by element ([fan-in, fan-out]). */
   weights: Float64Array[];
@@ -80,21 +97,16 @@ export function f32GradErrorEstimates(
     const k = sizes[l];
     const n = sizes[l + 1];
     const W = weights[l];
-    const z = new Float64Array(B * n);
-    const ez = new Float64Array(B * n);
-    for (let r = 0; r < B; r++)
-      for (let j = 0; j < n; j++) {
-        const { s, e } = dotWithError(
-          k,
-          (p) => A[l][r * k + p],
-          (p) => W[p * n + j],
-          (p) => EA[l][r * k + p],
-          () => 0,
-          biases[l][j],
-        );
-        z[r * n + j] = s;
-        ez[r * n + j] = e;
-      }
+    const { v: z, e: ez } = cellsWithError(B, n, (r, j) =>
+      dotWithError(
+        k,
+        (p) => A[l][r * k + p],
+        (p) => W[p * n + j],
+        (p) => EA[l][r * k + p],
+        () => 0,
+        biases[l][j],
+      ),
+    );
     Z.push(z);
     EZ.push(ez);
     if (l < L - 1) {
@@ -129,20 +141,15 @@ export function f32GradErrorEstimates(
   for (let l = L - 1; l >= 0; l--) {
     const k = sizes[l];
     const n = sizes[l + 1];
-    const g = new Float64Array(k * n);
-    const eg = new Float64Array(k * n);
-    for (let p = 0; p < k; p++)
-      for (let j = 0; j < n; j++) {
-        const { s, e } = dotWithError(
-          B,
-          (r) => A[l][r * k + p],
-          (r) => dZ[r * n + j],
-          (r) => EA[l][r * k + p],
-          (r) => EdZ[r * n + j],
-        );
-        g[p * n + j] = s;
-        eg[p * n + j] = e;
-      }
+    const { v: g, e: eg } = cellsWithError(k, n, (p, j) =>
+      dotWithError(
+        B,
+        (r) => A[l][r * k + p],
+        (r) => dZ[r * n + j],
+        (r) => EA[l][r * k + p],
+        (r) => EdZ[r * n + j],
+      ),
+    );
     G[l] = g;
     EW[l] = eg;
     GB[l] = new Float64Array(n);
