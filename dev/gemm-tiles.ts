@@ -24,36 +24,11 @@ import { TILES, type TileConfig } from "../src/kernels/gemm-tiled.js";
 export const DEV_TILES: Record<string, TileConfig> = {
   t64x8: { name: "t64x8", BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
   t128k16v: { name: "t128k16v", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true },
-  // t64v and t128v with double-buffered staging (one barrier per k tile). On lavapipe each beat its
-  // single-buffered form at the CPU model's products (bench/results/lavapipe-2026-12-07b/) but
-  // lost to the lanes kernel there, so they won no tuned product; not yet run on a GPU, where the
-  // f32 batch-256 products (t128v, fused t64v) are what they are for: dev/gpu-tile-try.sh f32big.
-  t64vd: { name: "t64vd", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true, double: true },
-  t128vd: { name: "t128vd", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true, double: true },
-  // t128k16v double-buffered: half the k tiles of t128vd, 32 KiB of workgroup memory in f32.
-  t128k16vd: { name: "t128k16vd", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true, double: true },
 };
 
-/**
- * Tiles staged through fragments (kind c, gemm-subgroup-matrix.ts): the shapes of the staged tiles
- * that run the study's products fastest (b2x2a4x4: the batch-256 weight gradients; b2x4a4x4: the
- * forward), each subgroup loading its share of a k tile as fragments and storing them with
- * subgroupMatrixStore, in case the driver stores those wider than the staged kinds' one half at
- * a time ("What limits the tensor-core kernel now", docs/performance.md). Written without a GPU
- * to compile them on: their indexing is checked on the CPU (test/kernels/fragment-staged.test.ts);
- * their reference test ("dev tiles") and dev/gpu-tile-try.sh frag are their first run.
- */
-const FRAGMENT_STAGED = ["c2x2a4x4", "c2x4a4x4"];
-
-/**
- * Subgroup-matrix tiles (names as matrixTile() parses them). b2x2a4x4k64: the weight gradients'
- * best tile staged 64 deep (half the barriers per multiply-add). Its reference test
- * (test/kernels/gemm.test.ts, "staged 64 deep") needs subgroup matrices, which lavapipe lacks, and
- * no GPU has run it yet: run that test and time it (dev/gpu-tile-try.sh STEPS=k64) before it joins
- * MATRIX_TILES.
- */
+/** Subgroup-matrix tiles (names as matrixTile() parses them). */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["s2x2a4x4", "b2x2a4x4k64", ...FRAGMENT_STAGED].map((n) => [n, matrixTile(n)]),
+  ["s2x2a4x4"].map((n) => [n, matrixTile(n)]),
 );
 
 /** Lanes tiles (CPU adapters). */

@@ -19,6 +19,7 @@ import {
 } from "./gemm.js";
 import type { GemmShape } from "./gemm-common.js";
 import { isCpuAdapter, LANES_TILES, LANES_TUNED, lanesTileDims } from "./gemm-lanes.js";
+import { SKINNY_ROWS } from "./gemm-skinny.js";
 import type { SplitTile } from "./gemm-split-k.js";
 import {
   chooseMatrixTile,
@@ -86,7 +87,9 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
         out.push({ variant: "lanes", lanesTile: t.name, splitK });
     }
   if (skinnyOk(call, opts) && call.m <= SKINNY_MAX_M)
-    for (const splitK of [undefined, 64, 128, 256, 512]) out.push({ variant: "skinny", splitK });
+    for (const skinnyRows of SKINNY_ROWS)
+      for (const splitK of [undefined, 64, 128, 256, 512])
+        out.push({ variant: "skinny", splitK, ...(skinnyRows === 32 ? {} : { skinnyRows }) });
   return out;
 }
 
@@ -198,22 +201,24 @@ export async function tuneGemm(ctx: GpuContext, call: GemmCall, opts: TuneOption
       relu: call.relu,
       beta: call.beta ? 0.5 : 0,
     };
-    // With beta, C is an input: restore it before each call that is checked.
-    const resetC = () => {
-      if (!c0) return;
+    // Before each call that is checked: with beta, C is an input and is restored; without, it is
+    // poisoned (values in [1000, 2000), far from any product of these inputs), so a kernel that
+    // leaves part of C unwritten cannot pass on the previous candidate's result.
+    const resetC = async () => {
+      if (!c0) return fillUniform(ctx, c, 15, 1000, 2000);
       const enc = ctx.device.createCommandEncoder();
       enc.copyBufferToBuffer(c0.buffer, 0, c.buffer, 0, c.buffer.size);
       ctx.device.queue.submit([enc.finish()]);
     };
     const heuristic = heuristicChoice(ctx, call);
-    resetC();
+    await resetC();
     await gemm(ctx, a, b, c, { ...base, ...choiceOptions(heuristic) });
     const reference = await sampleOf(ctx, c);
 
     const run = async (choice: GemmChoice): Promise<CandidateResult> => {
       try {
         const o = { ...base, ...choiceOptions(choice) };
-        resetC();
+        await resetC();
         await gemm(ctx, a, b, c, o);
         const why = samplesAgree(reference, await sampleOf(ctx, c), call.k);
         if (why)

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { GpuContext } from "../../src/gpu/device.js";
 import { describeGemm, gemm, observeGemmCalls, resolveVariant } from "../../src/kernels/gemm.js";
 import { kSplits } from "../../src/kernels/gemm-split-k.js";
@@ -40,6 +40,18 @@ import { optimizerConfig } from "../../src/model/optimizer.js";
 import { precisionPolicy } from "../../src/model/policy.js";
 import { useGpu } from "../helpers/gpu.js";
 import { uniform } from "../helpers/rng.js";
+
+// gemm() as the tuner calls it, with one tile made to write nothing (the test of the poisoned C):
+// a candidate that leaves C unwritten must not pass on the previous candidate's result.
+const silent = vi.hoisted(() => ({ tile: "" }));
+vi.mock("../../src/kernels/gemm.js", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../src/kernels/gemm.js")>();
+  return {
+    ...real,
+    gemm: (...args: Parameters<typeof real.gemm>) =>
+      silent.tile !== "" && args[4]?.tile?.name === silent.tile ? Promise.resolve() : real.gemm(...args),
+  };
+});
 
 const env = useGpu("gemm-tune.test");
 const dir = mkdtempSync(join(tmpdir(), "halfwatt-tune-"));
@@ -88,9 +100,38 @@ describe("tuneGemm", () => {
     expect(r.flops).toBe(2 * 37 * 70 * 129);
   });
 
+  it("refuses a candidate that leaves C unwritten (C is poisoned before each check)", async () => {
+    silent.tile = "t64";
+    try {
+      for (const beta of [false, true]) {
+        const r = await tuneGemm(
+          env.ctx,
+          { ...call, beta },
+          {
+            candidates: [
+              { variant: "tiled", tile: "t32", splitK: 1 },
+              { variant: "tiled", tile: "t64", splitK: 1 },
+            ],
+            samples: 1,
+            sampleSeconds: 0.001,
+          },
+        );
+        expect(r.candidates[0].seconds).not.toBeNull();
+        expect(r.candidates[1].seconds).toBeNull();
+        expect(r.candidates[1].error).toMatch(/disagrees/);
+      }
+    } finally {
+      silent.tile = "";
+    }
+  });
+
   it("lists split-K and tile candidates for the portable kernel, the skinny one only where it fits", () => {
     const cands = gemmCandidates(env.ctx, { ...call, transB: false, m: 16, k: 4096 });
     expect(cands.some((c) => c.variant === "skinny")).toBe(true);
+    // Both row counts of the skinny kernel, each with its K splits.
+    expect(new Set(cands.filter((c) => c.variant === "skinny").map((c) => c.skinnyRows ?? 32))).toEqual(
+      new Set([32, 16]),
+    );
     expect(new Set(cands.filter((c) => c.variant === "tiled").map((c) => c.splitK)).size).toBeGreaterThan(1);
     expect(gemmCandidates(env.ctx, call).some((c) => c.variant === "skinny")).toBe(false);
   });

@@ -103,7 +103,7 @@ describe("gemm (tiled)", () => {
       const tiles =
         inT === "f32"
           ? [...Object.values(TILES), ...Object.values(DEV_TILES)].filter((t) => t.vec)
-          : [TILES.t128v, DEV_TILES.t128vd];
+          : [TILES.t128v, TILES.t128vd];
       for (const f of forms)
         for (const tile of tiles) {
           await runCase({ m: 132, n: 68, k: 36, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
@@ -289,16 +289,18 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
           (x) => tileUnsupportedReason(env.ctx, x) === null,
         )) {
           // The direct tiles serve only multiples of 16 (gemm() refuses others; tested below).
-          const sizes = tile.direct
-            ? [
-                [16, 16, 16],
-                [48, 80, 272],
-                [144, 32, 1040],
-                // Whole workgroup tiles (up to 128×256): results stored straight from the
-                // accumulators when the epilogue is a plain f32 store.
-                [256, 256, 96],
-              ]
-            : STAGED_SIZES;
+          // Kind c too (it stages whole fragments; refused elsewhere, tested below).
+          const sizes =
+            tile.direct || tile.multiplesOf16
+              ? [
+                  [16, 16, 16],
+                  [48, 80, 272],
+                  [144, 32, 1040],
+                  // Whole workgroup tiles (up to 128×256): results stored straight from the
+                  // accumulators when the epilogue is a plain f32 store.
+                  [256, 256, 96],
+                ]
+              : STAGED_SIZES;
           for (const [m, n, k] of sizes)
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
               variant: "subgroup-matrix",
@@ -326,16 +328,16 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     });
 });
 
-describe("gemm (subgroup-matrix) dev tiles: staged 64 deep, staged through fragments", () => {
-  // The dev tiles of dev/gemm-tiles.ts, until a GPU measures them. k64: K ragged against 64, K ≤
+describe("gemm (subgroup-matrix) tiles staged 64 deep and through fragments", () => {
+  // The tiles on trial in MATRIX_TILES, until a GPU measures them. k64: K ragged against 64, K ≤
   // one tile, split-K chunks of whole and part tiles, every form and epilogue. Kind c (multiples
   // of 16 only): a K that ends half-way into a k tile (48, 1040), edge tiles whose clamped
   // fragments duplicate rows and columns, whole tiles stored straight from the accumulators,
   // split-K.
-  it("dev tiles agree with the reference, every form, split-K and epilogue", async (t) => {
+  it("k64 and kind-c tiles agree with the reference, every form, split-K and epilogue", async (t) => {
     const why = matrixUnsupportedReason(env.ctx);
     if (why) {
-      console.log(`gemm subgroup-matrix dev tiles: skipped: ${why}`);
+      console.log(`gemm subgroup-matrix k64 and kind-c tiles: skipped: ${why}`);
       t.skip();
       return;
     }
@@ -346,7 +348,7 @@ describe("gemm (subgroup-matrix) dev tiles: staged 64 deep, staged through fragm
       [128, 128, 48],
       [256, 256, 96],
     ];
-    for (const tile of [DEV_MATRIX_TILES.b2x2a4x4k64, DEV_MATRIX_TILES.c2x2a4x4, DEV_MATRIX_TILES.c2x4a4x4])
+    for (const tile of [MATRIX_TILES.b2x2a4x4k64, MATRIX_TILES.c2x2a4x4, MATRIX_TILES.c2x4a4x4])
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
           const sizes = tile.multiplesOf16 ? multiples : [...STAGED_SIZES, [128, 128, 64]];

@@ -222,7 +222,7 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
         lossScale: 512,
         step: 4,
         copy: true,
-        options: { ...tiled(), tile: DEV_TILES.t64vd },
+        options: { ...tiled(), tile: TILES.t64vd },
       },
     ],
     [
