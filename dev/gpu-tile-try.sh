@@ -54,10 +54,10 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
       try f32big 150 dist --shape '256x1024x150528:f32>f32:bias:relu' --shape '150528x1024x256:tA:f32>f32' \
         --shape '256x2048x150528:f32>f32:bias:relu' --tiles t128v,t128vd,t128k16vd,t64v,t64vd --splits 1,18,33,66 --samples 2
       ;;
-    k64) # tensor-core tiles staged 64 deep: the batch-256 weight gradients and forward
+    k64) # tensor-core tiles staged 64 deep, and 256×128 (8 subgroups): the batch-256 weight gradients and forward
       try k64 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
         --shape '256x1024x150528:bias:relu' \
-        --matrix-tiles b2x2a4x4,b2x2a4x4k64,b4x2a2x4k64,b2x2a2x4k64,b2x4a4x4 --splits 1,8,16 --samples 3
+        --matrix-tiles b2x2a4x4,b2x2a4x4k64,b4x2a2x4k64,b2x2a2x4k64,b2x4a4x4,b2x4a4x4k64,b4x2a4x4 --splits 1,8,16 --samples 3
       ;;
     frag) # tensor-core tiles staged through fragments (kind c) against the staged kinds
       try frag 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
