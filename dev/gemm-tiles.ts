@@ -24,11 +24,34 @@ import { TILES, type TileConfig } from "../src/kernels/gemm-tiled.js";
 export const DEV_TILES: Record<string, TileConfig> = {
   t64x8: { name: "t64x8", BM: 64, BN: 64, BK: 16, TM: 8, TN: 8 },
   t128k16v: { name: "t128k16v", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true },
+  // t128v double-buffered (one barrier per k tile), and 16 deep (32 KiB of workgroup memory in
+  // f32). Tuned on an H100 (2026-12-07, bench/results/h100-2026-12-07e/): neither won a product —
+  // the f32 batch-256 forwards stayed on t128v (2,156 / 4,352 µs), the weight gradients went to
+  // t128k16 (2,345 / 4,588 µs). On lavapipe they were within 1-3 % of t128v.
+  t128vd: { name: "t128vd", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true, double: true },
+  t128k16vd: { name: "t128k16vd", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true, double: true },
 };
 
-/** Subgroup-matrix tiles (names as matrixTile() parses them). */
+/**
+ * Subgroup-matrix tiles (names as matrixTile() parses them). Measured on an H100 (2026-12-07,
+ * bench/results/h100-2026-12-07e/try/, checked against the heuristic kernel; µs):
+ *
+ *   product                          b2x2a4x4  b2x4a4x4  b2x2a4x4k64  c2x2a4x4  c2x4a4x4
+ *   dW 150528×1024×256 Xᵀ·dZ              980     1,107        1,563     1,191     1,311
+ *   dW 150528×2048×256 Xᵀ·dZ            1,930     2,130        3,108     2,687     2,771
+ *   forward 256×1024×150528 (split 16)    700       666        1,126     1,081       989
+ *
+ * b2x2a4x4k64: b2x2a4x4 staged 64 deep (half the barriers per multiply-add) — 1.6× slower: the
+ * doubled staging arrays leave fewer workgroups per SM. c2x2a4x4, c2x4a4x4 (kind c): each
+ * subgroup loads its share of a k tile as 16×16 fragments from storage, a tile ahead, and stores
+ * them with subgroupMatrixStore, instead of 8 two-byte stores per 16-byte word — 20-40 % slower
+ * than the staged kinds (their reference test passed on the H100: the tiles are right, not
+ * fast). Kind c at 64 deep, b2x2a2x4k64, b4x2a2x4k64 and the 256×128 b4x2a4x4 lost too (1,210 µs
+ * at the first product); b2x4a4x4k64 needs more workgroup memory than the device allows.
+ * s2x2a4x4: won no tuned product.
+ */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["s2x2a4x4"].map((n) => [n, matrixTile(n)]),
+  ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4"].map((n) => [n, matrixTile(n)]),
 );
 
 /** Lanes tiles (CPU adapters). */

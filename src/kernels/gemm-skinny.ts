@@ -24,9 +24,10 @@ const SKINNY = { rows: 32, kt: 64, lanes: 64 };
  * Rows a workgroup may take (GemmOptions.skinnyRows): 32 (each lane's 4 columns × 32 rows in 128
  * registers: all of a batch-32 forward in one pass over B) or 16 (half the registers, so about
  * twice the lanes per SM to keep B's loads in flight, and B read once per 16 rows — the second
- * pass from L2 when the row blocks run side by side). The tuner tries 32 only: 16 beat 32 on
- * lavapipe but lost to the lanes kernel there, and no GPU has timed it yet (dev/tune-try.ts
- * --skinny-rows 16; dev/gpu-tile-try.sh f32skinny).
+ * pass from L2 when the row blocks run side by side). The tuner tries both: on an H100
+ * (2026-12-07, bench/results/h100-2026-12-07e/) 16 rows won the f32 batch-32 forwards,
+ * 32×1024×150528 in 364 µs against 392 and 32×2048×150528 in 651 against 693; the heuristic
+ * (untuned) choice stays 32.
  */
 export const SKINNY_ROWS = [32, 16] as const;
 /** Columns of C per workgroup. */

@@ -108,14 +108,13 @@ function fragmentShares(tile: MatrixTile): { a: number; b: number } {
  * that lost everywhere are recorded in the doc, the last to leave (s2x2a4x4) in
  * dev/gemm-tiles.ts. p1x1a2x4 joined for the f16 batch-32 forward and b2x2a4x4 came back from
  * dev/ for the K = 256 weight gradients once Aᵀ was staged in its stored order (H100, 2026-12-07).
- * On trial until a GPU's tune decides them: b2x2a4x4k64 (staged 64 deep) and the fragment-staged
- * c2x2a4x4 and c2x4a4x4 (kind c), whose reference test no GPU has run yet.
+ * The tiles staged 64 deep and staged through fragments (kind c) lost every product they were
+ * tried on (H100, 2026-12-07) and are in dev/gemm-tiles.ts.
  */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  [
-    ...["u1x1a4x4", "p1x1a4x4", "p1x1a2x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x2a4x4", "b2x4a4x4"],
-    ...["b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4"],
-  ].map((n) => [n, matrixTile(n)]),
+  ["u1x1a4x4", "p1x1a4x4", "p1x1a2x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x2a4x4", "b2x4a4x4"].map(
+    (n) => [n, matrixTile(n)],
+  ),
 );
 
 /**

@@ -103,7 +103,7 @@ describe("gemm (tiled)", () => {
       const tiles =
         inT === "f32"
           ? [...Object.values(TILES), ...Object.values(DEV_TILES)].filter((t) => t.vec)
-          : [TILES.t128v, TILES.t128vd];
+          : [TILES.t128v, DEV_TILES.t128vd];
       for (const f of forms)
         for (const tile of tiles) {
           await runCase({ m: 132, n: 68, k: 36, ...f, alpha: 1, beta: 0, relu: false }, inT, outT, { tile });
@@ -329,7 +329,7 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
 });
 
 describe("gemm (subgroup-matrix) tiles staged 64 deep and through fragments", () => {
-  // The tiles on trial in MATRIX_TILES, until a GPU measures them. k64: K ragged against 64, K ≤
+  // Dev tiles (dev/gemm-tiles.ts), kept right while they are kept at all. k64: K ragged against 64, K ≤
   // one tile, split-K chunks of whole and part tiles, every form and epilogue. Kind c (multiples
   // of 16 only): a K that ends half-way into a k tile (48, 1040), edge tiles whose clamped
   // fragments duplicate rows and columns, whole tiles stored straight from the accumulators,
@@ -348,7 +348,7 @@ describe("gemm (subgroup-matrix) tiles staged 64 deep and through fragments", ()
       [128, 128, 48],
       [256, 256, 96],
     ];
-    for (const tile of [MATRIX_TILES.b2x2a4x4k64, MATRIX_TILES.c2x2a4x4, MATRIX_TILES.c2x4a4x4])
+    for (const tile of [DEV_MATRIX_TILES.b2x2a4x4k64, DEV_MATRIX_TILES.c2x2a4x4, DEV_MATRIX_TILES.c2x4a4x4])
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
           const sizes = tile.multiplesOf16 ? multiples : [...STAGED_SIZES, [128, 128, 64]];
