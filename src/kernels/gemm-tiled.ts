@@ -42,9 +42,10 @@ export const TILES: Record<string, TileConfig> = {
   t128k16: { name: "t128k16", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 },
   t64v: { name: "t64v", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true },
   t128v: { name: "t128v", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true },
-  // t64v with double-buffered staging (one barrier per k tile): in the H100's tune of
-  // 2026-12-07 (bench/results/h100-2026-12-07e/) it ran the f32 256×525×1024 forward (27 µs, level
-  // with t64v) and the f16 fused update at K = 32 in 1,376 µs against t64's 1,442.
+  // t64v with double-buffered staging (one barrier per k tile): the H100's tune of 2026-12-07
+  // (bench/results/h100-2026-12-07e/) chose it for the f32 256×525×1024 forward (27 µs, level with
+  // t64v's 27 before). As the fused update's tile it lost in f32 (1,573 µs against t64v's 1,245
+  // at K = 32) and was level in f16 (1,376 then 1,442 µs against t64's 1,442).
   t64vd: { name: "t64vd", BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec: true, double: true },
 };
 
