@@ -30,6 +30,11 @@ export const DEV_TILES: Record<string, TileConfig> = {
   // t128k16 (2,345 / 4,588 µs). On lavapipe they were within 1-3 % of t128v.
   t128vd: { name: "t128vd", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true, double: true },
   t128k16vd: { name: "t128k16vd", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true, double: true },
+  // Oblong vector tiles, 8 × 4 and 4 × 8 outputs a thread (256 threads): twice t64v's outputs per
+  // workgroup with half t128v's registers, for the f32 fused weight gradient + Adam (t64v now) and
+  // the f32 batch-256 forward (t128v). Not yet timed on a GPU (docs/performance.md, "Next").
+  t128x64v: { name: "t128x64v", BM: 128, BN: 64, BK: 16, TM: 8, TN: 4, vec: true },
+  t64x128v: { name: "t64x128v", BM: 64, BN: 128, BK: 16, TM: 4, TN: 8, vec: true },
 };
 
 /**

@@ -52,7 +52,7 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
       ;;
     f32big) # the f32 batch-256 products on the vector tiles, single- and double-buffered
       try f32big 150 dist --shape '256x1024x150528:f32>f32:bias:relu' --shape '150528x1024x256:tA:f32>f32' \
-        --shape '256x2048x150528:f32>f32:bias:relu' --tiles t128v,t128vd,t128k16vd,t64v,t64vd --splits 1,18,33,66 --samples 2
+        --shape '256x2048x150528:f32>f32:bias:relu' --tiles t128v,t128vd,t128k16vd,t64v,t64vd,t128x64v,t64x128v --splits 1,18,33,66 --samples 2
       ;;
     k64) # tensor-core tiles staged 64 deep, and 256×128 (8 subgroups): the batch-256 weight gradients and forward
       try k64 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \

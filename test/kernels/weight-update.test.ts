@@ -226,6 +226,21 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
       },
     ],
     [
+      // The dev tile for the f32 fused update at batch 256 (docs/performance.md, "Next"): 8 × 4
+      // outputs a thread, M past one 128-row tile, N past one 64-column tile.
+      "Adam t=2, S=1, oblong 8×4 vector tile (dev), 16-byte slots",
+      {
+        k: 37,
+        m: 150,
+        n: 76,
+        rule: ADAM,
+        lossScale: 1,
+        step: 2,
+        copy: false,
+        options: { ...tiled(), tile: DEV_TILES.t128x64v },
+      },
+    ],
+    [
       "SGD momentum, vector tile, M not a multiple of 4",
       { k: 19, m: 37, n: 24, rule: SGD, lossScale: 8, step: 1, copy: true, options: tiled("t64v") },
     ],
