@@ -30,6 +30,10 @@ const SKINNY = { rows: 32, kt: 64, lanes: 64 };
  * (untuned) choice stays 32.
  */
 export const SKINNY_ROWS = [32, 16] as const;
+/** Whether the skinny kernel can run at this many rows per workgroup (SKINNY_ROWS). */
+export function skinnyRowsOk(rows: number): boolean {
+  return (SKINNY_ROWS as readonly number[]).includes(rows);
+}
 /** Columns of C per workgroup. */
 const SKINNY_COLS = 4 * SKINNY.lanes;
 /** The skinny kernel serves A·B with at most this many rows (two row blocks) and a long K. */
@@ -115,7 +119,7 @@ export async function skinnyGemm(
   opts: GemmProductOptions & { skinnyRows?: number },
 ): Promise<void> {
   const rows = opts.skinnyRows ?? SKINNY.rows;
-  if (!(SKINNY_ROWS as readonly number[]).includes(rows))
+  if (!skinnyRowsOk(rows))
     throw new KernelInputError(
       "gemm (skinny)",
       `rows per workgroup must be one of ${SKINNY_ROWS.join(", ")}, got ${rows}`,

@@ -286,32 +286,31 @@ function fragmentStagedLoop(
   const sgs = tile.sgRows * tile.sgCols;
   const fidx = (t: number) => `(${t * sgs}u + sg)`;
   const kAt = (k: string, fk: string) => `min(${k} + ${fk} * 16u, params.k - 16u)`;
+  // Share t's fragment of A at row block fi, k block fk; of B at k block fk, column block fj.
+  const posA = (t: number) => ({ fi: `${fidx(t)} / ${kf}u`, fk: `${fidx(t)} % ${kf}u` });
+  const posB = (t: number) => ({ fk: `${fidx(t)} / ${nb}u`, fj: `${fidx(t)} % ${nb}u` });
   const loadA = (t: number, k: string) => {
-    const fi = `${fidx(t)} / ${kf}u`;
-    const fk = `${fidx(t)} % ${kf}u`;
+    const { fi, fk } = posA(t);
     const m = `min(row0 + ${fi} * 16u, params.m - 16u)`;
     return transA
       ? `subgroupMatrixLoad<${L}, col_major>(&a, ${kAt(k, fk)} * params.m + ${m}, params.m)`
       : `subgroupMatrixLoad<${L}, row_major>(&a, ${m} * params.k + ${kAt(k, fk)}, params.k)`;
   };
   const storeA = (t: number) => {
-    const fi = `${fidx(t)} / ${kf}u`;
-    const fk = `${fidx(t)} % ${kf}u`;
+    const { fi, fk } = posA(t);
     return transA
       ? `subgroupMatrixStore<col_major>(&tileA, (${fk}) * 16u * LDA + (${fi}) * 16u, fa${t}, LDA);`
       : `subgroupMatrixStore<row_major>(&tileA, (${fi}) * 16u * LDA + (${fk}) * 16u, fa${t}, LDA);`;
   };
   const loadB = (t: number, k: string) => {
-    const fk = `${fidx(t)} / ${nb}u`;
-    const fj = `${fidx(t)} % ${nb}u`;
+    const { fk, fj } = posB(t);
     const n = `min(col0 + ${fj} * ${fn}u, params.n - ${fn}u)`;
     return transB
       ? `subgroupMatrixLoad<${R}, col_major>(&b, ${n} * params.k + ${kAt(k, fk)}, params.k)`
       : `subgroupMatrixLoad<${R}, row_major>(&b, ${kAt(k, fk)} * params.n + ${n}, params.n)`;
   };
   const storeB = (t: number) => {
-    const fk = `${fidx(t)} / ${nb}u`;
-    const fj = `${fidx(t)} % ${nb}u`;
+    const { fk, fj } = posB(t);
     return `subgroupMatrixStore<row_major>(&tileB, (${fk}) * 16u * LDB + (${fj}) * ${fn}u, fb${t}, LDB);`;
   };
   return [
@@ -344,6 +343,13 @@ export function tileUnsupportedReason(ctx: GpuContext, tile: MatrixTile): string
 /** Whether the direct (unstaged) variant can serve this shape. */
 export function directOk(s: GemmShape): boolean {
   return s.m % 16 === 0 && s.n % 16 === 0 && s.k % 16 === 0;
+}
+
+/** Why this tile can't serve this shape (the tiles that load fragments from storage need multiples of 16), or null. */
+export function tileShapeReason(tile: MatrixTile, s: GemmShape): string | null {
+  return tile.multiplesOf16 && !directOk(s)
+    ? `tile ${tile.name} needs M, N, K multiples of 16, got ${s.m}×${s.n}×${s.k}`
+    : null;
 }
 
 /**

@@ -82,6 +82,27 @@ export function tileLoop(): string {
   return shaderBody("lib/gemm_tile_loop");
 }
 
+/**
+ * The consts a portable tile's staging and tile loop read (lib/gemm_stage.wgsl,
+ * lib/gemm_tile_loop.wgsl), for the GEMM and the fused update alike.
+ */
+export function tileStagingConsts(
+  tile: TileConfig,
+  vec: { vecA: boolean; vecB: boolean },
+): Record<string, number | boolean> {
+  return {
+    BM: tile.BM,
+    BN: tile.BN,
+    BK: tile.BK,
+    TM: tile.TM,
+    TN: tile.TN,
+    VEC_A: vec.vecA,
+    VEC_B: vec.vecB,
+    PREFETCH: Boolean(tile.vec),
+    DOUBLE_BUF: Boolean(tile.vec && tile.double),
+  };
+}
+
 export function tiledSpec(
   inType: "f32" | "f16",
   outType: "f32" | "f16",
@@ -95,18 +116,7 @@ export function tiledSpec(
     shader: "gemm",
     includes: ["lib/gemm_load", "lib/gemm_stage"],
     aliases: { T: inType, TC: outType },
-    consts: {
-      BM: tile.BM,
-      BN: tile.BN,
-      BK: tile.BK,
-      TM: tile.TM,
-      TN: tile.TN,
-      VEC_A: vec.vecA,
-      VEC_B: vec.vecB,
-      PREFETCH: Boolean(tile.vec),
-      DOUBLE_BUF: Boolean(tile.vec && tile.double),
-      ...epilogueConsts(f),
-    },
+    consts: { ...tileStagingConsts(tile, vec), ...epilogueConsts(f) },
     snippets: { TILE_LOOP: tileLoop() },
     // a4 / b4: the same buffers as a / b, viewed 4 elements at a time for the vector staging.
     bindings: [

@@ -23,10 +23,10 @@ import { SKINNY_ROWS } from "./gemm-skinny.js";
 import type { SplitTile } from "./gemm-split-k.js";
 import {
   chooseMatrixTile,
-  directOk,
   MATRIX_TILES,
   matrixTileDims,
   matrixUnsupportedReason,
+  tileShapeReason,
   tileUnsupportedReason,
 } from "./gemm-subgroup-matrix.js";
 import {
@@ -65,7 +65,7 @@ export function gemmCandidates(ctx: GpuContext, call: GemmCall): GemmChoice[] {
   const opts = { transA: call.transA, transB: call.transB };
   if (call.inType === "f16" && matrixUnsupportedReason(ctx) === null) {
     for (const t of Object.values(MATRIX_TILES)) {
-      if (tileUnsupportedReason(ctx, t) || (t.multiplesOf16 && !directOk(call))) continue;
+      if (tileUnsupportedReason(ctx, t) || tileShapeReason(t, call)) continue;
       for (const splitK of splitOptions(call, matrixTileDims(t)))
         out.push({ variant: "subgroup-matrix", matrixTile: t.name, splitK });
     }

@@ -22,7 +22,7 @@ import {
 } from "./gemm-common.js";
 import { chooseLanesTile, type LanesTile, lanesSpec, lanesTileDims, parseLanesTile } from "./gemm-lanes.js";
 import { dummyBuffer, vectorViews, workspace } from "./gemm-scratch.js";
-import { SKINNY_MAX_M, SKINNY_ROWS, skinnyGemm, skinnyOk } from "./gemm-skinny.js";
+import { SKINNY_MAX_M, skinnyGemm, skinnyOk, skinnyRowsOk } from "./gemm-skinny.js";
 import {
   dispatchReduce,
   kSplits,
@@ -33,12 +33,12 @@ import {
 } from "./gemm-split-k.js";
 import {
   chooseMatrixTile,
-  directOk,
   MATRIX_TILES,
   type MatrixTile,
   matrixSpec,
   matrixTileDims,
   matrixUnsupportedReason,
+  tileShapeReason,
   tileUnsupportedReason,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
@@ -127,10 +127,7 @@ function choiceValid(c: GemmChoice): boolean {
   if (c.variant === "tiled") return !c.tile || c.tile in TILES;
   if (c.variant === "subgroup-matrix") return !c.matrixTile || c.matrixTile in MATRIX_TILES;
   if (c.variant === "lanes") return !c.lanesTile || parseLanesTile(c.lanesTile) !== null;
-  return (
-    c.variant === "skinny" &&
-    (c.skinnyRows === undefined || (SKINNY_ROWS as readonly number[]).includes(c.skinnyRows))
-  );
+  return c.variant === "skinny" && (c.skinnyRows === undefined || skinnyRowsOk(c.skinnyRows));
 }
 
 /** Whether a tuned choice can serve this call here (its tile exists, fits the shape and the device). */
@@ -143,7 +140,7 @@ function choiceUsable(ctx: GpuContext, c: GemmChoice, a: Tensor, s: GemmShape, o
     a.dtype === "f16" &&
     matrixUnsupportedReason(ctx) === null &&
     tileUnsupportedReason(ctx, tile) === null &&
-    (!tile.multiplesOf16 || directOk(s))
+    tileShapeReason(tile, s) === null
   );
 }
 
@@ -284,13 +281,8 @@ export async function gemm(
     if (inType !== "f16")
       throw new KernelInputError("gemm (subgroup-matrix)", `needs f16 inputs, got ${inType}`);
     const tile = opts.matrixTile ?? chooseMatrixTile(shape);
-    const tileWhy = tileUnsupportedReason(ctx, tile);
+    const tileWhy = tileUnsupportedReason(ctx, tile) ?? tileShapeReason(tile, shape);
     if (tileWhy) throw new KernelInputError("gemm (subgroup-matrix)", tileWhy);
-    if (tile.multiplesOf16 && !directOk(shape))
-      throw new KernelInputError(
-        "gemm (subgroup-matrix)",
-        `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`,
-      );
     split = matrixTileDims(tile);
     const vec = vectorStaging(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
     // C stored straight from the accumulators needs C to hold one whole 16×16 f32 matrix (the

@@ -37,17 +37,17 @@ import type { EpilogueFlags, FusedUpdateParts, GemmShape } from "./gemm-common.j
 import { vectorViews } from "./gemm-scratch.js";
 import {
   chooseMatrixTile,
-  directOk,
   type MatrixTile,
   matrixSpec,
   matrixTile,
   matrixTileDims,
   matrixUnsupportedReason,
+  tileShapeReason,
   tileUnsupportedReason,
   updateBlockLayout,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
-import { tileLoop, vectorStagingTiled } from "./gemm-tiled.js";
+import { tileLoop, tileStagingConsts, vectorStagingTiled } from "./gemm-tiled.js";
 import { checkDistinct, checkTensor, describe, spareBuffer } from "./opcheck.js";
 import { type BindingSpec, type DispatchOptions, dispatch, getProgram, type ProgramSpec } from "./program.js";
 import { checkSgdHyper, SGD_HYPER_UNIFORMS } from "./sgd.js";
@@ -217,20 +217,7 @@ export function portableUpdateSpec(
     shader: "gemm_update",
     includes: ["lib/gemm_load", "lib/gemm_stage", ...parts.includes],
     aliases: { T: inType },
-    consts: {
-      BM: tile.BM,
-      BN: tile.BN,
-      BK: tile.BK,
-      TM: tile.TM,
-      TN: tile.TN,
-      TRANS_A: true,
-      TRANS_B: false,
-      VEC_A: vec.vecA,
-      VEC_B: vec.vecB,
-      PREFETCH: Boolean(tile.vec),
-      DOUBLE_BUF: Boolean(tile.vec && tile.double),
-      ...parts.consts,
-    },
+    consts: { ...tileStagingConsts(tile, vec), TRANS_A: true, TRANS_B: false, ...parts.consts },
     snippets: { TILE_LOOP: tileLoop(), EPILOGUE: portableEpilogue(tile) },
     bindings: [
       { name: "a", access: "read", type: "T" },
@@ -310,13 +297,8 @@ function planKernel(
     // update element by element: the fused tile instead, unless the caller named one.
     if (!options.matrixTile && shape.n % 4 === 0 && !updateBlockLayout(tile, ctx.caps.subgroupMaxSize))
       tile = matrixTile(FUSED_MATRIX_TILE);
-    const tileWhy = tileUnsupportedReason(ctx, tile);
+    const tileWhy = tileUnsupportedReason(ctx, tile) ?? tileShapeReason(tile, shape);
     if (tileWhy) throw new KernelInputError(`${OP} (subgroup-matrix)`, tileWhy);
-    if (tile.multiplesOf16 && !directOk(shape))
-      throw new KernelInputError(
-        `${OP} (subgroup-matrix)`,
-        `tile ${tile.name} needs M, N, K multiples of 16, got ${shape.m}×${shape.n}×${shape.k}`,
-      );
     return { shape, variant, tileName: tile.name, matrix: tile, tuned: eff.tuned };
   }
   if (variant !== "tiled") throw new KernelInputError(OP, `no fused kernel for the ${variant} GEMM`);
