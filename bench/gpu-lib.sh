@@ -23,6 +23,19 @@ gpu_tests() {
   echo "GPU tests rc $?"; grep -E "Test Files|Tests |×" "$w/vitest.log" | head -8
 }
 
+# WRONG_EDIT (a sed expression on WRONG_FILE, default src/kernels/gemm-subgroup-matrix.ts) and
+# WRONG_TESTS (vitest arguments): those tests again with the edit — they should fail — then the
+# file restored. vitest runs the TypeScript sources, so dist is unaffected.
+gpu_wrong_edit() {
+  [ -n "${WRONG_EDIT:-}" ] || return 0
+  local f=${WRONG_FILE:-src/kernels/gemm-subgroup-matrix.ts}
+  cp "$f" "$w/wrong-orig.txt"; sed -i "$WRONG_EDIT" "$f"
+  cmp -s "$f" "$w/wrong-orig.txt" && echo "wrong edit changed nothing in $f"
+  timeout "${WRONG_S:-90}" node node_modules/vitest/vitest.mjs run $WRONG_TESTS > "$w/wrong.log" 2>&1
+  echo "wrong-edit tests rc $? (non-zero expected)"; grep -E "Test Files|Tests |AssertionError" "$w/wrong.log" | head -4
+  cp "$w/wrong-orig.txt" "$f"; gpu_pack
+}
+
 # The decode bench over DECODE_IMAGES images (issue 18's throughput target), with the host's CPU.
 gpu_decode() {
   [ -n "${DECODE_IMAGES:-}" ] || return 0

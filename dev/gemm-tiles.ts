@@ -54,10 +54,29 @@ export const DEV_TILES: Record<string, TileConfig> = {
  * fast). Kind c at 64 deep, b2x2a2x4k64, b4x2a2x4k64 and the 256×128 b4x2a4x4 lost too (1,210 µs
  * at the first product); b2x4a4x4k64 needs more workgroup memory than the device allows.
  * s2x2a4x4: won no tuned product.
+ *
+ * On trial (not yet timed in a GEMM): kind w, b with two k tiles in workgroup memory — one barrier
+ * a k tile instead of two. dev/mma-ceiling.ts on an H100 (2026-12-07): multiply-adds fed from
+ * registers only 540 TFLOP/s, from workgroup memory 360, with a barrier every 16-deep step 150 —
+ * the staged tiles' rate (110–120) is set by their barriers, not by the tensor cores.
+ * w2x4a4x4 does not fit 48 KiB; w1x1a4x4 and w1x2a4x4 make each barrier one or two subgroups'.
  */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4"].map((n) => [n, matrixTile(n)]),
+  [
+    "s2x2a4x4",
+    "b2x2a4x4k64",
+    "c2x2a4x4",
+    "c2x4a4x4",
+    "w2x2a4x4",
+    "w1x2a4x4",
+    "w2x1a4x4",
+    "w2x2a2x4",
+    "w1x1a4x4",
+  ].map((n) => [n, matrixTile(n)]),
 );
+
+/** The double-buffered tiles on trial (kind w), for dev/gpu-tile-try.sh and the GPU tests. */
+export const DEV_DOUBLE_TILES = ["w2x2a4x4", "w1x2a4x4", "w2x1a4x4", "w2x2a2x4", "w1x1a4x4"];
 
 /** Lanes tiles (CPU adapters). */
 export const DEV_LANES_TILES: Record<string, LanesTile> = Object.fromEntries(

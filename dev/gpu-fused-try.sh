@@ -13,14 +13,7 @@ w="$out/fz"; archive=fz.tgz; mkdir -p "$w"
 source bench/gpu-lib.sh
 gpu_enter
 gpu_tests; gpu_pack
-# WRONG_EDIT="sed expression on src/kernels/gemm-subgroup-matrix.ts" + WRONG_TESTS (vitest args):
-# those tests again with the edit (they should fail), then the file restored. dist is unaffected.
-if [ -n "${WRONG_EDIT:-}" ]; then
-  f=src/kernels/gemm-subgroup-matrix.ts; cp "$f" "$w/orig.ts"; sed -i "$WRONG_EDIT" "$f"
-  timeout 90 node node_modules/vitest/vitest.mjs run $WRONG_TESTS > "$w/wrong.log" 2>&1
-  echo "wrong-edit tests rc $? (non-zero expected)"; grep -E "Test Files|Tests " "$w/wrong.log" | head -3
-  cp "$w/orig.ts" "$f"; gpu_pack
-fi
+gpu_wrong_edit
 for run in ${FZ_RUNS:-default}; do
   case $run in
     default) args=(--modes runtime) ;;

@@ -5,7 +5,8 @@
 # old/shaders) — that build's skinny kernel on the same shapes, for a same-card comparison.
 # GPU_TESTS (vitest arguments) runs those tests first (then pack without --no-tests).
 # Here first: npm run build && bash bench/gpu-pack.sh --no-tests (carry [".gpu"]).
-#   [GPU_TESTS="test/kernels/gemm.test.ts"] [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag"]
+#   [GPU_TESTS="test/kernels/gemm.test.ts"] [WRONG_EDIT=… WRONG_TESTS=… (bench/gpu-lib.sh)]
+#   [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag double mma"]
 #   bash dev/gpu-tile-try.sh
 set -uo pipefail
 out=${OUT:-bench/results}
@@ -14,6 +15,7 @@ source bench/gpu-lib.sh
 gpu_enter
 export HALFWATT_TUNE_CACHE=off
 gpu_tests
+gpu_wrong_edit
 try() { # name, timeout, build dir, args…
   local name=$1 limit=$2 build=$3; shift 3
   local t0=$SECONDS
@@ -63,6 +65,17 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
       try frag 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
         --shape '256x1024x150528:bias:relu' --shape '150528x1024x32:tA:f16>f32' \
         --matrix-tiles b2x2a4x4,c2x2a4x4,c2x4a4x4,b2x4a4x4,c2x2a4x4k64 --splits 1,8,16 --samples 3
+      ;;
+    double) # tensor-core tiles with two k tiles in workgroup memory (kind w) against the staged kind b
+      try double-dw 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
+        --shape '150528x1024x32:tA:f16>f32' \
+        --matrix-tiles b2x2a4x4,w2x2a4x4,w1x2a4x4,w2x1a4x4,w2x2a2x4,w1x1a4x4 --splits 1 --samples 3
+      try double-fwd 150 dist --shape '256x1024x150528:bias:relu' --shape '256x2048x150528:bias:relu' \
+        --matrix-tiles b2x4a4x4,b2x2a4x4,w2x2a4x4,w1x2a4x4,w2x1a4x4,w2x2a2x4,w1x1a4x4 --splits 8,16,32,64 --samples 3
+      ;;
+    mma) # the tensor-core path's ceilings: multiply-adds fed from registers, workgroup memory, storage
+      timeout 90 node dist/dev/mma-ceiling.js --wgs 1056 --out "$w/mma.json" > "$w/mma.txt" 2>&1
+      echo "== mma rc $?"; grep -v '^Warning' "$w/mma.txt" | cut -c1-110; gpu_pack
       ;;
   esac
 done

@@ -1,15 +1,19 @@
 // The portable tiled GEMM (shaders/gemm.wgsl) against a float64 reference: every form, odd
 // shapes, long K, every tile variant, f32 and f16, with and without the fused epilogue.
 import { describe, expect, it } from "vitest";
-import { DEV_MATRIX_TILES, DEV_TILES } from "../../dev/gemm-tiles.js";
+import { DEV_DOUBLE_TILES, DEV_MATRIX_TILES, DEV_TILES } from "../../dev/gemm-tiles.js";
+import type { GpuContext } from "../../src/gpu/device.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { roundToF16 } from "../../src/kernels/f16.js";
 import { type GemmVariant, gemm, TILES, type TileConfig } from "../../src/kernels/gemm.js";
 import {
   MATRIX_TILES,
   type MatrixTile,
+  matrixSpec,
   matrixTile,
   matrixUnsupportedReason,
+  matrixWorkgroupBytes,
+  tileSnippets,
   tileUnsupportedReason,
 } from "../../src/kernels/gemm-subgroup-matrix.js";
 import { shaderBody, sync } from "../../src/kernels/program.js";
@@ -328,16 +332,18 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     });
 });
 
-describe("gemm (subgroup-matrix) tiles staged 64 deep and through fragments", () => {
-  // Dev tiles (dev/gemm-tiles.ts), kept right while they are kept at all. k64: K ragged against 64, K ≤
-  // one tile, split-K chunks of whole and part tiles, every form and epilogue. Kind c (multiples
+describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments and double-buffered", () => {
+  // Dev tiles (dev/gemm-tiles.ts), kept right while they are kept at all. k64 and kind w (two
+  // stages): K ragged against the k tile, K ≤ one tile, odd and even numbers of k tiles (which
+  // stage the last one lands in), split-K chunks of whole and part tiles, every form and
+  // epilogue. Kind c (multiples
   // of 16 only): a K that ends half-way into a k tile (48, 1040), edge tiles whose clamped
   // fragments duplicate rows and columns, whole tiles stored straight from the accumulators,
   // split-K.
-  it("k64 and kind-c tiles agree with the reference, every form, split-K and epilogue", async (t) => {
+  it("k64, kind-c and kind-w tiles agree with the reference, every form, split-K and epilogue", async (t) => {
     const why = matrixUnsupportedReason(env.ctx);
     if (why) {
-      console.log(`gemm subgroup-matrix k64 and kind-c tiles: skipped: ${why}`);
+      console.log(`gemm subgroup-matrix k64, kind-c and kind-w tiles: skipped: ${why}`);
       t.skip();
       return;
     }
@@ -348,7 +354,13 @@ describe("gemm (subgroup-matrix) tiles staged 64 deep and through fragments", ()
       [128, 128, 48],
       [256, 256, 96],
     ];
-    for (const tile of [DEV_MATRIX_TILES.b2x2a4x4k64, DEV_MATRIX_TILES.c2x2a4x4, DEV_MATRIX_TILES.c2x4a4x4])
+    const tiles = [
+      ...DEV_DOUBLE_TILES.map((n) => DEV_MATRIX_TILES[n]),
+      DEV_MATRIX_TILES.b2x2a4x4k64,
+      DEV_MATRIX_TILES.c2x2a4x4,
+      DEV_MATRIX_TILES.c2x4a4x4,
+    ];
+    for (const tile of tiles)
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
           const sizes = tile.multiplesOf16 ? multiples : [...STAGED_SIZES, [128, 128, 64]];
@@ -393,10 +405,13 @@ describe("subgroup-matrix tile names", () => {
       direct: true,
       pipelined: false,
       prefetch: false,
+      stages: 1,
       fragmentStaged: false,
       multiplesOf16: true,
       fn: 8,
     });
+    expect(matrixTile("w2x2a4x4")).toMatchObject({ direct: false, prefetch: true, stages: 2, bk: 32 });
+    expect(matrixTile("b2x2a4x4")).toMatchObject({ stages: 1 });
     expect(matrixTile("p1x1a2x2")).toMatchObject({ direct: true, pipelined: true, prefetch: false });
     expect(matrixTile("b2x2a4x4")).toMatchObject({ direct: false, prefetch: true, bk: 32, pad: 8, fn: 16 });
     expect(matrixTile("b2x2a4x4k64")).toMatchObject({ direct: false, prefetch: true, bk: 64, am: 4, an: 4 });
@@ -416,5 +431,63 @@ describe("subgroup-matrix tile names", () => {
     // The array-indexed kinds (m, d) left the registry: their names are no longer tiles.
     expect(() => matrixTile("m1x1a2x2")).toThrow(/not a subgroup-matrix tile name/);
     expect(() => matrixTile("x2x2a4x4")).toThrow(/not a subgroup-matrix tile name/);
+  });
+});
+
+describe("subgroup-matrix workgroup memory", () => {
+  // Expected bytes worked out by hand from the shader's declarations (f16 staging rows padded by
+  // 8 halves, an f32 16×16 scratch per subgroup, the update's blocks and skip flag).
+  it("counts each tile's staging, scratch and update blocks", () => {
+    // b2x4a4x4k64, A not transposed: A 128×(64+8), B 64×(256+8), 8 scratch matrices.
+    expect(matrixWorkgroupBytes(matrixTile("b2x4a4x4k64"), false, null)).toBe(
+      128 * 72 * 2 + 64 * 264 * 2 + 8 * 256 * 4,
+    );
+    // w2x2a4x4 with Aᵀ: two stages of Aᵀ 32×(128+8) and B 32×(128+8), 4 scratch matrices.
+    expect(matrixWorkgroupBytes(matrixTile("w2x2a4x4"), true, null)).toBe(
+      2 * (32 * 136 * 2 + 32 * 136 * 2) + 4 * 256 * 4,
+    );
+    // Direct tiles keep 16 rows of each; the element update adds the skip flag only.
+    expect(matrixWorkgroupBytes(matrixTile("u1x1a4x4"), false, { block: null })).toBe(
+      16 * 16 * 2 + 16 * 64 * 2 + 256 * 4 + 4,
+    );
+    // b2x2a4x4 with the vector update in 16×64 strips: 4 blocks of 16×64 floats.
+    expect(
+      matrixWorkgroupBytes(matrixTile("b2x2a4x4"), true, { block: { urows: 16, uw: 64, passes: 4, uq: 4 } }),
+    ).toBe(32 * 136 * 2 + 32 * 136 * 2 + 4 * 256 * 4 + 4 * 16 * 64 * 4 + 4);
+  });
+
+  it("refuses a tile past the device's limit by name before compiling", () => {
+    const ctx = {
+      adapterName: "test adapter",
+      caps: { subgroupMaxSize: 32 },
+      device: { limits: { maxComputeWorkgroupStorageSize: 49152 } },
+    } as unknown as GpuContext;
+    const flags = {
+      transA: false,
+      transB: false,
+      useBeta: false,
+      hasBias: false,
+      relu: false,
+      splitK: false,
+    };
+    expect(() => matrixSpec(ctx, "f32", matrixTile("b2x4a4x4k64"), flags)).toThrow(
+      /tile b2x4a4x4k64 needs 60416 bytes of workgroup memory; test adapter allows 49152/,
+    );
+    expect(() => matrixSpec(ctx, "f32", matrixTile("w2x2a4x4"), { ...flags, transA: true })).not.toThrow();
+  });
+});
+
+describe("subgroup-matrix double-buffered loop (kind w)", () => {
+  it("stores the next k tile into the other stage, with one barrier a k tile", () => {
+    const loop = tileSnippets(matrixTile("w2x2a4x4"), true, false, false).MAIN_LOOP;
+    const body = loop.slice(loop.indexOf("for (var k0"));
+    expect(body.match(/workgroupBarrier\(\)/g)).toHaveLength(1);
+    expect(body).toMatch(/storeA\(tid, row0, k0 \+ BK, kEnd, 1u - buf\)/);
+    expect(body).toMatch(/subgroupMatrixLoad<[^>]+>, col_major>\(&tileA, aOff \+ kk \* LDA/);
+    expect(body).toMatch(/subgroupMatrixLoad<[^>]+>, row_major>\(&tileB, bOff \+ kk \* LDB/);
+    // The single-stage kind keeps two barriers a k tile and stage 0.
+    const b = tileSnippets(matrixTile("b2x2a4x4"), true, false, false).MAIN_LOOP;
+    expect(b.match(/workgroupBarrier\(\)/g)).toHaveLength(2);
+    expect(b).toMatch(/storeA\(tid, row0, k0, kEnd, 0u\)/);
   });
 });
