@@ -31,8 +31,11 @@ export const DEV_TILES: Record<string, TileConfig> = {
   t128vd: { name: "t128vd", BM: 128, BN: 128, BK: 8, TM: 8, TN: 8, vec: true, double: true },
   t128k16vd: { name: "t128k16vd", BM: 128, BN: 128, BK: 16, TM: 8, TN: 8, vec: true, double: true },
   // Oblong vector tiles, 8 × 4 and 4 × 8 outputs a thread (256 threads): twice t64v's outputs per
-  // workgroup with half t128v's registers, for the f32 fused weight gradient + Adam (t64v now) and
-  // the f32 batch-256 forward (t128v). Not yet timed on a GPU (docs/performance.md, "Next").
+  // workgroup with half t128v's registers, for the f32 fused weight gradient + Adam (t64v) and the
+  // f32 batch-256 forward (t128v). Lost both on an H100 (2026-12-07, bench/results/
+  // h100-2026-12-07f/call1/): forward 256×1024×150528 t64x128v 2,348 µs, t128x64v 2,465 against
+  // t128v 2,140; the fused update at f32/256/1024 t128x64v 3,146 µs, t64x128v 3,080 against t64v
+  // 2,621 (N = 2048: 6,160 / 6,029 against 5,243).
   t128x64v: { name: "t128x64v", BM: 128, BN: 64, BK: 16, TM: 8, TN: 4, vec: true },
   t64x128v: { name: "t64x128v", BM: 64, BN: 128, BK: 16, TM: 4, TN: 8, vec: true },
 };
@@ -62,17 +65,7 @@ export const DEV_TILES: Record<string, TileConfig> = {
  * w2x4a4x4 does not fit 48 KiB; w1x1a4x4 and w1x2a4x4 make each barrier one or two subgroups'.
  */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  [
-    "s2x2a4x4",
-    "b2x2a4x4k64",
-    "c2x2a4x4",
-    "c2x4a4x4",
-    "w2x2a4x4",
-    "w1x2a4x4",
-    "w2x1a4x4",
-    "w2x2a2x4",
-    "w1x1a4x4",
-  ].map((n) => [n, matrixTile(n)]),
+  ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "w2x1a4x4", "w2x2a2x4"].map((n) => [n, matrixTile(n)]),
 );
 
 /** The double-buffered tiles on trial (kind w), for dev/gpu-tile-try.sh and the GPU tests. */

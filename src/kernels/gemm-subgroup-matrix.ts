@@ -119,9 +119,20 @@ function fragmentShares(tile: MatrixTile): { a: number; b: number } {
  * tried on (H100, 2026-12-07) and are in dev/gemm-tiles.ts.
  */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["u1x1a4x4", "p1x1a4x4", "p1x1a2x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x2a4x4", "b2x4a4x4"].map(
-    (n) => [n, matrixTile(n)],
-  ),
+  [
+    "u1x1a4x4",
+    "p1x1a4x4",
+    "p1x1a2x4",
+    "s2x2a2x2",
+    "b1x1a2x2",
+    "b2x2a2x2",
+    "b2x2a4x4",
+    "b2x4a4x4",
+    // On trial for one tune (kind w, two stages); the losers go back to dev/gemm-tiles.ts.
+    "w2x2a4x4",
+    "w1x2a4x4",
+    "w1x1a4x4",
+  ].map((n) => [n, matrixTile(n)]),
 );
 
 /**
