@@ -58,18 +58,17 @@ export const DEV_TILES: Record<string, TileConfig> = {
  * at the first product); b2x4a4x4k64 needs more workgroup memory than the device allows.
  * s2x2a4x4: won no tuned product.
  *
- * On trial (not yet timed in a GEMM): kind w, b with two k tiles in workgroup memory — one barrier
- * a k tile instead of two. dev/mma-ceiling.ts on an H100 (2026-12-07): multiply-adds fed from
- * registers only 540 TFLOP/s, from workgroup memory 360, with a barrier every 16-deep step 150 —
- * the staged tiles' rate (110–120) is set by their barriers, not by the tensor cores.
- * w2x4a4x4 does not fit 48 KiB; w1x1a4x4 and w1x2a4x4 make each barrier one or two subgroups'.
+ * Kind w (b with two k tiles in workgroup memory: one barrier a k tile instead of two), tried on
+ * an H100 (2026-12-07, bench/results/h100-2026-12-07f/call2/) and removed: dev/mma-ceiling.ts had
+ * multiply-adds fed from workgroup memory at 360 TFLOP/s and 150 with a barrier every 16-deep step,
+ * but in the GEMMs the doubled staging arrays cost more than the barrier saved — dW 150528×1024×256
+ * w2x2a4x4 1,341 µs against b2x2a4x4 970 (w2x2a2x4 1,799, w2x1a4x4 2,439, w1x2a4x4 2,476,
+ * w1x1a4x4 2,837), forward 256×1024×150528 w2x2a4x4 926 against b2x4a4x4 679. Its code is at
+ * commit b4c8a12 (kind w in src/kernels/gemm-subgroup-matrix.ts, STAGES in the shader).
  */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "w2x1a4x4", "w2x2a2x4"].map((n) => [n, matrixTile(n)]),
+  ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4"].map((n) => [n, matrixTile(n)]),
 );
-
-/** The double-buffered tiles on trial (kind w), for dev/gpu-tile-try.sh and the GPU tests. */
-export const DEV_DOUBLE_TILES = ["w2x2a4x4", "w1x2a4x4", "w2x1a4x4", "w2x2a2x4", "w1x1a4x4"];
 
 /** Lanes tiles (CPU adapters). */
 export const DEV_LANES_TILES: Record<string, LanesTile> = Object.fromEntries(

@@ -6,7 +6,7 @@
 # GPU_TESTS (vitest arguments) runs those tests first (then pack without --no-tests).
 # Here first: npm run build && bash bench/gpu-pack.sh --no-tests (carry [".gpu"]).
 #   [GPU_TESTS="test/kernels/gemm.test.ts"] [WRONG_EDIT=… WRONG_TESTS=… (bench/gpu-lib.sh)]
-#   [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag double mma"]
+#   [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag mma"]
 #   bash dev/gpu-tile-try.sh
 set -uo pipefail
 out=${OUT:-bench/results}
@@ -65,12 +65,6 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
       try frag 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
         --shape '256x1024x150528:bias:relu' --shape '150528x1024x32:tA:f16>f32' \
         --matrix-tiles b2x2a4x4,c2x2a4x4,c2x4a4x4,b2x4a4x4,c2x2a4x4k64 --splits 1,8,16 --samples 3
-      ;;
-    double) # tensor-core tiles with two k tiles in workgroup memory (kind w) against the staged kind b
-      try double-dw 120 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
-        --matrix-tiles b2x2a4x4,w2x2a4x4,w1x2a4x4,w2x1a4x4,w2x2a2x4,w1x1a4x4 --splits 1 --samples 3
-      try double-fwd 120 dist --shape '256x1024x150528:bias:relu' \
-        --matrix-tiles b2x4a4x4,w2x2a4x4,w1x2a4x4,w1x1a4x4 --splits 16,32 --samples 3
       ;;
     mma) # the tensor-core path's ceilings: multiply-adds fed from registers, workgroup memory, storage
       timeout 90 node dist/dev/mma-ceiling.js --wgs 1056 --out "$w/mma.json" > "$w/mma.txt" 2>&1

@@ -10,12 +10,10 @@
 //     the GPU's caches share them between subgroups), transposes as column-major loads; p loads
 //     the next k step's fragments before this step's multiply-adds. Fragments past the last row
 //     or column are clamped onto the last full one: duplicates the epilogue's bounds check drops.
-//   staged (s, b, w): all threads copy op(A) [BM×BK] and op(B) [BK×BN] into workgroup memory
+//   staged (s, b): all threads copy op(A) [BM×BK] and op(B) [BK×BN] into workgroup memory
 //     (zero-filled past the edges, so any shape works; Aᵀ in its stored order, see LDA), rows
 //     padded by PAD halves against bank conflicts; b fetches the next tile from storage into
-//     registers while the tensor cores work; w does too and keeps two k tiles in workgroup
-//     memory, so each k tile costs one barrier instead of two (a barrier every 16-deep step took
-//     a workgroup-memory-fed multiply from 360 to 150 TFLOP/s on an H100, dev/mma-ceiling.ts).
+//     registers while the tensor cores work.
 //
 // Subgroup-matrix loads and stores need subgroup-uniform offsets: tid / SG_SIZE would be uniform
 // in practice but WGSL's analysis can't prove it, so the subgroup index comes from subgroup_id.
@@ -46,12 +44,8 @@
 const LDA: u32 = select(BK + PAD, BM + PAD, TRANS_A);
 const LDB: u32 = BN + PAD;
 // Direct tiles stage nothing: 16 rows keep the (compiled, unused) staging code in bounds.
-// STAGES k tiles of each: 2 for the double-buffered kind (w), which stores the next k tile into
-// one while the other is multiplied, so one barrier a k tile instead of two; else 1.
-const A_TILE: u32 = select(select(BM, BK, TRANS_A) * LDA, 16u * LDA, DIRECT);
-const B_TILE: u32 = select(BK * LDB, 16u * LDB, DIRECT);
-var<workgroup> tileA: array<T, STAGES * A_TILE>;
-var<workgroup> tileB: array<T, STAGES * B_TILE>;
+var<workgroup> tileA: array<T, select(select(BM, BK, TRANS_A) * LDA, 16u * LDA, DIRECT)>;
+var<workgroup> tileB: array<T, select(BK * LDB, 16u * LDB, DIRECT)>;
 var<workgroup> scratch: array<f32, NUM_SG * 16u * FN>;
 
 // 16-byte chunks each thread fetches per staged tile (registers between fetch and store).
@@ -119,9 +113,8 @@ fn fetchB(tid: u32, col0: u32, k0: u32, kEnd: u32) {
   }
 }
 
-// Registers → workgroup memory (VEC_A), or element by element from storage; into stage `buf`.
-fn storeA(tid: u32, row0: u32, k0: u32, kEnd: u32, buf: u32) {
-  let base = buf * A_TILE;
+// Registers → workgroup memory (VEC_A), or element by element from storage.
+fn storeA(tid: u32, row0: u32, k0: u32, kEnd: u32) {
   if (VEC_A) {
     for (var i = 0u; i < CHUNKS_A; i++) {
       let l = tid + i * WG_X;
@@ -129,20 +122,19 @@ fn storeA(tid: u32, row0: u32, k0: u32, kEnd: u32, buf: u32) {
       let mk = chunkA(l);
       let h = halves(fetchedA[i]);
       for (var e = 0u; e < 8u; e++) {
-        if (TRANS_A) { tileA[base + tileAAt(mk.x + e, mk.y)] = h[e]; } else { tileA[base + tileAAt(mk.x, mk.y + e)] = h[e]; }
+        if (TRANS_A) { tileA[tileAAt(mk.x + e, mk.y)] = h[e]; } else { tileA[tileAAt(mk.x, mk.y + e)] = h[e]; }
       }
     }
   } else {
     for (var l = tid; l < BM * BK; l += WG_X) {
       var m: u32; var k: u32;
       if (TRANS_A) { k = l / BM; m = l % BM; } else { m = l / BK; k = l % BK; }
-      tileA[base + tileAAt(m, k)] = loadA(row0 + m, k0 + k, kEnd);
+      tileA[tileAAt(m, k)] = loadA(row0 + m, k0 + k, kEnd);
     }
   }
 }
 
-fn storeB(tid: u32, col0: u32, k0: u32, kEnd: u32, buf: u32) {
-  let base = buf * B_TILE;
+fn storeB(tid: u32, col0: u32, k0: u32, kEnd: u32) {
   if (VEC_B) {
     for (var i = 0u; i < CHUNKS_B; i++) {
       let l = tid + i * WG_X;
@@ -150,14 +142,14 @@ fn storeB(tid: u32, col0: u32, k0: u32, kEnd: u32, buf: u32) {
       let kn = chunkB(l);
       let h = halves(fetchedB[i]);
       for (var e = 0u; e < 8u; e++) {
-        if (TRANS_B) { tileB[base + (kn.x + e) * LDB + kn.y] = h[e]; } else { tileB[base + kn.x * LDB + kn.y + e] = h[e]; }
+        if (TRANS_B) { tileB[(kn.x + e) * LDB + kn.y] = h[e]; } else { tileB[kn.x * LDB + kn.y + e] = h[e]; }
       }
     }
   } else {
     for (var l = tid; l < BK * BN; l += WG_X) {
       var n: u32; var k: u32;
       if (TRANS_B) { n = l / BK; k = l % BK; } else { k = l / BN; n = l % BN; }
-      tileB[base + k * LDB + n] = loadB(k0 + k, col0 + n, kEnd);
+      tileB[k * LDB + n] = loadB(k0 + k, col0 + n, kEnd);
     }
   }
 }

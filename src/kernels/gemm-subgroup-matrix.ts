@@ -33,11 +33,6 @@ export interface MatrixTile {
   /** Staged: fetch the next tile from storage into registers while this one is multiplied. */
   prefetch: boolean;
   /**
-   * Staged k tiles held in workgroup memory: 2 for kind w (the next one stored while this one is
-   * multiplied: one barrier a k tile instead of two), else 1.
-   */
-  stages: 1 | 2;
-  /**
    * Staged through fragments (kind c): each subgroup loads its share of the k tile's fragments
    * straight from storage (the next tile's ahead) and stores them into workgroup memory with
    * subgroupMatrixStore, instead of 16-byte words stored there one half at a time.
@@ -55,7 +50,6 @@ export interface MatrixTile {
  * a staged tile 64 deep (half the barriers and staging rounds per multiply-add; default 32):
  *   u = direct from storage; p = direct, next step's fragments loaded ahead;
  *   s = staged in workgroup memory, 32 deep; b = staged, next tile fetched ahead into registers;
- *   w = as b, with two k tiles in workgroup memory: the next stored while this one is multiplied;
  *   c = staged through fragments: loaded from storage a tile ahead, stored with
  *       subgroupMatrixStore (M, N, K multiples of 16; the subgroups share a tile's fragments
  *       evenly, which the name must allow).
@@ -64,7 +58,7 @@ export interface MatrixTile {
  * fragments indexed in loops were 2.5–3× slower; those tiles are recorded in docs/performance.md).
  */
 export function matrixTile(name: string): MatrixTile {
-  const m = /^([upsbcw])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
+  const m = /^([upsbc])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
   if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
   const kind = m[1];
   const direct = kind === "u" || kind === "p";
@@ -83,8 +77,7 @@ export function matrixTile(name: string): MatrixTile {
     pad: direct ? 0 : 8,
     direct,
     pipelined: kind === "p",
-    prefetch: kind === "b" || kind === "w",
-    stages: kind === "w" ? 2 : 1,
+    prefetch: kind === "b",
     fragmentStaged: kind === "c",
     multiplesOf16: direct || kind === "c",
     fn: m[6] ? 8 : 16,
@@ -119,20 +112,9 @@ function fragmentShares(tile: MatrixTile): { a: number; b: number } {
  * tried on (H100, 2026-12-07) and are in dev/gemm-tiles.ts.
  */
 export const MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  [
-    "u1x1a4x4",
-    "p1x1a4x4",
-    "p1x1a2x4",
-    "s2x2a2x2",
-    "b1x1a2x2",
-    "b2x2a2x2",
-    "b2x2a4x4",
-    "b2x4a4x4",
-    // On trial for one tune (kind w, two stages); the losers go back to dev/gemm-tiles.ts.
-    "w2x2a4x4",
-    "w1x2a4x4",
-    "w1x1a4x4",
-  ].map((n) => [n, matrixTile(n)]),
+  ["u1x1a4x4", "p1x1a4x4", "p1x1a2x4", "s2x2a2x2", "b1x1a2x2", "b2x2a2x2", "b2x2a4x4", "b2x4a4x4"].map(
+    (n) => [n, matrixTile(n)],
+  ),
 );
 
 /**
@@ -193,34 +175,6 @@ export function tileSnippets(
     ];
   } else if (tile.fragmentStaged) {
     loop = fragmentStagedLoop(tile, transA, transB, L, R, mma);
-  } else if (tile.stages === 2) {
-    // Iteration t multiplies stage `buf` and stores the next k tile into the other, which every
-    // thread finished reading before the previous iteration's barrier.
-    const inner = stagedMultiply(tile, transA, L, R, mma, false, true);
-    loop = [
-      "fetchA(tid, row0, kBegin, kEnd);",
-      "fetchB(tid, col0, kBegin, kEnd);",
-      "storeA(tid, row0, kBegin, kEnd, 0u);",
-      "storeB(tid, col0, kBegin, kEnd, 0u);",
-      "workgroupBarrier();",
-      "var buf = 0u;",
-      "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
-      "  let more = k0 + BK < kEnd;",
-      "  if (more) {",
-      "    fetchA(tid, row0, k0 + BK, kEnd);",
-      "    fetchB(tid, col0, k0 + BK, kEnd);",
-      "  }",
-      "  let aOff = buf * A_TILE;",
-      "  let bOff = buf * B_TILE;",
-      ...inner.map((x) => `  ${x}`),
-      "  if (more) {",
-      "    storeA(tid, row0, k0 + BK, kEnd, 1u - buf);",
-      "    storeB(tid, col0, k0 + BK, kEnd, 1u - buf);",
-      "  }",
-      "  workgroupBarrier();",
-      "  buf = 1u - buf;",
-      "}",
-    ];
   } else {
     const inner = stagedMultiply(tile, transA, L, R, mma, false);
     loop = tile.prefetch
@@ -228,8 +182,8 @@ export function tileSnippets(
           "fetchA(tid, row0, kBegin, kEnd);",
           "fetchB(tid, col0, kBegin, kEnd);",
           "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
-          "  storeA(tid, row0, k0, kEnd, 0u);",
-          "  storeB(tid, col0, k0, kEnd, 0u);",
+          "  storeA(tid, row0, k0, kEnd);",
+          "  storeB(tid, col0, k0, kEnd);",
           "  workgroupBarrier();",
           "  if (k0 + BK < kEnd) {",
           "    fetchA(tid, row0, k0 + BK, kEnd);",
@@ -243,8 +197,8 @@ export function tileSnippets(
           "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
           "  fetchA(tid, row0, k0, kEnd);",
           "  fetchB(tid, col0, k0, kEnd);",
-          "  storeA(tid, row0, k0, kEnd, 0u);",
-          "  storeB(tid, col0, k0, kEnd, 0u);",
+          "  storeA(tid, row0, k0, kEnd);",
+          "  storeB(tid, col0, k0, kEnd);",
           "  workgroupBarrier();",
           ...inner.map((x) => `  ${x}`),
           "  workgroupBarrier();",
@@ -276,7 +230,6 @@ export function tileSnippets(
  * A staged tile's multiply of the k tile in workgroup memory, 16 deep at a time: each subgroup's
  * fragments of A and B loaded from the tile, then its multiply-adds. `stopAtKEnd`: steps at or
  * past this split's kEnd are skipped (the fragment-staged kind, whose k tiles are not zero-filled).
- * `staged`: read the stage at aOff / bOff (the double-buffered kind's loop defines them).
  */
 function stagedMultiply(
   tile: MatrixTile,
@@ -285,24 +238,21 @@ function stagedMultiply(
   R: string,
   mma: string[],
   stopAtKEnd: boolean,
-  staged = false,
 ): string[] {
   const I = [...Array(tile.am).keys()];
   const J = [...Array(tile.an).keys()];
-  const aOff = staged ? "aOff + " : "";
-  const bOff = staged ? "bOff + " : "";
   return [
     "for (var kk = 0u; kk < BK; kk += 16u) {",
     ...(stopAtKEnd ? ["  if (k0 + kk >= kEnd) { break; }"] : []),
     // Aᵀ is staged in its stored order, k-major (the shader's LDA): its fragments load column-major.
     ...I.map((i) =>
       transA
-        ? `  let l${i} = subgroupMatrixLoad<${L}, col_major>(&tileA, ${aOff}kk * LDA + sgRow + ${i * 16}u, LDA);`
-        : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, ${aOff}(sgRow + ${i * 16}u) * LDA + kk, LDA);`,
+        ? `  let l${i} = subgroupMatrixLoad<${L}, col_major>(&tileA, kk * LDA + sgRow + ${i * 16}u, LDA);`
+        : `  let l${i} = subgroupMatrixLoad<${L}, row_major>(&tileA, (sgRow + ${i * 16}u) * LDA + kk, LDA);`,
     ),
     ...J.map(
       (j) =>
-        `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, ${bOff}kk * LDB + sgCol + ${j * tile.fn}u, LDB);`,
+        `  let r${j} = subgroupMatrixLoad<${R}, row_major>(&tileB, kk * LDB + sgCol + ${j * tile.fn}u, LDB);`,
     ),
     ...mma.map((x) => `  ${x}`),
     "}",
@@ -574,7 +524,6 @@ export function matrixSpec(
       FN: tile.fn,
       BK: tile.bk,
       PAD: tile.pad,
-      STAGES: tile.stages,
       VEC_A: vec.vecA,
       VEC_B: vec.vecB,
       DIRECT: tile.direct,
@@ -600,8 +549,8 @@ export function matrixSpec(
 }
 
 /**
- * Bytes of workgroup memory a tile's shader declares (gemm_subgroup_matrix.wgsl): its STAGES
- * staged k tiles of A and B (f16, rows padded by PAD; 16 rows for the direct kinds), the f32
+ * Bytes of workgroup memory a tile's shader declares (gemm_subgroup_matrix.wgsl): its staged k
+ * tiles of A and B (f16, rows padded by PAD; 16 rows for the direct kinds), the f32
  * epilogue scratch, and with the vector update epilogue its blocks and the skip flag. Checked
  * before compiling, so a tile too big for the device is refused by name, not at pipeline creation.
  */
@@ -620,7 +569,7 @@ export function matrixWorkgroupBytes(
   const scratch = numSg * 16 * tile.fn * 4;
   const block = update?.block;
   const updateBytes = update ? (block ? numSg * block.urows * block.uw * 4 : 0) + 4 : 0;
-  return tile.stages * (aTile + bTile) * 2 + scratch + updateBytes;
+  return (aTile + bTile) * 2 + scratch + updateBytes;
 }
 
 /** Whether this device can run the kernel: an f16→f32 16×16×16 config and a fixed subgroup size. */

@@ -1,7 +1,7 @@
 // The portable tiled GEMM (shaders/gemm.wgsl) against a float64 reference: every form, odd
 // shapes, long K, every tile variant, f32 and f16, with and without the fused epilogue.
 import { describe, expect, it } from "vitest";
-import { DEV_DOUBLE_TILES, DEV_MATRIX_TILES, DEV_TILES } from "../../dev/gemm-tiles.js";
+import { DEV_MATRIX_TILES, DEV_TILES } from "../../dev/gemm-tiles.js";
 import type { GpuContext } from "../../src/gpu/device.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { roundToF16 } from "../../src/kernels/f16.js";
@@ -13,7 +13,6 @@ import {
   matrixTile,
   matrixUnsupportedReason,
   matrixWorkgroupBytes,
-  tileSnippets,
   tileUnsupportedReason,
 } from "../../src/kernels/gemm-subgroup-matrix.js";
 import { shaderBody, sync } from "../../src/kernels/program.js";
@@ -332,35 +331,19 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     });
 });
 
-describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments and double-buffered", () => {
-  // Dev tiles (dev/gemm-tiles.ts), kept right while they are kept at all. k64 and kind w (two
-  // stages): K ragged against the k tile, K ≤ one tile, odd and even numbers of k tiles (which
-  // stage the last one lands in), split-K chunks of whole and part tiles, every form and
-  // epilogue. Kind c (multiples
+describe("gemm (subgroup-matrix) tiles staged 64 deep and through fragments", () => {
+  // Dev tiles (dev/gemm-tiles.ts), kept right while they are kept at all. k64: K ragged against 64, K ≤
+  // one tile, split-K chunks of whole and part tiles, every form and epilogue. Kind c (multiples
   // of 16 only): a K that ends half-way into a k tile (48, 1040), edge tiles whose clamped
   // fragments duplicate rows and columns, whole tiles stored straight from the accumulators,
   // split-K.
-  it("k64, kind-c and kind-w tiles agree with the reference, every form, split-K and epilogue", async (t) => {
+  it("k64 and kind-c tiles agree with the reference, every form, split-K and epilogue", async (t) => {
     const why = matrixUnsupportedReason(env.ctx);
     if (why) {
-      console.log(`gemm subgroup-matrix k64, kind-c and kind-w tiles: skipped: ${why}`);
+      console.log(`gemm subgroup-matrix k64 and kind-c tiles: skipped: ${why}`);
       t.skip();
       return;
     }
-    await devTilesAgree([DEV_MATRIX_TILES.b2x2a4x4k64, DEV_MATRIX_TILES.c2x2a4x4, DEV_MATRIX_TILES.c2x4a4x4]);
-  });
-
-  it("kind-w tiles (two stages) agree with the reference, every form, split-K and epilogue", async (t) => {
-    const why = matrixUnsupportedReason(env.ctx);
-    if (why) {
-      console.log(`gemm subgroup-matrix kind-w tiles: skipped: ${why}`);
-      t.skip();
-      return;
-    }
-    await devTilesAgree(DEV_DOUBLE_TILES.map((n) => MATRIX_TILES[n] ?? DEV_MATRIX_TILES[n]));
-  });
-
-  async function devTilesAgree(tiles: MatrixTile[]) {
     const multiples = [
       [16, 16, 16],
       [48, 80, 272],
@@ -368,7 +351,7 @@ describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments and dou
       [128, 128, 48],
       [256, 256, 96],
     ];
-    for (const tile of tiles)
+    for (const tile of [DEV_MATRIX_TILES.b2x2a4x4k64, DEV_MATRIX_TILES.c2x2a4x4, DEV_MATRIX_TILES.c2x4a4x4])
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
           const sizes = tile.multiplesOf16 ? multiples : [...STAGED_SIZES, [128, 128, 64]];
@@ -386,7 +369,7 @@ describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments and dou
             });
           else await stagedOddCase(f, outT, tile);
         }
-  }
+  });
 });
 
 describe("subgroup-matrix shader generation", () => {
@@ -413,13 +396,10 @@ describe("subgroup-matrix tile names", () => {
       direct: true,
       pipelined: false,
       prefetch: false,
-      stages: 1,
       fragmentStaged: false,
       multiplesOf16: true,
       fn: 8,
     });
-    expect(matrixTile("w2x2a4x4")).toMatchObject({ direct: false, prefetch: true, stages: 2, bk: 32 });
-    expect(matrixTile("b2x2a4x4")).toMatchObject({ stages: 1 });
     expect(matrixTile("p1x1a2x2")).toMatchObject({ direct: true, pipelined: true, prefetch: false });
     expect(matrixTile("b2x2a4x4")).toMatchObject({ direct: false, prefetch: true, bk: 32, pad: 8, fn: 16 });
     expect(matrixTile("b2x2a4x4k64")).toMatchObject({ direct: false, prefetch: true, bk: 64, am: 4, an: 4 });
@@ -450,9 +430,9 @@ describe("subgroup-matrix workgroup memory", () => {
     expect(matrixWorkgroupBytes(matrixTile("b2x4a4x4k64"), false, null)).toBe(
       128 * 72 * 2 + 64 * 264 * 2 + 8 * 256 * 4,
     );
-    // w2x2a4x4 with Aᵀ: two stages of Aᵀ 32×(128+8) and B 32×(128+8), 4 scratch matrices.
-    expect(matrixWorkgroupBytes(matrixTile("w2x2a4x4"), true, null)).toBe(
-      2 * (32 * 136 * 2 + 32 * 136 * 2) + 4 * 256 * 4,
+    // b2x2a4x4 with Aᵀ: Aᵀ 32×(128+8) and B 32×(128+8), 4 scratch matrices.
+    expect(matrixWorkgroupBytes(matrixTile("b2x2a4x4"), true, null)).toBe(
+      32 * 136 * 2 + 32 * 136 * 2 + 4 * 256 * 4,
     );
     // Direct tiles keep 16 rows of each; the element update adds the skip flag only.
     expect(matrixWorkgroupBytes(matrixTile("u1x1a4x4"), false, { block: null })).toBe(
@@ -481,21 +461,6 @@ describe("subgroup-matrix workgroup memory", () => {
     expect(() => matrixSpec(ctx, "f32", matrixTile("b2x4a4x4k64"), flags)).toThrow(
       /tile b2x4a4x4k64 needs 60416 bytes of workgroup memory; test adapter allows 49152/,
     );
-    expect(() => matrixSpec(ctx, "f32", matrixTile("w2x2a4x4"), { ...flags, transA: true })).not.toThrow();
-  });
-});
-
-describe("subgroup-matrix double-buffered loop (kind w)", () => {
-  it("stores the next k tile into the other stage, with one barrier a k tile", () => {
-    const loop = tileSnippets(matrixTile("w2x2a4x4"), true, false, false).MAIN_LOOP;
-    const body = loop.slice(loop.indexOf("for (var k0"));
-    expect(body.match(/workgroupBarrier\(\)/g)).toHaveLength(1);
-    expect(body).toMatch(/storeA\(tid, row0, k0 \+ BK, kEnd, 1u - buf\)/);
-    expect(body).toMatch(/subgroupMatrixLoad<[^>]+>, col_major>\(&tileA, aOff \+ kk \* LDA/);
-    expect(body).toMatch(/subgroupMatrixLoad<[^>]+>, row_major>\(&tileB, bOff \+ kk \* LDB/);
-    // The single-stage kind keeps two barriers a k tile and stage 0.
-    const b = tileSnippets(matrixTile("b2x2a4x4"), true, false, false).MAIN_LOOP;
-    expect(b.match(/workgroupBarrier\(\)/g)).toHaveLength(2);
-    expect(b).toMatch(/storeA\(tid, row0, k0, kEnd, 0u\)/);
+    expect(() => matrixSpec(ctx, "f32", matrixTile("b2x2a4x4k64"), flags)).not.toThrow();
   });
 });
