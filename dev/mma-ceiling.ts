@@ -3,12 +3,15 @@
 // what each way of feeding it costs. Every tile of gemm_subgroup_matrix.wgsl sits at 80–120
 // TFLOP/s on an H100 whatever its shape (docs/performance.md); this says whether that is the
 // instruction path Dawn's SPIR-V becomes, or the staging around it.
-//   node dist/dev/mma-ceiling.js [--iters 1024] [--wgs 1056] [--samples 5] [--out FILE]
+//   node dist/dev/mma-ceiling.js [--iters 1024] [--wgs 1056] [--samples 5] [--only PREFIX,…] [--out FILE]
+//   node dist/dev/mma-ceiling.js --print KIND   (the WGSL of that kind's default variant; no GPU)
 // Kinds (each subgroup owns AM×AN accumulators of 16×FN, FN = 16 or 8):
 //   regs   fragments loaded once, then only multiply-adds: the instruction path's ceiling
 //   wg     fragments loaded from workgroup memory every 16-deep step (no barriers): staged reads
 //   wgbar  as wg with a workgroupBarrier every step (or every 2 or 4): what the staged tiles'
 //          two barriers per 32-deep tile cost on top, and one (kind w), and with fewer subgroups
+//   wgpf   as wgbar, each step's fragments loaded one step ahead (into registers while the
+//          previous step's multiply-adds run)
 //   glob   fragments loaded from a small storage buffer (cache-resident) every step: the direct
 //          tiles' reads without DRAM
 // A and B are all ones, so each f32 accumulator element must end at 16 · iters (checked: a
@@ -24,13 +27,14 @@ const { values } = parseArgs({
     wgs: { type: "string", default: "1056" },
     samples: { type: "string", default: "5" },
     only: { type: "string" },
+    print: { type: "string" },
     out: { type: "string" },
   },
 });
 const iters = Number(values.iters);
 const samples = Number(values.samples);
 
-type Kind = "regs" | "wg" | "wgbar" | "glob";
+type Kind = "regs" | "wg" | "wgbar" | "wgpf" | "glob";
 interface Variant {
   kind: Kind;
   am: number;
@@ -45,7 +49,7 @@ interface Variant {
 }
 
 function name(v: Variant): string {
-  return `${v.kind} sg${v.numSg} a${v.am}x${v.an}${v.fn === 8 ? " 16x8" : ""} ${v.acc}${v.kind.startsWith("wg") ? ` pad${v.pad}` : ""}${v.kind === "wgbar" ? ` every${v.barEvery}` : ""} wgs${v.wgs}`;
+  return `${v.kind} sg${v.numSg} a${v.am}x${v.an}${v.fn === 8 ? " 16x8" : ""} ${v.acc}${v.kind.startsWith("wg") ? ` pad${v.pad}` : ""}${v.kind === "wgbar" || v.kind === "wgpf" ? ` every${v.barEvery}` : ""} wgs${v.wgs}`;
 }
 
 /** The WGSL of one variant. Workgroup arrays: A as [NUM_SG·AM·16 rows][32 + PAD], B as [32][NUM_SG·AN·FN + PAD]. */
@@ -92,6 +96,25 @@ function source(v: Variant, sgSize: number): string {
       ...mma.map((x) => `  ${x}`),
       "}",
     ];
+  } else if (v.kind === "wgpf") {
+    const ahead = (k: string, decl: string, prefix: string) =>
+      loadsWg.map((x) =>
+        x
+          .replace("let ", decl)
+          .replace(/^(\w+ )(\w+)/, `$1${prefix}$2`)
+          .replace(/\bkk\b/g, k),
+      );
+    body = [
+      ...ahead("0u", "var ", ""),
+      "for (var it = 0u; it < params.iters; it++) {",
+      "  let kn = ((it + 1u) & 1u) * 16u;",
+      ...ahead("kn", "let ", "n").map((x) => `  ${x}`),
+      ...mma.map((x) => `  ${x}`),
+      ...I.map((i) => `  l${i} = nl${i};`),
+      ...J.map((j) => `  r${j} = nr${j};`),
+      `  if (it % ${v.barEvery}u == ${v.barEvery - 1}u) { workgroupBarrier(); }`,
+      "}",
+    ];
   } else {
     body = [
       "for (var it = 0u; it < params.iters; it++) {",
@@ -133,6 +156,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
 }
 
+if (values.print) {
+  const kind = values.print as Kind;
+  const v: Variant = { kind, am: 4, an: 4, numSg: 4, fn: 16, acc: "f32", pad: 8, wgs: 1, barEvery: 2 };
+  console.log(source(v, 32));
+  process.exit(0);
+}
 const ctx = await openDevice();
 if (!ctx.caps.subgroupMatrix) throw new Error(`mma-ceiling: ${ctx.adapterName} has no subgroup matrices`);
 const configs = (ctx.adapter.info as unknown as { subgroupMatrixConfigs?: Record<string, unknown>[] })
@@ -178,6 +207,8 @@ add({ kind: "wgbar", numSg: 2 });
 add({ kind: "wgbar", numSg: 1 });
 add({ kind: "wgbar", numSg: 2, barEvery: 2 });
 add({ kind: "wg", numSg: 1 });
+add({ kind: "wgpf" });
+add({ kind: "wgpf", barEvery: 2 });
 add({ kind: "glob" });
 add({ kind: "glob", am: 2, an: 2 });
 const only = values.only?.split(",");
