@@ -63,14 +63,15 @@ function source(v: Variant, sgSize: number): string {
   const lda = 32 + v.pad;
   const ldb = v.numSg * v.an * v.fn + v.pad;
   const rowsA = v.numSg * v.am * 16;
-  const loadsWg = [
+  /** Fragments of the 16-deep step at `k` from workgroup memory, declared `decl`, named with `prefix`. */
+  const wgLoads = (k: string, decl = "let ", prefix = "") => [
     ...I.map(
       (i) =>
-        `let l${i} = subgroupMatrixLoad<${L}, row_major>(&wa, (sg * ${v.am * 16}u + ${i * 16}u) * LDA + kk, LDA);`,
+        `${decl}${prefix}l${i} = subgroupMatrixLoad<${L}, row_major>(&wa, (sg * ${v.am * 16}u + ${i * 16}u) * LDA + ${k}, LDA);`,
     ),
     ...J.map(
       (j) =>
-        `let r${j} = subgroupMatrixLoad<${R}, row_major>(&wb, kk * LDB + sg * ${v.an * v.fn}u + ${j * v.fn}u, LDB);`,
+        `${decl}${prefix}r${j} = subgroupMatrixLoad<${R}, row_major>(&wb, ${k} * LDB + sg * ${v.an * v.fn}u + ${j * v.fn}u, LDB);`,
     ),
   ];
   // glob: A rows of 32 halves (k alternates between the two 16-wide halves), B rows of 64·FN.
@@ -97,18 +98,11 @@ function source(v: Variant, sgSize: number): string {
       "}",
     ];
   } else if (v.kind === "wgpf") {
-    const ahead = (k: string, decl: string, prefix: string) =>
-      loadsWg.map((x) =>
-        x
-          .replace("let ", decl)
-          .replace(/^(\w+ )(\w+)/, `$1${prefix}$2`)
-          .replace(/\bkk\b/g, k),
-      );
     body = [
-      ...ahead("0u", "var ", ""),
+      ...wgLoads("0u", "var "),
       "for (var it = 0u; it < params.iters; it++) {",
       "  let kn = ((it + 1u) & 1u) * 16u;",
-      ...ahead("kn", "let ", "n").map((x) => `  ${x}`),
+      ...wgLoads("kn", "let ", "n").map((x) => `  ${x}`),
       ...mma.map((x) => `  ${x}`),
       ...I.map((i) => `  l${i} = nl${i};`),
       ...J.map((j) => `  r${j} = nr${j};`),
@@ -119,7 +113,7 @@ function source(v: Variant, sgSize: number): string {
     body = [
       "for (var it = 0u; it < params.iters; it++) {",
       "  let kk = (it & 1u) * 16u;",
-      ...(v.kind === "glob" ? loadsGlob : loadsWg).map((x) => `  ${x}`),
+      ...(v.kind === "glob" ? loadsGlob : wgLoads("kk")).map((x) => `  ${x}`),
       ...mma.map((x) => `  ${x}`),
       ...(v.kind === "wgbar"
         ? [`  if (it % ${v.barEvery}u == ${v.barEvery - 1}u) { workgroupBarrier(); }`]

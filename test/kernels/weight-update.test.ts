@@ -226,8 +226,9 @@ describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in
       },
     ],
     [
-      // The dev tile for the f32 fused update at batch 256 (docs/performance.md, "Next"): 8 × 4
-      // outputs a thread, M past one 128-row tile, N past one 64-column tile.
+      // A dev tile tried for the f32 fused update at batch 256 (lost on an H100, dev/gemm-tiles.ts;
+      // kept right while it stays there): 8 × 4 outputs a thread, M past one 128-row tile, N past
+      // one 64-column tile.
       "Adam t=2, S=1, oblong 8×4 vector tile (dev), 16-byte slots",
       {
         k: 37,
