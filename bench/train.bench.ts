@@ -10,19 +10,23 @@
 //            Adam and the non-finite check per tensor (the baseline the runtime must beat);
 //   fused:   the same with the fused weight gradient + optimizer at every batch
 //            (fuseFirstLayerUpdate true; slower for mixed/256 on the H200, docs/performance.md);
+//   overlap: unfused, with the first layer's optimizer step overlapped beside its weight gradient
+//            (overlapFirstLayerUpdate, weight-grad-overlap.ts), once per --overlap-chunks count
+//            (rows named overlap2, overlap4, …);
 // and a per-kernel profile of one runtime step (timestamp queries, one pass per dispatch) with
 // each kernel's minimum traffic and FLOPs (kernelTable), and, with --ceilings, a 1 GiB
 // device-to-device copy and the slab Adam over the first layer's parameters in the same call.
 // The PyTorch peer (bench/peers/torch_mlp.py) runs beside it in bench/gpu-run.sh.
 //   node dist/bench/train.bench.js --configs f32:32:1024,mixed:256:1024 --seconds 10 --out FILE
-//     [--modes runtime,unfused,fused,naive] [--ceilings] [--fused-tile NAME]
+//     [--modes runtime,unfused,fused,overlap,naive] [--overlap-chunks 2,4,8] [--ceilings]
+//     [--fused-tile NAME]
 import { writeFileSync } from "node:fs";
 import { DEV_TILES } from "../dev/gemm-tiles.js";
 import { type GpuContext, openDevice } from "../src/gpu/device.js";
 import { adam } from "../src/kernels/adam.js";
 import { biasGrad } from "../src/kernels/bias-grad.js";
 import { gemm, TILES } from "../src/kernels/gemm.js";
-import { matrixTile } from "../src/kernels/gemm-subgroup-matrix.js";
+import { matrixTile, OVERLAP_OP } from "../src/kernels/gemm-subgroup-matrix.js";
 import { imageNormalize } from "../src/kernels/image-normalize.js";
 import { nonfinite } from "../src/kernels/nonfinite.js";
 import { reluBackward } from "../src/kernels/relu-backward.js";
@@ -72,6 +76,7 @@ const fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"] = !fusedTileName
   : fusedPortable
     ? { variant: "tiled", tile: fusedPortable }
     : { variant: "subgroup-matrix", matrixTile: matrixTile(fusedTileName) };
+const overlapChunks = opt("overlap-chunks", "4").split(",").map(Number);
 const ceilings = args.includes("--ceilings");
 const out = opt("out", "");
 const MEAN = [0.5, 0.5, 0.5] as const;
@@ -185,7 +190,8 @@ function kernelTable(
   rows: { kernel: string; us: number }[],
   c: Cfg,
   inputs: number,
-  fusedParams: number,
+  /** Layer 0's weights where its update is fused or overlapped (not in the slab Adam), else 0. */
+  firstParams: number,
   restParams: number,
 ): KernelRow[] {
   const e = c.precision === "mixed" ? 2 : 4;
@@ -207,8 +213,9 @@ function kernelTable(
     let role = k;
     let bytes = 0;
     let flops = 0;
-    if (k.startsWith("gemm_splitk_reduce") && out.length) {
-      const last = out[out.length - 1];
+    // A split-K reduction joins its GEMM; the overlapped update's dispatches join each other.
+    const last = out[out.length - 1];
+    if (last && (k.startsWith("gemm_splitk_reduce") || (k.startsWith(OVERLAP_OP) && last.kernel === k))) {
       last.us += r.us;
       continue;
     }
@@ -216,7 +223,12 @@ function kernelTable(
       [role, bytes, flops] = gemms[g++] ?? [k, 0, 0];
     } else if (k.startsWith("weight_grad_update")) {
       role = "weight gradient layer 0 + optimizer";
-      bytes = (B * I + B * N) * e + fusedParams * (24 + copy);
+      bytes = (B * I + B * N) * e + firstParams * (24 + copy);
+      flops = 2 * B * I * N;
+    } else if (k.startsWith(OVERLAP_OP)) {
+      // dW written and read back once, beside the optimizer's own traffic.
+      role = "weight gradient layer 0 ‖ optimizer";
+      bytes = (B * I + B * N) * e + firstParams * (4 + 4 + 24 + copy);
       flops = 2 * B * I * N;
     } else if (k.startsWith("batch_input")) {
       role = "batch input (u8 → normalised)";
@@ -369,13 +381,25 @@ async function main() {
   const ceilingRow = ceilings
     ? await measureCeilings(ctx, size * size * 3 * 1024 + 1024 * (1 + classes) + classes)
     : null;
-  // Each step kind asked for (naive is composed beside the unfused model's tensors).
+  // Each step kind asked for (naive is composed beside the unfused model's tensors), the
+  // overlapped one once per chunk count.
   const FUSE = { runtime: "auto", unfused: false, fused: true } as const;
-  const builds = (["runtime", "unfused", "fused"] as const).filter(
-    (k) => modes.includes(k) || (k === "unfused" && modes.includes("naive")),
-  );
+  const builds: { kind: string; mode: string; options: GpuMlpOptions }[] = [
+    ...(["runtime", "unfused", "fused"] as const)
+      .filter((k) => modes.includes(k) || (k === "unfused" && modes.includes("naive")))
+      .map((k) => ({
+        kind: k,
+        mode: k,
+        options: { fuseFirstLayerUpdate: FUSE[k], firstLayerUpdateKernel: fusedKernel },
+      })),
+    ...(modes.includes("overlap") ? overlapChunks : []).map((chunks) => ({
+      kind: "overlap",
+      mode: `overlap${chunks}`,
+      options: { fuseFirstLayerUpdate: false, overlapFirstLayerUpdate: true, overlapChunks: chunks },
+    })),
+  ];
   for (const c of configs)
-    for (const kind of builds) {
+    for (const { kind, mode, options } of builds) {
       const shape = { inputs: size * size * 3, hidden: [c.neurons], classes };
       const model = await GpuMlp.create(
         ctx,
@@ -383,7 +407,7 @@ async function main() {
         precisionPolicy(c.precision),
         optimizerConfig({ name: "adam" }),
         c.batch,
-        { fuseFirstLayerUpdate: FUSE[kind], firstLayerUpdateKernel: fusedKernel },
+        options,
       );
       await model.initWeights(1);
       const plan = await model.trainPlan(split, c.batch, MEAN, STD);
@@ -395,8 +419,8 @@ async function main() {
         allocatedBytes: allocatedBytes(model),
       };
       const fused = model.fusedFirstLayer;
+      const apart = model.firstLayerUpdatedApart;
       if (modes.includes(kind)) {
-        const mode = kind;
         const perEpoch = Math.floor(count / c.batch);
         const r = await timed(
           ctx,
@@ -417,11 +441,19 @@ async function main() {
                 prof.rows,
                 c,
                 shape.inputs,
-                fused ? first : 0,
-                model.parameterCount - (fused ? first : 0),
+                apart ? first : 0,
+                model.parameterCount - (apart ? first : 0),
               )
             : null;
-        rows.push({ mode, fused: model.fusedFirstLayer, ...base, ...r, profile: prof, kernelTable: table });
+        rows.push({
+          mode,
+          fused: model.fusedFirstLayer,
+          overlapChunks: model.overlapChunks,
+          ...base,
+          ...r,
+          profile: prof,
+          kernelTable: table,
+        });
         if (table) printTable(`${mode} ${c.precision} ${c.batch}/${c.neurons}`, table);
         console.log(
           `${mode} ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000, step profile ${

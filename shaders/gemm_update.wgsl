@@ -8,6 +8,9 @@
 //   without one, and a split dW could only be applied once every split has added its part).
 // Element type T (A, B; staged in workgroup memory); accumulation f32. Out-of-range loads read 0.
 // A step the non-finite flag skips returns before any work, whole workgroups at once.
+// Overlapped (src/kernels/weight-grad-overlap.ts, lib/overlap_update.wgsl; the PROLOGUE and
+// EPILOGUE markers): dW is stored in c instead, by the workgroups of this dispatch's chunk of rows
+// of tiles, while the others apply the optimizer to the chunk the previous dispatch stored.
 // Bindings: a, b: array<T> (read), a4, b4: the same as vec4<T> (lib/gemm_stage.wgsl); then the
 // optimizer's (w, m, v or w, vel: vec4<f32> slots or f32 elements, as the update lib wants),
 // flag, copy, state.
@@ -24,6 +27,7 @@ const CG: u32 = TN / 4u;   // 4-column groups per thread
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let tid = lid.y * WG_X + lid.x;
   if (update_skipped(tid)) { return; }
+  /*@PROLOGUE@*/
   let row0 = wid.y * BM;
   let col0 = wid.x * BN;
   let kBegin = 0u;

@@ -34,6 +34,12 @@ export interface FusedUpdateParts {
    * (lib/fused_update.wgsl), any N.
    */
   vector: boolean;
+  /**
+   * Overlapped instead of fused (weight-grad-overlap.ts, lib/overlap_update.wgsl): the GEMM stores
+   * dW in C as the plain kernel does, and the workgroups outside this dispatch's chunk of rows of
+   * tiles apply the optimizer to the chunk the previous dispatch stored. Needs `vector`.
+   */
+  overlap?: boolean;
   includes: string[];
   bindings: BindingSpec[];
   uniforms: [string, UniformType][];

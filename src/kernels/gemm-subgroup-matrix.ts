@@ -411,6 +411,26 @@ const UPDATE_SNIPPETS = {
   ].join("\n      "),
 };
 
+/** The overlapped update's op name (weight-grad-overlap.ts), the prefix of both its kernels'. */
+export const OVERLAP_OP = "weight_grad_overlap";
+
+/**
+ * The overlapped update's prologue (lib/overlap_update.wgsl), after the skip check: a workgroup
+ * outside this dispatch's chunk of rows of tiles is one of the optimizer's workers, never the
+ * GEMM's. Workgroup-uniform (workgroup id and uniforms), so the GEMM's barriers stay uniform.
+ */
+export const OVERLAP_PROLOGUE = "if (!overlap_gemm_row(wid.y)) { overlap_update(wid, tid); return; }";
+
+/** The overlapped update's uniforms (lib/overlap_update.wgsl), after the optimizer's. */
+export const OVERLAP_UNIFORMS: [string, "u32"][] = [
+  ["chunks", "u32"],
+  ["gemm_chunk", "u32"],
+  ["adam_chunk", "u32"],
+];
+
+/** Slots each thread of the overlapped update loads together (lib/overlap_update.wgsl's OV_UQ). */
+export const OVERLAP_UQ = 4;
+
 /** Workgroup memory the vector epilogue's blocks may take (lib/fused_update_block.wgsl), bytes. */
 const UPDATE_BLOCK_BYTES = 16384;
 
@@ -484,11 +504,12 @@ export function matrixSpec(
   /** The optimizer in the epilogue instead of storing C (weight-update.ts); never with split-K. */
   update?: FusedUpdateParts,
 ): ProgramSpec {
-  const directC = storeC && outType === "f32" && !update;
+  const overlap = update?.overlap === true;
+  const directC = storeC && outType === "f32" && (!update || overlap);
   const sgSize = ctx.caps.subgroupMaxSize;
   const numSg = tile.sgRows * tile.sgCols;
-  const block = update?.vector ? updateBlockLayout(tile, sgSize) : null;
-  if (update?.vector && !block)
+  const block = update?.vector && !overlap ? updateBlockLayout(tile, sgSize) : null;
+  if (update?.vector && !overlap && !block)
     throw new KernelInputError(
       "weight_grad_update (subgroup-matrix)",
       `tile ${tile.name}: no vector epilogue (one accumulator row per subgroup exceeds ${UPDATE_BLOCK_BYTES} bytes of workgroup memory, or its slots do not split over ${sgSize} lanes)`,
@@ -503,14 +524,21 @@ export function matrixSpec(
       `tile ${tile.name}${flags.transA ? " (Aᵀ)" : ""}${block ? " with the vector update epilogue" : ""} needs ${shared} bytes of workgroup memory; ${ctx.adapterName} allows ${sharedLimit}`,
     );
   return {
-    op: gemmOpName(
-      `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}${directC ? "_sc" : ""}${update ? `_${update.name}` : ""}`,
-      "f16",
-      outType,
-      flags,
-    ),
+    op:
+      (overlap ? `${OVERLAP_OP}_` : "") +
+      gemmOpName(
+        `subgroup_matrix_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}${directC ? "_sc" : ""}${update ? `_${update.name}` : ""}`,
+        "f16",
+        outType,
+        flags,
+      ),
     shader: "gemm_subgroup_matrix",
-    includes: ["lib/gemm_load", ...(update?.includes ?? []), ...(block ? ["lib/fused_update_block"] : [])],
+    includes: [
+      "lib/gemm_load",
+      ...(update?.includes ?? []),
+      ...(block ? ["lib/fused_update_block"] : []),
+      ...(overlap ? ["lib/overlap_update"] : []),
+    ],
     aliases: { T: "f16", TC: outType },
     enables: ["subgroups", "chromium_experimental_subgroup_matrix"],
     consts: {
@@ -531,10 +559,15 @@ export function matrixSpec(
       ...epilogueConsts(flags),
       ...update?.consts,
       ...(block ? { UROWS: block.urows, UW: block.uw, UQ: block.uq } : {}),
+      ...(overlap ? { OV_THREADS: numSg * sgSize, OV_UQ: OVERLAP_UQ } : {}),
     },
     snippets: {
       ...snippets,
-      ...(update ? { ...UPDATE_SNIPPETS, ...(block ? { UPDATE_EPILOGUE: "" } : {}) } : {}),
+      ...(overlap
+        ? { UPDATE_PROLOGUE: `${UPDATE_SNIPPETS.UPDATE_PROLOGUE}\n  ${OVERLAP_PROLOGUE}` }
+        : update
+          ? { ...UPDATE_SNIPPETS, ...(block ? { UPDATE_EPILOGUE: "" } : {}) }
+          : {}),
     },
     // a4 / b4: the same buffers as a / b, viewed as 16-byte words for the vector staging.
     bindings: [
@@ -543,7 +576,7 @@ export function matrixSpec(
       { name: "b4", access: "read", type: "vec4<u32>" },
       ...(update?.bindings ?? []),
     ],
-    uniforms: [...(GEMM_UNIFORMS ?? []), ...(update?.uniforms ?? [])],
+    uniforms: [...(GEMM_UNIFORMS ?? []), ...(update?.uniforms ?? []), ...(overlap ? OVERLAP_UNIFORMS : [])],
     workgroupSize: [numSg * sgSize],
   };
 }

@@ -42,6 +42,10 @@ import {
   matrixTile,
   matrixTileDims,
   matrixUnsupportedReason,
+  OVERLAP_OP,
+  OVERLAP_PROLOGUE,
+  OVERLAP_UNIFORMS,
+  OVERLAP_UQ,
   tileShapeReason,
   tileUnsupportedReason,
   updateBlockLayout,
@@ -138,6 +142,8 @@ export function fusedUpdateParts(
   nesterov: boolean,
   writeCopy: boolean,
   vector: boolean,
+  /** Overlapped beside the GEMM instead of in its epilogue (weight-grad-overlap.ts; needs vector). */
+  overlap = false,
 ): FusedUpdateParts {
   const state = (name: string): BindingSpec => ({
     name,
@@ -157,11 +163,12 @@ export function fusedUpdateParts(
     ...(vector ? [`lib/${math}_slot`, "lib/fused_update_quad"] : [`lib/${math}_indexed`, "lib/fused_update"]),
     "lib/update_skip",
   ];
-  const name = `${rule === "adam" ? "adam" : nesterov ? "sgd_nesterov" : "sgd"}${vector ? "_vec" : ""}`;
+  const name = `${rule === "adam" ? "adam" : nesterov ? "sgd_nesterov" : "sgd"}${vector ? "_vec" : ""}${overlap ? "_overlap" : ""}`;
   return rule === "adam"
     ? {
         name,
         vector,
+        overlap,
         includes,
         bindings: [state("w"), state("m"), state("v"), ...tail],
         uniforms: ADAM_HYPER_UNIFORMS,
@@ -170,6 +177,7 @@ export function fusedUpdateParts(
     : {
         name,
         vector,
+        overlap,
         includes,
         bindings: [state("w"), state("vel"), ...tail],
         uniforms: SGD_HYPER_UNIFORMS,
@@ -177,7 +185,8 @@ export function fusedUpdateParts(
       };
 }
 
-function ruleUniforms(rule: UpdateRule): number[] {
+/** The optimizer's hyper-parameter uniforms, in the order its parts declare them. */
+export function ruleUniforms(rule: UpdateRule): number[] {
   return rule.name === "adam"
     ? adamHyperUniforms(rule)
     : [rule.lr, rule.momentum ?? 0, rule.weightDecay ?? 0];
@@ -191,7 +200,11 @@ function ruleUniforms(rule: UpdateRule): number[] {
  * run time: on an H200 5.24 ms against 1.05 ms written out (f16 inputs, K = 32) and 33.1 against
  * 3.4 ms (t128, K = 256; docs/performance.md).
  */
-export function portableEpilogue(tile: TileConfig): string {
+export function portableEpilogue(
+  tile: TileConfig,
+  /** The function each 4-column group goes to: the update, or the overlapped kernel's store. */
+  call: "update_four" | "store_four" = "update_four",
+): string {
   const rg = tile.TM / 4;
   const cg = tile.TN / 4;
   const out: string[] = [];
@@ -200,7 +213,7 @@ export function portableEpilogue(tile: TileConfig): string {
       for (let c = 0; c < cg; c++)
         out.push(
           `{ let row = row0 + (lid.y + ${g}u * WG_Y) * 4u + ${r}u; let c4 = col0 + (lid.x + ${c}u * WG_X) * 4u;` +
-            ` if (row < params.m && c4 < params.n) { update_four(row, c4, acc[${(g * 4 + r) * cg + c}]); } }`,
+            ` if (row < params.m && c4 < params.n) { ${call}(row, c4, acc[${(g * 4 + r) * cg + c}]); } }`,
         );
   return out.join("\n  ");
 }
@@ -212,13 +225,30 @@ export function portableUpdateSpec(
   /** vectorStagingTiled's answer for this tile and shape (default: no vector loads). */
   vec: { vecA: boolean; vecB: boolean } = { vecA: false, vecB: false },
 ): ProgramSpec {
+  const overlap = parts.overlap === true;
+  const threads = (tile.BN / tile.TN) * (tile.BM / tile.TM);
   return {
-    op: `${OP}_tiled_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
+    op: `${overlap ? OVERLAP_OP : OP}_tiled_${tile.name}${vec.vecA ? "_va" : ""}${vec.vecB ? "_vb" : ""}_${inType}_${parts.name}${parts.consts.WRITE_COPY ? "_copy" : ""}`,
     shader: "gemm_update",
-    includes: ["lib/gemm_load", "lib/gemm_stage", ...parts.includes],
+    includes: [
+      "lib/gemm_load",
+      "lib/gemm_stage",
+      ...parts.includes,
+      ...(overlap ? ["lib/overlap_update"] : []),
+    ],
     aliases: { T: inType },
-    consts: { ...tileStagingConsts(tile, vec), TRANS_A: true, TRANS_B: false, ...parts.consts },
-    snippets: { TILE_LOOP: tileLoop(), EPILOGUE: portableEpilogue(tile) },
+    consts: {
+      ...tileStagingConsts(tile, vec),
+      TRANS_A: true,
+      TRANS_B: false,
+      ...parts.consts,
+      ...(overlap ? { OV_THREADS: threads, OV_UQ: OVERLAP_UQ } : {}),
+    },
+    snippets: {
+      TILE_LOOP: tileLoop(),
+      EPILOGUE: portableEpilogue(tile, overlap ? "store_four" : "update_four"),
+      ...(overlap ? { PROLOGUE: OVERLAP_PROLOGUE } : {}),
+    },
     bindings: [
       { name: "a", access: "read", type: "T" },
       { name: "b", access: "read", type: "T" },
@@ -226,8 +256,16 @@ export function portableUpdateSpec(
       { name: "a4", access: "read", type: "vec4<T>" },
       { name: "b4", access: "read", type: "vec4<T>" },
       ...parts.bindings,
+      // Overlapped: dW stored (lib/overlap_update.wgsl's store_four) and read by the workers.
+      ...(overlap ? [{ name: "c", access: "read_write", type: "f32" } as const] : []),
     ],
-    uniforms: [["m", "u32"], ["n", "u32"], ["k", "u32"], ...parts.uniforms],
+    uniforms: [
+      ["m", "u32"],
+      ["n", "u32"],
+      ["k", "u32"],
+      ...parts.uniforms,
+      ...(overlap ? OVERLAP_UNIFORMS : []),
+    ],
     workgroupSize: [tile.BN / tile.TN, tile.BM / tile.TM],
   };
 }

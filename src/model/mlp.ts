@@ -29,9 +29,15 @@ import {
 } from "../kernels/tensor.js";
 import { readState, STATE, STATE_WORDS, stateWords, type TrainStateValues } from "../kernels/train-state.js";
 import {
+  describeWeightGradOverlap,
+  OVERLAP_CHUNKS,
+  weightGradOverlap,
+} from "../kernels/weight-grad-overlap.js";
+import {
   describeWeightGradUpdate,
   fusedUpdatePays,
   type UpdateRule,
+  type WeightGradUpdateArgs,
   type WeightGradUpdateOptions,
   weightGradUpdate,
 } from "../kernels/weight-update.js";
@@ -116,6 +122,14 @@ export interface GpuMlpOptions {
    * default its own (the tuned or built-in choice). For benches that compare fused kernels.
    */
   firstLayerUpdateKernel?: Pick<WeightGradUpdateOptions, "variant" | "tile" | "matrixTile" | "tuned">;
+  /**
+   * Where not fused: layer 0's weight gradient is stored in `grads` as unfused, with its
+   * optimizer step overlapped beside the GEMM in chunks (weight-grad-overlap.ts) instead of run
+   * after it by the slab optimizer — the same values, fewer idle units. Needs the first layer's
+   * width a multiple of 4 (else unfused). Default false; `overlapChunks` (default 4) sets the chunks.
+   */
+  overlapFirstLayerUpdate?: boolean;
+  overlapChunks?: number;
 }
 
 /** Slot of the training state's batch cursor: train batches and evaluation batches. */
@@ -150,6 +164,11 @@ export class GpuMlp {
   readonly fusedFirstLayer: boolean;
   /** The fused kernel's choice (GpuMlpOptions.firstLayerUpdateKernel). */
   private readonly fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"];
+  /**
+   * Chunks of layer 0's weight gradient with its optimizer step overlapped beside it
+   * (GpuMlpOptions.overlapFirstLayerUpdate; dW still stored in grads), or 0: the slab optimizer.
+   */
+  readonly overlapChunks: number;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -159,6 +178,7 @@ export class GpuMlp {
     readonly maxBatch: number,
     fuse: boolean,
     fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"],
+    overlap: { on: boolean; chunks: number },
     parts: Pick<
       GpuMlp,
       "params" | "grads" | "m" | "v" | "half" | "state" | "flag" | "trainSums" | "evalSums"
@@ -170,6 +190,7 @@ export class GpuMlp {
     const width0 = shape.hidden[0] ?? shape.classes;
     this.fusedFirstLayer = fuse && (policy.compute !== "f16" || width0 % 2 === 0);
     this.fusedKernel = fusedKernel;
+    this.overlapChunks = overlap.on && !this.fusedFirstLayer && width0 % 4 === 0 ? overlap.chunks : 0;
     this.params = parts.params;
     this.grads = parts.grads;
     this.m = parts.m;
@@ -228,18 +249,32 @@ export class GpuMlp {
     };
     const fuseOpt = options.fuseFirstLayerUpdate ?? "auto";
     const fuse = fuseOpt === "auto" ? fusedUpdatePays(policy.compute, maxBatch) : fuseOpt;
-    const model = new GpuMlp(ctx, shape, policy, optimizer, maxBatch, fuse, options.firstLayerUpdateKernel, {
-      params,
-      grads,
-      m,
-      v,
-      half,
-      state,
-      flag: await createTensor(ctx, "u32", [1], "nonfinite flag"),
-      trainSums: await createTensor(ctx, "u32", [8], "train sums"),
-      evalSums: await createTensor(ctx, "u32", [8], "eval sums"),
-      acts,
-    });
+    const chunks = options.overlapChunks ?? OVERLAP_CHUNKS;
+    if (!(Number.isInteger(chunks) && chunks >= 1))
+      throw new ModelError("bad-value", `overlap chunks ${chunks} must be an integer ≥ 1`);
+    const overlap = { on: options.overlapFirstLayerUpdate === true, chunks };
+    const model = new GpuMlp(
+      ctx,
+      shape,
+      policy,
+      optimizer,
+      maxBatch,
+      fuse,
+      options.firstLayerUpdateKernel,
+      overlap,
+      {
+        params,
+        grads,
+        m,
+        v,
+        half,
+        state,
+        flag: await createTensor(ctx, "u32", [1], "nonfinite flag"),
+        trainSums: await createTensor(ctx, "u32", [8], "train sums"),
+        evalSums: await createTensor(ctx, "u32", [8], "eval sums"),
+        acts,
+      },
+    );
     model.writeState({ scale: policy.lossScaling?.initial ?? 1 });
     return model;
   }
@@ -397,6 +432,8 @@ export class GpuMlp {
       if (l === 0) await this.recordOverflowCheck(rec, b);
       if (l === 0 && this.fusedFirstLayer) {
         await this.recordFirstLayerUpdate(rec, input, dz);
+      } else if (l === 0 && this.overlapChunks > 0) {
+        await this.recordFirstLayerOverlap(rec, input, dz);
       } else {
         const g = stepGemm("weight gradient", l, this.layers);
         const opts = { transA: g.transA, transB: g.transB, relu: g.relu };
@@ -460,8 +497,8 @@ export class GpuMlp {
     this.note("nonfinite", "overflow check of the f16 activations and activation gradients", "f16", "flag");
   }
 
-  /** Layer 0's dW = Xᵀ·dZ with the optimizer in its epilogue: its weights, moments and f16 copy. */
-  private async recordFirstLayerUpdate(rec: RecordedDispatch[], x: Tensor, dz: Tensor): Promise<void> {
+  /** What layer 0's fused or overlapped weight update takes: its tensors, the rule, state and flag. */
+  private firstLayerUpdateArgs(x: Tensor, dz: Tensor): WeightGradUpdateArgs {
     const name = "layers.0.weight";
     const view = (s: Slab | null) => s?.views.get(name);
     const o = this.optimizer;
@@ -477,22 +514,25 @@ export class GpuMlp {
             weightDecay: o.weightDecay,
             decoupled: o.name === "adamw",
           };
-    const w = view(this.params) as Tensor;
-    await weightGradUpdate(
-      this.ctx,
-      {
-        x,
-        dz,
-        w,
-        m: view(this.m) as Tensor,
-        v: view(this.v),
-        rule,
-        state: this.state,
-        flag: this.policy.lossScaling ? this.flag : undefined,
-        wHalf: view(this.half),
-      },
-      { ...this.fusedKernel, record: rec },
-    );
+    return {
+      x,
+      dz,
+      w: view(this.params) as Tensor,
+      m: view(this.m) as Tensor,
+      v: view(this.v),
+      rule,
+      state: this.state,
+      flag: this.policy.lossScaling ? this.flag : undefined,
+      wHalf: view(this.half),
+    };
+  }
+
+  /** Layer 0's dW = Xᵀ·dZ with the optimizer in its epilogue: its weights, moments and f16 copy. */
+  private async recordFirstLayerUpdate(rec: RecordedDispatch[], x: Tensor, dz: Tensor): Promise<void> {
+    const o = this.optimizer;
+    const args = this.firstLayerUpdateArgs(x, dz);
+    const { w } = args;
+    await weightGradUpdate(this.ctx, args, { ...this.fusedKernel, record: rec });
     this.note(
       "weight_grad_update",
       `weight gradient layer 0 (Xᵀ·dZ) + ${o.name}${this.half ? ", writes the f16 copy" : ""}`,
@@ -502,12 +542,33 @@ export class GpuMlp {
     );
   }
 
+  /** Layer 0's dW = Xᵀ·dZ stored in grads, its optimizer step overlapped beside the GEMM. */
+  private async recordFirstLayerOverlap(rec: RecordedDispatch[], x: Tensor, dz: Tensor): Promise<void> {
+    const o = this.optimizer;
+    const g = this.grads.views.get("layers.0.weight") as Tensor;
+    const options = { chunks: this.overlapChunks, record: rec };
+    await weightGradOverlap(this.ctx, { ...this.firstLayerUpdateArgs(x, dz), g }, options);
+    this.note(
+      "weight_grad_overlap",
+      `weight gradient layer 0 (Xᵀ·dZ) + ${o.name} beside it${this.half ? ", writes the f16 copy" : ""}`,
+      this.policy.compute,
+      "f32",
+      describeWeightGradOverlap(this.ctx, x, dz, g, options),
+    );
+  }
+
+  /** Whether layer 0's weights are updated before the slab optimizer runs (fused or overlapped). */
+  get firstLayerUpdatedApart(): boolean {
+    return this.fusedFirstLayer || this.overlapChunks > 0;
+  }
+
   private async recordUpdate(rec: RecordedDispatch[], _b: number): Promise<void> {
     const { ctx } = this;
     const limit = storageLimit(ctx);
-    // Fused: layer 0's weights (the slab's first entry) are already updated; the rest from the
-    // next entry's offset (a multiple of SLAB_ALIGN, so f16 and f32 chunks still line up).
-    const from = this.fusedFirstLayer ? (this.params.layout.entries[1]?.offset ?? 0) : 0;
+    // Fused or overlapped: layer 0's weights (the slab's first entry) are already updated; the
+    // rest from the next entry's offset (a multiple of SLAB_ALIGN, so f16 and f32 chunks still
+    // line up).
+    const from = this.firstLayerUpdatedApart ? (this.params.layout.entries[1]?.offset ?? 0) : 0;
     const chunks = (s: Slab | null) => (s ? slabChunks(s, limit, from) : []);
     const [w, g, m, v, half] = [
       chunks(this.params),
@@ -560,7 +621,7 @@ export class GpuMlp {
     }
     this.note(
       o.name === "sgd" ? "sgd" : "adam",
-      `${o.name} over ${this.fusedFirstLayer ? "the parameters past layer 0's weights" : "all parameters"}${half.length ? ", writes the f16 copy" : ""}`,
+      `${o.name} over ${this.firstLayerUpdatedApart ? "the parameters past layer 0's weights" : "all parameters"}${half.length ? ", writes the f16 copy" : ""}`,
       "f32",
       "f32",
     );

@@ -322,3 +322,19 @@ export function unzip(e: Expected[]): { want: Float64Array; bound: (i: number) =
   const bounds = Float64Array.from(e, (x) => x.bound);
   return { want, bound: (i) => bounds[i] };
 }
+
+/** Integers in [−8, 8] times `unit`: exact in f16 and f32, and so are their products' sums. */
+export function smallInts(rng: () => number, n: number, unit: number): Float64Array {
+  return Float64Array.from({ length: n }, () => (Math.floor(rng() * 17) - 8) * unit);
+}
+
+/** dW[i, j] = Σ_k X[k, i]·dZ[k, j] in float64 (X [K, M], dZ [K, N]). */
+export function xtdz(x: Float64Array, dz: Float64Array, k: number, m: number, n: number): Float64Array {
+  const g = new Float64Array(m * n);
+  for (let r = 0; r < k; r++)
+    for (let i = 0; i < m; i++) {
+      const a = x[r * m + i];
+      for (let j = 0; j < n; j++) g[i * n + j] += a * dz[r * n + j];
+    }
+  return g;
+}

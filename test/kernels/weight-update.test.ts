@@ -24,7 +24,17 @@ import {
 } from "../../src/kernels/weight-update.js";
 import { expectClose, useGpu } from "../helpers/gpu.js";
 import { normal, uniform } from "../helpers/rng.js";
-import { adamRef, expectBits, f16Bits, quantize, rawWords, sgdRef, unzip } from "./reference.js";
+import {
+  adamRef,
+  expectBits,
+  f16Bits,
+  quantize,
+  rawWords,
+  sgdRef,
+  smallInts,
+  unzip,
+  xtdz,
+} from "./reference.js";
 
 // The first layer's weight gradient fused with the optimizer (src/kernels/weight-update.ts)
 // against a float64 reference that computes the GEMM dW = Xᵀ·dZ in float64, then one optimizer
@@ -46,22 +56,6 @@ interface Case {
   step: number;
   copy: boolean;
   options: WeightGradUpdateOptions;
-}
-
-/** Integers in [−8, 8] times `unit`: exact in f16 and f32, and so are their products' sums. */
-function smallInts(rng: () => number, n: number, unit: number): Float64Array {
-  return Float64Array.from({ length: n }, () => (Math.floor(rng() * 17) - 8) * unit);
-}
-
-/** dW[i, j] = Σ_k X[k, i]·dZ[k, j] in float64 (X [K, M], dZ [K, N]). */
-function xtdz(x: Float64Array, dz: Float64Array, k: number, m: number, n: number): Float64Array {
-  const g = new Float64Array(m * n);
-  for (let r = 0; r < k; r++)
-    for (let i = 0; i < m; i++) {
-      const a = x[r * m + i];
-      for (let j = 0; j < n; j++) g[i * n + j] += a * dz[r * n + j];
-    }
-  return g;
 }
 
 async function runCase(c: Case, flagValue?: number) {

@@ -275,6 +275,17 @@ describe("training step on the GPU vs the float64 reference", () => {
       bound: 3e-4,
       fused: true,
     },
+    // Layer 0's weight gradient stored, its update overlapped beside the GEMM (3 chunks of rows
+    // of tiles; weight-grad-overlap.ts), the rest by the slab optimizer.
+    {
+      precision: "f32",
+      opt: optimizerConfig({ name: "adam", lr: 1e-2, weightDecay: 1e-2 }),
+      steps: 4,
+      bound: 3e-4,
+      fused: false,
+      hidden: [20, 9],
+      options: { fuseFirstLayerUpdate: false, overlapFirstLayerUpdate: true, overlapChunks: 3 },
+    },
     {
       precision: "f32",
       opt: optimizerConfig({ name: "adam", lr: 1e-2, weightDecay: 1e-2 }),
@@ -284,9 +295,10 @@ describe("training step on the GPU vs the float64 reference", () => {
     },
   ];
   for (const c of CASES)
-    it(`${c.precision} ${c.opt.name}${c.fused ? `, layer 0 fused (width ${(c.hidden ?? HIDDEN)[0]})` : ", unfused"}: weights after ${c.steps} steps within ${c.bound} of each tensor's update; loss and accuracy sums exact to f32`, async () => {
+    it(`${c.precision} ${c.opt.name}${c.fused ? `, layer 0 fused (width ${(c.hidden ?? HIDDEN)[0]})` : c.options?.overlapFirstLayerUpdate ? ", layer 0 overlapped" : ", unfused"}: weights after ${c.steps} steps within ${c.bound} of each tensor's update; loss and accuracy sums exact to f32`, async () => {
       const s = await setup(c.precision, c.opt, undefined, { hidden: c.hidden, options: c.options });
       expect(s.model.fusedFirstLayer).toBe(c.fused);
+      expect(s.model.overlapChunks).toBe(c.options?.overlapFirstLayerUpdate ? c.options.overlapChunks : 0);
       try {
         const scale = 1;
         const ro = refOptimizer(c.opt);
@@ -354,20 +366,26 @@ describe("training step on the GPU vs the float64 reference", () => {
   // Mixed precision is unfused by default (the fused kernels' f16-copy epilogue is slower than
   // GEMM + Adam on an H200, docs/performance.md); width 20 forces it on (the f16 inputs' fused
   // kernel, 16-byte slots), width 17 (odd: no f16 copy a word at a time) stays unfused even then.
-  for (const [name, opt, bound, hidden, fused] of [
-    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 2 ** -11, [17, 9], false],
-    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3, [17, 9], false],
-    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 2 ** -11, [20, 9], true],
-    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3, [20, 9], true],
+  // With `overlap`, layer 0's update runs beside its weight gradient instead (2 chunks; width 20,
+  // a multiple of 4), dW still stored.
+  for (const [name, opt, bound, hidden, fused, overlap] of [
+    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 2 ** -11, [17, 9], false, false],
+    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3, [17, 9], false, false],
+    ["sgd", optimizerConfig({ name: "sgd", lr: 0.05, momentum: 0.9 }), 2 ** -11, [20, 9], true, false],
+    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3, [20, 9], true, false],
+    ["adam", optimizerConfig({ name: "adam", lr: 1e-2 }), 5e-3, [20, 9], false, true],
   ] as const)
-    it(`mixed ${name}${fused ? ", layer 0 fused (forced)" : ", unfused"} (width ${hidden[0]}): each tensor's update within ${bound} (L2) of an f16-rounding float64 reference`, async () => {
+    it(`mixed ${name}${fused ? ", layer 0 fused (forced)" : overlap ? ", layer 0 overlapped" : ", unfused"} (width ${hidden[0]}): each tensor's update within ${bound} (L2) of an f16-rounding float64 reference`, async () => {
       const steps = 4;
       const scale = 2 ** 15;
       const s = await setup("mixed", opt, undefined, {
         hidden: [...hidden],
-        options: { fuseFirstLayerUpdate: true },
+        options: overlap
+          ? { fuseFirstLayerUpdate: false, overlapFirstLayerUpdate: true, overlapChunks: 2 }
+          : { fuseFirstLayerUpdate: true },
       });
       expect(s.model.fusedFirstLayer).toBe(fused);
+      expect(s.model.overlapChunks).toBe(overlap ? 2 : 0);
       try {
         const tnames = names(s.params.sizes.length - 1);
         for (let k = 0; k < steps; k++) {
@@ -406,22 +424,27 @@ describe("training step on the GPU vs the float64 reference", () => {
       }
     });
 
-  for (const hidden of [
-    [17, 9],
-    [20, 9],
-  ])
-    it(`mixed, width ${hidden[0]}: a loss scale that overflows f16 skips the step on the GPU, halves the scale, and training goes on`, async () => {
+  // Width 20 fused, and overlapped (layer 0's update beside its weight gradient).
+  for (const [hidden, overlap] of [
+    [[17, 9], false],
+    [[20, 9], false],
+    [[20, 9], true],
+  ] as const)
+    it(`mixed, width ${hidden[0]}${overlap ? ", layer 0 overlapped" : ""}: a loss scale that overflows f16 skips the step on the GPU, halves the scale, and training goes on`, async () => {
       const opt = optimizerConfig({ name: "sgd", lr: 0.05 });
       const s = await setup(
         "mixed",
         opt,
         { initial: 2 ** 40, growthInterval: 1000 },
         {
-          hidden,
-          options: { fuseFirstLayerUpdate: true },
+          hidden: [...hidden],
+          options: overlap
+            ? { fuseFirstLayerUpdate: false, overlapFirstLayerUpdate: true, overlapChunks: 2 }
+            : { fuseFirstLayerUpdate: true },
         },
       );
-      expect(s.model.fusedFirstLayer).toBe(hidden[0] % 2 === 0);
+      expect(s.model.fusedFirstLayer).toBe(!overlap && hidden[0] % 2 === 0);
+      expect(s.model.overlapChunks).toBe(overlap ? 2 : 0);
       try {
         const before = await s.model.readSlab(s.model.params);
         await s.run(1);
