@@ -13,7 +13,8 @@
 #   [GPU_TESTS="test/kernels/weight-update.test.ts"] [SECONDS_PER_ROW=3] [DECODE_IMAGES=4000]
 #   [HALFWATT_TUNE_CACHE=… [TUNE_SHAPES="32x1024x150528:f32>f32:bias:relu …"]] [FUSED_TILES="t64v"]
 #   [FUSED_CONFIGS=f32:32:1024,mixed:32:1024,f32:256:1024]
-#   [VARIANTS=fused,fused+compile,bf16-fused] [PEER=0] bash bench/gpu-peer16.sh
+#   [VARIANTS=fused,fused+compile,bf16-fused] [PEER=0] [CONFIGS=mixed:256:1024,…]
+#   [MODES=runtime,overlap OVERLAP_CHUNKS=2,4,8] [BENCH_S=200] bash bench/gpu-peer16.sh
 set -uo pipefail
 out=${OUT:-bench/results}
 w="$out/peer16"; archive=peer16.tgz; mkdir -p "$w"
@@ -40,14 +41,14 @@ elif [ -n "${TUNE_SHAPES:-}" ]; then
   timeout "${TUNE_S:-120}" node dist/src/cli/main.js tune "${shapes[@]}" --samples 1 > "$w/tune.txt" 2>&1
   echo "tune rc $? in $((SECONDS - t0)) s"; grep -v '^\[' "$w/tune.txt" | cut -c1-200
 fi
-cfgs=f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048
-timeout 200 node dist/bench/train.bench.js --configs $cfgs --modes "${MODES:-runtime}" --seconds $S --ceilings \
-  --out "$w/train.json" > "$w/train.txt" 2>&1
+cfgs=${CONFIGS:-f32:32:1024,mixed:32:1024,mixed:256:1024,mixed:256:2048,f32:256:1024,f32:256:2048}
+timeout "${BENCH_S:-200}" node dist/bench/train.bench.js --configs "$cfgs" --modes "${MODES:-runtime}" --seconds $S \
+  --overlap-chunks "${OVERLAP_CHUNKS:-4}" --ceilings --out "$w/train.json" > "$w/train.txt" 2>&1
 echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-200; gpu_pack
 # PEER=0: halfwatt only (a kernel experiment's tune and step, no PyTorch rows or ratio table).
 [ "${PEER:-1}" = 0 ] && { gpu_fused_tiles; exit 0; }
 timeout "${PEER_S:-300}" python3 bench/peers/torch_mlp.py \
-  --configs f32:32:1024,amp:32:1024,amp:256:1024,amp:256:2048,f32:256:1024,f32:256:2048 \
+  --configs "${cfgs//mixed/amp}" \
   --variants "${VARIANTS:-adam,fused,fused+compile,amp-fused,bf16-fused}" --seconds $S \
   --out "$w/torch-mlp.json" > "$w/torch-mlp.txt" 2> "$w/torch-mlp.err"
 echo "torch peer rc $?"; tail -2 "$w/torch-mlp.err" | cut -c1-200

@@ -418,7 +418,6 @@ async function main() {
         dispatches: plan.length,
         allocatedBytes: allocatedBytes(model),
       };
-      const fused = model.fusedFirstLayer;
       const apart = model.firstLayerUpdatedApart;
       if (modes.includes(kind)) {
         const perEpoch = Math.floor(count / c.batch);

@@ -19,14 +19,12 @@
 //   both with lib/overlap_update.wgsl.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
-import { checkAdamHyper } from "./adam.js";
 import {
   chooseTile,
   dummyBuffer,
   effectiveOptions,
   type GemmOptions,
   gemmShape,
-  reportGemmCall,
   resolveVariant,
   type TileConfig,
 } from "./gemm.js";
@@ -44,16 +42,16 @@ import {
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
 import { vectorStagingTiled } from "./gemm-tiled.js";
-import { checkDistinct, checkTensor, describe, spareBuffer } from "./opcheck.js";
+import { describe, spareBuffer } from "./opcheck.js";
 import { type DispatchOptions, dispatch, getProgram } from "./program.js";
-import { checkSgdHyper } from "./sgd.js";
 import type { Tensor } from "./tensor.js";
-import { constantState } from "./train-state.js";
 import {
+  checkUpdateArgs,
   fusedUpdateParts,
+  optimizerBuffers,
   portableUpdateSpec,
+  reportWeightGradCall,
   ruleUniforms,
-  type UpdateRule,
   type WeightGradUpdateArgs,
 } from "./weight-update.js";
 
@@ -151,26 +149,8 @@ export async function weightGradOverlap(
   args: WeightGradOverlapArgs,
   options: WeightGradOverlapOptions = {},
 ): Promise<void> {
-  const { x, dz, w, m, v, g, rule, flag, wHalf } = args;
-  checkTensor(ctx, OP, "x", x, { dtype: ["f32", "f16"] });
-  checkTensor(ctx, OP, "dz", dz, { dtype: x.dtype });
-  checkTensor(ctx, OP, "w", w, { dtype: "f32" });
-  const same = { size: w.size, why: `as w ${describe(w)}` };
-  checkTensor(ctx, OP, "g", g, { dtype: "f32", ...same });
-  checkTensor(ctx, OP, "m", m, { dtype: "f32", ...same });
-  if (rule.name === "adam") {
-    if (!v) throw new KernelInputError(OP, "Adam needs the second moment v");
-    checkTensor(ctx, OP, "v", v, { dtype: "f32", ...same });
-    checkAdamHyper(OP, { ...rule, step: args.step ?? 1, lossScale: args.lossScale, state: args.state });
-  } else {
-    if (v) throw new KernelInputError(OP, "SGD takes no second moment v");
-    checkSgdHyper(OP, { ...rule, lossScale: args.lossScale });
-    if (rule.nesterov && !(rule.momentum ?? 0))
-      throw new KernelInputError(OP, "Nesterov needs momentum > 0 (as PyTorch)");
-  }
-  if (flag) checkTensor(ctx, OP, "flag", flag, { dtype: "u32", size: 1 });
-  if (wHalf) checkTensor(ctx, OP, "wHalf", wHalf, { dtype: "f16", ...same });
-  checkDistinct(OP, { x, dz, w, g, m, v, flag, wHalf });
+  checkUpdateArgs(ctx, OP, args, { g: args.g });
+  const { x, dz, w, g, rule, wHalf } = args;
   const chunksAsked = options.chunks ?? OVERLAP_CHUNKS;
   if (!(Number.isInteger(chunksAsked) && chunksAsked >= 1))
     throw new KernelInputError(OP, `chunks must be an integer ≥ 1, got ${chunksAsked}`);
@@ -181,16 +161,7 @@ export async function weightGradOverlap(
       OP,
       `the optimizer's workers update 16-byte slots of whole rows: N must be a multiple of 4, got W ${describe(w)}`,
     );
-  reportGemmCall({
-    ...shape,
-    transA: true,
-    transB: false,
-    inType: x.dtype as "f32" | "f16",
-    outType: "f32",
-    bias: false,
-    relu: false,
-    beta: false,
-  });
+  reportWeightGradCall(x, shape);
   const parts = fusedUpdateParts(
     rule.name,
     rule.name === "sgd" && Boolean(rule.nesterov),
@@ -198,14 +169,7 @@ export async function weightGradOverlap(
     true,
     true,
   );
-  const optBuffers: (Tensor | GPUBuffer)[] = [
-    w,
-    m,
-    ...(v ? [v] : []),
-    flag ?? spareBuffer(ctx, "zero flag (read only)", 4),
-    wHalf ?? spareBuffer(ctx, `${OP}.copy`, 16),
-    args.state ?? constantState(ctx, { scale: args.lossScale ?? 1, steps: (args.step ?? 1) - 1 }),
-  ];
+  const optBuffers = optimizerBuffers(ctx, OP, args);
   const hyper = ruleUniforms(rule);
   const chunks = chunkCount(plan, chunksAsked);
   // Dispatch d: chunk d's GEMM (none past the last) and the update of chunk d − 1 (none at 0).

@@ -355,40 +355,39 @@ function vectorUpdate(ctx: GpuContext, plan: KernelPlan): boolean {
 }
 
 /**
- * One optimizer step on W from dW = Xᵀ·dZ (X [K, M], dZ [K, N] → W [M, N]) without storing dW.
- * Records into options.record / options.encoder when given.
+ * Checks what a weight-gradient kernel with the optimizer (fused or overlapped) is given: dtypes,
+ * sizes against w, the rule's moments and hyper-parameters, distinct buffers. `op` names it.
  */
-export async function weightGradUpdate(
+export function checkUpdateArgs(
   ctx: GpuContext,
+  op: string,
   args: WeightGradUpdateArgs,
-  options: WeightGradUpdateOptions = {},
-): Promise<void> {
+  extra: Record<string, Tensor> = {},
+): void {
   const { x, dz, w, m, v, rule, flag, wHalf } = args;
-  checkTensor(ctx, OP, "x", x, { dtype: ["f32", "f16"] });
-  checkTensor(ctx, OP, "dz", dz, { dtype: x.dtype });
-  checkTensor(ctx, OP, "w", w, { dtype: "f32" });
+  checkTensor(ctx, op, "x", x, { dtype: ["f32", "f16"] });
+  checkTensor(ctx, op, "dz", dz, { dtype: x.dtype });
+  checkTensor(ctx, op, "w", w, { dtype: "f32" });
   const same = { size: w.size, why: `as w ${describe(w)}` };
-  checkTensor(ctx, OP, "m", m, { dtype: "f32", ...same });
+  for (const [role, t] of Object.entries(extra)) checkTensor(ctx, op, role, t, { dtype: "f32", ...same });
+  checkTensor(ctx, op, "m", m, { dtype: "f32", ...same });
   if (rule.name === "adam") {
-    if (!v) throw new KernelInputError(OP, "Adam needs the second moment v");
-    checkTensor(ctx, OP, "v", v, { dtype: "f32", ...same });
-    checkAdamHyper(OP, { ...rule, step: args.step ?? 1, lossScale: args.lossScale, state: args.state });
+    if (!v) throw new KernelInputError(op, "Adam needs the second moment v");
+    checkTensor(ctx, op, "v", v, { dtype: "f32", ...same });
+    checkAdamHyper(op, { ...rule, step: args.step ?? 1, lossScale: args.lossScale, state: args.state });
   } else {
-    if (v) throw new KernelInputError(OP, "SGD takes no second moment v");
-    checkSgdHyper(OP, { ...rule, lossScale: args.lossScale });
+    if (v) throw new KernelInputError(op, "SGD takes no second moment v");
+    checkSgdHyper(op, { ...rule, lossScale: args.lossScale });
     if (rule.nesterov && !(rule.momentum ?? 0))
-      throw new KernelInputError(OP, "Nesterov needs momentum > 0 (as PyTorch)");
+      throw new KernelInputError(op, "Nesterov needs momentum > 0 (as PyTorch)");
   }
-  if (flag) checkTensor(ctx, OP, "flag", flag, { dtype: "u32", size: 1 });
-  if (wHalf) checkTensor(ctx, OP, "wHalf", wHalf, { dtype: "f16", ...same });
-  checkDistinct(OP, { x, dz, w, m, v, flag, wHalf });
-  const plan = planKernel(ctx, x, dz, w, options);
-  const { shape } = plan;
-  if (wHalf && shape.n % 2 !== 0)
-    throw new KernelInputError(
-      OP,
-      `the f16 copy is written a word (two columns) at a time: N must be even, got W ${describe(w)}`,
-    );
+  if (flag) checkTensor(ctx, op, "flag", flag, { dtype: "u32", size: 1 });
+  if (wHalf) checkTensor(ctx, op, "wHalf", wHalf, { dtype: "f16", ...same });
+  checkDistinct(op, { x, dz, w, m, v, flag, wHalf, ...extra });
+}
+
+/** Reports the weight-gradient product dW = Xᵀ·dZ (f32 out) to the tuner's call observer. */
+export function reportWeightGradCall(x: Tensor, shape: GemmShape): void {
   reportGemmCall({
     ...shape,
     transA: true,
@@ -399,20 +398,55 @@ export async function weightGradUpdate(
     relu: false,
     beta: false,
   });
+}
+
+/**
+ * The optimizer's buffers in its parts' binding order (fusedUpdateParts): w, the moments, the
+ * flag, the f16 copy and the train state — spare buffers for an omitted flag or copy, and a
+ * constant state from the step and loss scale where no state buffer is given.
+ */
+export function optimizerBuffers(
+  ctx: GpuContext,
+  op: string,
+  args: WeightGradUpdateArgs,
+): (Tensor | GPUBuffer)[] {
+  const { w, m, v, flag, wHalf } = args;
+  return [
+    w,
+    m,
+    ...(v ? [v] : []),
+    flag ?? spareBuffer(ctx, "zero flag (read only)", 4),
+    wHalf ?? spareBuffer(ctx, `${op}.copy`, 16),
+    args.state ?? constantState(ctx, { scale: args.lossScale ?? 1, steps: (args.step ?? 1) - 1 }),
+  ];
+}
+
+/**
+ * One optimizer step on W from dW = Xᵀ·dZ (X [K, M], dZ [K, N] → W [M, N]) without storing dW.
+ * Records into options.record / options.encoder when given.
+ */
+export async function weightGradUpdate(
+  ctx: GpuContext,
+  args: WeightGradUpdateArgs,
+  options: WeightGradUpdateOptions = {},
+): Promise<void> {
+  checkUpdateArgs(ctx, OP, args);
+  const { x, dz, w, rule, wHalf } = args;
+  const plan = planKernel(ctx, x, dz, w, options);
+  const { shape } = plan;
+  if (wHalf && shape.n % 2 !== 0)
+    throw new KernelInputError(
+      OP,
+      `the f16 copy is written a word (two columns) at a time: N must be even, got W ${describe(w)}`,
+    );
+  reportWeightGradCall(x, shape);
   const parts = fusedUpdateParts(
     rule.name,
     rule.name === "sgd" && Boolean(rule.nesterov),
     Boolean(wHalf),
     vectorUpdate(ctx, plan),
   );
-  const optBuffers: (Tensor | GPUBuffer)[] = [
-    w,
-    m,
-    ...(v ? [v] : []),
-    flag ?? spareBuffer(ctx, "zero flag (read only)", 4),
-    wHalf ?? spareBuffer(ctx, `${OP}.copy`, 16),
-    args.state ?? constantState(ctx, { scale: args.lossScale ?? 1, steps: (args.step ?? 1) - 1 }),
-  ];
+  const optBuffers = optimizerBuffers(ctx, OP, args);
   const hyper = ruleUniforms(rule);
   if (plan.variant === "subgroup-matrix") {
     const tile = plan.matrix as MatrixTile;

@@ -2,136 +2,35 @@ import { describe, expect, it } from "vitest";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { TILES } from "../../src/kernels/gemm.js";
 import { MATRIX_TILES, matrixUnsupportedReason } from "../../src/kernels/gemm-subgroup-matrix.js";
-import {
-  createTensor,
-  destroyTensor,
-  downloadF32,
-  fill,
-  type Tensor,
-  tensorFrom,
-} from "../../src/kernels/tensor.js";
+import { createTensor, destroyTensor, fill } from "../../src/kernels/tensor.js";
 import {
   describeWeightGradOverlap,
   type WeightGradOverlapOptions,
   weightGradOverlap,
 } from "../../src/kernels/weight-grad-overlap.js";
-import type { UpdateRule } from "../../src/kernels/weight-update.js";
-import { expectClose, useGpu } from "../helpers/gpu.js";
-import { normal, uniform } from "../helpers/rng.js";
-import {
-  adamRef,
-  expectBits,
-  f16Bits,
-  f32Bits,
-  quantize,
-  rawWords,
-  sgdRef,
-  smallInts,
-  unzip,
-  xtdz,
-} from "./reference.js";
+import { useGpu } from "../helpers/gpu.js";
+import { ADAM, ADAMW, runUpdateCase, SGD, type UpdateCase, type UpdateKernel } from "./update-case.js";
 
 // The weight gradient with the optimizer overlapped beside it (src/kernels/weight-grad-overlap.ts)
-// against the same float64 references as the fused kernel's test: dW = Xᵀ·dZ in float64 (X and dZ
-// small integers times powers of two, so every partial sum is exact in f32 and the stored dW must
-// equal the reference bit for bit), then one optimizer step by PyTorch's rules with bounds for the
-// f32 arithmetic. dW's buffer and the f16 copy are poisoned with NaN first: a slot the GEMM never
-// stores, or one the optimizer reads before its chunk was stored, turns w NaN; a slot updated
-// twice, or never, misses the reference's moments. The chunk counts put the interleaved chunks
-// (row of tiles y in chunk y % chunks) past several rows of tiles, the last one partial.
+// against the float64 references of update-case.ts, as the fused kernel's test: the stored dW must
+// equal the float64 product bit for bit, w and the moments one reference optimizer step within
+// its f32 bounds. dW's buffer is poisoned with NaN first: a slot the GEMM never stores, or one the
+// optimizer reads before its chunk was stored, turns w NaN; a slot updated twice, or never, misses
+// the reference's moments. The chunk counts put the interleaved chunks (row of tiles y in chunk
+// y % chunks) past several rows of tiles, the last one partial.
 const env = useGpu("weight-grad-overlap");
 
-interface Case {
-  k: number;
-  m: number;
-  n: number;
-  dtype: "f32" | "f16";
-  rule: UpdateRule;
-  lossScale: number;
-  step: number;
-  copy: boolean;
-  options: WeightGradOverlapOptions;
-}
-
-async function runCase(c: Case, flagValue?: number) {
-  const { ctx, rng, seed } = env;
-  const { k, m, n } = c;
-  const x0 = smallInts(rng, k * m, 2 ** -4);
-  const dz0 = smallInts(rng, k * n, 2 ** -6 * c.lossScale);
-  const w0 = quantize(normal(rng, m * n, 0, 0.05), "f32");
-  const m0 = quantize(normal(rng, m * n, 0, 0.01), "f32");
-  const v0 = quantize(uniform(rng, m * n, 1e-6, 1e-3), "f32");
-  const x = await tensorFrom(ctx, c.dtype, [k, m], x0, "x");
-  const dz = await tensorFrom(ctx, c.dtype, [k, n], dz0, "dz");
-  const w = await tensorFrom(ctx, "f32", [m, n], w0, "w");
-  const g = await createTensor(ctx, "f32", [m, n], "g");
-  fill(ctx, g, Number.NaN);
-  const mt = await tensorFrom(ctx, "f32", [m * n], m0, "m");
-  const vt = c.rule.name === "adam" ? await tensorFrom(ctx, "f32", [m * n], v0, "v") : undefined;
-  let wHalf: Tensor | undefined;
-  if (c.copy) {
-    wHalf = await createTensor(ctx, "f16", [m * n], "wHalf");
-    fill(ctx, wHalf, Number.NaN);
-  }
-  const flag = flagValue === undefined ? undefined : await tensorFrom(ctx, "u32", [1], [flagValue], "flag");
-  const before = await Promise.all(
-    [w, mt, vt, wHalf].filter((t) => t).map((t) => rawWords(ctx, t as Tensor)),
-  );
-  await weightGradOverlap(
-    ctx,
-    { x, dz, w, g, m: mt, v: vt, rule: c.rule, step: c.step, lossScale: c.lossScale, flag, wHalf },
-    c.options,
-  );
-  const what = `${c.dtype} ${k}×${m}×${n} ${c.rule.name} ${describeWeightGradOverlap(ctx, x, dz, g, c.options)}`;
-  if (flagValue) {
-    const after = await Promise.all(
-      [w, mt, vt, wHalf].filter((t) => t).map((t) => rawWords(ctx, t as Tensor)),
-    );
-    for (const [i, a] of after.entries()) expectBits(a, before[i], `${what} skipped step, buffer ${i}`, seed);
-  } else {
-    const grad = xtdz(x0, dz0, k, m, n);
-    expectBits(await rawWords(ctx, g), Array.from(grad, f32Bits), `${what} dW`, seed);
-    const got = await downloadF32(ctx, w);
-    if (c.rule.name === "adam") {
-      const ref = adamRef(w0, m0, v0, grad, { ...c.rule, step: c.step, lossScale: c.lossScale });
-      for (const [key, t] of [
-        ["w", w],
-        ["m", mt],
-        ["v", vt as Tensor],
-      ] as const) {
-        const r = unzip(ref[key]);
-        expectClose(await downloadF32(ctx, t), r.want, r.bound, `${what} ${key}`, seed);
-      }
-    } else {
-      const h = {
-        lr: c.rule.lr,
-        momentum: c.rule.momentum ?? 0,
-        weightDecay: c.rule.weightDecay ?? 0,
-        nesterov: Boolean(c.rule.nesterov),
-        lossScale: c.lossScale,
-      };
-      const ref = sgdRef(w0, m0, grad, h);
-      const rw = unzip(ref.w);
-      const rv = unzip(ref.v);
-      expectClose(got, rw.want, rw.bound, `${what} w`, seed);
-      expectClose(await downloadF32(ctx, mt), rv.want, rv.bound, `${what} momentum`, seed);
-    }
-    if (wHalf) expectBits(await rawWords(ctx, wHalf), Array.from(got, f16Bits), `${what} f16 copy`, seed);
-  }
-  destroyTensor(...([x, dz, w, g, mt, vt, wHalf, flag].filter((t) => t) as Tensor[]));
-}
-
-const ADAM: UpdateRule = { name: "adam", lr: 1e-3 };
-const ADAMW: UpdateRule = {
-  name: "adam",
-  lr: 1e-2,
-  beta1: 0.7,
-  beta2: 0.95,
-  eps: 3e-3,
-  weightDecay: 0.1,
-  decoupled: true,
+type Case = UpdateCase<WeightGradOverlapOptions>;
+const OVERLAPPED: UpdateKernel<WeightGradOverlapOptions> = {
+  run: async (ctx, args, options) => {
+    const g = await createTensor(ctx, "f32", args.w.shape, "g");
+    fill(ctx, g, Number.NaN);
+    await weightGradOverlap(ctx, { ...args, g }, options);
+    return g;
+  },
+  describe: (ctx, args, options) => describeWeightGradOverlap(ctx, args.x, args.dz, args.w, options),
 };
-const SGD: UpdateRule = { name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 1e-3 };
+const runCase = (c: Case, flagValue?: number) => runUpdateCase(env, OVERLAPPED, c, flagValue);
 
 describe("weightGradOverlap, portable kernel (dW stored, the optimizer beside the GEMM)", () => {
   const tiled = (tile: keyof typeof TILES, chunks: number): WeightGradOverlapOptions => ({

@@ -8,134 +8,39 @@ import {
   matrixUnsupportedReason,
   updateBlockLayout,
 } from "../../src/kernels/gemm-subgroup-matrix.js";
-import {
-  createTensor,
-  destroyTensor,
-  downloadF32,
-  fill,
-  type Tensor,
-  tensorFrom,
-} from "../../src/kernels/tensor.js";
+import { createTensor, destroyTensor } from "../../src/kernels/tensor.js";
 import {
   describeWeightGradUpdate,
-  type UpdateRule,
   type WeightGradUpdateOptions,
   weightGradUpdate,
 } from "../../src/kernels/weight-update.js";
-import { expectClose, useGpu } from "../helpers/gpu.js";
-import { normal, uniform } from "../helpers/rng.js";
+import { useGpu } from "../helpers/gpu.js";
 import {
-  adamRef,
-  expectBits,
-  f16Bits,
-  quantize,
-  rawWords,
-  sgdRef,
-  smallInts,
-  unzip,
-  xtdz,
-} from "./reference.js";
+  ADAM,
+  ADAM_L2,
+  ADAMW,
+  NESTEROV,
+  runUpdateCase,
+  SGD,
+  type UpdateCase,
+  type UpdateKernel,
+} from "./update-case.js";
 
 // The first layer's weight gradient fused with the optimizer (src/kernels/weight-update.ts)
-// against a float64 reference that computes the GEMM dW = Xᵀ·dZ in float64, then one optimizer
-// step from PyTorch's rules (src/model/reference/optimizers.ts via reference.ts adamRef/sgdRef,
-// whose bounds cover the f32 optimizer arithmetic). X and dZ are small integers times a power of
-// two (times the loss scale for dZ), so every partial sum of the GEMM is exact in f32 in any
-// order: the kernel's gradient must be the float64 product itself and the bounds are the
-// optimizer's alone. The f16 copy is poisoned with NaN first and checked bit-exactly against
-// nearest-even rounding of the kernel's own new f32 weights. Nothing here comes from the kernel.
+// against the float64 references of update-case.ts (dW in float64 from exact small-integer
+// inputs, one optimizer step by PyTorch's rules, the f16 copy bit-exact). Nothing here comes from
+// the kernel.
 const env = useGpu("weight-update");
 
-interface Case {
-  k: number;
-  m: number;
-  n: number;
-  dtype: "f32" | "f16";
-  rule: UpdateRule;
-  lossScale: number;
-  step: number;
-  copy: boolean;
-  options: WeightGradUpdateOptions;
-}
-
-async function runCase(c: Case, flagValue?: number) {
-  const { ctx, rng, seed } = env;
-  const { k, m, n } = c;
-  const x0 = smallInts(rng, k * m, 2 ** -4);
-  const dz0 = smallInts(rng, k * n, 2 ** -6 * c.lossScale);
-  const w0 = quantize(normal(rng, m * n, 0, 0.05), "f32");
-  const m0 = quantize(normal(rng, m * n, 0, 0.01), "f32");
-  const v0 = quantize(uniform(rng, m * n, 1e-6, 1e-3), "f32");
-  const x = await tensorFrom(ctx, c.dtype, [k, m], x0, "x");
-  const dz = await tensorFrom(ctx, c.dtype, [k, n], dz0, "dz");
-  const w = await tensorFrom(ctx, "f32", [m, n], w0, "w");
-  const mt = await tensorFrom(ctx, "f32", [m * n], m0, "m");
-  const vt = c.rule.name === "adam" ? await tensorFrom(ctx, "f32", [m * n], v0, "v") : undefined;
-  let wHalf: Tensor | undefined;
-  if (c.copy) {
-    wHalf = await createTensor(ctx, "f16", [m * n], "wHalf");
-    fill(ctx, wHalf, Number.NaN);
-  }
-  const flag = flagValue === undefined ? undefined : await tensorFrom(ctx, "u32", [1], [flagValue], "flag");
-  const before = await Promise.all(
-    [w, mt, vt, wHalf].filter((t) => t).map((t) => rawWords(ctx, t as Tensor)),
-  );
-  await weightGradUpdate(
-    ctx,
-    { x, dz, w, m: mt, v: vt, rule: c.rule, step: c.step, lossScale: c.lossScale, flag, wHalf },
-    c.options,
-  );
-  const what = `${c.dtype} ${k}×${m}×${n} ${c.rule.name} ${JSON.stringify(c.options.tile?.name ?? c.options.matrixTile?.name ?? "")}`;
-  if (flagValue) {
-    const after = await Promise.all(
-      [w, mt, vt, wHalf].filter((t) => t).map((t) => rawWords(ctx, t as Tensor)),
-    );
-    for (const [i, a] of after.entries()) expectBits(a, before[i], `${what} skipped step, buffer ${i}`, seed);
-  } else {
-    const g = xtdz(x0, dz0, k, m, n);
-    const got = await downloadF32(ctx, w);
-    if (c.rule.name === "adam") {
-      const ref = adamRef(w0, m0, v0, g, { ...c.rule, step: c.step, lossScale: c.lossScale });
-      for (const [key, t] of [
-        ["w", w],
-        ["m", mt],
-        ["v", vt as Tensor],
-      ] as const) {
-        const r = unzip(ref[key]);
-        expectClose(await downloadF32(ctx, t), r.want, r.bound, `${what} ${key}`, seed);
-      }
-    } else {
-      const h = {
-        lr: c.rule.lr,
-        momentum: c.rule.momentum ?? 0,
-        weightDecay: c.rule.weightDecay ?? 0,
-        nesterov: Boolean(c.rule.nesterov),
-        lossScale: c.lossScale,
-      };
-      const ref = sgdRef(w0, m0, g, h);
-      const rw = unzip(ref.w);
-      const rv = unzip(ref.v);
-      expectClose(got, rw.want, rw.bound, `${what} w`, seed);
-      expectClose(await downloadF32(ctx, mt), rv.want, rv.bound, `${what} momentum`, seed);
-    }
-    if (wHalf) expectBits(await rawWords(ctx, wHalf), Array.from(got, f16Bits), `${what} f16 copy`, seed);
-  }
-  destroyTensor(...([x, dz, w, mt, vt, wHalf, flag].filter((t) => t) as Tensor[]));
-}
-
-const ADAM: UpdateRule = { name: "adam", lr: 1e-3 };
-const ADAMW: UpdateRule = {
-  name: "adam",
-  lr: 1e-2,
-  beta1: 0.7,
-  beta2: 0.95,
-  eps: 3e-3,
-  weightDecay: 0.1,
-  decoupled: true,
+type Case = UpdateCase<WeightGradUpdateOptions>;
+const FUSED: UpdateKernel<WeightGradUpdateOptions> = {
+  run: async (ctx, args, options) => {
+    await weightGradUpdate(ctx, args, options);
+    return null;
+  },
+  describe: (ctx, args, options) => describeWeightGradUpdate(ctx, args.x, args.dz, args.w, options),
 };
-const ADAM_L2: UpdateRule = { name: "adam", lr: 3e-4, weightDecay: 1e-2 };
-const SGD: UpdateRule = { name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 1e-3 };
-const NESTEROV: UpdateRule = { name: "sgd", lr: 0.05, momentum: 0.8, nesterov: true };
+const runCase = (c: Case, flagValue?: number) => runUpdateCase(env, FUSED, c, flagValue);
 
 describe("weightGradUpdate, portable kernel (dW = Xᵀ·dZ with the optimizer in the epilogue)", () => {
   const tiled = (tile?: keyof typeof TILES): WeightGradUpdateOptions => ({
