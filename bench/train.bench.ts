@@ -12,13 +12,13 @@
 //            (fuseFirstLayerUpdate true; slower for mixed/256 on the H200, docs/performance.md);
 //   overlap: unfused, with the first layer's optimizer step overlapped beside its weight gradient
 //            (overlapFirstLayerUpdate, weight-grad-overlap.ts), once per --overlap-chunks count
-//            (rows named overlap2, overlap4, …);
+//            (rows named overlap2, overlap4, …, overlap4q8 with 8 slots a worker thread);
 // and a per-kernel profile of one runtime step (timestamp queries, one pass per dispatch) with
 // each kernel's minimum traffic and FLOPs (kernelTable), and, with --ceilings, a 1 GiB
 // device-to-device copy and the slab Adam over the first layer's parameters in the same call.
 // The PyTorch peer (bench/peers/torch_mlp.py) runs beside it in bench/gpu-run.sh.
 //   node dist/bench/train.bench.js --configs f32:32:1024,mixed:256:1024 --seconds 10 --out FILE
-//     [--modes runtime,unfused,fused,overlap,naive] [--overlap-chunks 2,4,8] [--ceilings]
+//     [--modes runtime,unfused,fused,overlap,naive] [--overlap-chunks 2,4,8,4:8] [--ceilings]
 //     [--fused-tile NAME]
 import { writeFileSync } from "node:fs";
 import { DEV_TILES } from "../dev/gemm-tiles.js";
@@ -66,7 +66,7 @@ const classes = Number(opt("classes", "525"));
 const count = Number(opt("count", "1024"));
 const modes = opt("modes", "runtime,naive").split(",");
 const tableFor = opt("table-configs", "mixed:256:1024,f32:32:1024").split(",");
-// --fused-tile NAME: the fused first-layer kernel's tile wherever it runs fused (a portable tile
+// --fused-tile NAME: the fused (or overlapped) first-layer kernel's tile wherever it runs so (a portable tile
 // of TILES or dev/gemm-tiles.ts, or a subgroup-matrix tile name such as p2x2a2x2); default its
 // own choice.
 const fusedTileName = opt("fused-tile", "");
@@ -76,7 +76,13 @@ const fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"] = !fusedTileName
   : fusedPortable
     ? { variant: "tiled", tile: fusedPortable }
     : { variant: "subgroup-matrix", matrixTile: matrixTile(fusedTileName) };
-const overlapChunks = opt("overlap-chunks", "4").split(",").map(Number);
+// --overlap-chunks C[:S],…: one overlap row per entry, C chunks, S slots a worker thread in flight.
+const overlapRuns = opt("overlap-chunks", "4")
+  .split(",")
+  .map((e) => {
+    const [chunks, slots] = e.split(":").map(Number);
+    return { chunks, slots };
+  });
 const ceilings = args.includes("--ceilings");
 const out = opt("out", "");
 const MEAN = [0.5, 0.5, 0.5] as const;
@@ -392,10 +398,16 @@ async function main() {
         mode: k,
         options: { fuseFirstLayerUpdate: FUSE[k], firstLayerUpdateKernel: fusedKernel },
       })),
-    ...(modes.includes("overlap") ? overlapChunks : []).map((chunks) => ({
+    ...(modes.includes("overlap") ? overlapRuns : []).map(({ chunks, slots }) => ({
       kind: "overlap",
-      mode: `overlap${chunks}`,
-      options: { fuseFirstLayerUpdate: false, overlapFirstLayerUpdate: true, overlapChunks: chunks },
+      mode: `overlap${chunks}${slots ? `q${slots}` : ""}`,
+      options: {
+        fuseFirstLayerUpdate: false,
+        overlapFirstLayerUpdate: true,
+        overlapChunks: chunks,
+        overlapSlots: slots,
+        firstLayerUpdateKernel: fusedKernel,
+      },
     })),
   ];
   for (const c of configs)

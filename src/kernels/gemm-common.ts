@@ -43,7 +43,7 @@ export interface FusedUpdateParts {
   includes: string[];
   bindings: BindingSpec[];
   uniforms: [string, UniformType][];
-  consts: Record<string, boolean>;
+  consts: Record<string, boolean | number>;
 }
 
 export interface EpilogueFlags {

@@ -428,7 +428,10 @@ export const OVERLAP_UNIFORMS: [string, "u32"][] = [
   ["adam_chunk", "u32"],
 ];
 
-/** Slots each thread of the overlapped update loads together (lib/overlap_update.wgsl's OV_UQ). */
+/**
+ * Slots each thread of the overlapped update loads together by default (lib/overlap_update.wgsl's
+ * OV_UQ, which the overlapped kernel's parts set): the fused block epilogue's default.
+ */
 export const OVERLAP_UQ = 4;
 
 /** Workgroup memory the vector epilogue's blocks may take (lib/fused_update_block.wgsl), bytes. */
@@ -559,7 +562,7 @@ export function matrixSpec(
       ...epilogueConsts(flags),
       ...update?.consts,
       ...(block ? { UROWS: block.urows, UW: block.uw, UQ: block.uq } : {}),
-      ...(overlap ? { OV_THREADS: numSg * sgSize, OV_UQ: OVERLAP_UQ } : {}),
+      ...(overlap ? { OV_THREADS: numSg * sgSize } : {}),
     },
     snippets: {
       ...snippets,

@@ -37,6 +37,7 @@ import {
   matrixTileDims,
   matrixUnsupportedReason,
   OVERLAP_OP,
+  OVERLAP_UQ,
   tileShapeReason,
   tileUnsupportedReason,
   vectorStaging,
@@ -68,6 +69,8 @@ export interface WeightGradOverlapArgs extends WeightGradUpdateArgs {
 export interface WeightGradOverlapOptions extends DispatchOptions {
   /** Chunks of rows of tiles (≥ 1; more than the rows of tiles there are: one per row). */
   chunks?: number;
+  /** Slots (16 bytes of w, m, v) each worker thread loads together: 1, 2, 4 or 8 (default OVERLAP_UQ). */
+  slotsInFlight?: number;
   /** "auto": the plain weight-gradient GEMM's choice (tensor cores for f16 where the device has them). */
   variant?: "auto" | "tiled" | "subgroup-matrix";
   tile?: TileConfig;
@@ -131,7 +134,9 @@ export function describeWeightGradOverlap(
   const plan = planOverlap(ctx, x, dz, g, options);
   const name = plan.matrix?.name ?? plan.tiled?.name;
   const chunks = chunkCount(plan, options.chunks);
-  return `${plan.variant} ${name}${plan.tuned ? " (tuned)" : ""}, optimizer overlapped in ${chunks} chunk${chunks === 1 ? "" : "s"}`;
+  const slots = options.slotsInFlight ?? OVERLAP_UQ;
+  const inFlight = slots === OVERLAP_UQ ? "" : `, ${slots} slots a thread in flight`;
+  return `${plan.variant} ${name}${plan.tuned ? " (tuned)" : ""}, optimizer overlapped in ${chunks} chunk${chunks === 1 ? "" : "s"}${inFlight}`;
 }
 
 /** The chunks used: the asked-for count, at most one per row of tiles. */
@@ -162,13 +167,11 @@ export async function weightGradOverlap(
       `the optimizer's workers update 16-byte slots of whole rows: N must be a multiple of 4, got W ${describe(w)}`,
     );
   reportWeightGradCall(x, shape);
-  const parts = fusedUpdateParts(
-    rule.name,
-    rule.name === "sgd" && Boolean(rule.nesterov),
-    Boolean(wHalf),
-    true,
-    true,
-  );
+  const slots = options.slotsInFlight ?? OVERLAP_UQ;
+  if (![1, 2, 4, 8].includes(slots))
+    throw new KernelInputError(OP, `slotsInFlight must be 1, 2, 4 or 8, got ${slots}`);
+  const nesterov = rule.name === "sgd" && Boolean(rule.nesterov);
+  const parts = fusedUpdateParts(rule.name, nesterov, Boolean(wHalf), true, slots);
   const optBuffers = optimizerBuffers(ctx, OP, args);
   const hyper = ruleUniforms(rule);
   const chunks = chunkCount(plan, chunksAsked);

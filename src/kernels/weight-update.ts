@@ -45,7 +45,6 @@ import {
   OVERLAP_OP,
   OVERLAP_PROLOGUE,
   OVERLAP_UNIFORMS,
-  OVERLAP_UQ,
   tileShapeReason,
   tileUnsupportedReason,
   updateBlockLayout,
@@ -142,9 +141,14 @@ export function fusedUpdateParts(
   nesterov: boolean,
   writeCopy: boolean,
   vector: boolean,
-  /** Overlapped beside the GEMM instead of in its epilogue (weight-grad-overlap.ts; needs vector). */
-  overlap = false,
+  /**
+   * Overlapped beside the GEMM instead of in its epilogue (weight-grad-overlap.ts; needs vector):
+   * the slots each worker thread loads together (lib/overlap_update.wgsl's OV_UQ); 0: fused.
+   */
+  overlapSlots = 0,
 ): FusedUpdateParts {
+  const overlap = overlapSlots > 0;
+  const ov: Record<string, number> = overlap ? { OV_UQ: overlapSlots } : {};
   const state = (name: string): BindingSpec => ({
     name,
     access: "read_write",
@@ -163,7 +167,7 @@ export function fusedUpdateParts(
     ...(vector ? [`lib/${math}_slot`, "lib/fused_update_quad"] : [`lib/${math}_indexed`, "lib/fused_update"]),
     "lib/update_skip",
   ];
-  const name = `${rule === "adam" ? "adam" : nesterov ? "sgd_nesterov" : "sgd"}${vector ? "_vec" : ""}${overlap ? "_overlap" : ""}`;
+  const name = `${rule === "adam" ? "adam" : nesterov ? "sgd_nesterov" : "sgd"}${vector ? "_vec" : ""}${overlap ? `_overlap_q${overlapSlots}` : ""}`;
   return rule === "adam"
     ? {
         name,
@@ -172,7 +176,7 @@ export function fusedUpdateParts(
         includes,
         bindings: [state("w"), state("m"), state("v"), ...tail],
         uniforms: ADAM_HYPER_UNIFORMS,
-        consts: { WRITE_COPY: writeCopy },
+        consts: { WRITE_COPY: writeCopy, ...ov },
       }
     : {
         name,
@@ -181,7 +185,7 @@ export function fusedUpdateParts(
         includes,
         bindings: [state("w"), state("vel"), ...tail],
         uniforms: SGD_HYPER_UNIFORMS,
-        consts: { WRITE_COPY: writeCopy, NESTEROV: nesterov },
+        consts: { WRITE_COPY: writeCopy, NESTEROV: nesterov, ...ov },
       };
 }
 
@@ -242,7 +246,7 @@ export function portableUpdateSpec(
       TRANS_A: true,
       TRANS_B: false,
       ...parts.consts,
-      ...(overlap ? { OV_THREADS: threads, OV_UQ: OVERLAP_UQ } : {}),
+      ...(overlap ? { OV_THREADS: threads } : {}),
     },
     snippets: {
       TILE_LOOP: tileLoop(),

@@ -118,18 +118,21 @@ export interface GpuMlpOptions {
    */
   fuseFirstLayerUpdate?: boolean | "auto";
   /**
-   * The fused kernel's choice where fused (weight-update.ts options: variant, tile, matrixTile);
-   * default its own (the tuned or built-in choice). For benches that compare fused kernels.
+   * The fused (or overlapped) kernel's choice where fused or overlapped (weight-update.ts options:
+   * variant, tile, matrixTile); default its own (the tuned or built-in choice). For benches that
+   * compare kernels.
    */
   firstLayerUpdateKernel?: Pick<WeightGradUpdateOptions, "variant" | "tile" | "matrixTile" | "tuned">;
   /**
    * Where not fused: layer 0's weight gradient is stored in `grads` as unfused, with its
    * optimizer step overlapped beside the GEMM in chunks (weight-grad-overlap.ts) instead of run
    * after it by the slab optimizer — the same values, fewer idle units. Needs the first layer's
-   * width a multiple of 4 (else unfused). Default false; `overlapChunks` (default 4) sets the chunks.
+   * width a multiple of 4 (else unfused). Default false; `overlapChunks` (default 4) sets the
+   * chunks, `overlapSlots` the slots each worker thread loads together (default 4).
    */
   overlapFirstLayerUpdate?: boolean;
   overlapChunks?: number;
+  overlapSlots?: number;
 }
 
 /** Slot of the training state's batch cursor: train batches and evaluation batches. */
@@ -169,6 +172,8 @@ export class GpuMlp {
    * (GpuMlpOptions.overlapFirstLayerUpdate; dW still stored in grads), or 0: the slab optimizer.
    */
   readonly overlapChunks: number;
+  /** Slots each of the overlapped update's worker threads loads together (default: the kernel's). */
+  private readonly overlapSlots: number | undefined;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -178,7 +183,7 @@ export class GpuMlp {
     readonly maxBatch: number,
     fuse: boolean,
     fusedKernel: GpuMlpOptions["firstLayerUpdateKernel"],
-    overlap: { on: boolean; chunks: number },
+    overlap: { on: boolean; chunks: number; slots?: number },
     parts: Pick<
       GpuMlp,
       "params" | "grads" | "m" | "v" | "half" | "state" | "flag" | "trainSums" | "evalSums"
@@ -191,6 +196,7 @@ export class GpuMlp {
     this.fusedFirstLayer = fuse && (policy.compute !== "f16" || width0 % 2 === 0);
     this.fusedKernel = fusedKernel;
     this.overlapChunks = overlap.on && !this.fusedFirstLayer && width0 % 4 === 0 ? overlap.chunks : 0;
+    this.overlapSlots = overlap.slots;
     this.params = parts.params;
     this.grads = parts.grads;
     this.m = parts.m;
@@ -252,7 +258,7 @@ export class GpuMlp {
     const chunks = options.overlapChunks ?? OVERLAP_CHUNKS;
     if (!(Number.isInteger(chunks) && chunks >= 1))
       throw new ModelError("bad-value", `overlap chunks ${chunks} must be an integer ≥ 1`);
-    const overlap = { on: options.overlapFirstLayerUpdate === true, chunks };
+    const overlap = { on: options.overlapFirstLayerUpdate === true, chunks, slots: options.overlapSlots };
     const model = new GpuMlp(
       ctx,
       shape,
@@ -546,7 +552,13 @@ export class GpuMlp {
   private async recordFirstLayerOverlap(rec: RecordedDispatch[], x: Tensor, dz: Tensor): Promise<void> {
     const o = this.optimizer;
     const g = this.grads.views.get("layers.0.weight") as Tensor;
-    const options = { chunks: this.overlapChunks, record: rec };
+    // The kernel choice given for the fused update (firstLayerUpdateKernel) serves here too.
+    const options = {
+      ...this.fusedKernel,
+      chunks: this.overlapChunks,
+      slotsInFlight: this.overlapSlots,
+      record: rec,
+    };
     await weightGradOverlap(this.ctx, { ...this.firstLayerUpdateArgs(x, dz), g }, options);
     this.note(
       "weight_grad_overlap",

@@ -57,6 +57,33 @@ describe("weightGradOverlap, portable kernel (dW stored, the optimizer beside th
       "Adam t=4, more chunks asked than rows of tiles (one a row)",
       { k: 11, m: 97, n: 24, rule: ADAM, lossScale: 256, step: 4, copy: true, options: tiled("t32", 9) },
     ],
+    // Slots each worker thread loads together: 8 and 1 (the default is 4).
+    [
+      "AdamW t=2, 3 chunks, 8 slots a worker thread",
+      {
+        k: 7,
+        m: 300,
+        n: 28,
+        rule: ADAMW,
+        lossScale: 2,
+        step: 2,
+        copy: true,
+        options: { ...tiled("t32", 3), slotsInFlight: 8 },
+      },
+    ],
+    [
+      "Adam t=1, 2 chunks, 1 slot a worker thread",
+      {
+        k: 5,
+        m: 130,
+        n: 16,
+        rule: ADAM,
+        lossScale: 64,
+        step: 1,
+        copy: true,
+        options: { ...tiled("t32", 2), slotsInFlight: 1 },
+      },
+    ],
     [
       "SGD momentum, 4 chunks on the vector tile",
       { k: 37, m: 333, n: 36, rule: SGD, lossScale: 512, step: 1, copy: true, options: tiled("t64v", 4) },
@@ -121,6 +148,19 @@ describe("weightGradOverlap, portable kernel (dW stored, the optimizer beside th
     await expect(
       weightGradOverlap(ctx, { x, dz, w, g, m: mm, v: vv, rule: ADAM }, { ...o, chunks: 0 }),
     ).rejects.toThrow(/chunks/);
+    const dz8 = await createTensor(ctx, "f32", [4, 8], "dz8");
+    const w8 = await createTensor(ctx, "f32", [6, 8], "w8");
+    const g8 = await createTensor(ctx, "f32", [6, 8], "g8");
+    const m8 = await createTensor(ctx, "f32", [48], "m8");
+    const v8 = await createTensor(ctx, "f32", [48], "v8");
+    await expect(
+      weightGradOverlap(
+        ctx,
+        { x, dz: dz8, w: w8, g: g8, m: m8, v: v8, rule: ADAM },
+        { ...o, slotsInFlight: 3 },
+      ),
+    ).rejects.toThrow(/slotsInFlight/);
+    destroyTensor(dz8, w8, g8, m8, v8);
     await expect(weightGradOverlap(ctx, { x, dz, w, g: w, m: mm, v: vv, rule: ADAM }, o)).rejects.toThrow(
       KernelInputError,
     );
