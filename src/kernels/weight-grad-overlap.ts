@@ -21,14 +21,13 @@ import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
 import {
   chooseTile,
-  dummyBuffer,
   effectiveOptions,
   type GemmOptions,
   gemmShape,
   resolveVariant,
   type TileConfig,
 } from "./gemm.js";
-import type { EpilogueFlags, GemmShape } from "./gemm-common.js";
+import type { GemmShape } from "./gemm-common.js";
 import { vectorViews } from "./gemm-scratch.js";
 import {
   chooseMatrixTile,
@@ -43,16 +42,18 @@ import {
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
 import { vectorStagingTiled } from "./gemm-tiled.js";
-import { describe, spareBuffer } from "./opcheck.js";
+import { describe } from "./opcheck.js";
 import { type DispatchOptions, dispatch, getProgram } from "./program.js";
 import type { Tensor } from "./tensor.js";
 import {
   checkUpdateArgs,
   fusedUpdateParts,
+  matrixUpdateBuffers,
   optimizerBuffers,
   portableUpdateSpec,
   reportWeightGradCall,
   ruleUniforms,
+  WEIGHT_GRAD_FLAGS,
   type WeightGradUpdateArgs,
 } from "./weight-update.js";
 
@@ -181,25 +182,9 @@ export async function weightGradOverlap(
     const tile = plan.matrix as MatrixTile;
     const { bm, bn } = matrixTileDims(tile);
     const vec = vectorStaging(shape, { transA: true, transB: false });
-    const flags: EpilogueFlags = {
-      transA: true,
-      transB: false,
-      useBeta: false,
-      hasBias: false,
-      relu: false,
-      splitK: false,
-    };
-    const program = await getProgram(ctx, matrixSpec(ctx, "f32", tile, flags, vec, g.size >= 256, parts));
-    // bias and ws are named by epilogues this kernel never takes: the small spare buffers.
-    const buffers = [
-      x,
-      dz,
-      g,
-      dummyBuffer(ctx, "read"),
-      spareBuffer(ctx, `${OP}.ws`, 4096),
-      ...vectorViews(ctx, vec, x, dz),
-      ...optBuffers,
-    ];
+    const spec = matrixSpec(ctx, "f32", tile, WEIGHT_GRAD_FLAGS, vec, g.size >= 256, parts);
+    const program = await getProgram(ctx, spec);
+    const buffers = matrixUpdateBuffers(ctx, OP, x, dz, g, vec, optBuffers);
     const grid: [number, number, number] = [Math.ceil(shape.n / bn), Math.ceil(shape.m / bm), 1];
     for (let d = 0; d <= chunks; d++)
       dispatch(

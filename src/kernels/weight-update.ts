@@ -425,6 +425,41 @@ export function optimizerBuffers(
   ];
 }
 
+/** The epilogue flags of the weight-gradient product dW = Xᵀ·dZ: no beta, bias, ReLU or split. */
+export const WEIGHT_GRAD_FLAGS: EpilogueFlags = {
+  transA: true,
+  transB: false,
+  useBeta: false,
+  hasBias: false,
+  relu: false,
+  splitK: false,
+};
+
+/**
+ * A tensor-core weight update's buffers in matrixSpec's binding order: X, dZ, C (dW where it is
+ * stored, else a spare), the bias and split-K workspace its epilogues never take (small spares),
+ * the 16-byte views of X and dZ, then the optimizer's (optimizerBuffers).
+ */
+export function matrixUpdateBuffers(
+  ctx: GpuContext,
+  op: string,
+  x: Tensor,
+  dz: Tensor,
+  c: Tensor | GPUBuffer,
+  vec: { vecA: boolean; vecB: boolean },
+  opt: (Tensor | GPUBuffer)[],
+): (Tensor | GPUBuffer)[] {
+  return [
+    x,
+    dz,
+    c,
+    dummyBuffer(ctx, "read"),
+    spareBuffer(ctx, `${op}.ws`, 4096),
+    ...vectorViews(ctx, vec, x, dz),
+    ...opt,
+  ];
+}
+
 /**
  * One optimizer step on W from dW = Xᵀ·dZ (X [K, M], dZ [K, N] → W [M, N]) without storing dW.
  * Records into options.record / options.encoder when given.
@@ -456,26 +491,10 @@ export async function weightGradUpdate(
     const tile = plan.matrix as MatrixTile;
     const { bm, bn } = matrixTileDims(tile);
     const vec = vectorStaging(shape, { transA: true, transB: false });
-    const flags: EpilogueFlags = {
-      transA: true,
-      transB: false,
-      useBeta: false,
-      hasBias: false,
-      relu: false,
-      splitK: false,
-    };
-    const program = await getProgram(ctx, matrixSpec(ctx, "f32", tile, flags, vec, false, parts));
-    // c, bias and ws are named by the plain epilogue the fused one bypasses: spare buffers, each
-    // distinct (two writable bindings may not share a buffer), 4 KiB (the largest matrix stored).
-    const buffers = [
-      x,
-      dz,
-      spareBuffer(ctx, `${OP}.c`, 4096),
-      dummyBuffer(ctx, "read"),
-      spareBuffer(ctx, `${OP}.ws`, 4096),
-      ...vectorViews(ctx, vec, x, dz),
-      ...optBuffers,
-    ];
+    const program = await getProgram(ctx, matrixSpec(ctx, "f32", tile, WEIGHT_GRAD_FLAGS, vec, false, parts));
+    // c is named by the plain epilogue the fused one bypasses: a spare buffer, distinct from the
+    // workspace's (two writable bindings may not share a buffer), 4 KiB (the largest matrix stored).
+    const buffers = matrixUpdateBuffers(ctx, OP, x, dz, spareBuffer(ctx, `${OP}.c`, 4096), vec, optBuffers);
     const uniforms = [shape.m, shape.n, shape.k, 1, 0, shape.k, ...hyper];
     dispatch(ctx, program, buffers, uniforms, [Math.ceil(shape.n / bn), Math.ceil(shape.m / bm), 1], options);
     return;
