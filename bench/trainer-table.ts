@@ -52,10 +52,14 @@ export function fastestVariant(c: TorchConfigRow): TorchVariantRow | null {
   return best;
 }
 
-/** One row per halfwatt runtime row, matched to the PyTorch config of the same class, batch and width. */
+/**
+ * One row per halfwatt row of a trained step (the default step, "runtime", and any other step it
+ * was asked for, such as overlap4, named beside the configuration; not the naive composition),
+ * matched to the PyTorch config of the same class, batch and width.
+ */
 export function trainerRows(halfwatt: HalfwattTrainerRow[], torch: TorchConfigRow[]): TableRow[] {
   return halfwatt
-    .filter((h) => h.mode === "runtime")
+    .filter((h) => h.mode !== "naive")
     .map((h) => {
       const t = torch.find(
         (c) => c.precision === torchPrecision[h.precision] && c.batch === h.batch && c.neurons === h.neurons,
@@ -63,7 +67,7 @@ export function trainerRows(halfwatt: HalfwattTrainerRow[], torch: TorchConfigRo
       const v = t ? fastestVariant(t) : null;
       const best = v ? { variant: v.variant, samplesPerSecond: v.samples_per_s as number } : null;
       return {
-        config: `${h.precision}/${h.batch}/${h.neurons}`,
+        config: `${h.precision}/${h.batch}/${h.neurons}${h.mode === "runtime" ? "" : ` ${h.mode}`}`,
         halfwatt: h.samplesPerSecond,
         best,
         ratio: best ? h.samplesPerSecond / best.samplesPerSecond : null,

@@ -52,6 +52,21 @@ describe("trainer table: halfwatt ÷ fastest PyTorch variant of the same class",
     expect(rows[2].ratio).toBeNull();
   });
 
+  it("gives a step other than the default its own row, named (the naive composition none)", () => {
+    const overlap = { ...halfwatt[2], mode: "overlap4", samplesPerSecond: 14900 };
+    const rows = trainerRows([...halfwatt, overlap], torch);
+    expect(rows.map((r) => r.config)).toEqual([
+      "f32/32/1024",
+      "mixed/32/1024",
+      "mixed/256/2048",
+      "mixed/32/1024 overlap4",
+    ]);
+    expect(rows[3].ratio).toBeCloseTo(14900 / 13500, 12);
+    expect(trainerTable([overlap], torch)).toContain(
+      "| mixed/32/1024 overlap4 | 14.9k | bf16-fused | 13.5k | 1.10× |",
+    );
+  });
+
   it("a failed variant is never the best, even with a figure", () => {
     const t: TorchConfigRow[] = [
       {
