@@ -523,7 +523,7 @@ export function matrixSpec(
   const sharedLimit = ctx.device.limits.maxComputeWorkgroupStorageSize;
   if (shared > sharedLimit)
     throw new KernelInputError(
-      update ? "weight_grad_update (subgroup-matrix)" : "gemm (subgroup-matrix)",
+      `${update ? (overlap ? OVERLAP_OP : "weight_grad_update") : "gemm"} (subgroup-matrix)`,
       `tile ${tile.name}${flags.transA ? " (Aᵀ)" : ""}${block ? " with the vector update epilogue" : ""} needs ${shared} bytes of workgroup memory; ${ctx.adapterName} allows ${sharedLimit}`,
     );
   return {
