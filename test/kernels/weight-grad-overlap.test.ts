@@ -1,13 +1,20 @@
 import { describe, expect, it } from "vitest";
+import type { GpuContext } from "../../src/gpu/device.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { TILES } from "../../src/kernels/gemm.js";
-import { MATRIX_TILES, matrixUnsupportedReason } from "../../src/kernels/gemm-subgroup-matrix.js";
+import {
+  MATRIX_TILES,
+  matrixSpec,
+  matrixTile,
+  matrixUnsupportedReason,
+} from "../../src/kernels/gemm-subgroup-matrix.js";
 import { createTensor, destroyTensor, fill } from "../../src/kernels/tensor.js";
 import {
   describeWeightGradOverlap,
   type WeightGradOverlapOptions,
   weightGradOverlap,
 } from "../../src/kernels/weight-grad-overlap.js";
+import { fusedUpdateParts } from "../../src/kernels/weight-update.js";
 import { useGpu } from "../helpers/gpu.js";
 import { ADAM, ADAMW, runUpdateCase, SGD, type UpdateCase, type UpdateKernel } from "./update-case.js";
 
@@ -206,4 +213,60 @@ describe("weightGradOverlap, tensor-core kernel", () => {
       }
       await runCase({ ...c, dtype: "f16" });
     });
+});
+
+// The tensor-core form's spec, generated without a GPU (a stub device of 32-lane subgroups and
+// 48 KiB of workgroup memory): what the GPU-only cases above compile.
+describe("weightGradOverlap, tensor-core spec (no GPU needed)", () => {
+  const ctx = {
+    adapterName: "test adapter",
+    caps: { subgroupMaxSize: 32 },
+    device: { limits: { maxComputeWorkgroupStorageSize: 49152 } },
+  } as unknown as GpuContext;
+  const flags = { transA: true, transB: false, useBeta: false, hasBias: false, relu: false, splitK: false };
+  const parts = (slots: number) => fusedUpdateParts("adam", false, true, true, slots);
+
+  it("stores dW straight from the accumulators, its workers on the optimizer's 16-byte slots", () => {
+    const spec = matrixSpec(
+      ctx,
+      "f32",
+      matrixTile("b2x2a4x4"),
+      flags,
+      { vecA: true, vecB: true },
+      true,
+      parts(8),
+    );
+    expect(spec.op.startsWith("weight_grad_overlap_")).toBe(true);
+    // 2×2 subgroups of 32 lanes; 8 slots a worker thread; C stored whole where a tile allows.
+    expect(spec.consts).toMatchObject({ OV_THREADS: 128, OV_UQ: 8, STORE_C: true, WRITE_COPY: true });
+    expect(spec.includes).toContain("lib/overlap_update");
+    expect(spec.includes).not.toContain("lib/fused_update_block");
+    // The skip check, then the workers' branch, before the accumulators: no fused epilogue.
+    expect(spec.snippets?.UPDATE_PROLOGUE).toBe(
+      "if (update_skipped(tid)) { return; }\n  if (!overlap_gemm_row(wid.y)) { overlap_update(wid, tid); return; }",
+    );
+    expect(spec.snippets?.UPDATE_EPILOGUE).toBeUndefined();
+    expect(spec.uniforms?.slice(-3).map(([n]) => n)).toEqual(["chunks", "gemm_chunk", "adam_chunk"]);
+    expect(spec.bindings.map((b) => b.name)).toEqual([
+      "a",
+      "b",
+      "c",
+      "bias",
+      "ws",
+      "a4",
+      "b4",
+      "w",
+      "m",
+      "v",
+      "flag",
+      "copy",
+      "state",
+    ]);
+  });
+
+  it("refuses a tile past the device's workgroup memory under its own name", () => {
+    expect(() => matrixSpec(ctx, "f32", matrixTile("b2x4a4x4k64"), flags, undefined, true, parts(4))).toThrow(
+      /weight_grad_overlap \(subgroup-matrix\).*needs .* bytes of workgroup memory; test adapter allows 49152/,
+    );
+  });
 });
