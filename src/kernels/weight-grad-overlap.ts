@@ -19,14 +19,7 @@
 //   both with lib/overlap_update.wgsl.
 import type { GpuContext } from "../gpu/device.js";
 import { KernelInputError } from "../gpu/errors.js";
-import {
-  chooseTile,
-  effectiveOptions,
-  type GemmOptions,
-  gemmShape,
-  resolveVariant,
-  type TileConfig,
-} from "./gemm.js";
+import { chooseTile, effectiveOptions, gemmShape, resolveVariant, type TileConfig } from "./gemm.js";
 import type { GemmShape } from "./gemm-common.js";
 import { vectorViews } from "./gemm-scratch.js";
 import {
@@ -34,11 +27,8 @@ import {
   type MatrixTile,
   matrixSpec,
   matrixTileDims,
-  matrixUnsupportedReason,
   OVERLAP_OP,
   OVERLAP_UQ,
-  tileShapeReason,
-  tileUnsupportedReason,
   vectorStaging,
 } from "./gemm-subgroup-matrix.js";
 import { vectorStagingTiled } from "./gemm-tiled.js";
@@ -46,6 +36,8 @@ import { describe } from "./opcheck.js";
 import { type DispatchOptions, dispatch, getProgram } from "./program.js";
 import type { Tensor } from "./tensor.js";
 import {
+  checkMatrixTile,
+  checkMatrixUpdate,
   checkUpdateArgs,
   fusedUpdateParts,
   matrixUpdateBuffers,
@@ -55,6 +47,7 @@ import {
   ruleUniforms,
   WEIGHT_GRAD_FLAGS,
   type WeightGradUpdateArgs,
+  weightGradGemmOptions,
 } from "./weight-update.js";
 
 const OP = OVERLAP_OP;
@@ -103,20 +96,14 @@ function planOverlap(
   g: Tensor,
   options: WeightGradOverlapOptions,
 ): OverlapPlan {
-  const gemmOpts: GemmOptions = { transA: true, variant: options.variant, tuned: options.tuned };
-  if (options.tile) gemmOpts.tile = options.tile;
-  if (options.matrixTile) gemmOpts.matrixTile = options.matrixTile;
+  const gemmOpts = weightGradGemmOptions(options);
   const shape = gemmShape(x, dz, g, gemmOpts);
   const eff = effectiveOptions(ctx, x, g, shape, gemmOpts);
   const variant = resolveVariant(ctx, x, eff.opts, shape);
   if (variant === "subgroup-matrix") {
-    const why = matrixUnsupportedReason(ctx);
-    if (why) throw new KernelInputError(`${OP} (subgroup-matrix)`, why);
-    if (x.dtype !== "f16")
-      throw new KernelInputError(`${OP} (subgroup-matrix)`, `needs f16 inputs, got ${x.dtype}`);
+    checkMatrixUpdate(ctx, OP, x);
     const tile = eff.opts.matrixTile ?? chooseMatrixTile(shape);
-    const tileWhy = tileUnsupportedReason(ctx, tile) ?? tileShapeReason(tile, shape);
-    if (tileWhy) throw new KernelInputError(`${OP} (subgroup-matrix)`, tileWhy);
+    checkMatrixTile(ctx, OP, tile, shape);
     return { shape, variant, matrix: tile, bm: matrixTileDims(tile).bm, tuned: eff.tuned };
   }
   const tiled = variant === "tiled";

@@ -305,6 +305,30 @@ interface KernelPlan {
   tuned: boolean;
 }
 
+/** gemm()'s options for dW = Xᵀ·dZ from a weight update's kernel choice (variant, tile, tuned). */
+export function weightGradGemmOptions(
+  options: Pick<WeightGradUpdateOptions, "variant" | "tile" | "matrixTile" | "tuned">,
+): GemmOptions {
+  const gemmOpts: GemmOptions = { transA: true, variant: options.variant, tuned: options.tuned };
+  if (options.tile) gemmOpts.tile = options.tile;
+  if (options.matrixTile) gemmOpts.matrixTile = options.matrixTile;
+  return gemmOpts;
+}
+
+/** Throws, naming `op`, where the device or the inputs cannot run a weight update on tensor cores. */
+export function checkMatrixUpdate(ctx: GpuContext, op: string, x: Tensor): void {
+  const why = matrixUnsupportedReason(ctx);
+  if (why) throw new KernelInputError(`${op} (subgroup-matrix)`, why);
+  if (x.dtype !== "f16")
+    throw new KernelInputError(`${op} (subgroup-matrix)`, `needs f16 inputs, got ${x.dtype}`);
+}
+
+/** Throws, naming `op`, where this device or shape cannot run `tile`. */
+export function checkMatrixTile(ctx: GpuContext, op: string, tile: MatrixTile, shape: GemmShape): void {
+  const why = tileUnsupportedReason(ctx, tile) ?? tileShapeReason(tile, shape);
+  if (why) throw new KernelInputError(`${op} (subgroup-matrix)`, why);
+}
+
 function planKernel(
   ctx: GpuContext,
   x: Tensor,
@@ -312,9 +336,7 @@ function planKernel(
   w: Tensor,
   options: WeightGradUpdateOptions,
 ): KernelPlan {
-  const gemmOpts: GemmOptions = { transA: true, variant: options.variant, tuned: options.tuned };
-  if (options.tile) gemmOpts.tile = options.tile;
-  if (options.matrixTile) gemmOpts.matrixTile = options.matrixTile;
+  const gemmOpts = weightGradGemmOptions(options);
   const shape = gemmShape(x, dz, w, gemmOpts);
   // A short K runs on a portable tile unless the caller chose (PORTABLE_FUSED_MAX_K, _TILE).
   if (
@@ -330,17 +352,13 @@ function planKernel(
   const eff = effectiveOptions(ctx, x, w, shape, gemmOpts);
   const variant = resolveVariant(ctx, x, eff.opts, shape);
   if (variant === "subgroup-matrix") {
-    const why = matrixUnsupportedReason(ctx);
-    if (why) throw new KernelInputError(`${OP} (subgroup-matrix)`, why);
-    if (x.dtype !== "f16")
-      throw new KernelInputError(`${OP} (subgroup-matrix)`, `needs f16 inputs, got ${x.dtype}`);
+    checkMatrixUpdate(ctx, OP, x);
     let tile = eff.opts.matrixTile ?? chooseMatrixTile(shape);
     // A tile chosen for the plain GEMM (tuned or heuristic) that has no vector epilogue would
     // update element by element: the fused tile instead, unless the caller named one.
     if (!options.matrixTile && shape.n % 4 === 0 && !updateBlockLayout(tile, ctx.caps.subgroupMaxSize))
       tile = matrixTile(FUSED_MATRIX_TILE);
-    const tileWhy = tileUnsupportedReason(ctx, tile) ?? tileShapeReason(tile, shape);
-    if (tileWhy) throw new KernelInputError(`${OP} (subgroup-matrix)`, tileWhy);
+    checkMatrixTile(ctx, OP, tile, shape);
     return { shape, variant, tileName: tile.name, matrix: tile, tuned: eff.tuned };
   }
   if (variant !== "tiled") throw new KernelInputError(OP, `no fused kernel for the ${variant} GEMM`);
