@@ -253,6 +253,9 @@ function kernelTable(
       bytes = B * n * e + n * 4;
     } else if (k.startsWith("relu")) {
       bytes = 3 * B * N * e;
+    } else if (k.startsWith("nonfinite_x")) {
+      role = "nonfinite (dLogits, H, dH)";
+      bytes = (B * C + 2 * B * N) * e; // one dispatch over the three (mlp.ts recordOverflowCheck)
     } else if (k.startsWith("nonfinite")) {
       bytes = (nonfinites++ === 0 ? B * C : B * N) * e; // dLogits, then H and dH
     } else if (k.startsWith("adam")) {

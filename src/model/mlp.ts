@@ -498,8 +498,8 @@ export class GpuMlp {
    */
   private async recordOverflowCheck(rec: RecordedDispatch[], b: number): Promise<void> {
     if (!this.policy.lossScaling) return;
-    for (const t of this.overflowSources(b))
-      await nonfinite(this.ctx, { x: t, flag: this.flag }, { record: rec });
+    // One dispatch over every source (a launch, not three, in each mixed-precision step).
+    await nonfinite(this.ctx, { x: this.overflowSources(b), flag: this.flag }, { record: rec });
     this.note("nonfinite", "overflow check of the f16 activations and activation gradients", "f16", "flag");
   }
 

@@ -104,6 +104,40 @@ describe("nonfinite", () => {
     }
   });
 
+  // Several tensors in one dispatch (the mixed step's dLogits, H and dH): of different lengths,
+  // so the shorter ones end inside the grid; odd f16 lengths, their padding halves poisoned.
+  for (const dtype of ["f32", "f16"] as const)
+    it(`${dtype}, three tensors in one dispatch: fires on a bad value in any one, nowhere else`, async () => {
+      const { ctx, rng, seed } = env;
+      const lengths = [37, 4097, 515];
+      const values = lengths.map((n) => finite(rng, n, dtype));
+      const xs = await Promise.all(values.map((v, i) => tensorFrom(ctx, dtype, [v.length], v, `x${i}`)));
+      const check = async () => {
+        const flag = await tensorFrom(ctx, "u32", [1], [0], "flag");
+        await nonfinite(ctx, { x: xs, flag });
+        const v = (await download(ctx, flag))[0];
+        destroyTensor(flag);
+        return v;
+      };
+      // f16: NaN in the padding half after each (odd-length) tensor's last element, still silent.
+      if (dtype === "f16")
+        for (const [i, x] of xs.entries()) {
+          const bits = Uint16Array.from([...values[i], Number.NaN], (v) => f32ToF16Bits(v));
+          ctx.device.queue.writeBuffer(x.buffer, x.byteOffset ?? 0, bits);
+        }
+      expect(await check(), `all finite (seed ${seed})`).toBe(0);
+      for (const [i, x] of xs.entries())
+        for (const at of [0, lengths[i] - 1, Math.floor(rng() * lengths[i])]) {
+          const v = Float64Array.from(values[i]);
+          v[at] = Number.POSITIVE_INFINITY;
+          upload(ctx, x, v);
+          expect(await check(), `inf in tensor ${i} at ${at} (seed ${seed})`).toBe(1);
+          upload(ctx, x, values[i]);
+        }
+      expect(await check(), `finite again (seed ${seed})`).toBe(0);
+      destroyTensor(...xs);
+    });
+
   it("rejects bad inputs with KernelInputError", async () => {
     const { ctx } = env;
     const x = await createTensor(ctx, "f32", [4], "x");
@@ -113,6 +147,8 @@ describe("nonfinite", () => {
     await expect(nonfinite(ctx, { x: u, flag: flag2 })).rejects.toThrow(/x .*u32\[4\].* must be f32 or f16/);
     await expect(nonfinite(ctx, { x, flag: flag2 })).rejects.toThrow(/flag .*u32\[2\].* must hold 1/);
     await expect(nonfinite(ctx, { x, flag: flagF })).rejects.toThrow(KernelInputError);
+    await expect(nonfinite(ctx, { x: [], flag: flag2 })).rejects.toThrow(/no tensor/);
+    await expect(nonfinite(ctx, { x: [x, u], flag: flag2 })).rejects.toThrow(/x\[1\] .*u32\[4\]/);
     destroyTensor(x, u, flag2, flagF);
   });
 });
