@@ -33,7 +33,7 @@ import {
 } from "./gemm-subgroup-matrix.js";
 import { vectorStagingTiled } from "./gemm-tiled.js";
 import { describe } from "./opcheck.js";
-import { type DispatchOptions, dispatch, getProgram } from "./program.js";
+import { dispatch, getProgram } from "./program.js";
 import type { Tensor } from "./tensor.js";
 import {
   checkMatrixTile,
@@ -47,6 +47,7 @@ import {
   ruleUniforms,
   WEIGHT_GRAD_FLAGS,
   type WeightGradUpdateArgs,
+  type WeightGradUpdateOptions,
   weightGradGemmOptions,
 } from "./weight-update.js";
 
@@ -60,17 +61,12 @@ export interface WeightGradOverlapArgs extends WeightGradUpdateArgs {
   g: Tensor;
 }
 
-export interface WeightGradOverlapOptions extends DispatchOptions {
+/** The fused kernel's choice of variant and tile (its "auto": the plain weight-gradient GEMM's), and: */
+export interface WeightGradOverlapOptions extends WeightGradUpdateOptions {
   /** Chunks of rows of tiles (≥ 1; more than the rows of tiles there are: one per row). */
   chunks?: number;
   /** Slots (16 bytes of w, m, v) each worker thread loads together: 1, 2, 4 or 8 (default OVERLAP_UQ). */
   slotsInFlight?: number;
-  /** "auto": the plain weight-gradient GEMM's choice (tensor cores for f16 where the device has them). */
-  variant?: "auto" | "tiled" | "subgroup-matrix";
-  tile?: TileConfig;
-  matrixTile?: MatrixTile;
-  /** With false, the tune cache is not consulted. */
-  tuned?: boolean;
 }
 
 interface OverlapPlan {
