@@ -19,7 +19,7 @@
 // The PyTorch peer (bench/peers/torch_mlp.py) runs beside it in bench/gpu-run.sh.
 //   node dist/bench/train.bench.js --configs f32:32:1024,mixed:256:1024 --seconds 10 --out FILE
 //     [--modes runtime,unfused,fused,overlap,naive] [--overlap-chunks 2,4,8,4:8] [--ceilings]
-//     [--fused-tile NAME]
+//     [--fused-tile NAME] [--drain-every N]
 import { writeFileSync } from "node:fs";
 import { DEV_TILES } from "../dev/gemm-tiles.js";
 import { type GpuContext, openDevice } from "../src/gpu/device.js";
@@ -84,6 +84,11 @@ const overlapRuns = opt("overlap-chunks", "4")
     return { chunks, slots };
   });
 const ceilings = args.includes("--ceilings");
+// --drain-every N: wait for the queue to empty every N steps of a timed row (default 0: never;
+// at most QUEUE_STEPS steps in flight instead, see timed()).
+const drainEvery = Number(opt("drain-every", "0"));
+/** Steps submitted and unfinished at most while a row is timed (the host stays this far ahead). */
+const QUEUE_STEPS = 8;
 const out = opt("out", "");
 const MEAN = [0.5, 0.5, 0.5] as const;
 const STD = [0.25, 0.25, 0.25] as const;
@@ -116,22 +121,38 @@ async function residentSplit(ctx: GpuContext): Promise<GpuSplit> {
   return { name: "bench", count, pixels, labels, order };
 }
 
-/** Runs `step` until `seconds` pass (after warm-up), draining the queue every `drainEvery` steps. */
+/**
+ * Runs `step` until `seconds` pass (after warm-up) and returns steps, wall seconds, samples/s and
+ * GPU joules per 1,000 samples. The queue is kept fed the way the trainer feeds it (it never
+ * waits within an epoch) and PyTorch's peer is timed (one synchronize after the timed loop): at
+ * most QUEUE_STEPS steps are submitted and unfinished, so the GPU never waits on the host. The
+ * wall clock runs until the last step has finished. `--drain-every N` waits for the queue to
+ * empty every N steps instead (how this bench timed until 2026-12-08: every 20), so the cost of a
+ * drain can be read as the difference between two rows.
+ */
 async function timed(ctx: GpuContext, step: (i: number) => Promise<void> | void, batch: number) {
   for (let i = 0; i < 10; i++) await step(i);
   await ctx.device.queue.onSubmittedWorkDone();
   const e0 = energyJ();
   const t0 = performance.now();
   let steps = 0;
+  const unfinished: Promise<undefined>[] = [];
   while (performance.now() - t0 < seconds * 1000) {
-    for (let k = 0; k < 20; k++) await step(steps++);
-    await ctx.device.queue.onSubmittedWorkDone();
+    await step(steps++);
+    if (drainEvery > 0) {
+      if (steps % drainEvery === 0) await ctx.device.queue.onSubmittedWorkDone();
+      continue;
+    }
+    unfinished.push(ctx.device.queue.onSubmittedWorkDone());
+    if (unfinished.length >= QUEUE_STEPS) await unfinished.shift();
   }
+  await ctx.device.queue.onSubmittedWorkDone();
   const s = (performance.now() - t0) / 1000;
   const joules = energyJ() - e0;
   return {
     steps,
     seconds: s,
+    drainEvery,
     samplesPerSecond: (steps * batch) / s,
     joulesPer1000Samples: (joules / (steps * batch)) * 1000,
     avgWatts: joules / s,
@@ -385,7 +406,7 @@ async function main() {
   const split = await residentSplit(ctx);
   const rows: Record<string, unknown>[] = [];
   console.log(
-    `adapter ${ctx.adapterName}; NVML ${nvml.available ? "yes" : `no (${nvml.reason})`}; ${seconds} s per row`,
+    `adapter ${ctx.adapterName}; NVML ${nvml.available ? "yes" : `no (${nvml.reason})`}; ${seconds} s per row, ${drainEvery > 0 ? `queue drained every ${drainEvery} steps` : `at most ${QUEUE_STEPS} steps in flight`}`,
   );
   const ceilingRow = ceilings
     ? await measureCeilings(ctx, size * size * 3 * 1024 + 1024 * (1 + classes) + classes)

@@ -6,7 +6,7 @@
 # GPU_TESTS (vitest arguments) runs those tests first (then pack without --no-tests).
 # Here first: npm run build && bash bench/gpu-pack.sh --no-tests (carry [".gpu"]).
 #   [GPU_TESTS="test/kernels/gemm.test.ts"] [WRONG_EDIT=… WRONG_TESTS=… (bench/gpu-lib.sh)]
-#   [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag mma"]
+#   [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag robust mma"]
 #   bash dev/gpu-tile-try.sh
 set -uo pipefail
 out=${OUT:-bench/results}
@@ -65,6 +65,21 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
       try frag 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
         --shape '256x1024x150528:bias:relu' --shape '150528x1024x32:tA:f16>f32' \
         --matrix-tiles b2x2a4x4,c2x2a4x4,c2x4a4x4,b2x4a4x4,c2x2a4x4k64 --splits 1,8,16 --samples 3
+      ;;
+    robust) # Dawn's robustness transform (an index clamp on every array access) on the batch-256
+      # products' production tiles, on and then off, and the tensor-core ceilings with it off: a
+      # large gain off says the staging stores' index arithmetic (8 half stores a 16-byte chunk)
+      # costs more than the clamps' share of 2–4 % measured at 4096³ on the older direct kinds.
+      for r in on off; do
+        if [ $r = off ]; then export HALFWATT_DAWN_TOGGLES=disable_robustness; fi
+        try robust-$r-f16 120 dist --shape '150528x1024x256:tA:f16>f32' --shape '256x1024x150528:bias:relu' \
+          --matrix-tiles b2x2a4x4,b2x4a4x4 --splits 1,16 --samples 3
+        try robust-$r-f32 120 dist --shape '256x1024x150528:f32>f32:bias:relu' --shape '150528x1024x256:tA:f32>f32' \
+          --tiles t128v,t64v --splits 1,18 --samples 3
+      done
+      timeout 90 node dist/dev/mma-ceiling.js --wgs 1056 --out "$w/mma-robust-off.json" > "$w/mma-robust-off.txt" 2>&1
+      echo "== mma (robustness off) rc $?"; grep -v '^Warning' "$w/mma-robust-off.txt" | cut -c1-110; gpu_pack
+      unset HALFWATT_DAWN_TOGGLES
       ;;
     mma) # the tensor-core path's ceilings: multiply-adds fed from registers, workgroup memory, storage
       timeout 90 node dist/dev/mma-ceiling.js --wgs 1056 --out "$w/mma.json" > "$w/mma.txt" 2>&1
