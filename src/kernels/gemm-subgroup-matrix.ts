@@ -38,6 +38,12 @@ export interface MatrixTile {
    * subgroupMatrixStore, instead of 16-byte words stored there one half at a time.
    */
   fragmentStaged: boolean;
+  /**
+   * Staged by 32-bit words (kind n, an experiment): as kind b, but each thread fetches and stores
+   * one word (2 halves) at a time, consecutive threads on consecutive words, so a subgroup's
+   * two-byte stores into workgroup memory never share a bank (lib/gemm_stage_words.wgsl).
+   */
+  wordStaged: boolean;
   /** Serves only M, N, K multiples of 16 (fragments loaded from storage clamp at the edges). */
   multiplesOf16: boolean;
   /** Columns of a fragment: 16 (the 16×16×16 config, default) or 8 (the 16×8×16 config). */
@@ -52,13 +58,14 @@ export interface MatrixTile {
  *   s = staged in workgroup memory, 32 deep; b = staged, next tile fetched ahead into registers;
  *   c = staged through fragments: loaded from storage a tile ahead, stored with
  *       subgroupMatrixStore (M, N, K multiples of 16; the subgroups share a tile's fragments
- *       evenly, which the name must allow).
+ *       evenly, which the name must allow);
+ *   n = as b, fetched and stored one 32-bit word a thread at a time (lib/gemm_stage_words.wgsl).
  * "u2x2a4x4": 2×2 subgroups × 4×4 accumulators of 16×16 loaded straight from storage (128×128).
  * Every kind is generated with one named variable per fragment and accumulator (arrays of
  * fragments indexed in loops were 2.5–3× slower; those tiles are recorded in docs/performance.md).
  */
 export function matrixTile(name: string): MatrixTile {
-  const m = /^([upsbc])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
+  const m = /^([upsbcn])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
   if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
   const kind = m[1];
   const direct = kind === "u" || kind === "p";
@@ -77,8 +84,9 @@ export function matrixTile(name: string): MatrixTile {
     pad: direct ? 0 : 8,
     direct,
     pipelined: kind === "p",
-    prefetch: kind === "b",
+    prefetch: kind === "b" || kind === "n",
     fragmentStaged: kind === "c",
+    wordStaged: kind === "n",
     multiplesOf16: direct || kind === "c",
     fn: m[6] ? 8 : 16,
   };
@@ -177,17 +185,19 @@ export function tileSnippets(
     loop = fragmentStagedLoop(tile, transA, transB, L, R, mma);
   } else {
     const inner = stagedMultiply(tile, transA, L, R, mma, false);
+    // Kind n's staging functions (lib/gemm_stage_words.wgsl) in place of kind b's.
+    const [fetch, store] = tile.wordStaged ? ["fetchWords", "storeWords"] : ["fetch", "store"];
     loop = tile.prefetch
       ? [
-          "fetchA(tid, row0, kBegin, kEnd);",
-          "fetchB(tid, col0, kBegin, kEnd);",
+          `${fetch}A(tid, row0, kBegin, kEnd);`,
+          `${fetch}B(tid, col0, kBegin, kEnd);`,
           "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
-          "  storeA(tid, row0, k0, kEnd);",
-          "  storeB(tid, col0, k0, kEnd);",
+          `  ${store}A(tid, row0, k0, kEnd);`,
+          `  ${store}B(tid, col0, k0, kEnd);`,
           "  workgroupBarrier();",
           "  if (k0 + BK < kEnd) {",
-          "    fetchA(tid, row0, k0 + BK, kEnd);",
-          "    fetchB(tid, col0, k0 + BK, kEnd);",
+          `    ${fetch}A(tid, row0, k0 + BK, kEnd);`,
+          `    ${fetch}B(tid, col0, k0 + BK, kEnd);`,
           "  }",
           ...inner.map((x) => `  ${x}`),
           "  workgroupBarrier();",
@@ -538,6 +548,7 @@ export function matrixSpec(
     shader: "gemm_subgroup_matrix",
     includes: [
       "lib/gemm_load",
+      ...(tile.wordStaged ? ["lib/gemm_stage_words"] : []),
       ...(update?.includes ?? []),
       ...(block ? ["lib/fused_update_block"] : []),
       ...(overlap ? ["lib/overlap_update"] : []),

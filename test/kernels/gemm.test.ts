@@ -331,16 +331,17 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     });
 });
 
-describe("gemm (subgroup-matrix) tiles staged 64 deep and through fragments", () => {
+describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments and by words", () => {
   // Dev tiles (dev/gemm-tiles.ts), kept right while they are kept at all. k64: K ragged against 64, K ≤
   // one tile, split-K chunks of whole and part tiles, every form and epilogue. Kind c (multiples
   // of 16 only): a K that ends half-way into a k tile (48, 1040), edge tiles whose clamped
   // fragments duplicate rows and columns, whole tiles stored straight from the accumulators,
-  // split-K.
-  it("k64 and kind-c tiles agree with the reference, every form, split-K and epilogue", async (t) => {
+  // split-K. Kind n: the staged shapes (the odd ones take the element path) and one whose
+  // contiguous directions are multiples of 8 with every edge ragged (the word path).
+  it("k64, kind-c and kind-n tiles agree with the reference, every form, split-K and epilogue", async (t) => {
     const why = matrixUnsupportedReason(env.ctx);
     if (why) {
-      console.log(`gemm subgroup-matrix k64 and kind-c tiles: skipped: ${why}`);
+      console.log(`gemm subgroup-matrix k64, kind-c and kind-n tiles: skipped: ${why}`);
       t.skip();
       return;
     }
@@ -351,10 +352,15 @@ describe("gemm (subgroup-matrix) tiles staged 64 deep and through fragments", ()
       [128, 128, 48],
       [256, 256, 96],
     ];
-    for (const tile of [DEV_MATRIX_TILES.b2x2a4x4k64, DEV_MATRIX_TILES.c2x2a4x4, DEV_MATRIX_TILES.c2x4a4x4])
+    const devTiles = ["b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "n2x2a4x4", "n2x4a4x4"];
+    for (const tile of devTiles.map((n) => DEV_MATRIX_TILES[n]))
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
-          const sizes = tile.multiplesOf16 ? multiples : [...STAGED_SIZES, [128, 128, 64]];
+          // Kind n stages by words only where the contiguous directions are multiples of 8: 136 ×
+          // 264 × 200 is that with every edge ragged (K = 200 ends a quarter into a k tile).
+          const sizes = tile.multiplesOf16
+            ? multiples
+            : [...STAGED_SIZES, [128, 128, 64], ...(tile.wordStaged ? [[136, 264, 200]] : [])];
           for (const [m, n, k] of sizes)
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
               variant: "subgroup-matrix",
@@ -397,6 +403,7 @@ describe("subgroup-matrix tile names", () => {
       pipelined: false,
       prefetch: false,
       fragmentStaged: false,
+      wordStaged: false,
       multiplesOf16: true,
       fn: 8,
     });
@@ -410,7 +417,20 @@ describe("subgroup-matrix tile names", () => {
       direct: false,
       bk: 32,
     });
-    expect(matrixTile("b2x2a4x4")).toMatchObject({ fragmentStaged: false, multiplesOf16: false });
+    expect(matrixTile("b2x2a4x4")).toMatchObject({
+      fragmentStaged: false,
+      multiplesOf16: false,
+      wordStaged: false,
+    });
+    expect(matrixTile("n2x4a4x4")).toMatchObject({
+      wordStaged: true,
+      prefetch: true,
+      fragmentStaged: false,
+      multiplesOf16: false,
+      direct: false,
+      bk: 32,
+      sgCols: 4,
+    });
     // 1×2 subgroups, one accumulator row: 2 A fragments a k tile for 2 subgroups, 8 B for 2 — even;
     // 2×1 subgroups with 2×1 accumulators: 8 A for 2, 2 B for 2 — even; 3×1 with 1×1: 6 A, 2 B for 3.
     expect(() => matrixTile("c1x2a1x4")).not.toThrow();
@@ -462,5 +482,41 @@ describe("subgroup-matrix workgroup memory", () => {
       /tile b2x4a4x4k64 needs 60416 bytes of workgroup memory; test adapter allows 49152/,
     );
     expect(() => matrixSpec(ctx, "f32", matrixTile("b2x2a4x4k64"), flags)).not.toThrow();
+  });
+
+  it("stages kind n by words (its library, its fetches and stores) and kind b as before", () => {
+    const ctx = {
+      adapterName: "test adapter",
+      caps: { subgroupMaxSize: 32 },
+      device: { limits: { maxComputeWorkgroupStorageSize: 49152 } },
+    } as unknown as GpuContext;
+    const flags = { transA: true, transB: false, useBeta: false, hasBias: false, relu: false, splitK: false };
+    const vec = { vecA: true, vecB: true };
+    const n = matrixSpec(ctx, "f32", matrixTile("n2x2a4x4"), flags, vec, true);
+    const b = matrixSpec(ctx, "f32", matrixTile("b2x2a4x4"), flags, vec, true);
+    expect(n.includes).toContain("lib/gemm_stage_words");
+    expect(b.includes).not.toContain("lib/gemm_stage_words");
+    const calls = (loop: string | undefined) => (loop ?? "").match(/\b(fetch|store)\w*[AB]\(/g);
+    // The next tile fetched ahead, as kind b: a first fetch, then store, barrier, fetch, multiply.
+    expect(calls(n.snippets?.MAIN_LOOP)).toEqual([
+      "fetchWordsA(",
+      "fetchWordsB(",
+      "storeWordsA(",
+      "storeWordsB(",
+      "fetchWordsA(",
+      "fetchWordsB(",
+    ]);
+    expect(calls(b.snippets?.MAIN_LOOP)).toEqual([
+      "fetchA(",
+      "fetchB(",
+      "storeA(",
+      "storeB(",
+      "fetchA(",
+      "fetchB(",
+    ]);
+    // Apart from the staging calls, the two tiles' shaders are the same.
+    const plain = (loop: string | undefined) => (loop ?? "").replace(/(fetch|store)Words/g, "$1");
+    expect(plain(n.snippets?.MAIN_LOOP)).toBe(b.snippets?.MAIN_LOOP);
+    expect(n.op).toContain("subgroup_matrix_n2x2a4x4");
   });
 });

@@ -1,0 +1,185 @@
+// The tensor-core GEMM's staging by 32-bit words (lib/gemm_stage_words.wgsl, tile kind n) on any
+// adapter. The tiles it fills are multiplied only by subgroup matrices (GPU-only tests in
+// gemm.test.ts), but the staging itself is plain WGSL: this test compiles the library into a
+// harness that gives it what gemm_subgroup_matrix.wgsl gives it (the tile constants, the uniforms,
+// the a4 / b4 views and the workgroup tiles in that shader's layout), lets every workgroup of a
+// (column tile, row tile, k tile) grid fetch and store its A and B tiles, and copies the tiles out.
+// Expectation, from the layout's definition (not from the library): element (m, k) of the staged
+// A tile is op(A)[row0 + m][k0 + k] — at k·(BM+PAD) + m for Aᵀ, m·(BK+PAD) + k for A — and
+// element (k, n) of B's is op(B)[k0 + k][col0 + n] at k·(BN+PAD) + n; 0 past M, N and the split's
+// kEnd. Bit for bit (staging is a copy), every non-pad element, outputs poisoned with NaN.
+import { describe, expect, it } from "vitest";
+import { f16BitsToF32, f32ToF16Bits } from "../../src/kernels/f16.js";
+import { shaderBody, sync } from "../../src/kernels/program.js";
+import { createTensor, destroyTensor, download, tensorFrom, upload } from "../../src/kernels/tensor.js";
+import { useGpu } from "../helpers/gpu.js";
+
+const env = useGpu("gemm-stage-words");
+
+interface Case {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  /** The split's end of K (a split-K chunk's boundary; K itself without split-K). */
+  kEnd: number;
+  /** Workgroup tile, as b2x2a4x4 (128 × 128, 128 threads) or b2x4a4x4 (128 × 256, 256 threads). */
+  bm: number;
+  bn: number;
+  threads: number;
+}
+
+const BK = 32;
+const PAD = 8;
+
+function harness(c: Case): string {
+  const lda = c.transA ? c.bm + PAD : BK + PAD;
+  const aRows = c.transA ? BK : c.bm;
+  const ldb = c.bn + PAD;
+  return `enable f16;
+const WG_X: u32 = ${c.threads}u;
+const BM: u32 = ${c.bm}u;
+const BN: u32 = ${c.bn}u;
+const BK: u32 = ${BK}u;
+const TRANS_A: bool = ${c.transA};
+const TRANS_B: bool = ${c.transB};
+const VEC_A: bool = true;
+const VEC_B: bool = true;
+const LDA: u32 = ${lda}u;
+const LDB: u32 = ${ldb}u;
+const TILE_A: u32 = ${aRows * lda}u;
+const TILE_B: u32 = ${BK * ldb}u;
+struct Params { m: u32, n: u32, k: u32, kEnd: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a4: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> b4: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> outA: array<f32>;
+@group(0) @binding(4) var<storage, read_write> outB: array<f32>;
+var<workgroup> tileA: array<f16, TILE_A>;
+var<workgroup> tileB: array<f16, TILE_B>;
+fn tileAAt(m: u32, k: u32) -> u32 {
+  if (TRANS_A) { return k * LDA + m; }
+  return m * LDA + k;
+}
+// The element path is kind b's (tested with it on GPUs); never reached here (VEC_A, VEC_B).
+fn storeA(tid: u32, row0: u32, k0: u32, kEnd: u32) {}
+fn storeB(tid: u32, col0: u32, k0: u32, kEnd: u32) {}
+${shaderBody("lib/gemm_stage_words")}
+@compute @workgroup_size(WG_X)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) tid: u32) {
+  let row0 = wid.y * BM;
+  let col0 = wid.x * BN;
+  let k0 = wid.z * BK;
+  fetchWordsA(tid, row0, k0, params.kEnd);
+  fetchWordsB(tid, col0, k0, params.kEnd);
+  storeWordsA(tid, row0, k0, params.kEnd);
+  storeWordsB(tid, col0, k0, params.kEnd);
+  workgroupBarrier();
+  let g = (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
+  for (var i = tid; i < TILE_A; i += WG_X) { outA[g * TILE_A + i] = f32(tileA[i]); }
+  for (var i = tid; i < TILE_B; i += WG_X) { outB[g * TILE_B + i] = f32(tileB[i]); }
+}
+`;
+}
+
+/** Distinct non-zero halves (the staged tiles' zeros past the edges then stand out). */
+function halves(rng: () => number, count: number): number[] {
+  return Array.from({ length: count }, () =>
+    f16BitsToF32(f32ToF16Bits((rng() < 0.5 ? -1 : 1) * (1 + rng() * 1000))),
+  );
+}
+
+async function stage(c: Case): Promise<void> {
+  const { ctx, rng } = env;
+  const { device } = ctx;
+  const a = halves(rng, c.m * c.k); // op(A) [M,K], stored [K,M] when transposed
+  const b = halves(rng, c.k * c.n); // op(B) [K,N], stored [N,K] when transposed
+  const A = await tensorFrom(ctx, "f16", c.transA ? [c.k, c.m] : [c.m, c.k], a, "A");
+  const B = await tensorFrom(ctx, "f16", c.transB ? [c.n, c.k] : [c.k, c.n], b, "B");
+  const opA = (m: number, k: number) => (c.transA ? a[k * c.m + m] : a[m * c.k + k]);
+  const opB = (k: number, n: number) => (c.transB ? b[n * c.k + k] : b[k * c.n + n]);
+  const gx = Math.ceil(c.n / c.bn);
+  const gy = Math.ceil(c.m / c.bm);
+  const gz = Math.ceil(c.k / BK);
+  const lda = c.transA ? c.bm + PAD : BK + PAD;
+  const tileA = (c.transA ? BK : c.bm) * lda;
+  const tileB = BK * (c.bn + PAD);
+  const groups = gx * gy * gz;
+  const outA = await createTensor(ctx, "f32", [groups * tileA], "outA");
+  const outB = await createTensor(ctx, "f32", [groups * tileB], "outB");
+  upload(ctx, outA, new Array(outA.size).fill(Number.NaN));
+  upload(ctx, outB, new Array(outB.size).fill(Number.NaN));
+  const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(params, 0, new Uint32Array([c.m, c.n, c.k, c.kEnd]));
+  const module = device.createShaderModule({ code: harness(c) });
+  const pipeline = await device.createComputePipelineAsync({
+    layout: "auto",
+    compute: { module, entryPoint: "main" },
+  });
+  const bind = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [params, A.buffer, B.buffer, outA.buffer, outB.buffer].map((buffer, binding) => ({
+      binding,
+      resource: { buffer },
+    })),
+  });
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bind);
+  pass.dispatchWorkgroups(gx, gy, gz);
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  await sync(ctx, "gemm_stage_words harness");
+  const gotA = (await download(ctx, outA)) as Float32Array;
+  const gotB = (await download(ctx, outB)) as Float32Array;
+  const what = `${c.transA ? "Aᵀ" : "A"} ${c.transB ? "Bᵀ" : "B"} ${c.m}×${c.n}×${c.k} kEnd ${c.kEnd}, tile ${c.bm}×${c.bn}, ${c.threads} threads (seed ${env.seed})`;
+  const bad: string[] = [];
+  for (let z = 0; z < gz; z++)
+    for (let y = 0; y < gy; y++)
+      for (let x = 0; x < gx; x++) {
+        const g = (z * gy + y) * gx + x;
+        const [row0, col0, k0] = [y * c.bm, x * c.bn, z * BK];
+        for (let kk = 0; kk < BK; kk++) {
+          const gk = k0 + kk;
+          for (let mm = 0; mm < c.bm; mm++) {
+            const gm = row0 + mm;
+            const want = gm < c.m && gk < c.kEnd ? opA(gm, gk) : 0;
+            const at = c.transA ? kk * lda + mm : mm * lda + kk;
+            const got = gotA[g * tileA + at];
+            if (!Object.is(got, want) && bad.length < 5)
+              bad.push(`A tile ${g} (m ${gm}, k ${gk}): ${got}, want ${want}`);
+          }
+          for (let nn = 0; nn < c.bn; nn++) {
+            const gn = col0 + nn;
+            const want = gn < c.n && gk < c.kEnd ? opB(gk, gn) : 0;
+            const got = gotB[g * tileB + kk * (c.bn + PAD) + nn];
+            if (!Object.is(got, want) && bad.length < 5)
+              bad.push(`B tile ${g} (k ${gk}, n ${gn}): ${got}, want ${want}`);
+          }
+        }
+      }
+  expect(bad, what).toEqual([]);
+  params.destroy();
+  destroyTensor(A, B, outA, outB);
+}
+
+describe("gemm staging by 32-bit words (lib/gemm_stage_words.wgsl)", () => {
+  const forms = [
+    { transA: false, transB: false },
+    { transA: true, transB: false },
+    { transA: false, transB: true },
+    { transA: true, transB: true },
+  ];
+  for (const f of forms)
+    it(`${f.transA ? "Aᵀ" : "A"}, ${f.transB ? "Bᵀ" : "B"}: every staged half where the layout puts it, zeros past the edges and kEnd`, async () => {
+      // Every edge ragged (M, N, K multiples of 8, as the word path requires, not of the tile);
+      // a split that ends inside a k tile and leaves whole k tiles past it; 256 threads on a
+      // 128 × 256 tile.
+      await stage({ ...f, m: 136, n: 264, k: 200, kEnd: 200, bm: 128, bn: 128, threads: 128 });
+      await stage({ ...f, m: 136, n: 264, k: 200, kEnd: 88, bm: 128, bn: 128, threads: 128 });
+      await stage({ ...f, m: 264, n: 40, k: 72, kEnd: 72, bm: 128, bn: 256, threads: 256 });
+    });
+});
