@@ -66,16 +66,21 @@ export const DEV_TILES: Record<string, TileConfig> = {
  * w1x1a4x4 2,837), forward 256×1024×150528 w2x2a4x4 926 against b2x4a4x4 679. Its code is at
  * commit b4c8a12 (kind w in src/kernels/gemm-subgroup-matrix.ts, STAGES in the shader).
  *
- * Kind n (n2x2a4x4, n2x4a4x4: the production b2x2a4x4 and b2x4a4x4 staged by 32-bit words,
- * lib/gemm_stage_words.wgsl), written 2026-12-08 without a GPU: kind b stores each 16-byte chunk
- * as 8 two-byte stores whose lanes sit 16 bytes apart (four to a bank) unless the driver merges
- * them; kind n's lanes store 64 contiguous bytes. Not yet measured (`STEPS=words` in
- * dev/gpu-tile-try.sh), its GPU reference test not yet run. lib/gemm_stage_words.wgsl is not in
- * the GEMM kernel hash (gemm-tune-cache.ts) while kind n is an experiment (dev/tune-try.ts writes
- * no tune cache): add it there if kind n joins MATRIX_TILES.
+ * Kinds n and r (n2x2a4x4, n2x4a4x4, r2x2a4x4, r2x4a4x4: the production b2x2a4x4 and b2x4a4x4
+ * with other staging stores, lib/gemm_stage_words.wgsl), written 2026-12-08 without a GPU: kind b
+ * stores each 16-byte chunk as 8 two-byte stores whose lanes sit 16 bytes apart (four to a bank)
+ * unless the driver merges them; kind n fetches and stores 32-bit words (a subgroup's stores 64
+ * contiguous bytes, four times kind b's fetch instructions), kind r keeps kind b's fetches and
+ * stores each chunk's halves in a lane-rotated order (each store's lanes on distinct banks).
+ * Their staging is tested on lavapipe (test/kernels/gemm-stage.test.ts); not yet measured
+ * (`STEPS="words robust"` in dev/gpu-tile-try.sh), their GPU reference test not yet run.
+ * lib/gemm_stage_words.wgsl is not in the GEMM kernel hash (gemm-tune-cache.ts) while they are
+ * experiments (dev/tune-try.ts writes no tune cache): add it there if one joins MATRIX_TILES.
  */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
-  ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "n2x2a4x4", "n2x4a4x4"].map((n) => [n, matrixTile(n)]),
+  ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "n2x2a4x4", "n2x4a4x4", "r2x2a4x4", "r2x4a4x4"].map(
+    (n) => [n, matrixTile(n)],
+  ),
 );
 
 /** Lanes tiles (CPU adapters). */

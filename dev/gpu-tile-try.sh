@@ -66,11 +66,11 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
         --shape '256x1024x150528:bias:relu' --shape '150528x1024x32:tA:f16>f32' \
         --matrix-tiles b2x2a4x4,c2x2a4x4,c2x4a4x4,b2x4a4x4,c2x2a4x4k64 --splits 1,8,16 --samples 3
       ;;
-    words) # kind n (staged by 32-bit words, dev/gemm-tiles.ts) against kind b at the batch-256 tensor-core products
+    words) # kinds n (staged by 32-bit words) and r (rotated stores), dev/gemm-tiles.ts, against kind b at the batch-256 tensor-core products
       try words 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
-        --matrix-tiles b2x2a4x4,n2x2a4x4,b2x4a4x4,n2x4a4x4 --splits 1 --samples 3
+        --matrix-tiles b2x2a4x4,n2x2a4x4,r2x2a4x4,b2x4a4x4,n2x4a4x4,r2x4a4x4 --splits 1 --samples 3
       try words-fwd 120 dist --shape '256x1024x150528:bias:relu' --shape '256x2048x150528:bias:relu' \
-        --matrix-tiles b2x2a4x4,n2x2a4x4,b2x4a4x4,n2x4a4x4 --splits 8,16 --samples 3
+        --matrix-tiles b2x2a4x4,n2x2a4x4,r2x2a4x4,b2x4a4x4,n2x4a4x4,r2x4a4x4 --splits 8,16 --samples 3
       ;;
     robust) # Dawn's robustness transform (an index clamp on every array access) on the batch-256
       # products' production tiles, on and then off, and the tensor-core ceilings with it off: a

@@ -1,15 +1,17 @@
-// Staging by 32-bit words for the tensor-core GEMM (gemm_subgroup_matrix.wgsl, tile kind n; an
-// experiment in dev/gemm-tiles.ts). Kind b fetches a 16-byte chunk (8 halves) a thread and stores
-// it into workgroup memory as 8 two-byte stores, so in each store of a subgroup the 32 lanes write
-// 16 bytes apart: four lanes on every bank, four passes a store, unless the driver's compiler
-// merges the 8 stores into one (which the index clamps of Dawn's robustness checks may prevent).
-// Here each thread fetches one 32-bit word (2 halves) at a time, consecutive threads consecutive
-// words, so a subgroup's fetch still reads 128 contiguous bytes and each of its two-byte stores
-// writes 64 contiguous bytes: every lane on its own bank. Four times the fetch instructions of
-// kind b, the same number of stores, and the same registers between fetch and store (a tile's
-// words spread over the workgroup). Only with VEC_A (VEC_B): the contiguous direction is a
-// multiple of 8, so a word never straddles a row and lies in the a4 (b4) view; otherwise the
-// element path of storeA (storeB).
+// Staging without bank conflicts for the tensor-core GEMM (gemm_subgroup_matrix.wgsl, tile kinds
+// n and r; experiments in dev/gemm-tiles.ts). Kind b fetches a 16-byte chunk (8 halves) a thread
+// and stores it into workgroup memory as 8 two-byte stores, so in each store of a subgroup the 32
+// lanes write 16 bytes apart: four lanes on every bank, four passes a store, unless the driver's
+// compiler merges the 8 stores into one (which the index clamps of Dawn's robustness checks may
+// prevent).
+//
+// Kind n: each thread fetches one 32-bit word (2 halves) at a time, consecutive threads on
+// consecutive words, so a subgroup's fetch still reads 128 contiguous bytes and each of its
+// two-byte stores writes 64 contiguous bytes: every lane on its own bank. Four times the fetch
+// instructions of kind b, the same number of stores, and the same registers between fetch and
+// store (a tile's words spread over the workgroup). Only with VEC_A (VEC_B): the contiguous
+// direction is a multiple of 8, so a word never straddles a row and lies in the a4 (b4) view;
+// otherwise the element path of storeA (storeB).
 
 const WORDS_A: u32 = (BM * BK / 2u + WG_X - 1u) / WG_X;
 const WORDS_B: u32 = (BK * BN / 2u + WG_X - 1u) / WG_X;
@@ -93,5 +95,49 @@ fn storeWordsB(tid: u32, col0: u32, k0: u32, kEnd: u32) {
     let h = bitcast<vec2<f16>>(wordsB[i]);
     tileB[kn.x * LDB + kn.y] = h.x;
     if (TRANS_B) { tileB[(kn.x + 1u) * LDB + kn.y] = h.y; } else { tileB[kn.x * LDB + kn.y + 1u] = h.y; }
+  }
+}
+
+// Kind r: kind b's 16-byte fetches kept, each chunk's 8 two-byte stores made in a rotated order,
+// starting at half 2·((tid / 8) mod 4), so that in each store the lanes 8, 16 and 24 apart (on
+// the same banks in kind b's order) write different words of their chunks: every lane on its own
+// bank with 16-lane rows of chunks (Aᵀ and B, 128 or 256 wide). The order only moves the stores;
+// any order stages the same tile. The half is picked from the chunk's word by a lane-dependent
+// index (select code, not an array in memory).
+fn storeRotA(tid: u32, row0: u32, k0: u32, kEnd: u32) {
+  if (!VEC_A) {
+    storeA(tid, row0, k0, kEnd);
+    return;
+  }
+  let rot = 2u * ((tid >> 3u) & 3u);
+  for (var i = 0u; i < CHUNKS_A; i++) {
+    let l = tid + i * WG_X;
+    if (l >= BM * BK / 8u) { break; }
+    let mk = chunkA(l);
+    let w = fetchedA[i];
+    for (var s = 0u; s < 8u; s++) {
+      let e = (s + rot) & 7u;
+      let h = bitcast<vec2<f16>>(w[e >> 1u])[e & 1u];
+      if (TRANS_A) { tileA[tileAAt(mk.x + e, mk.y)] = h; } else { tileA[tileAAt(mk.x, mk.y + e)] = h; }
+    }
+  }
+}
+
+fn storeRotB(tid: u32, col0: u32, k0: u32, kEnd: u32) {
+  if (!VEC_B) {
+    storeB(tid, col0, k0, kEnd);
+    return;
+  }
+  let rot = 2u * ((tid >> 3u) & 3u);
+  for (var i = 0u; i < CHUNKS_B; i++) {
+    let l = tid + i * WG_X;
+    if (l >= BK * BN / 8u) { break; }
+    let kn = chunkB(l);
+    let w = fetchedB[i];
+    for (var s = 0u; s < 8u; s++) {
+      let e = (s + rot) & 7u;
+      let h = bitcast<vec2<f16>>(w[e >> 1u])[e & 1u];
+      if (TRANS_B) { tileB[(kn.x + e) * LDB + kn.y] = h; } else { tileB[kn.x * LDB + kn.y + e] = h; }
+    }
   }
 }

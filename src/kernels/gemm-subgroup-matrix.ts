@@ -39,11 +39,13 @@ export interface MatrixTile {
    */
   fragmentStaged: boolean;
   /**
-   * Staged by 32-bit words (kind n, an experiment): as kind b, but each thread fetches and stores
-   * one word (2 halves) at a time, consecutive threads on consecutive words, so a subgroup's
-   * two-byte stores into workgroup memory never share a bank (lib/gemm_stage_words.wgsl).
+   * How a staged tile's fetched k tiles go into workgroup memory: 16-byte chunks, each stored as
+   * 8 halves (kinds s, b; the direct and fragment kinds stage otherwise and ignore it), or, as
+   * experiments (lib/gemm_stage_words.wgsl), 32-bit words a thread (kind n) or kind b's chunks
+   * stored in a lane-rotated order (kind r) — both so that a subgroup's two-byte stores never
+   * share a bank.
    */
-  wordStaged: boolean;
+  stores: "chunks" | "words" | "rotated";
   /** Serves only M, N, K multiples of 16 (fragments loaded from storage clamp at the edges). */
   multiplesOf16: boolean;
   /** Columns of a fragment: 16 (the 16×16×16 config, default) or 8 (the 16×8×16 config). */
@@ -59,13 +61,14 @@ export interface MatrixTile {
  *   c = staged through fragments: loaded from storage a tile ahead, stored with
  *       subgroupMatrixStore (M, N, K multiples of 16; the subgroups share a tile's fragments
  *       evenly, which the name must allow);
- *   n = as b, fetched and stored one 32-bit word a thread at a time (lib/gemm_stage_words.wgsl).
+ *   n = as b, fetched and stored one 32-bit word a thread at a time; r = as b, each chunk's
+ *       halves stored in a lane-rotated order (both lib/gemm_stage_words.wgsl).
  * "u2x2a4x4": 2×2 subgroups × 4×4 accumulators of 16×16 loaded straight from storage (128×128).
  * Every kind is generated with one named variable per fragment and accumulator (arrays of
  * fragments indexed in loops were 2.5–3× slower; those tiles are recorded in docs/performance.md).
  */
 export function matrixTile(name: string): MatrixTile {
-  const m = /^([upsbcn])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
+  const m = /^([upsbcnr])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
   if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
   const kind = m[1];
   const direct = kind === "u" || kind === "p";
@@ -84,9 +87,9 @@ export function matrixTile(name: string): MatrixTile {
     pad: direct ? 0 : 8,
     direct,
     pipelined: kind === "p",
-    prefetch: kind === "b" || kind === "n",
+    prefetch: kind === "b" || kind === "n" || kind === "r",
     fragmentStaged: kind === "c",
-    wordStaged: kind === "n",
+    stores: kind === "n" ? "words" : kind === "r" ? "rotated" : "chunks",
     multiplesOf16: direct || kind === "c",
     fn: m[6] ? 8 : 16,
   };
@@ -185,8 +188,12 @@ export function tileSnippets(
     loop = fragmentStagedLoop(tile, transA, transB, L, R, mma);
   } else {
     const inner = stagedMultiply(tile, transA, L, R, mma, false);
-    // Kind n's staging functions (lib/gemm_stage_words.wgsl) in place of kind b's.
-    const [fetch, store] = tile.wordStaged ? ["fetchWords", "storeWords"] : ["fetch", "store"];
+    // Kinds n and r: their staging functions (lib/gemm_stage_words.wgsl) in place of kind b's.
+    const [fetch, store] = {
+      chunks: ["fetch", "store"],
+      words: ["fetchWords", "storeWords"],
+      rotated: ["fetch", "storeRot"],
+    }[tile.stores];
     loop = tile.prefetch
       ? [
           `${fetch}A(tid, row0, kBegin, kEnd);`,
@@ -548,7 +555,7 @@ export function matrixSpec(
     shader: "gemm_subgroup_matrix",
     includes: [
       "lib/gemm_load",
-      ...(tile.wordStaged ? ["lib/gemm_stage_words"] : []),
+      ...(tile.stores !== "chunks" ? ["lib/gemm_stage_words"] : []),
       ...(update?.includes ?? []),
       ...(block ? ["lib/fused_update_block"] : []),
       ...(overlap ? ["lib/overlap_update"] : []),

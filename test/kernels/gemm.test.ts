@@ -331,17 +331,17 @@ describe("gemm (subgroup-matrix, tensor cores)", () => {
     });
 });
 
-describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments and by words", () => {
+describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments, by words and rotated", () => {
   // Dev tiles (dev/gemm-tiles.ts), kept right while they are kept at all. k64: K ragged against 64, K ≤
   // one tile, split-K chunks of whole and part tiles, every form and epilogue. Kind c (multiples
   // of 16 only): a K that ends half-way into a k tile (48, 1040), edge tiles whose clamped
   // fragments duplicate rows and columns, whole tiles stored straight from the accumulators,
-  // split-K. Kind n: the staged shapes (the odd ones take the element path) and one whose
-  // contiguous directions are multiples of 8 with every edge ragged (the word path).
-  it("k64, kind-c and kind-n tiles agree with the reference, every form, split-K and epilogue", async (t) => {
+  // split-K. Kinds n and r: the staged shapes (the odd ones take the element path) and one whose
+  // contiguous directions are multiples of 8 with every edge ragged (their own path).
+  it("k64 and kind-c, -n, -r tiles agree with the reference, every form, split-K and epilogue", async (t) => {
     const why = matrixUnsupportedReason(env.ctx);
     if (why) {
-      console.log(`gemm subgroup-matrix k64, kind-c and kind-n tiles: skipped: ${why}`);
+      console.log(`gemm subgroup-matrix k64 and kind-c, -n, -r tiles: skipped: ${why}`);
       t.skip();
       return;
     }
@@ -352,15 +352,15 @@ describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments and by 
       [128, 128, 48],
       [256, 256, 96],
     ];
-    const devTiles = ["b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "n2x2a4x4", "n2x4a4x4"];
+    const devTiles = ["b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "n2x2a4x4", "n2x4a4x4", "r2x2a4x4", "r2x4a4x4"];
     for (const tile of devTiles.map((n) => DEV_MATRIX_TILES[n]))
       for (const outT of ["f32", "f16"] as const)
         for (const f of forms) {
-          // Kind n stages by words only where the contiguous directions are multiples of 8: 136 ×
-          // 264 × 200 is that with every edge ragged (K = 200 ends a quarter into a k tile).
+          // Kinds n and r stage their way only where the contiguous directions are multiples of 8:
+          // 136 × 264 × 200 is that with every edge ragged (K = 200 ends a quarter into a k tile).
           const sizes = tile.multiplesOf16
             ? multiples
-            : [...STAGED_SIZES, [128, 128, 64], ...(tile.wordStaged ? [[136, 264, 200]] : [])];
+            : [...STAGED_SIZES, [128, 128, 64], ...(tile.stores !== "chunks" ? [[136, 264, 200]] : [])];
           for (const [m, n, k] of sizes)
             await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", outT, {
               variant: "subgroup-matrix",
@@ -403,7 +403,7 @@ describe("subgroup-matrix tile names", () => {
       pipelined: false,
       prefetch: false,
       fragmentStaged: false,
-      wordStaged: false,
+      stores: "chunks",
       multiplesOf16: true,
       fn: 8,
     });
@@ -420,10 +420,11 @@ describe("subgroup-matrix tile names", () => {
     expect(matrixTile("b2x2a4x4")).toMatchObject({
       fragmentStaged: false,
       multiplesOf16: false,
-      wordStaged: false,
+      stores: "chunks",
     });
+    expect(matrixTile("r2x2a4x4")).toMatchObject({ stores: "rotated", prefetch: true, bk: 32 });
     expect(matrixTile("n2x4a4x4")).toMatchObject({
-      wordStaged: true,
+      stores: "words",
       prefetch: true,
       fragmentStaged: false,
       multiplesOf16: false,
@@ -484,7 +485,7 @@ describe("subgroup-matrix workgroup memory", () => {
     expect(() => matrixSpec(ctx, "f32", matrixTile("b2x2a4x4k64"), flags)).not.toThrow();
   });
 
-  it("stages kind n by words (its library, its fetches and stores) and kind b as before", () => {
+  it("stages kinds n and r their way (their library, fetches and stores) and kind b as before", () => {
     const ctx = {
       adapterName: "test adapter",
       caps: { subgroupMaxSize: 32 },
@@ -518,5 +519,16 @@ describe("subgroup-matrix workgroup memory", () => {
     const plain = (loop: string | undefined) => (loop ?? "").replace(/(fetch|store)Words/g, "$1");
     expect(plain(n.snippets?.MAIN_LOOP)).toBe(b.snippets?.MAIN_LOOP);
     expect(n.op).toContain("subgroup_matrix_n2x2a4x4");
+    // Kind r: kind b's fetches, its own stores.
+    const r = matrixSpec(ctx, "f32", matrixTile("r2x2a4x4"), flags, vec, true);
+    expect(r.includes).toContain("lib/gemm_stage_words");
+    expect(calls(r.snippets?.MAIN_LOOP)).toEqual([
+      "fetchA(",
+      "fetchB(",
+      "storeRotA(",
+      "storeRotB(",
+      "fetchA(",
+      "fetchB(",
+    ]);
   });
 });

@@ -1,22 +1,33 @@
-// The tensor-core GEMM's staging by 32-bit words (lib/gemm_stage_words.wgsl, tile kind n) on any
-// adapter. The tiles it fills are multiplied only by subgroup matrices (GPU-only tests in
-// gemm.test.ts), but the staging itself is plain WGSL: this test compiles the library into a
-// harness that gives it what gemm_subgroup_matrix.wgsl gives it (the tile constants, the uniforms,
-// the a4 / b4 views and the workgroup tiles in that shader's layout), lets every workgroup of a
-// (column tile, row tile, k tile) grid fetch and store its A and B tiles, and copies the tiles out.
-// Expectation, from the layout's definition (not from the library): element (m, k) of the staged
-// A tile is op(A)[row0 + m][k0 + k] — at k·(BM+PAD) + m for Aᵀ, m·(BK+PAD) + k for A — and
-// element (k, n) of B's is op(B)[k0 + k][col0 + n] at k·(BN+PAD) + n; 0 past M, N and the split's
-// kEnd. Bit for bit (staging is a copy), every non-pad element, outputs poisoned with NaN.
+// The tensor-core GEMM's staging of op(A) and op(B) tiles into workgroup memory, on any adapter:
+// kind b's (16-byte chunks, gemm_subgroup_matrix.wgsl), its element path (contiguous directions
+// not multiples of 8), and the experiments of lib/gemm_stage_words.wgsl — kind n (32-bit words) and
+// kind r (kind b's chunks stored in a rotated order). The tiles are multiplied only by subgroup
+// matrices (GPU-only tests in gemm.test.ts), but the staging is plain WGSL: this test compiles the
+// shader's own module-scope code (everything before its entry point: the tile layout, fetches and
+// stores) with the libraries into a harness that declares what the generator would (constants,
+// uniforms, bindings), lets every workgroup of a (column tile, row tile, k tile) grid stage its A
+// and B tiles, and copies the tiles out. Expectation, from the layout's definition (not from the
+// code): element (m, k) of the staged A tile is op(A)[row0 + m][k0 + k] — at k·(BM+PAD) + m for
+// Aᵀ, m·(BK+PAD) + k for A — and element (k, n) of B's is op(B)[k0 + k][col0 + n] at
+// k·(BN+PAD) + n; 0 past M, N and the split's kEnd. Bit for bit (staging is a copy), every non-pad
+// element, outputs poisoned with NaN.
 import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/kernels/f16.js";
 import { shaderBody, sync } from "../../src/kernels/program.js";
 import { createTensor, destroyTensor, download, tensorFrom, upload } from "../../src/kernels/tensor.js";
 import { useGpu } from "../helpers/gpu.js";
 
-const env = useGpu("gemm-stage-words");
+const env = useGpu("gemm-stage");
+
+/** The staging functions of each kind (fetch ahead into registers, then store). */
+const KINDS = {
+  b: { fetch: "fetch", store: "store" },
+  n: { fetch: "fetchWords", store: "storeWords" },
+  r: { fetch: "fetch", store: "storeRot" },
+} as const;
 
 interface Case {
+  kind: keyof typeof KINDS;
   transA: boolean;
   transB: boolean;
   m: number;
@@ -33,49 +44,53 @@ interface Case {
 const BK = 32;
 const PAD = 8;
 
+/** Whether gemm() would stage this case's A (B) by vectors: its contiguous direction a multiple of 8. */
+const vecA = (c: Case) => (c.transA ? c.m : c.k) % 8 === 0;
+const vecB = (c: Case) => (c.transB ? c.k : c.n) % 8 === 0;
+
 function harness(c: Case): string {
+  const moduleScope = shaderBody("gemm_subgroup_matrix").split("@compute")[0];
+  const { fetch, store } = KINDS[c.kind];
   const lda = c.transA ? c.bm + PAD : BK + PAD;
   const aRows = c.transA ? BK : c.bm;
   const ldb = c.bn + PAD;
   return `enable f16;
+alias T = f16;
 const WG_X: u32 = ${c.threads}u;
 const BM: u32 = ${c.bm}u;
 const BN: u32 = ${c.bn}u;
 const BK: u32 = ${BK}u;
+const PAD: u32 = ${PAD}u;
+const FN: u32 = 16u;
+const NUM_SG: u32 = ${c.threads / 32}u;
+const DIRECT: bool = false;
 const TRANS_A: bool = ${c.transA};
 const TRANS_B: bool = ${c.transB};
-const VEC_A: bool = true;
-const VEC_B: bool = true;
-const LDA: u32 = ${lda}u;
-const LDB: u32 = ${ldb}u;
+const VEC_A: bool = ${vecA(c)};
+const VEC_B: bool = ${vecB(c)};
 const TILE_A: u32 = ${aRows * lda}u;
 const TILE_B: u32 = ${BK * ldb}u;
 struct Params { m: u32, n: u32, k: u32, kEnd: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a4: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read> b4: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read_write> outA: array<f32>;
-@group(0) @binding(4) var<storage, read_write> outB: array<f32>;
-var<workgroup> tileA: array<f16, TILE_A>;
-var<workgroup> tileB: array<f16, TILE_B>;
-fn tileAAt(m: u32, k: u32) -> u32 {
-  if (TRANS_A) { return k * LDA + m; }
-  return m * LDA + k;
-}
-// The element path is kind b's (tested with it on GPUs); never reached here (VEC_A, VEC_B).
-fn storeA(tid: u32, row0: u32, k0: u32, kEnd: u32) {}
-fn storeB(tid: u32, col0: u32, k0: u32, kEnd: u32) {}
+@group(0) @binding(1) var<storage, read> a: array<f16>;
+@group(0) @binding(2) var<storage, read> b: array<f16>;
+@group(0) @binding(3) var<storage, read> a4: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> b4: array<vec4<u32>>;
+@group(0) @binding(5) var<storage, read_write> outA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> outB: array<f32>;
+${shaderBody("lib/gemm_load")}
 ${shaderBody("lib/gemm_stage_words")}
+${moduleScope}
 @compute @workgroup_size(WG_X)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
   let row0 = wid.y * BM;
   let col0 = wid.x * BN;
   let k0 = wid.z * BK;
-  fetchWordsA(tid, row0, k0, params.kEnd);
-  fetchWordsB(tid, col0, k0, params.kEnd);
-  storeWordsA(tid, row0, k0, params.kEnd);
-  storeWordsB(tid, col0, k0, params.kEnd);
+  ${fetch}A(tid, row0, k0, params.kEnd);
+  ${fetch}B(tid, col0, k0, params.kEnd);
+  ${store}A(tid, row0, k0, params.kEnd);
+  ${store}B(tid, col0, k0, params.kEnd);
   workgroupBarrier();
   let g = (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
   for (var i = tid; i < TILE_A; i += WG_X) { outA[g * TILE_A + i] = f32(tileA[i]); }
@@ -120,10 +135,12 @@ async function stage(c: Case): Promise<void> {
   });
   const bind = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [params, A.buffer, B.buffer, outA.buffer, outB.buffer].map((buffer, binding) => ({
-      binding,
-      resource: { buffer },
-    })),
+    entries: [params, A.buffer, B.buffer, A.buffer, B.buffer, outA.buffer, outB.buffer].map(
+      (buffer, binding) => ({
+        binding,
+        resource: { buffer },
+      }),
+    ),
   });
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
@@ -132,10 +149,10 @@ async function stage(c: Case): Promise<void> {
   pass.dispatchWorkgroups(gx, gy, gz);
   pass.end();
   device.queue.submit([enc.finish()]);
-  await sync(ctx, "gemm_stage_words harness");
+  await sync(ctx, "gemm staging harness");
   const gotA = (await download(ctx, outA)) as Float32Array;
   const gotB = (await download(ctx, outB)) as Float32Array;
-  const what = `${c.transA ? "Aᵀ" : "A"} ${c.transB ? "Bᵀ" : "B"} ${c.m}×${c.n}×${c.k} kEnd ${c.kEnd}, tile ${c.bm}×${c.bn}, ${c.threads} threads (seed ${env.seed})`;
+  const what = `kind ${c.kind} (${vecA(c) ? "A by vectors" : "A by elements"}, ${vecB(c) ? "B by vectors" : "B by elements"}) ${c.transA ? "Aᵀ" : "A"} ${c.transB ? "Bᵀ" : "B"} ${c.m}×${c.n}×${c.k} kEnd ${c.kEnd}, tile ${c.bm}×${c.bn}, ${c.threads} threads (seed ${env.seed})`;
   const bad: string[] = [];
   for (let z = 0; z < gz; z++)
     for (let y = 0; y < gy; y++)
@@ -166,20 +183,22 @@ async function stage(c: Case): Promise<void> {
   destroyTensor(A, B, outA, outB);
 }
 
-describe("gemm staging by 32-bit words (lib/gemm_stage_words.wgsl)", () => {
+describe("the tensor-core GEMM's staging (gemm_subgroup_matrix.wgsl, lib/gemm_stage_words.wgsl)", () => {
   const forms = [
     { transA: false, transB: false },
     { transA: true, transB: false },
     { transA: false, transB: true },
     { transA: true, transB: true },
   ];
-  for (const f of forms)
-    it(`${f.transA ? "Aᵀ" : "A"}, ${f.transB ? "Bᵀ" : "B"}: every staged half where the layout puts it, zeros past the edges and kEnd`, async () => {
-      // Every edge ragged (M, N, K multiples of 8, as the word path requires, not of the tile);
-      // a split that ends inside a k tile and leaves whole k tiles past it; 256 threads on a
-      // 128 × 256 tile.
-      await stage({ ...f, m: 136, n: 264, k: 200, kEnd: 200, bm: 128, bn: 128, threads: 128 });
-      await stage({ ...f, m: 136, n: 264, k: 200, kEnd: 88, bm: 128, bn: 128, threads: 128 });
-      await stage({ ...f, m: 264, n: 40, k: 72, kEnd: 72, bm: 128, bn: 256, threads: 256 });
-    });
+  for (const kind of ["b", "n", "r"] as const)
+    for (const f of forms)
+      it(`kind ${kind}, ${f.transA ? "Aᵀ" : "A"}, ${f.transB ? "Bᵀ" : "B"}: every staged half where the layout puts it, zeros past the edges and kEnd`, async () => {
+        // Every edge ragged (M, N, K multiples of 8, the vector paths, not of the tile); a split
+        // that ends inside a k tile and leaves whole k tiles past it; 256 threads on a 128 × 256
+        // tile; and odd sizes (the element path of every kind).
+        await stage({ kind, ...f, m: 136, n: 264, k: 200, kEnd: 200, bm: 128, bn: 128, threads: 128 });
+        await stage({ kind, ...f, m: 136, n: 264, k: 200, kEnd: 88, bm: 128, bn: 128, threads: 128 });
+        await stage({ kind, ...f, m: 264, n: 40, k: 72, kEnd: 72, bm: 128, bn: 256, threads: 256 });
+        await stage({ kind, ...f, m: 131, n: 37, k: 45, kEnd: 45, bm: 128, bn: 128, threads: 128 });
+      });
 });
