@@ -57,3 +57,15 @@ export function expectClose(
     expect.fail(`${what}: ${bad.length}/${want.length} elements out of bound (seed ${seed}): ${head}`);
   }
 }
+
+/**
+ * A stand-in device for generating tensor-core specs without a GPU (matrixSpec reads only these):
+ * 32-lane subgroups and 48 KiB of workgroup memory, as on the NVIDIA cards measured.
+ */
+export function stubMatrixCtx(): GpuContext {
+  return {
+    adapterName: "test adapter",
+    caps: { subgroupMaxSize: 32 },
+    device: { limits: { maxComputeWorkgroupStorageSize: 49152 } },
+  } as unknown as GpuContext;
+}

@@ -2,7 +2,6 @@
 // shapes, long K, every tile variant, f32 and f16, with and without the fused epilogue.
 import { describe, expect, it } from "vitest";
 import { DEV_MATRIX_TILES, DEV_TILES } from "../../dev/gemm-tiles.js";
-import type { GpuContext } from "../../src/gpu/device.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { roundToF16 } from "../../src/kernels/f16.js";
 import { type GemmVariant, gemm, TILES, type TileConfig } from "../../src/kernels/gemm.js";
@@ -18,7 +17,7 @@ import {
 import { shaderBody, sync } from "../../src/kernels/program.js";
 import { type GemmCase, gemmBound, gemmReference } from "../../src/kernels/reference/gemm.js";
 import { createTensor, type Dtype, downloadF32, fill, tensorFrom } from "../../src/kernels/tensor.js";
-import { expectClose, useGpu } from "../helpers/gpu.js";
+import { expectClose, stubMatrixCtx, useGpu } from "../helpers/gpu.js";
 import { uniform } from "../helpers/rng.js";
 
 const env = useGpu("gemm.test");
@@ -466,11 +465,7 @@ describe("subgroup-matrix workgroup memory", () => {
   });
 
   it("refuses a tile past the device's limit by name before compiling", () => {
-    const ctx = {
-      adapterName: "test adapter",
-      caps: { subgroupMaxSize: 32 },
-      device: { limits: { maxComputeWorkgroupStorageSize: 49152 } },
-    } as unknown as GpuContext;
+    const ctx = stubMatrixCtx();
     const flags = {
       transA: false,
       transB: false,
@@ -486,11 +481,7 @@ describe("subgroup-matrix workgroup memory", () => {
   });
 
   it("stages kinds n and r their way (their library, fetches and stores) and kind b as before", () => {
-    const ctx = {
-      adapterName: "test adapter",
-      caps: { subgroupMaxSize: 32 },
-      device: { limits: { maxComputeWorkgroupStorageSize: 49152 } },
-    } as unknown as GpuContext;
+    const ctx = stubMatrixCtx();
     const flags = { transA: true, transB: false, useBeta: false, hasBias: false, relu: false, splitK: false };
     const vec = { vecA: true, vecB: true };
     const n = matrixSpec(ctx, "f32", matrixTile("n2x2a4x4"), flags, vec, true);

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { GpuContext } from "../../src/gpu/device.js";
 import { KernelInputError } from "../../src/gpu/errors.js";
 import { TILES } from "../../src/kernels/gemm.js";
 import {
@@ -15,7 +14,7 @@ import {
   weightGradOverlap,
 } from "../../src/kernels/weight-grad-overlap.js";
 import { fusedUpdateParts } from "../../src/kernels/weight-update.js";
-import { useGpu } from "../helpers/gpu.js";
+import { stubMatrixCtx, useGpu } from "../helpers/gpu.js";
 import { ADAM, ADAMW, runUpdateCase, SGD, type UpdateCase, type UpdateKernel } from "./update-case.js";
 
 // The weight gradient with the optimizer overlapped beside it (src/kernels/weight-grad-overlap.ts)
@@ -218,11 +217,7 @@ describe("weightGradOverlap, tensor-core kernel", () => {
 // The tensor-core form's spec, generated without a GPU (a stub device of 32-lane subgroups and
 // 48 KiB of workgroup memory): what the GPU-only cases above compile.
 describe("weightGradOverlap, tensor-core spec (no GPU needed)", () => {
-  const ctx = {
-    adapterName: "test adapter",
-    caps: { subgroupMaxSize: 32 },
-    device: { limits: { maxComputeWorkgroupStorageSize: 49152 } },
-  } as unknown as GpuContext;
+  const ctx = stubMatrixCtx();
   const flags = { transA: true, transB: false, useBeta: false, hasBias: false, relu: false, splitK: false };
   const parts = (slots: number) => fusedUpdateParts("adam", false, true, true, slots);
 
