@@ -76,6 +76,15 @@ export const DEV_TILES: Record<string, TileConfig> = {
  * (`STEPS="words robust"` in dev/gpu-tile-try.sh), their GPU reference test not yet run.
  * lib/gemm_stage_words.wgsl is not in the GEMM kernel hash (gemm-tune-cache.ts) while they are
  * experiments (dev/tune-try.ts writes no tune cache): add it there if one joins MATRIX_TILES.
+ *
+ * Kind q (q2x2a4x4, q2x4a4x4; w<N> names the workgroup count, default 264), also 2026-12-08
+ * without a GPU: kind b made persistent for the batch-256 weight gradients (9,408 tiles of 8 k
+ * tiles each at about two workgroups an SM, so each tile's first fetch and its 64 KiB of f32
+ * stores had no other work of its own workgroup to hide behind): each workgroup walks several
+ * tiles and fetches the next one's first k tile while storing this one's results. Its walk is
+ * tested on lavapipe (test/kernels/gemm-stage.test.ts, with the multiply swapped for plain code),
+ * its GPU reference cases are in test/kernels/gemm.test.ts; not yet measured (`STEPS=persist`).
+ * Its loop is generated (persistentLoop), so the kernel hash is unchanged.
  */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
   ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "n2x2a4x4", "n2x4a4x4", "r2x2a4x4", "r2x4a4x4"].map(

@@ -6,7 +6,7 @@
 # GPU_TESTS (vitest arguments) runs those tests first (then pack without --no-tests).
 # Here first: npm run build && bash bench/gpu-pack.sh --no-tests (carry [".gpu"]).
 #   [GPU_TESTS="test/kernels/gemm.test.ts"] [WRONG_EDIT=… WRONG_TESTS=… (bench/gpu-lib.sh)]
-#   [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag words robust mma"]
+#   [STEPS="skinny matrix32 dw256 staged f32skinny f32big k64 frag words persist robust mma"]
 #   bash dev/gpu-tile-try.sh
 set -uo pipefail
 out=${OUT:-bench/results}
@@ -71,6 +71,11 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
         --matrix-tiles b2x2a4x4,n2x2a4x4,r2x2a4x4,b2x4a4x4,n2x4a4x4,r2x4a4x4 --splits 1 --samples 3
       try words-fwd 120 dist --shape '256x1024x150528:bias:relu' --shape '256x2048x150528:bias:relu' \
         --matrix-tiles b2x2a4x4,n2x2a4x4,r2x2a4x4,b2x4a4x4,n2x4a4x4,r2x4a4x4 --splits 8,16 --samples 3
+      ;;
+    persist) # kind q (persistent, dev/gemm-tiles.ts) against kind b at the batch-256 weight gradients, 1 to 4 workgroups an SM (132 SMs)
+      try persist 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
+        --matrix-tiles b2x2a4x4,q2x2a4x4w132,q2x2a4x4w264,q2x2a4x4w396,q2x2a4x4w528,b2x4a4x4,q2x4a4x4w132,q2x4a4x4w264 \
+        --splits 1 --samples 3
       ;;
     robust) # Dawn's robustness transform (an index clamp on every array access) on the batch-256
       # products' production tiles, on and then off, and the tensor-core ceilings with it off: a

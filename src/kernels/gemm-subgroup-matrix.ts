@@ -46,6 +46,12 @@ export interface MatrixTile {
    * share a bank.
    */
   stores: "chunks" | "words" | "rotated";
+  /**
+   * Persistent (kind q, an experiment): this many workgroups (or the tiles, if fewer) each walk
+   * the output tiles t, t + G, t + 2G, …, fetching the next tile's first k tile before storing this
+   * one's results; whole tiles, a plain f32 store, no split-K. Null for every other kind.
+   */
+  persistentWorkgroups: number | null;
   /** Serves only M, N, K multiples of 16 (fragments loaded from storage clamp at the edges). */
   multiplesOf16: boolean;
   /** Columns of a fragment: 16 (the 16×16×16 config, default) or 8 (the 16×8×16 config). */
@@ -62,13 +68,16 @@ export interface MatrixTile {
  *       subgroupMatrixStore (M, N, K multiples of 16; the subgroups share a tile's fragments
  *       evenly, which the name must allow);
  *   n = as b, fetched and stored one 32-bit word a thread at a time; r = as b, each chunk's
- *       halves stored in a lane-rotated order (both lib/gemm_stage_words.wgsl).
+ *       halves stored in a lane-rotated order (both lib/gemm_stage_words.wgsl);
+ *   q = as b, persistent: w<N> workgroups (default PERSISTENT_WORKGROUPS) walk the output tiles,
+ *       each fetching its next tile's first k tile before storing this one's results (whole
+ *       tiles, a plain f32 store, no split-K).
  * "u2x2a4x4": 2×2 subgroups × 4×4 accumulators of 16×16 loaded straight from storage (128×128).
  * Every kind is generated with one named variable per fragment and accumulator (arrays of
  * fragments indexed in loops were 2.5–3× slower; those tiles are recorded in docs/performance.md).
  */
 export function matrixTile(name: string): MatrixTile {
-  const m = /^([upsbcnr])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?$/.exec(name);
+  const m = /^([upsbcnrq])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?(?:w(\d+))?$/.exec(name);
   if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
   const kind = m[1];
   const direct = kind === "u" || kind === "p";
@@ -76,6 +85,11 @@ export function matrixTile(name: string): MatrixTile {
     throw new KernelInputError(
       "gemm (subgroup-matrix)",
       `${name}: k64 is a staging depth; direct tiles stage nothing`,
+    );
+  if (m[8] !== undefined && (kind !== "q" || Number(m[8]) < 1))
+    throw new KernelInputError(
+      "gemm (subgroup-matrix)",
+      `${name}: w<N> (N ≥ 1) is the workgroup count of a persistent tile (kind q)`,
     );
   const tile: MatrixTile = {
     name,
@@ -87,9 +101,10 @@ export function matrixTile(name: string): MatrixTile {
     pad: direct ? 0 : 8,
     direct,
     pipelined: kind === "p",
-    prefetch: kind === "b" || kind === "n" || kind === "r",
+    prefetch: kind === "b" || kind === "n" || kind === "r" || kind === "q",
     fragmentStaged: kind === "c",
     stores: kind === "n" ? "words" : kind === "r" ? "rotated" : "chunks",
+    persistentWorkgroups: kind === "q" ? Number(m[8] ?? PERSISTENT_WORKGROUPS) : null,
     multiplesOf16: direct || kind === "c",
     fn: m[6] ? 8 : 16,
   };
@@ -103,6 +118,16 @@ export function matrixTile(name: string): MatrixTile {
   }
   return tile;
 }
+
+/**
+ * Workgroups of a persistent tile (kind q) without a w<N> suffix: two per SM on the 132-SM H100
+ * and H200, as many as the staged 128 × 128 tiles' registers let an SM hold (WebGPU does not say
+ * how many SMs a device has, so the experiment names the count it tries).
+ */
+export const PERSISTENT_WORKGROUPS = 264;
+
+/** A persistent tile's uniform after the GEMM's: the grid's workgroup count, its stride through the tiles. */
+const PERSISTENT_UNIFORMS: NonNullable<ProgramSpec["uniforms"]> = [["wgs", "u32"]];
 
 /** Fragments of one k tile of A and of B that each subgroup stages (kind c). */
 function fragmentShares(tile: MatrixTile): { a: number; b: number } {
@@ -145,6 +170,8 @@ export function tileSnippets(
   const I = [...Array(tile.am).keys()];
   const J = [...Array(tile.an).keys()];
   const pairs = J.flatMap((j) => I.map((i) => [i, j]));
+  /** Where accumulator (i, j)'s 16 × FN block starts in C (row-major, N wide). */
+  const atC = (i: number, j: number) => `(row0 + sgRow + ${i * 16}u) * params.n + col0 + sgCol + ${j * fn}u`;
   const mma = pairs.map(
     ([i, j]) => `c${i}_${j} = subgroupMatrixMultiplyAccumulate(l${i}, r${j}, c${i}_${j});`,
   );
@@ -186,6 +213,15 @@ export function tileSnippets(
     ];
   } else if (tile.fragmentStaged) {
     loop = fragmentStagedLoop(tile, transA, transB, L, R, mma);
+  } else if (tile.persistentWorkgroups !== null) {
+    loop = persistentLoop(
+      stagedMultiply(tile, transA, L, R, mma, false),
+      pairs.map(([i, j]) => `c${i}_${j}`),
+      `subgroup_matrix_result<f32, ${fn}, 16>`,
+      storeC
+        ? pairs.map(([i, j]) => `subgroupMatrixStore<row_major>(&c, ${atC(i, j)}, c${i}_${j}, params.n);`)
+        : [],
+    );
   } else {
     const inner = stagedMultiply(tile, transA, L, R, mma, false);
     // Kinds n and r: their staging functions (lib/gemm_stage_words.wgsl) in place of kind b's.
@@ -222,10 +258,9 @@ export function tileSnippets(
           "}",
         ];
   }
-  const at = (i: number, j: number) => `(row0 + sgRow + ${i * 16}u) * params.n + col0 + sgCol + ${j * fn}u`;
   const storeTo = (buf: string, base: string) =>
     pairs.map(
-      ([i, j]) => `subgroupMatrixStore<row_major>(&${buf}, ${base}${at(i, j)}, c${i}_${j}, params.n);`,
+      ([i, j]) => `subgroupMatrixStore<row_major>(&${buf}, ${base}${atC(i, j)}, c${i}_${j}, params.n);`,
     );
   // C is named in a store only when it is an f32 array big enough for one whole matrix.
   const direct = [
@@ -241,6 +276,56 @@ export function tileSnippets(
     STORE_DIRECT: join(direct),
     ACC_OUT: join(pairs.map(([i, j]) => `acc[${i * tile.an + j}] = c${i}_${j};`)),
   };
+}
+
+/**
+ * The k loop of a persistent tile (kind q): workgroup wid.x walks the output tiles wid.x,
+ * wid.x + params.wgs, … (row-major over the grid of BM × BN tiles; the shape is whole tiles), each
+ * as kind b runs one — stage the fetched k tile, barrier, fetch the next, multiply, barrier — except
+ * that during a tile's last k tile the next tile's first one is fetched, so its loads are in flight
+ * while this tile's results are stored straight from the accumulators (`stores`) and the
+ * accumulators are zeroed. Inside `if (params.n != 0u)` and ending in `return`, so the shader's own
+ * epilogue after the marker stays reachable code (never run: kind q is refused for epilogues that
+ * need it). `row0` and `col0` are shadowed per tile, so the staging calls, the stores and the
+ * multiply read the tile being computed.
+ */
+export function persistentLoop(
+  multiply: string[],
+  accs: string[],
+  accType: string,
+  stores: string[],
+): string[] {
+  return [
+    "if (params.n != 0u) {",
+    "  let tilesN = params.n / BN;",
+    "  let tiles = tilesN * (params.m / BM);",
+    "  var t = wid.x;",
+    "  fetchA(tid, (t / tilesN) * BM, kBegin, kEnd);",
+    "  fetchB(tid, (t % tilesN) * BN, kBegin, kEnd);",
+    "  for (; t < tiles; t += params.wgs) {",
+    "    let row0 = (t / tilesN) * BM;",
+    "    let col0 = (t % tilesN) * BN;",
+    "    let next = t + params.wgs;",
+    "    for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
+    "      storeA(tid, row0, k0, kEnd);",
+    "      storeB(tid, col0, k0, kEnd);",
+    "      workgroupBarrier();",
+    "      if (k0 + BK < kEnd) {",
+    "        fetchA(tid, row0, k0 + BK, kEnd);",
+    "        fetchB(tid, col0, k0 + BK, kEnd);",
+    "      } else if (next < tiles) {",
+    "        fetchA(tid, (next / tilesN) * BM, kBegin, kEnd);",
+    "        fetchB(tid, (next % tilesN) * BN, kBegin, kEnd);",
+    "      }",
+    ...multiply.map((x) => `      ${x}`),
+    "      workgroupBarrier();",
+    "    }",
+    ...stores.map((x) => `    ${x}`),
+    ...accs.map((c) => `    ${c} = ${accType}();`),
+    "  }",
+    "  return;",
+    "}",
+  ];
 }
 
 /**
@@ -364,8 +449,35 @@ export function directOk(s: GemmShape): boolean {
 
 /** Why this tile can't serve this shape (the tiles that load fragments from storage need multiples of 16), or null. */
 export function tileShapeReason(tile: MatrixTile, s: GemmShape): string | null {
-  return tile.multiplesOf16 && !directOk(s)
-    ? `tile ${tile.name} needs M, N, K multiples of 16, got ${s.m}×${s.n}×${s.k}`
+  if (tile.multiplesOf16 && !directOk(s))
+    return `tile ${tile.name} needs M, N, K multiples of 16, got ${s.m}×${s.n}×${s.k}`;
+  const { bm, bn } = matrixTileDims(tile);
+  if (tile.persistentWorkgroups !== null && (s.m % bm !== 0 || s.n % bn !== 0))
+    return `tile ${tile.name} (persistent) needs M a multiple of ${bm} and N of ${bn}, got ${s.m}×${s.n}`;
+  return null;
+}
+
+/**
+ * Why a persistent tile (kind q) can't run this call, or null: it stores the raw accumulators
+ * into an f32 C (no α, β, bias, ReLU, f16 output or split-K partial sums).
+ */
+export function persistentCallReason(
+  tile: MatrixTile,
+  outType: "f32" | "f16",
+  flags: EpilogueFlags,
+  alpha: number,
+): string | null {
+  if (tile.persistentWorkgroups === null) return null;
+  const why = [
+    outType !== "f32" && "an f16 output",
+    flags.splitK && "split-K",
+    alpha !== 1 && `α = ${alpha}`,
+    flags.useBeta && "β",
+    flags.hasBias && "a bias",
+    flags.relu && "ReLU",
+  ].filter(Boolean);
+  return why.length
+    ? `tile ${tile.name} (persistent) stores plain f32 results; this call has ${why.join(", ")}`
     : null;
 }
 
@@ -526,6 +638,12 @@ export function matrixSpec(
 ): ProgramSpec {
   const overlap = update?.overlap === true;
   const directC = storeC && outType === "f32" && (!update || overlap);
+  const persistent = tile.persistentWorkgroups !== null;
+  if (persistent && (update || !directC))
+    throw new KernelInputError(
+      "gemm (subgroup-matrix)",
+      `tile ${tile.name} (persistent) serves only the plain GEMM storing whole f32 tiles`,
+    );
   const sgSize = ctx.caps.subgroupMaxSize;
   const numSg = tile.sgRows * tile.sgCols;
   const block = update?.vector && !overlap ? updateBlockLayout(tile, sgSize) : null;
@@ -597,7 +715,12 @@ export function matrixSpec(
       { name: "b4", access: "read", type: "vec4<u32>" },
       ...(update?.bindings ?? []),
     ],
-    uniforms: [...(GEMM_UNIFORMS ?? []), ...(update?.uniforms ?? []), ...(overlap ? OVERLAP_UNIFORMS : [])],
+    uniforms: [
+      ...(GEMM_UNIFORMS ?? []),
+      ...(update?.uniforms ?? []),
+      ...(overlap ? OVERLAP_UNIFORMS : []),
+      ...(persistent ? PERSISTENT_UNIFORMS : []),
+    ],
     workgroupSize: [numSg * sgSize],
   };
 }

@@ -38,6 +38,7 @@ import {
   matrixSpec,
   matrixTileDims,
   matrixUnsupportedReason,
+  persistentCallReason,
   tileShapeReason,
   tileUnsupportedReason,
   vectorStaging,
@@ -275,6 +276,8 @@ export async function gemm(
   let makeSpec: (f: EpilogueFlags) => ProgramSpec;
   /** Extra bindings after the common five (the subgroup-matrix and tiled kernels' vector views of A and B). */
   let extra: (Tensor | GPUBuffer)[] = [];
+  /** The subgroup-matrix tile, where that kernel runs (a persistent one changes the grid). */
+  let matrixTileUsed: MatrixTile | null = null;
   if (variant === "subgroup-matrix") {
     const why = matrixUnsupportedReason(ctx);
     if (why) throw new KernelInputError("gemm (subgroup-matrix)", why);
@@ -283,6 +286,7 @@ export async function gemm(
     const tile = opts.matrixTile ?? chooseMatrixTile(shape);
     const tileWhy = tileUnsupportedReason(ctx, tile) ?? tileShapeReason(tile, shape);
     if (tileWhy) throw new KernelInputError("gemm (subgroup-matrix)", tileWhy);
+    matrixTileUsed = tile;
     split = matrixTileDims(tile);
     const vec = vectorStaging(shape, { transA: Boolean(opts.transA), transB: Boolean(opts.transB) });
     // C stored straight from the accumulators needs C to hold one whole 16×16 f32 matrix (the
@@ -314,11 +318,22 @@ export async function gemm(
     relu: Boolean(opts.relu),
     splitK: used > 1,
   };
+  const persistent = matrixTileUsed?.persistentWorkgroups ?? null;
+  if (matrixTileUsed) {
+    const why = persistentCallReason(matrixTileUsed, outType, flags, opts.alpha ?? 1);
+    if (why) throw new KernelInputError("gemm (subgroup-matrix)", why);
+  }
   const program = await getProgram(ctx, makeSpec(flags));
   const bias = opts.bias ?? dummyBuffer(ctx, "read");
   const ws = used > 1 ? workspace(ctx, used * shape.m * shape.n * 4) : dummyBuffer(ctx, "write");
   const uniforms = [shape.m, shape.n, shape.k, opts.alpha ?? 1, beta, kchunk];
   const grid: [number, number, number] = [Math.ceil(shape.n / split.bn), Math.ceil(shape.m / split.bm), used];
+  if (persistent !== null) {
+    // Kind q: a 1-D grid of at most `persistent` workgroups walking the tiles (its stride a uniform).
+    grid[0] = Math.min(persistent, grid[0] * grid[1]);
+    grid[1] = 1;
+    uniforms.push(grid[0]);
+  }
   if (used === 1) {
     dispatch(ctx, program, [a, b, c, bias, ws, ...extra], uniforms, grid, opts);
     return;

@@ -13,8 +13,16 @@
 // element, outputs poisoned with NaN.
 import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/kernels/f16.js";
+import { persistentLoop } from "../../src/kernels/gemm-subgroup-matrix.js";
 import { shaderBody, sync } from "../../src/kernels/program.js";
-import { createTensor, destroyTensor, download, tensorFrom, upload } from "../../src/kernels/tensor.js";
+import {
+  createTensor,
+  destroyTensor,
+  download,
+  type Tensor,
+  tensorFrom,
+  upload,
+} from "../../src/kernels/tensor.js";
 import { useGpu } from "../helpers/gpu.js";
 
 const env = useGpu("gemm-stage");
@@ -106,9 +114,47 @@ function halves(rng: () => number, count: number): number[] {
   );
 }
 
+/**
+ * Compiles `code`, binds a uniform buffer of the u32 `uniforms` at binding 0 and `tensors` after it,
+ * dispatches `grid` and waits. Returns the uniform buffer (the caller destroys it).
+ */
+async function runHarness(
+  code: string,
+  uniforms: number[],
+  tensors: Tensor[],
+  grid: [number, number, number],
+): Promise<GPUBuffer> {
+  const { device } = env.ctx;
+  const params = device.createBuffer({
+    size: 16 * Math.ceil(uniforms.length / 4),
+    usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  });
+  device.queue.writeBuffer(params, 0, new Uint32Array(uniforms));
+  const module = device.createShaderModule({ code });
+  const pipeline = await device.createComputePipelineAsync({
+    layout: "auto",
+    compute: { module, entryPoint: "main" },
+  });
+  const bind = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [params, ...tensors.map((t) => t.buffer)].map((buffer, binding) => ({
+      binding,
+      resource: { buffer },
+    })),
+  });
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bind);
+  pass.dispatchWorkgroups(...grid);
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  await sync(env.ctx, "gemm staging harness");
+  return params;
+}
+
 async function stage(c: Case): Promise<void> {
   const { ctx, rng } = env;
-  const { device } = ctx;
   const a = halves(rng, c.m * c.k); // op(A) [M,K], stored [K,M] when transposed
   const b = halves(rng, c.k * c.n); // op(B) [K,N], stored [N,K] when transposed
   const A = await tensorFrom(ctx, "f16", c.transA ? [c.k, c.m] : [c.m, c.k], a, "A");
@@ -126,30 +172,12 @@ async function stage(c: Case): Promise<void> {
   const outB = await createTensor(ctx, "f32", [groups * tileB], "outB");
   upload(ctx, outA, new Array(outA.size).fill(Number.NaN));
   upload(ctx, outB, new Array(outB.size).fill(Number.NaN));
-  const params = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(params, 0, new Uint32Array([c.m, c.n, c.k, c.kEnd]));
-  const module = device.createShaderModule({ code: harness(c) });
-  const pipeline = await device.createComputePipelineAsync({
-    layout: "auto",
-    compute: { module, entryPoint: "main" },
-  });
-  const bind = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [params, A.buffer, B.buffer, A.buffer, B.buffer, outA.buffer, outB.buffer].map(
-      (buffer, binding) => ({
-        binding,
-        resource: { buffer },
-      }),
-    ),
-  });
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bind);
-  pass.dispatchWorkgroups(gx, gy, gz);
-  pass.end();
-  device.queue.submit([enc.finish()]);
-  await sync(ctx, "gemm staging harness");
+  const params = await runHarness(
+    harness(c),
+    [c.m, c.n, c.k, c.kEnd],
+    [A, B, A, B, outA, outB],
+    [gx, gy, gz],
+  );
   const gotA = (await download(ctx, outA)) as Float32Array;
   const gotB = (await download(ctx, outB)) as Float32Array;
   const what = `kind ${c.kind} (${vecA(c) ? "A by vectors" : "A by elements"}, ${vecB(c) ? "B by vectors" : "B by elements"}) ${c.transA ? "Aᵀ" : "A"} ${c.transB ? "Bᵀ" : "B"} ${c.m}×${c.n}×${c.k} kEnd ${c.kEnd}, tile ${c.bm}×${c.bn}, ${c.threads} threads (seed ${env.seed})`;
@@ -201,4 +229,118 @@ describe("the tensor-core GEMM's staging (gemm_subgroup_matrix.wgsl, lib/gemm_st
         await stage({ kind, ...f, m: 264, n: 40, k: 72, kEnd: 72, bm: 128, bn: 256, threads: 256 });
         await stage({ kind, ...f, m: 131, n: 37, k: 45, kEnd: 45, bm: 128, bn: 128, threads: 128 });
       });
+});
+
+// The persistent tile's walk (kind q, persistentLoop): the generated loop — which tile each
+// workgroup takes next, the next tile's first k tile fetched during this one's last, the shadowed
+// row0 / col0, the accumulators reset — with the tensor-core multiply and stores swapped for plain
+// code (each thread a strided share of the BM × BN tile's outputs in a private array), so it runs
+// here. Expectation: the float64 product of small integers (exact in f32 in any order), every
+// element of C, C poisoned with NaN first; grids of fewer workgroups than tiles (each walks
+// several), one workgroup (walks all), as many as tiles.
+interface WalkCase {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  workgroups: number;
+}
+
+const WALK_BM = 64;
+const WALK_BN = 64;
+const WALK_THREADS = 128;
+const WALK_OUTS = (WALK_BM * WALK_BN) / WALK_THREADS;
+
+function walkHarness(c: WalkCase): string {
+  const moduleScope = shaderBody("gemm_subgroup_matrix").split("@compute")[0];
+  const multiply = [
+    "for (var i = 0u; i < OUTS; i++) {",
+    "  let e = tid + i * WG_X;",
+    "  var s = acc[i];",
+    "  for (var kk = 0u; kk < BK; kk++) { s += f32(tileA[tileAAt(e / BN, kk)]) * f32(tileB[kk * LDB + e % BN]); }",
+    "  acc[i] = s;",
+    "}",
+  ];
+  const stores = [
+    "for (var i = 0u; i < OUTS; i++) {",
+    "  let e = tid + i * WG_X;",
+    "  c[(row0 + e / BN) * params.n + col0 + e % BN] = acc[i];",
+    "}",
+  ];
+  const loop = persistentLoop(multiply, ["acc"], "array<f32, OUTS>", stores);
+  return `enable f16;
+alias T = f16;
+const WG_X: u32 = ${WALK_THREADS}u;
+const BM: u32 = ${WALK_BM}u;
+const BN: u32 = ${WALK_BN}u;
+const BK: u32 = ${BK}u;
+const PAD: u32 = ${PAD}u;
+const FN: u32 = 16u;
+const NUM_SG: u32 = ${WALK_THREADS / 32}u;
+const DIRECT: bool = false;
+const TRANS_A: bool = ${c.transA};
+const TRANS_B: bool = ${c.transB};
+const VEC_A: bool = true;
+const VEC_B: bool = true;
+const OUTS: u32 = ${WALK_OUTS}u;
+struct Params { m: u32, n: u32, k: u32, wgs: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f16>;
+@group(0) @binding(2) var<storage, read> b: array<f16>;
+@group(0) @binding(3) var<storage, read> a4: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> b4: array<vec4<u32>>;
+@group(0) @binding(5) var<storage, read_write> c: array<f32>;
+var<private> acc: array<f32, OUTS>;
+${shaderBody("lib/gemm_load")}
+${moduleScope}
+@compute @workgroup_size(WG_X)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let kBegin = 0u;
+  let kEnd = params.k;
+  ${loop.join("\n  ")}
+}
+`;
+}
+
+async function walk(c: WalkCase): Promise<void> {
+  const { ctx, rng } = env;
+  const ints = (count: number) => Array.from({ length: count }, () => Math.floor(rng() * 9) - 4);
+  const a = ints(c.m * c.k);
+  const b = ints(c.k * c.n);
+  const A = await tensorFrom(ctx, "f16", c.transA ? [c.k, c.m] : [c.m, c.k], a, "A");
+  const B = await tensorFrom(ctx, "f16", c.transB ? [c.n, c.k] : [c.k, c.n], b, "B");
+  const C = await createTensor(ctx, "f32", [c.m, c.n], "C");
+  upload(ctx, C, new Array(C.size).fill(Number.NaN));
+  const tiles = (c.m / WALK_BM) * (c.n / WALK_BN);
+  const grid = Math.min(c.workgroups, tiles);
+  const params = await runHarness(walkHarness(c), [c.m, c.n, c.k, grid], [A, B, A, B, C], [grid, 1, 1]);
+  const got = (await download(ctx, C)) as Float32Array;
+  const bad: string[] = [];
+  for (let i = 0; i < c.m; i++)
+    for (let j = 0; j < c.n; j++) {
+      let want = 0;
+      for (let k = 0; k < c.k; k++)
+        want += (c.transA ? a[k * c.m + i] : a[i * c.k + k]) * (c.transB ? b[j * c.k + k] : b[k * c.n + j]);
+      const g = got[i * c.n + j];
+      if (g !== want && bad.length < 5) bad.push(`C[${i}][${j}] = ${g}, want ${want}`);
+    }
+  const what = `${c.transA ? "Aᵀ" : "A"} ${c.transB ? "Bᵀ" : "B"} ${c.m}×${c.n}×${c.k}, ${tiles} tiles on ${grid} workgroups (seed ${env.seed})`;
+  expect(bad, what).toEqual([]);
+  params.destroy();
+  destroyTensor(A, B, C);
+}
+
+describe("the persistent tile's walk through the output tiles (kind q, persistentLoop)", () => {
+  for (const f of [
+    { transA: false, transB: false },
+    { transA: true, transB: false },
+  ])
+    it(`${f.transA ? "Aᵀ" : "A"}·B: every tile computed once, from its own k tiles, by grids smaller than, equal to and of one workgroup`, async () => {
+      // 3 × 2 tiles; K = 200 ends a quarter into its last k tile (and each tile's first k tile is
+      // the one fetched during the previous tile's last).
+      for (const workgroups of [4, 1, 6]) await walk({ ...f, m: 192, n: 128, k: 200, workgroups });
+      // One k tile: the next tile's fetch happens in the only iteration.
+      await walk({ ...f, m: 128, n: 192, k: 32, workgroups: 2 });
+    });
 });

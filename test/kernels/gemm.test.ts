@@ -12,6 +12,8 @@ import {
   matrixTile,
   matrixUnsupportedReason,
   matrixWorkgroupBytes,
+  persistentCallReason,
+  tileShapeReason,
   tileUnsupportedReason,
 } from "../../src/kernels/gemm-subgroup-matrix.js";
 import { shaderBody, sync } from "../../src/kernels/program.js";
@@ -375,6 +377,38 @@ describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments, by wor
           else await stagedOddCase(f, outT, tile);
         }
   });
+
+  // Kind q (persistent, dev): whole tiles, plain f32 results; grids of fewer workgroups than tiles
+  // (w3 over 6 tiles, w1 over 4, w2 over 4 of 128 × 256), K ragged against the k tile.
+  it("persistent tiles (kind q) agree with the reference, every form, and refuse what they can't store", async (t) => {
+    const why = matrixUnsupportedReason(env.ctx);
+    if (why) {
+      console.log(`gemm subgroup-matrix kind-q tiles: skipped: ${why}`);
+      t.skip();
+      return;
+    }
+    const cases: [string, number, number, number][] = [
+      ["q2x2a4x4w3", 384, 256, 264],
+      ["q2x2a4x4w1", 256, 256, 96],
+      ["q2x2a4x4", 256, 256, 96],
+      ["q2x4a4x4w2", 256, 512, 200],
+    ];
+    for (const f of forms)
+      for (const [name, m, n, k] of cases)
+        await runCase({ m, n, k, ...f, alpha: 1, beta: 0, relu: false }, "f16", "f32", {
+          variant: "subgroup-matrix",
+          matrixTile: matrixTile(name),
+        });
+    const { ctx } = env;
+    const a = await tensorFrom(ctx, "f16", [256, 64], uniform(env.rng, 256 * 64), "A");
+    const b = await tensorFrom(ctx, "f16", [64, 256], uniform(env.rng, 64 * 256), "B");
+    const c = await createTensor(ctx, "f32", [256, 256], "C");
+    const q = { variant: "subgroup-matrix" as const, matrixTile: matrixTile("q2x2a4x4w3") };
+    await expect(gemm(ctx, a, b, c, { ...q, alpha: 0.5 })).rejects.toThrow(
+      /stores plain f32 results; this call has α = 0.5/,
+    );
+    await expect(gemm(ctx, a, b, c, { ...q, splitK: 2 })).rejects.toThrow(/split-K/);
+  });
 });
 
 describe("subgroup-matrix shader generation", () => {
@@ -403,6 +437,7 @@ describe("subgroup-matrix tile names", () => {
       prefetch: false,
       fragmentStaged: false,
       stores: "chunks",
+      persistentWorkgroups: null,
       multiplesOf16: true,
       fn: 8,
     });
@@ -422,6 +457,15 @@ describe("subgroup-matrix tile names", () => {
       stores: "chunks",
     });
     expect(matrixTile("r2x2a4x4")).toMatchObject({ stores: "rotated", prefetch: true, bk: 32 });
+    expect(matrixTile("q2x2a4x4")).toMatchObject({
+      persistentWorkgroups: 264,
+      prefetch: true,
+      stores: "chunks",
+    });
+    expect(matrixTile("q2x4a4x4w3")).toMatchObject({ persistentWorkgroups: 3, sgCols: 4 });
+    expect(matrixTile("b2x2a4x4")).toMatchObject({ persistentWorkgroups: null });
+    expect(() => matrixTile("b2x2a4x4w3")).toThrow(/workgroup count of a persistent tile/);
+    expect(() => matrixTile("q2x2a4x4w0")).toThrow(/workgroup count of a persistent tile/);
     expect(matrixTile("n2x4a4x4")).toMatchObject({
       stores: "words",
       prefetch: true,
@@ -480,7 +524,7 @@ describe("subgroup-matrix workgroup memory", () => {
     expect(() => matrixSpec(ctx, "f32", matrixTile("b2x2a4x4k64"), flags)).not.toThrow();
   });
 
-  it("stages kinds n and r their way (their library, fetches and stores) and kind b as before", () => {
+  it("generates kinds n, r and q their way (staging calls, library, persistent walk) and kind b as before", () => {
     const ctx = stubMatrixCtx();
     const flags = { transA: true, transB: false, useBeta: false, hasBias: false, relu: false, splitK: false };
     const vec = { vecA: true, vecB: true };
@@ -510,6 +554,35 @@ describe("subgroup-matrix workgroup memory", () => {
     const plain = (loop: string | undefined) => (loop ?? "").replace(/(fetch|store)Words/g, "$1");
     expect(plain(n.snippets?.MAIN_LOOP)).toBe(b.snippets?.MAIN_LOOP);
     expect(n.op).toContain("subgroup_matrix_n2x2a4x4");
+    // Kind q: the persistent walk in the k loop's place, the grid's workgroup count a uniform;
+    // only plain f32 stores of whole tiles.
+    const q = matrixSpec(ctx, "f32", matrixTile("q2x2a4x4w3"), flags, vec, true);
+    expect(q.snippets?.MAIN_LOOP).toContain("for (; t < tiles; t += params.wgs) {");
+    expect(q.snippets?.MAIN_LOOP).toContain(
+      "subgroupMatrixStore<row_major>(&c, (row0 + sgRow + 48u) * params.n",
+    );
+    expect(q.uniforms?.at(-1)).toEqual(["wgs", "u32"]);
+    expect(b.uniforms?.map(([u]) => u)).not.toContain("wgs");
+    expect(() => matrixSpec(ctx, "f16", matrixTile("q2x2a4x4"), flags, vec, true)).toThrow(
+      /plain GEMM storing whole f32 tiles/,
+    );
+    expect(tileShapeReason(matrixTile("q2x2a4x4"), { m: 130, n: 128, k: 64 })).toMatch(
+      /M a multiple of 128 and N of 128/,
+    );
+    expect(tileShapeReason(matrixTile("q2x4a4x4"), { m: 256, n: 512, k: 72 })).toBeNull();
+    const plainFlags = { ...flags, transA: false };
+    expect(persistentCallReason(matrixTile("q2x2a4x4"), "f32", plainFlags, 1)).toBeNull();
+    expect(persistentCallReason(matrixTile("b2x2a4x4"), "f16", { ...plainFlags, relu: true }, 2)).toBeNull();
+    expect(
+      persistentCallReason(
+        matrixTile("q2x2a4x4"),
+        "f16",
+        { ...plainFlags, splitK: true, hasBias: true, relu: true, useBeta: true },
+        2,
+      ),
+    ).toBe(
+      "tile q2x2a4x4 (persistent) stores plain f32 results; this call has an f16 output, split-K, α = 2, β, a bias, ReLU",
+    );
     // Kind r: kind b's fetches, its own stores.
     const r = matrixSpec(ctx, "f32", matrixTile("r2x2a4x4"), flags, vec, true);
     expect(r.includes).toContain("lib/gemm_stage_words");
