@@ -434,100 +434,6 @@ async function main() {
       },
     })),
   ];
-  for (const c of configs)
-    for (const { kind, mode, options } of builds) {
-      const shape = { inputs: size * size * 3, hidden: [c.neurons], classes };
-      const model = await GpuMlp.create(
-        ctx,
-        shape,
-        precisionPolicy(c.precision),
-        optimizerConfig({ name: "adam" }),
-        c.batch,
-        options,
-      );
-      await model.initWeights(1);
-      const plan = await model.trainPlan(split, c.batch, MEAN, STD);
-      const base = {
-        precision: c.precision,
-        batch: c.batch,
-        neurons: c.neurons,
-        dispatches: plan.length,
-        allocatedBytes: allocatedBytes(model),
-      };
-      const apart = model.firstLayerUpdatedApart;
-      if (modes.includes(kind)) {
-        const perEpoch = Math.floor(count / c.batch);
-        const r = await timed(
-          ctx,
-          (i) => {
-            if (i % perEpoch === 0) model.setCursor(TRAIN_SLOT, 0);
-            const enc = ctx.device.createCommandEncoder();
-            encodeDispatches(enc, plan);
-            if (i % 50 === 49) enc.clearBuffer(model.trainSums.buffer);
-            ctx.device.queue.submit([enc.finish()]);
-          },
-          c.batch,
-        );
-        const prof = ctx.caps.timestamps ? await profile(ctx, plan) : null;
-        const first = shape.inputs * c.neurons;
-        const table =
-          prof && tableFor.includes(`${c.precision}:${c.batch}:${c.neurons}`)
-            ? kernelTable(
-                prof.rows,
-                c,
-                shape.inputs,
-                apart ? first : 0,
-                model.parameterCount - (apart ? first : 0),
-              )
-            : null;
-        rows.push({
-          mode,
-          fused: model.fusedFirstLayer,
-          overlapChunks: model.overlapChunks,
-          ...base,
-          ...r,
-          profile: prof,
-          kernelTable: table,
-        });
-        if (table) printTable(`${mode} ${c.precision} ${c.batch}/${c.neurons}`, table);
-        console.log(
-          `${mode} ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000, step profile ${
-            prof
-              ? `${(prof.totalUs / 1000).toFixed(2)} ms ${JSON.stringify(
-                  Object.fromEntries(
-                    Object.entries(prof.byKernel)
-                      .slice(0, 5)
-                      .map(([k, v]) => [k, Math.round(v)]),
-                  ),
-                )}`
-              : "n/a"
-          }`,
-        );
-      }
-      if (modes.includes("naive") && kind === "unfused") {
-        const t = c.precision === "mixed" ? "f16" : "f32";
-        const b = c.batch;
-        const x = await createTensor(ctx, t, [b, shape.inputs], "nx");
-        const labels = split.labels.size >= b ? reshapeView(split.labels, [b]) : split.labels;
-        const h = await createTensor(ctx, t, [b, c.neurons], "nh");
-        const logits = await createTensor(ctx, t, [b, classes], "nl");
-        const dl = await createTensor(ctx, t, [b, classes], "ndl");
-        const dh = await createTensor(ctx, t, [b, c.neurons], "ndh");
-        const dz = await createTensor(ctx, t, [b, c.neurons], "ndz");
-        const rl = await createTensor(ctx, "f32", [b], "nrl");
-        const r = await timed(
-          ctx,
-          (i) => naiveStep(ctx, model, split, b, x, labels, h, logits, dl, dh, dz, rl, i),
-          b,
-        );
-        rows.push({ mode: "naive", ...base, ...r });
-        console.log(
-          `naive   ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000`,
-        );
-        for (const tt of [x, h, logits, dl, dh, dz, rl]) tt.buffer.destroy();
-      }
-      model.destroy();
-    }
   const doc = {
     adapter: ctx.adapterName,
     date: new Date().toISOString(),
@@ -538,7 +444,120 @@ async function main() {
     ceilings: ceilingRow,
     rows,
   };
-  if (out) writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+  // Written after every row, so a call cut off by its time limit keeps the rows it finished.
+  const save = () => {
+    if (out) writeFileSync(out, `${JSON.stringify(doc, null, 2)}\n`);
+  };
+  for (const c of configs)
+    for (const { kind, mode, options } of builds) {
+      // A step that fails (a kernel that does not compile on this device, say) becomes an error
+      // row and the next one runs: one bad experiment must not cost the call its other rows.
+      let model: GpuMlp | null = null;
+      try {
+        model = await trainRows(c, kind, mode, options);
+      } catch (e) {
+        const error = String((e as Error)?.message ?? e).slice(0, 500);
+        rows.push({ mode, precision: c.precision, batch: c.batch, neurons: c.neurons, error });
+        console.log(`${mode} ${c.precision} ${c.batch}/${c.neurons}: failed: ${error}`);
+      }
+      model?.destroy();
+      save();
+    }
+
+  /** The rows of one configuration and step kind (and naive beside unfused); returns the model to destroy. */
+  async function trainRows(c: Cfg, kind: string, mode: string, options: GpuMlpOptions): Promise<GpuMlp> {
+    const shape = { inputs: size * size * 3, hidden: [c.neurons], classes };
+    const model = await GpuMlp.create(
+      ctx,
+      shape,
+      precisionPolicy(c.precision),
+      optimizerConfig({ name: "adam" }),
+      c.batch,
+      options,
+    );
+    await model.initWeights(1);
+    const plan = await model.trainPlan(split, c.batch, MEAN, STD);
+    const base = {
+      precision: c.precision,
+      batch: c.batch,
+      neurons: c.neurons,
+      dispatches: plan.length,
+      allocatedBytes: allocatedBytes(model),
+    };
+    const apart = model.firstLayerUpdatedApart;
+    if (modes.includes(kind)) {
+      const perEpoch = Math.floor(count / c.batch);
+      const r = await timed(
+        ctx,
+        (i) => {
+          if (i % perEpoch === 0) model.setCursor(TRAIN_SLOT, 0);
+          const enc = ctx.device.createCommandEncoder();
+          encodeDispatches(enc, plan);
+          if (i % 50 === 49) enc.clearBuffer(model.trainSums.buffer);
+          ctx.device.queue.submit([enc.finish()]);
+        },
+        c.batch,
+      );
+      const prof = ctx.caps.timestamps ? await profile(ctx, plan) : null;
+      const first = shape.inputs * c.neurons;
+      const table =
+        prof && tableFor.includes(`${c.precision}:${c.batch}:${c.neurons}`)
+          ? kernelTable(
+              prof.rows,
+              c,
+              shape.inputs,
+              apart ? first : 0,
+              model.parameterCount - (apart ? first : 0),
+            )
+          : null;
+      rows.push({
+        mode,
+        fused: model.fusedFirstLayer,
+        overlapChunks: model.overlapChunks,
+        ...base,
+        ...r,
+        profile: prof,
+        kernelTable: table,
+      });
+      if (table) printTable(`${mode} ${c.precision} ${c.batch}/${c.neurons}`, table);
+      console.log(
+        `${mode} ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000, step profile ${
+          prof
+            ? `${(prof.totalUs / 1000).toFixed(2)} ms ${JSON.stringify(
+                Object.fromEntries(
+                  Object.entries(prof.byKernel)
+                    .slice(0, 5)
+                    .map(([k, v]) => [k, Math.round(v)]),
+                ),
+              )}`
+            : "n/a"
+        }`,
+      );
+    }
+    if (modes.includes("naive") && kind === "unfused") {
+      const t = c.precision === "mixed" ? "f16" : "f32";
+      const b = c.batch;
+      const x = await createTensor(ctx, t, [b, shape.inputs], "nx");
+      const labels = split.labels.size >= b ? reshapeView(split.labels, [b]) : split.labels;
+      const h = await createTensor(ctx, t, [b, c.neurons], "nh");
+      const logits = await createTensor(ctx, t, [b, classes], "nl");
+      const dl = await createTensor(ctx, t, [b, classes], "ndl");
+      const dh = await createTensor(ctx, t, [b, c.neurons], "ndh");
+      const dz = await createTensor(ctx, t, [b, c.neurons], "ndz");
+      const rl = await createTensor(ctx, "f32", [b], "nrl");
+      const r = await timed(
+        ctx,
+        (i) => naiveStep(ctx, model, split, b, x, labels, h, logits, dl, dh, dz, rl, i),
+        b,
+      );
+      rows.push({ mode: "naive", ...base, ...r });
+      console.log(
+        `naive   ${c.precision} ${c.batch}/${c.neurons}: ${r.samplesPerSecond.toFixed(0)} samples/s, ${r.joulesPer1000Samples.toFixed(2)} J/1000`,
+      );
+      for (const tt of [x, h, logits, dl, dh, dz, rl]) tt.buffer.destroy();
+    }
+    return model;
+  }
 }
 
 main().then(

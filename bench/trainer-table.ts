@@ -8,7 +8,9 @@ export interface HalfwattTrainerRow {
   precision: "f32" | "mixed";
   batch: number;
   neurons: number;
-  samplesPerSecond: number;
+  /** Absent where the step failed to run (error says why). */
+  samplesPerSecond?: number;
+  error?: string;
 }
 
 export interface TorchVariantRow {
@@ -34,6 +36,8 @@ export interface TableRow {
   best: { variant: string; samplesPerSecond: number } | null;
   /** halfwatt ÷ best (null when either is missing). */
   ratio: number | null;
+  /** Why halfwatt's step could not run here, or null. */
+  error: string | null;
   failed: string[];
 }
 
@@ -66,11 +70,13 @@ export function trainerRows(halfwatt: HalfwattTrainerRow[], torch: TorchConfigRo
       );
       const v = t ? fastestVariant(t) : null;
       const best = v ? { variant: v.variant, samplesPerSecond: v.samples_per_s as number } : null;
+      const ran = h.error || h.samplesPerSecond === undefined ? null : h.samplesPerSecond;
       return {
         config: `${h.precision}/${h.batch}/${h.neurons}${h.mode === "runtime" ? "" : ` ${h.mode}`}`,
-        halfwatt: h.samplesPerSecond,
+        halfwatt: ran,
         best,
-        ratio: best ? h.samplesPerSecond / best.samplesPerSecond : null,
+        ratio: best && ran !== null ? ran / best.samplesPerSecond : null,
+        error: ran === null ? (h.error ?? "no samples/s recorded") : null,
         failed: (t?.variants ?? []).filter((x) => x.error).map((x) => `${x.variant}: ${x.error}`),
       };
     });
@@ -89,6 +95,8 @@ export function trainerTable(halfwatt: HalfwattTrainerRow[], torch: TorchConfigR
         `| ${r.config} | ${r.halfwatt === null ? "–" : k(r.halfwatt)} | ${r.best?.variant ?? "none ran"} | ${r.best ? k(r.best.samplesPerSecond) : "–"} | ${r.ratio === null ? "–" : `${r.ratio.toFixed(2)}×`} |`,
     ),
   ];
+  const broken = rows.filter((r) => r.error).map((r) => `- ${r.config}: ${r.error}`);
+  if (broken.length) lines.push("", "halfwatt steps that could not run:", ...broken);
   const failed = rows.flatMap((r) => r.failed.map((f) => `- ${r.config} ${f}`));
   if (failed.length) lines.push("", "PyTorch variants that could not run:", ...failed);
   return lines.join("\n");

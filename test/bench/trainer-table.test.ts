@@ -67,6 +67,27 @@ describe("trainer table: halfwatt ÷ fastest PyTorch variant of the same class",
     );
   });
 
+  it("a halfwatt step that failed gets no figure and no ratio, its error said under the table", () => {
+    const failed = {
+      mode: "overlap4",
+      precision: "mixed" as const,
+      batch: 32,
+      neurons: 1024,
+      error: "gemm (subgroup-matrix): shader did not compile",
+    };
+    const [r] = trainerRows([failed], torch);
+    expect(r.halfwatt).toBeNull();
+    expect(r.ratio).toBeNull();
+    expect(r.error).toBe("gemm (subgroup-matrix): shader did not compile");
+    const table = trainerTable([halfwatt[2], failed], torch);
+    expect(table).toContain("| mixed/32/1024 overlap4 | – | bf16-fused | 13.5k | – |");
+    expect(table).toContain(
+      "halfwatt steps that could not run:\n- mixed/32/1024 overlap4: gemm (subgroup-matrix): shader did not compile",
+    );
+    // A step that ran has no error.
+    expect(trainerRows([halfwatt[2]], torch)[0].error).toBeNull();
+  });
+
   it("a failed variant is never the best, even with a figure", () => {
     const t: TorchConfigRow[] = [
       {
