@@ -13,7 +13,8 @@
 //   overlap: unfused, with the first layer's optimizer step overlapped beside its weight gradient
 //            (overlapFirstLayerUpdate, weight-grad-overlap.ts), once per --overlap-chunks count
 //            (rows named overlap2, overlap4, …, overlap4q8 with 8 slots a worker thread);
-// and a per-kernel profile of one runtime step (timestamp queries, one pass per dispatch) with
+// and a per-kernel profile of the runtime step (timestamp queries, one pass per dispatch, the mean
+// over up to 16 steps) with
 // each kernel's minimum traffic and FLOPs (kernelTable), and, with --ceilings, a 1 GiB
 // device-to-device copy and the slab Adam over the first layer's parameters in the same call.
 // The PyTorch peer (bench/peers/torch_mlp.py) runs beside it in bench/gpu-run.sh.
@@ -164,32 +165,58 @@ function allocatedBytes(m: GpuMlp): number {
   return slabs;
 }
 
-async function profile(ctx: GpuContext, list: Parameters<typeof encodeProfiled>[1]) {
+/** Steps a profile averages at most (WebGPU allows 4,096 queries a set: fewer for long plans). */
+const PROFILE_STEPS = 16;
+
+/**
+ * Per-dispatch GPU times of the plan (µs), each the mean over `steps` training steps, one pass a
+ * dispatch with timestamps at its ends. Some drivers count time in coarse ticks (65.5 µs on the
+ * H100 measured, docs/performance.md), so one step gives a small kernel 0 or one tick; the start
+ * of a kernel falls at a different phase of the tick each step, so the mean over steps converges
+ * on its real length. `beforeStep(s)` runs before step s is encoded (the bench resets the cursor
+ * at each epoch's start there).
+ */
+async function profile(
+  ctx: GpuContext,
+  list: Parameters<typeof encodeProfiled>[1],
+  beforeStep: (s: number) => void,
+) {
   const n = list.length;
-  const qs = ctx.device.createQuerySet({ type: "timestamp", count: 2 * n });
+  const steps = Math.max(1, Math.min(PROFILE_STEPS, Math.floor(4096 / (2 * n))));
+  const qs = ctx.device.createQuerySet({ type: "timestamp", count: 2 * n * steps });
   const resolve = ctx.device.createBuffer({
-    size: 16 * n,
+    size: 16 * n * steps,
     usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
   });
   const read = ctx.device.createBuffer({
-    size: 16 * n,
+    size: 16 * n * steps,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
+  for (let s = 0; s < steps; s++) {
+    beforeStep(s);
+    const enc = ctx.device.createCommandEncoder();
+    encodeProfiled(enc, list, qs, 2 * n * s);
+    ctx.device.queue.submit([enc.finish()]);
+  }
   const enc = ctx.device.createCommandEncoder();
-  encodeProfiled(enc, list, qs);
-  enc.resolveQuerySet(qs, 0, 2 * n, resolve, 0);
-  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+  enc.resolveQuerySet(qs, 0, 2 * n * steps, resolve, 0);
+  enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * n * steps);
   ctx.device.queue.submit([enc.finish()]);
   await read.mapAsync(GPUMapMode.READ);
   const t = new BigUint64Array(read.getMappedRange().slice(0));
   read.unmap();
-  const rows = list.map((d, i) => ({ kernel: d.label, us: Number(t[2 * i + 1] - t[2 * i]) / 1000 }));
+  const rows = list.map((d, i) => {
+    let ns = 0;
+    for (let s = 0; s < steps; s++) ns += Number(t[2 * n * s + 2 * i + 1] - t[2 * n * s + 2 * i]);
+    return { kernel: d.label, us: ns / steps / 1000 };
+  });
   qs.destroy();
   resolve.destroy();
   read.destroy();
   const byKernel = new Map<string, number>();
   for (const r of rows) byKernel.set(r.kernel, (byKernel.get(r.kernel) ?? 0) + r.us);
   return {
+    steps,
     totalUs: rows.reduce((a, r) => a + r.us, 0),
     byKernel: Object.fromEntries([...byKernel].sort((a, b) => b[1] - a[1])),
     rows,
@@ -293,7 +320,7 @@ function kernelTable(
 }
 
 function printTable(title: string, t: KernelRow[]): void {
-  console.log(`per-kernel ${title}`);
+  console.log(`per-kernel ${title} (GPU µs, the mean of each dispatch over the profiled steps)`);
   console.log("  role                                    µs     MB      GFLOP   GB/s   TFLOP/s  kernel");
   for (const r of t)
     console.log(
@@ -498,7 +525,11 @@ async function main() {
         },
         c.batch,
       );
-      const prof = ctx.caps.timestamps ? await profile(ctx, plan) : null;
+      const prof = ctx.caps.timestamps
+        ? await profile(ctx, plan, (st) => {
+            if (st % perEpoch === 0) model.setCursor(TRAIN_SLOT, 0);
+          })
+        : null;
       const first = shape.inputs * c.neurons;
       const table =
         prof && tableFor.includes(`${c.precision}:${c.batch}:${c.neurons}`)

@@ -25,18 +25,24 @@ export function encodeDispatches(
 }
 
 /**
- * Profiling: one pass per dispatch, each with begin/end timestamps at 2i, 2i+1 of `querySet`
- * (which needs 2·list.length queries), so a step's time splits by kernel.
+ * Profiling: one pass per dispatch, each with begin/end timestamps at first + 2i, first + 2i + 1
+ * of `querySet` (which needs first + 2·list.length queries), so a step's time splits by kernel;
+ * `first` lets several steps share one query set.
  */
 export function encodeProfiled(
   encoder: GPUCommandEncoder,
   list: readonly RecordedDispatch[],
   querySet: GPUQuerySet,
+  first = 0,
 ): void {
   list.forEach((d, i) => {
     const pass = encoder.beginComputePass({
       label: d.label,
-      timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      timestampWrites: {
+        querySet,
+        beginningOfPassWriteIndex: first + 2 * i,
+        endOfPassWriteIndex: first + 2 * i + 1,
+      },
     });
     pass.setPipeline(d.pipeline);
     pass.setBindGroup(0, d.bindGroup);
