@@ -84,7 +84,8 @@ export const DEV_TILES: Record<string, TileConfig> = {
  * tiles and fetches the next one's first k tile while storing this one's results. Its walk is
  * tested on lavapipe (test/kernels/gemm-stage.test.ts, with the multiply swapped for plain code),
  * its GPU reference cases are in test/kernels/gemm.test.ts; not yet measured (`STEPS=persist`).
- * Its loop is generated (persistentLoop), so the kernel hash is unchanged.
+ * Its loop is generated (persistentLoop), so the kernel hash is unchanged. qn and qr (qn2x2a4x4,
+ * qr2x2a4x4, …) are kind q with kind n's or r's staging, so a staging that wins combines with it.
  */
 export const DEV_MATRIX_TILES: Record<string, MatrixTile> = Object.fromEntries(
   ["s2x2a4x4", "b2x2a4x4k64", "c2x2a4x4", "c2x4a4x4", "n2x2a4x4", "n2x4a4x4", "r2x2a4x4", "r2x4a4x4"].map(

@@ -74,7 +74,7 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
       ;;
     persist) # kind q (persistent, dev/gemm-tiles.ts) against kind b at the batch-256 weight gradients, 1 to 4 workgroups an SM (132 SMs)
       try persist 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
-        --matrix-tiles b2x2a4x4,q2x2a4x4w132,q2x2a4x4w264,q2x2a4x4w396,q2x2a4x4w528,b2x4a4x4,q2x4a4x4w132,q2x4a4x4w264 \
+        --matrix-tiles b2x2a4x4,q2x2a4x4w132,q2x2a4x4w264,q2x2a4x4w396,q2x2a4x4w528,qr2x2a4x4w264,qn2x2a4x4w264,b2x4a4x4,q2x4a4x4w132,q2x4a4x4w264 \
         --splits 1 --samples 3
       ;;
     robust) # Dawn's robustness transform (an index clamp on every array access) on the batch-256

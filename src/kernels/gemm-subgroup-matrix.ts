@@ -71,15 +71,17 @@ export interface MatrixTile {
  *       halves stored in a lane-rotated order (both lib/gemm_stage_words.wgsl);
  *   q = as b, persistent: w<N> workgroups (default PERSISTENT_WORKGROUPS) walk the output tiles,
  *       each fetching its next tile's first k tile before storing this one's results (whole
- *       tiles, a plain f32 store, no split-K).
+ *       tiles, a plain f32 store, no split-K); qn, qr: the same with kind n's or r's staging.
  * "u2x2a4x4": 2×2 subgroups × 4×4 accumulators of 16×16 loaded straight from storage (128×128).
  * Every kind is generated with one named variable per fragment and accumulator (arrays of
  * fragments indexed in loops were 2.5–3× slower; those tiles are recorded in docs/performance.md).
  */
 export function matrixTile(name: string): MatrixTile {
-  const m = /^([upsbcnrq])(\d)x(\d)a(\d)x(\d)(n8)?(k64)?(?:w(\d+))?$/.exec(name);
+  const m = /^([upsbcnr]|q[nr]?)(\d)x(\d)a(\d)x(\d)(n8)?(k64)?(?:w(\d+))?$/.exec(name);
   if (!m) throw new KernelInputError("gemm (subgroup-matrix)", `not a subgroup-matrix tile name: ${name}`);
-  const kind = m[1];
+  // Kind q takes its staging stores from a second letter: qn as kind n's, qr as kind r's.
+  const kind = m[1][0];
+  const staging = m[1].length > 1 ? m[1][1] : kind;
   const direct = kind === "u" || kind === "p";
   if (direct && m[7])
     throw new KernelInputError(
@@ -103,7 +105,7 @@ export function matrixTile(name: string): MatrixTile {
     pipelined: kind === "p",
     prefetch: kind === "b" || kind === "n" || kind === "r" || kind === "q",
     fragmentStaged: kind === "c",
-    stores: kind === "n" ? "words" : kind === "r" ? "rotated" : "chunks",
+    stores: staging === "n" ? "words" : staging === "r" ? "rotated" : "chunks",
     persistentWorkgroups: kind === "q" ? Number(m[8] ?? PERSISTENT_WORKGROUPS) : null,
     multiplesOf16: direct || kind === "c",
     fn: m[6] ? 8 : 16,
@@ -215,6 +217,7 @@ export function tileSnippets(
     loop = fragmentStagedLoop(tile, transA, transB, L, R, mma);
   } else if (tile.persistentWorkgroups !== null) {
     loop = persistentLoop(
+      STAGING_CALLS[tile.stores],
       stagedMultiply(tile, transA, L, R, mma, false),
       pairs.map(([i, j]) => `c${i}_${j}`),
       `subgroup_matrix_result<f32, ${fn}, 16>`,
@@ -224,12 +227,7 @@ export function tileSnippets(
     );
   } else {
     const inner = stagedMultiply(tile, transA, L, R, mma, false);
-    // Kinds n and r: their staging functions (lib/gemm_stage_words.wgsl) in place of kind b's.
-    const [fetch, store] = {
-      chunks: ["fetch", "store"],
-      words: ["fetchWords", "storeWords"],
-      rotated: ["fetch", "storeRot"],
-    }[tile.stores];
+    const { fetch, store } = STAGING_CALLS[tile.stores];
     loop = tile.prefetch
       ? [
           `${fetch}A(tid, row0, kBegin, kEnd);`,
@@ -279,9 +277,20 @@ export function tileSnippets(
 }
 
 /**
- * The k loop of a persistent tile (kind q): workgroup wid.x walks the output tiles wid.x,
- * wid.x + params.wgs, … (row-major over the grid of BM × BN tiles; the shape is whole tiles), each
- * as kind b runs one — stage the fetched k tile, barrier, fetch the next, multiply, barrier — except
+ * The staging functions each way of storing calls, by name prefix (fetch<X>A, store<X>B, …):
+ * kind b's in the shader, kinds n's and r's in lib/gemm_stage_words.wgsl.
+ */
+export const STAGING_CALLS: Record<MatrixTile["stores"], { fetch: string; store: string }> = {
+  chunks: { fetch: "fetch", store: "store" },
+  words: { fetch: "fetchWords", store: "storeWords" },
+  rotated: { fetch: "fetch", store: "storeRot" },
+};
+
+/**
+ * The k loop of a persistent tile (kind q, its staging functions named by `calls`): workgroup
+ * wid.x walks the output tiles wid.x, wid.x + params.wgs, … (row-major over the grid of BM × BN
+ * tiles; the shape is whole tiles), each as kind b runs one — stage the fetched k tile, barrier,
+ * fetch the next, multiply, barrier — except
  * that during a tile's last k tile the next tile's first one is fetched, so its loads are in flight
  * while this tile's results are stored straight from the accumulators (`stores`) and the
  * accumulators are zeroed. Inside `if (params.n != 0u)` and ending in `return`, so the shader's own
@@ -290,6 +299,7 @@ export function tileSnippets(
  * multiply read the tile being computed.
  */
 export function persistentLoop(
+  { fetch, store }: { fetch: string; store: string },
   multiply: string[],
   accs: string[],
   accType: string,
@@ -300,22 +310,22 @@ export function persistentLoop(
     "  let tilesN = params.n / BN;",
     "  let tiles = tilesN * (params.m / BM);",
     "  var t = wid.x;",
-    "  fetchA(tid, (t / tilesN) * BM, kBegin, kEnd);",
-    "  fetchB(tid, (t % tilesN) * BN, kBegin, kEnd);",
+    `  ${fetch}A(tid, (t / tilesN) * BM, kBegin, kEnd);`,
+    `  ${fetch}B(tid, (t % tilesN) * BN, kBegin, kEnd);`,
     "  for (; t < tiles; t += params.wgs) {",
     "    let row0 = (t / tilesN) * BM;",
     "    let col0 = (t % tilesN) * BN;",
     "    let next = t + params.wgs;",
     "    for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
-    "      storeA(tid, row0, k0, kEnd);",
-    "      storeB(tid, col0, k0, kEnd);",
+    `      ${store}A(tid, row0, k0, kEnd);`,
+    `      ${store}B(tid, col0, k0, kEnd);`,
     "      workgroupBarrier();",
     "      if (k0 + BK < kEnd) {",
-    "        fetchA(tid, row0, k0 + BK, kEnd);",
-    "        fetchB(tid, col0, k0 + BK, kEnd);",
+    `        ${fetch}A(tid, row0, k0 + BK, kEnd);`,
+    `        ${fetch}B(tid, col0, k0 + BK, kEnd);`,
     "      } else if (next < tiles) {",
-    "        fetchA(tid, (next / tilesN) * BM, kBegin, kEnd);",
-    "        fetchB(tid, (next % tilesN) * BN, kBegin, kEnd);",
+    `        ${fetch}A(tid, (next / tilesN) * BM, kBegin, kEnd);`,
+    `        ${fetch}B(tid, (next % tilesN) * BN, kBegin, kEnd);`,
     "      }",
     ...multiply.map((x) => `      ${x}`),
     "      workgroupBarrier();",

@@ -13,7 +13,7 @@
 // element, outputs poisoned with NaN.
 import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/kernels/f16.js";
-import { persistentLoop } from "../../src/kernels/gemm-subgroup-matrix.js";
+import { persistentLoop, STAGING_CALLS } from "../../src/kernels/gemm-subgroup-matrix.js";
 import { shaderBody, sync } from "../../src/kernels/program.js";
 import {
   createTensor,
@@ -239,6 +239,8 @@ describe("the tensor-core GEMM's staging (gemm_subgroup_matrix.wgsl, lib/gemm_st
 // element of C, C poisoned with NaN first; grids of fewer workgroups than tiles (each walks
 // several), one workgroup (walks all), as many as tiles.
 interface WalkCase {
+  /** The staging the walk calls (kind q's default, qn's, qr's). */
+  stores: keyof typeof STAGING_CALLS;
   transA: boolean;
   transB: boolean;
   m: number;
@@ -268,7 +270,7 @@ function walkHarness(c: WalkCase): string {
     "  c[(row0 + e / BN) * params.n + col0 + e % BN] = acc[i];",
     "}",
   ];
-  const loop = persistentLoop(multiply, ["acc"], "array<f32, OUTS>", stores);
+  const loop = persistentLoop(STAGING_CALLS[c.stores], multiply, ["acc"], "array<f32, OUTS>", stores);
   return `enable f16;
 alias T = f16;
 const WG_X: u32 = ${WALK_THREADS}u;
@@ -293,6 +295,7 @@ struct Params { m: u32, n: u32, k: u32, wgs: u32 }
 @group(0) @binding(5) var<storage, read_write> c: array<f32>;
 var<private> acc: array<f32, OUTS>;
 ${shaderBody("lib/gemm_load")}
+${shaderBody("lib/gemm_stage_words")}
 ${moduleScope}
 @compute @workgroup_size(WG_X)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -325,7 +328,7 @@ async function walk(c: WalkCase): Promise<void> {
       const g = got[i * c.n + j];
       if (g !== want && bad.length < 5) bad.push(`C[${i}][${j}] = ${g}, want ${want}`);
     }
-  const what = `${c.transA ? "Aᵀ" : "A"} ${c.transB ? "Bᵀ" : "B"} ${c.m}×${c.n}×${c.k}, ${tiles} tiles on ${grid} workgroups (seed ${env.seed})`;
+  const what = `${c.stores} staging, ${c.transA ? "Aᵀ" : "A"} ${c.transB ? "Bᵀ" : "B"} ${c.m}×${c.n}×${c.k}, ${tiles} tiles on ${grid} workgroups (seed ${env.seed})`;
   expect(bad, what).toEqual([]);
   params.destroy();
   destroyTensor(A, B, C);
@@ -339,8 +342,12 @@ describe("the persistent tile's walk through the output tiles (kind q, persisten
     it(`${f.transA ? "Aᵀ" : "A"}·B: every tile computed once, from its own k tiles, by grids smaller than, equal to and of one workgroup`, async () => {
       // 3 × 2 tiles; K = 200 ends a quarter into its last k tile (and each tile's first k tile is
       // the one fetched during the previous tile's last).
-      for (const workgroups of [4, 1, 6]) await walk({ ...f, m: 192, n: 128, k: 200, workgroups });
+      for (const workgroups of [4, 1, 6])
+        await walk({ stores: "chunks", ...f, m: 192, n: 128, k: 200, workgroups });
       // One k tile: the next tile's fetch happens in the only iteration.
-      await walk({ ...f, m: 128, n: 192, k: 32, workgroups: 2 });
+      await walk({ stores: "chunks", ...f, m: 128, n: 192, k: 32, workgroups: 2 });
+      // Kinds qn and qr: the walk with the other stagings.
+      await walk({ stores: "words", ...f, m: 192, n: 128, k: 200, workgroups: 4 });
+      await walk({ stores: "rotated", ...f, m: 192, n: 128, k: 200, workgroups: 4 });
     });
 });

@@ -392,6 +392,8 @@ describe("gemm (subgroup-matrix) tiles staged 64 deep, through fragments, by wor
       ["q2x2a4x4w1", 256, 256, 96],
       ["q2x2a4x4", 256, 256, 96],
       ["q2x4a4x4w2", 256, 512, 200],
+      ["qr2x2a4x4w3", 384, 256, 264],
+      ["qn2x2a4x4w3", 384, 256, 264],
     ];
     for (const f of forms)
       for (const [name, m, n, k] of cases)
@@ -463,6 +465,9 @@ describe("subgroup-matrix tile names", () => {
       stores: "chunks",
     });
     expect(matrixTile("q2x4a4x4w3")).toMatchObject({ persistentWorkgroups: 3, sgCols: 4 });
+    expect(matrixTile("qr2x2a4x4w132")).toMatchObject({ persistentWorkgroups: 132, stores: "rotated" });
+    expect(matrixTile("qn2x2a4x4")).toMatchObject({ persistentWorkgroups: 264, stores: "words" });
+    expect(() => matrixTile("qb2x2a4x4")).toThrow(/not a subgroup-matrix tile name/);
     expect(matrixTile("b2x2a4x4")).toMatchObject({ persistentWorkgroups: null });
     expect(() => matrixTile("b2x2a4x4w3")).toThrow(/workgroup count of a persistent tile/);
     expect(() => matrixTile("q2x2a4x4w0")).toThrow(/workgroup count of a persistent tile/);
@@ -562,6 +567,19 @@ describe("subgroup-matrix workgroup memory", () => {
       "subgroupMatrixStore<row_major>(&c, (row0 + sgRow + 48u) * params.n",
     );
     expect(q.uniforms?.at(-1)).toEqual(["wgs", "u32"]);
+    expect(q.includes).not.toContain("lib/gemm_stage_words");
+    const qr = matrixSpec(ctx, "f32", matrixTile("qr2x2a4x4"), flags, vec, true);
+    expect(qr.includes).toContain("lib/gemm_stage_words");
+    expect(calls(qr.snippets?.MAIN_LOOP)).toEqual([
+      "fetchA(",
+      "fetchB(",
+      "storeRotA(",
+      "storeRotB(",
+      "fetchA(",
+      "fetchB(",
+      "fetchA(",
+      "fetchB(",
+    ]);
     expect(b.uniforms?.map(([u]) => u)).not.toContain("wgs");
     expect(() => matrixSpec(ctx, "f16", matrixTile("q2x2a4x4"), flags, vec, true)).toThrow(
       /plain GEMM storing whole f32 tiles/,
