@@ -227,22 +227,12 @@ export function tileSnippets(
     );
   } else {
     const inner = stagedMultiply(tile, transA, L, R, mma, false);
-    const { fetch, store } = STAGING_CALLS[tile.stores];
+    const calls = STAGING_CALLS[tile.stores];
     loop = tile.prefetch
       ? [
-          `${fetch}A(tid, row0, kBegin, kEnd);`,
-          `${fetch}B(tid, col0, kBegin, kEnd);`,
-          "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
-          `  ${store}A(tid, row0, k0, kEnd);`,
-          `  ${store}B(tid, col0, k0, kEnd);`,
-          "  workgroupBarrier();",
-          "  if (k0 + BK < kEnd) {",
-          `    ${fetch}A(tid, row0, k0 + BK, kEnd);`,
-          `    ${fetch}B(tid, col0, k0 + BK, kEnd);`,
-          "  }",
-          ...inner.map((x) => `  ${x}`),
-          "  workgroupBarrier();",
-          "}",
+          `${calls.fetch}A(tid, row0, kBegin, kEnd);`,
+          `${calls.fetch}B(tid, col0, kBegin, kEnd);`,
+          ...prefetchingKLoop(calls, inner),
         ]
       : [
           "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
@@ -280,11 +270,38 @@ export function tileSnippets(
  * The staging functions each way of storing calls, by name prefix (fetch<X>A, store<X>B, …):
  * kind b's in the shader, kinds n's and r's in lib/gemm_stage_words.wgsl.
  */
-export const STAGING_CALLS: Record<MatrixTile["stores"], { fetch: string; store: string }> = {
+export const STAGING_CALLS: Record<MatrixTile["stores"], StagingCalls> = {
   chunks: { fetch: "fetch", store: "store" },
   words: { fetch: "fetchWords", store: "storeWords" },
   rotated: { fetch: "fetch", store: "storeRot" },
 };
+interface StagingCalls {
+  fetch: string;
+  store: string;
+}
+
+/**
+ * A staged k loop that fetches the next k tile into registers while this one is multiplied
+ * (kinds b, n, r, q): store the fetched tile, barrier, fetch the next, `multiply`, barrier. The
+ * first tile is fetched before it. `lastFetch`: what to fetch during the last k tile instead
+ * (kind q: the next output tile's first k tile).
+ */
+function prefetchingKLoop(calls: StagingCalls, multiply: string[], lastFetch: string[] = []): string[] {
+  return [
+    "for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
+    `  ${calls.store}A(tid, row0, k0, kEnd);`,
+    `  ${calls.store}B(tid, col0, k0, kEnd);`,
+    "  workgroupBarrier();",
+    "  if (k0 + BK < kEnd) {",
+    `    ${calls.fetch}A(tid, row0, k0 + BK, kEnd);`,
+    `    ${calls.fetch}B(tid, col0, k0 + BK, kEnd);`,
+    ...(lastFetch.length ? ["  } else {", ...lastFetch.map((x) => `    ${x}`)] : []),
+    "  }",
+    ...multiply.map((x) => `  ${x}`),
+    "  workgroupBarrier();",
+    "}",
+  ];
+}
 
 /**
  * The k loop of a persistent tile (kind q, its staging functions named by `calls`): workgroup
@@ -299,7 +316,7 @@ export const STAGING_CALLS: Record<MatrixTile["stores"], { fetch: string; store:
  * multiply read the tile being computed.
  */
 export function persistentLoop(
-  { fetch, store }: { fetch: string; store: string },
+  calls: StagingCalls,
   multiply: string[],
   accs: string[],
   accType: string,
@@ -310,26 +327,18 @@ export function persistentLoop(
     "  let tilesN = params.n / BN;",
     "  let tiles = tilesN * (params.m / BM);",
     "  var t = wid.x;",
-    `  ${fetch}A(tid, (t / tilesN) * BM, kBegin, kEnd);`,
-    `  ${fetch}B(tid, (t % tilesN) * BN, kBegin, kEnd);`,
+    `  ${calls.fetch}A(tid, (t / tilesN) * BM, kBegin, kEnd);`,
+    `  ${calls.fetch}B(tid, (t % tilesN) * BN, kBegin, kEnd);`,
     "  for (; t < tiles; t += params.wgs) {",
     "    let row0 = (t / tilesN) * BM;",
     "    let col0 = (t % tilesN) * BN;",
     "    let next = t + params.wgs;",
-    "    for (var k0 = kBegin; k0 < kEnd; k0 += BK) {",
-    `      ${store}A(tid, row0, k0, kEnd);`,
-    `      ${store}B(tid, col0, k0, kEnd);`,
-    "      workgroupBarrier();",
-    "      if (k0 + BK < kEnd) {",
-    `        ${fetch}A(tid, row0, k0 + BK, kEnd);`,
-    `        ${fetch}B(tid, col0, k0 + BK, kEnd);`,
-    "      } else if (next < tiles) {",
-    `        ${fetch}A(tid, (next / tilesN) * BM, kBegin, kEnd);`,
-    `        ${fetch}B(tid, (next % tilesN) * BN, kBegin, kEnd);`,
-    "      }",
-    ...multiply.map((x) => `      ${x}`),
-    "      workgroupBarrier();",
-    "    }",
+    ...prefetchingKLoop(calls, multiply, [
+      "if (next < tiles) {",
+      `  ${calls.fetch}A(tid, (next / tilesN) * BM, kBegin, kEnd);`,
+      `  ${calls.fetch}B(tid, (next % tilesN) * BN, kBegin, kEnd);`,
+      "}",
+    ]).map((x) => `    ${x}`),
     ...stores.map((x) => `    ${x}`),
     ...accs.map((c) => `    ${c} = ${accType}();`),
     "  }",
