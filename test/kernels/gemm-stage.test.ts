@@ -56,39 +56,64 @@ const PAD = 8;
 const vecA = (c: Case) => (c.transA ? c.m : c.k) % 8 === 0;
 const vecB = (c: Case) => (c.transB ? c.k : c.n) % 8 === 0;
 
-function harness(c: Case): string {
+/**
+ * What the generator would declare for gemm_subgroup_matrix.wgsl (its constants, the uniforms
+ * m, n, k and a fourth named `last`, bindings a, b, a4, b4 and then `outputs`), the libraries, and
+ * the shader's own module-scope code — everything a harness's entry point needs.
+ */
+function harnessModule(o: {
+  threads: number;
+  bm: number;
+  bn: number;
+  transA: boolean;
+  transB: boolean;
+  vecA: boolean;
+  vecB: boolean;
+  last: string;
+  outputs: string[];
+}): string {
   const moduleScope = shaderBody("gemm_subgroup_matrix").split("@compute")[0];
-  const { fetch, store } = KINDS[c.kind];
-  const lda = c.transA ? c.bm + PAD : BK + PAD;
-  const aRows = c.transA ? BK : c.bm;
-  const ldb = c.bn + PAD;
   return `enable f16;
 alias T = f16;
-const WG_X: u32 = ${c.threads}u;
-const BM: u32 = ${c.bm}u;
-const BN: u32 = ${c.bn}u;
+const WG_X: u32 = ${o.threads}u;
+const BM: u32 = ${o.bm}u;
+const BN: u32 = ${o.bn}u;
 const BK: u32 = ${BK}u;
 const PAD: u32 = ${PAD}u;
 const FN: u32 = 16u;
-const NUM_SG: u32 = ${c.threads / 32}u;
+const NUM_SG: u32 = ${o.threads / 32}u;
 const DIRECT: bool = false;
-const TRANS_A: bool = ${c.transA};
-const TRANS_B: bool = ${c.transB};
-const VEC_A: bool = ${vecA(c)};
-const VEC_B: bool = ${vecB(c)};
-const TILE_A: u32 = ${aRows * lda}u;
-const TILE_B: u32 = ${BK * ldb}u;
-struct Params { m: u32, n: u32, k: u32, kEnd: u32 }
+const TRANS_A: bool = ${o.transA};
+const TRANS_B: bool = ${o.transB};
+const VEC_A: bool = ${o.vecA};
+const VEC_B: bool = ${o.vecB};
+struct Params { m: u32, n: u32, k: u32, ${o.last}: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<f16>;
 @group(0) @binding(2) var<storage, read> b: array<f16>;
 @group(0) @binding(3) var<storage, read> a4: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> b4: array<vec4<u32>>;
-@group(0) @binding(5) var<storage, read_write> outA: array<f32>;
-@group(0) @binding(6) var<storage, read_write> outB: array<f32>;
+${o.outputs.map((name, i) => `@group(0) @binding(${5 + i}) var<storage, read_write> ${name}: array<f32>;`).join("\n")}
 ${shaderBody("lib/gemm_load")}
 ${shaderBody("lib/gemm_stage_words")}
-${moduleScope}
+${moduleScope}`;
+}
+
+function harness(c: Case): string {
+  const { fetch, store } = KINDS[c.kind];
+  const lda = c.transA ? c.bm + PAD : BK + PAD;
+  const aRows = c.transA ? BK : c.bm;
+  const ldb = c.bn + PAD;
+  const module = harnessModule({
+    ...c,
+    vecA: vecA(c),
+    vecB: vecB(c),
+    last: "kEnd",
+    outputs: ["outA", "outB"],
+  });
+  return `${module}
+const TILE_A: u32 = ${aRows * lda}u;
+const TILE_B: u32 = ${BK * ldb}u;
 @compute @workgroup_size(WG_X)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) tid: u32) {
@@ -255,7 +280,6 @@ const WALK_THREADS = 128;
 const WALK_OUTS = (WALK_BM * WALK_BN) / WALK_THREADS;
 
 function walkHarness(c: WalkCase): string {
-  const moduleScope = shaderBody("gemm_subgroup_matrix").split("@compute")[0];
   const multiply = [
     "for (var i = 0u; i < OUTS; i++) {",
     "  let e = tid + i * WG_X;",
@@ -271,32 +295,20 @@ function walkHarness(c: WalkCase): string {
     "}",
   ];
   const loop = persistentLoop(STAGING_CALLS[c.stores], multiply, ["acc"], "array<f32, OUTS>", stores);
-  return `enable f16;
-alias T = f16;
-const WG_X: u32 = ${WALK_THREADS}u;
-const BM: u32 = ${WALK_BM}u;
-const BN: u32 = ${WALK_BN}u;
-const BK: u32 = ${BK}u;
-const PAD: u32 = ${PAD}u;
-const FN: u32 = 16u;
-const NUM_SG: u32 = ${WALK_THREADS / 32}u;
-const DIRECT: bool = false;
-const TRANS_A: bool = ${c.transA};
-const TRANS_B: bool = ${c.transB};
-const VEC_A: bool = true;
-const VEC_B: bool = true;
+  const module = harnessModule({
+    threads: WALK_THREADS,
+    bm: WALK_BM,
+    bn: WALK_BN,
+    transA: c.transA,
+    transB: c.transB,
+    vecA: true,
+    vecB: true,
+    last: "wgs",
+    outputs: ["c"],
+  });
+  return `${module}
 const OUTS: u32 = ${WALK_OUTS}u;
-struct Params { m: u32, n: u32, k: u32, wgs: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f16>;
-@group(0) @binding(2) var<storage, read> b: array<f16>;
-@group(0) @binding(3) var<storage, read> a4: array<vec4<u32>>;
-@group(0) @binding(4) var<storage, read> b4: array<vec4<u32>>;
-@group(0) @binding(5) var<storage, read_write> c: array<f32>;
 var<private> acc: array<f32, OUTS>;
-${shaderBody("lib/gemm_load")}
-${shaderBody("lib/gemm_stage_words")}
-${moduleScope}
 @compute @workgroup_size(WG_X)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let kBegin = 0u;
