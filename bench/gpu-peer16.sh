@@ -14,7 +14,8 @@
 #   [HALFWATT_TUNE_CACHE=… [TUNE_SHAPES="32x1024x150528:f32>f32:bias:relu …"]] [FUSED_TILES="t64v"]
 #   [FUSED_CONFIGS=f32:32:1024,mixed:32:1024,f32:256:1024]
 #   [VARIANTS=fused,fused+compile,bf16-fused] [PEER=0] [CONFIGS=mixed:256:1024,…]
-#   [MODES=runtime,overlap OVERLAP_CHUNKS=2,4,8] [DRAIN_EVERY=20] [BENCH_S=200] bash bench/gpu-peer16.sh
+#   [MODES=runtime,overlap OVERLAP_CHUNKS=2,4,8] [DRAIN_EVERY=20 [DRAIN_CONFIGS=…]] [BENCH_S=200]
+#   bash bench/gpu-peer16.sh
 set -uo pipefail
 out=${OUT:-bench/results}
 w="$out/peer16"; archive=peer16.tgz; mkdir -p "$w"
@@ -46,9 +47,10 @@ timeout "${BENCH_S:-200}" node dist/bench/train.bench.js --configs "$cfgs" --mod
   --overlap-chunks "${OVERLAP_CHUNKS:-4}" --ceilings --out "$w/train.json" > "$w/train.txt" 2>&1
 echo "bench rc $?"; quiet < "$w/train.txt" | grep -E "samples/s" | cut -c1-200; gpu_pack
 # DRAIN_EVERY=N: the default step again with the queue drained every N steps (how the bench timed
-# until 2026-12-08), so a drain's cost is the difference from the rows above.
+# until 2026-12-08), so a drain's cost is the difference from the rows above; at DRAIN_CONFIGS
+# (default: every configuration), within DRAIN_S seconds.
 if [ -n "${DRAIN_EVERY:-}" ]; then
-  timeout "${BENCH_S:-200}" node dist/bench/train.bench.js --configs "$cfgs" --modes runtime --seconds $S \
+  timeout "${DRAIN_S:-120}" node dist/bench/train.bench.js --configs "${DRAIN_CONFIGS:-$cfgs}" --modes runtime --seconds $S \
     --drain-every "$DRAIN_EVERY" --out "$w/train-drain$DRAIN_EVERY.json" > "$w/train-drain$DRAIN_EVERY.txt" 2>&1
   echo "bench (drained every $DRAIN_EVERY) rc $?"; quiet < "$w/train-drain$DRAIN_EVERY.txt" | grep -E "samples/s" | cut -c1-200; gpu_pack
 fi
