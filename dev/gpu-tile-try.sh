@@ -67,13 +67,13 @@ for step in ${STEPS:-skinny matrix32 dw256}; do
         --matrix-tiles b2x2a4x4,c2x2a4x4,c2x4a4x4,b2x4a4x4,c2x2a4x4k64 --splits 1,8,16 --samples 3
       ;;
     words) # kinds n (staged by 32-bit words) and r (rotated stores), dev/gemm-tiles.ts, against kind b at the batch-256 tensor-core products
-      try words 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
+      try words 120 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
         --matrix-tiles b2x2a4x4,n2x2a4x4,r2x2a4x4,b2x4a4x4,n2x4a4x4,r2x4a4x4 --splits 1 --samples 3
-      try words-fwd 120 dist --shape '256x1024x150528:bias:relu' --shape '256x2048x150528:bias:relu' \
+      try words-fwd 90 dist --shape '256x1024x150528:bias:relu' --shape '256x2048x150528:bias:relu' \
         --matrix-tiles b2x2a4x4,n2x2a4x4,r2x2a4x4,b2x4a4x4,n2x4a4x4,r2x4a4x4 --splits 8,16 --samples 3
       ;;
     persist) # kind q (persistent, dev/gemm-tiles.ts) against kind b at the batch-256 weight gradients, 1 to 4 workgroups an SM (132 SMs)
-      try persist 150 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
+      try persist 120 dist --shape '150528x1024x256:tA:f16>f32' --shape '150528x2048x256:tA:f16>f32' \
         --matrix-tiles b2x2a4x4,q2x2a4x4w132,q2x2a4x4w264,q2x2a4x4w396,q2x2a4x4w528,qr2x2a4x4w264,qn2x2a4x4w264,b2x4a4x4,q2x4a4x4w132,q2x4a4x4w264 \
         --splits 1 --samples 3
       ;;
