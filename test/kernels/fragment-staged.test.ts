@@ -10,12 +10,8 @@
 // staged twice or never) changes some element.
 import { describe, expect, it } from "vitest";
 import { kSplits } from "../../src/kernels/gemm-split-k.js";
-import {
-  type MatrixTile,
-  matrixTile,
-  matrixTileDims,
-  tileSnippets,
-} from "../../src/kernels/gemm-subgroup-matrix.js";
+import { type MatrixTile, matrixTile, matrixTileDims } from "../../src/kernels/gemm-subgroup-matrix.js";
+import { tileSnippets } from "../../src/kernels/gemm-subgroup-matrix-loop.js";
 import { gemmReference } from "../../src/kernels/reference/gemm.js";
 import { seededRandom } from "../../src/util/rng.js";
 

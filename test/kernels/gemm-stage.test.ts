@@ -13,7 +13,7 @@
 // element, outputs poisoned with NaN.
 import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/kernels/f16.js";
-import { persistentLoop, STAGING_CALLS } from "../../src/kernels/gemm-subgroup-matrix.js";
+import { persistentLoop, STAGING_CALLS } from "../../src/kernels/gemm-subgroup-matrix-loop.js";
 import { shaderBody, sync } from "../../src/kernels/program.js";
 import {
   createTensor,
