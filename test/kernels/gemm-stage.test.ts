@@ -10,7 +10,7 @@
 // code): element (m, k) of the staged A tile is op(A)[row0 + m][k0 + k] — at k·(BM+PAD) + m for
 // Aᵀ, m·(BK+PAD) + k for A — and element (k, n) of B's is op(B)[k0 + k][col0 + n] at
 // k·(BN+PAD) + n; 0 past M, N and the split's kEnd. Bit for bit (staging is a copy), every non-pad
-// element, outputs poisoned with NaN.
+// element, outputs poisoned with NaN. Below, the same harness runs kind q's persistent walk.
 import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/kernels/f16.js";
 import { persistentLoop, STAGING_CALLS } from "../../src/kernels/gemm-subgroup-matrix-loop.js";
@@ -27,12 +27,8 @@ import { useGpu } from "../helpers/gpu.js";
 
 const env = useGpu("gemm-stage");
 
-/** The staging functions of each kind (fetch ahead into registers, then store). */
-const KINDS = {
-  b: { fetch: "fetch", store: "store" },
-  n: { fetch: "fetchWords", store: "storeWords" },
-  r: { fetch: "fetch", store: "storeRot" },
-} as const;
+/** Each kind's way of storing its staged tiles (its fetch and store functions: STAGING_CALLS). */
+const KINDS = { b: "chunks", n: "words", r: "rotated" } as const;
 
 interface Case {
   kind: keyof typeof KINDS;
@@ -100,7 +96,7 @@ ${moduleScope}`;
 }
 
 function harness(c: Case): string {
-  const { fetch, store } = KINDS[c.kind];
+  const { fetch, store } = STAGING_CALLS[KINDS[c.kind]];
   const lda = c.transA ? c.bm + PAD : BK + PAD;
   const aRows = c.transA ? BK : c.bm;
   const ldb = c.bn + PAD;
