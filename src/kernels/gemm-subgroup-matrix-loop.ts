@@ -2,14 +2,7 @@
 // builds the spec): the text the generator writes at shaders/gemm_subgroup_matrix.wgsl's markers —
 // accumulator declarations, the loop of each kind with one named variable per fragment and
 // accumulator, the direct stores of the results.
-import type { MatrixTile } from "./gemm-subgroup-matrix.js";
-
-/** Fragments of one k tile of A and of B that each subgroup stages (kind c). */
-export function fragmentShares(tile: MatrixTile): { a: number; b: number } {
-  const sgs = tile.sgRows * tile.sgCols;
-  const kf = tile.bk / 16;
-  return { a: (tile.sgRows * tile.am * kf) / sgs, b: (kf * tile.sgCols * tile.an) / sgs };
-}
+import { fragmentShares, type MatrixTile } from "./gemm-subgroup-matrix-tile.js";
 
 /**
  * The generated parts of the shader (markers in shaders/gemm_subgroup_matrix.wgsl): accumulator
