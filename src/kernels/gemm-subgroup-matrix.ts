@@ -18,7 +18,7 @@ import type { ProgramSpec } from "./program.js";
 
 // The tiles' descriptions live in gemm-subgroup-matrix-tile.ts (the k-loop generator reads them
 // too); this module is the kernel's face for the rest of the code.
-export { type MatrixTile, matrixTile, PERSISTENT_WORKGROUPS } from "./gemm-subgroup-matrix-tile.js";
+export { type MatrixTile, matrixTile } from "./gemm-subgroup-matrix-tile.js";
 
 /** A persistent tile's uniform after the GEMM's: the grid's workgroup count, its stride through the tiles. */
 const PERSISTENT_UNIFORMS: NonNullable<ProgramSpec["uniforms"]> = [["wgs", "u32"]];
